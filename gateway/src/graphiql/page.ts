@@ -1,0 +1,52 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { ServerResponse } from "node:http";
+
+const require = createRequire(import.meta.url);
+const packageFile = (name: string, file: string) => join(dirname(require.resolve(`${name}/package.json`)), file);
+
+/** GraphiQL from the installed packages: the page works with no network beyond this server. */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "react.js": { file: packageFile("react", "umd/react.production.min.js"), type: "text/javascript" },
+  "react-dom.js": { file: packageFile("react-dom", "umd/react-dom.production.min.js"), type: "text/javascript" },
+  "graphiql.js": { file: packageFile("graphiql", "graphiql.min.js"), type: "text/javascript" },
+  "graphiql.css": { file: packageFile("graphiql", "graphiql.min.css"), type: "text/css" },
+};
+
+export const GRAPHIQL_ASSET_PREFIX = "/graphiql/assets/";
+
+export function graphiqlHtml(endpoint: string, defaultHeaders: Record<string, string>): string {
+  const config = JSON.stringify({ endpoint, headers: JSON.stringify(defaultHeaders, null, 2) }).replaceAll("<", "\\u003c");
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <title>Sunday GraphQL</title>
+  <link rel="stylesheet" href="${GRAPHIQL_ASSET_PREFIX}graphiql.css" />
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading…</div>
+  <script src="${GRAPHIQL_ASSET_PREFIX}react.js"></script>
+  <script src="${GRAPHIQL_ASSET_PREFIX}react-dom.js"></script>
+  <script src="${GRAPHIQL_ASSET_PREFIX}graphiql.js"></script>
+  <script>
+    const config = ${config};
+    const fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+    ReactDOM.createRoot(document.getElementById("graphiql")).render(
+      React.createElement(GraphiQL, { fetcher, defaultHeaders: config.headers, shouldPersistHeaders: true }),
+    );
+  </script>
+</body>
+</html>`;
+}
+
+export async function sendGraphiqlAsset(name: string, response: ServerResponse): Promise<boolean> {
+  const asset = ASSETS[name];
+  if (!asset) return false;
+  const body = await readFile(asset.file);
+  response.writeHead(200, { "content-type": asset.type, "cache-control": "public, max-age=86400" });
+  response.end(body);
+  return true;
+}

@@ -1,0 +1,258 @@
+import { randomBytes } from "node:crypto";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import type { Resolvers } from "./generated/resolvers.ts";
+import type { IntegrationsContext } from "./context.ts";
+import type { Tx } from "../../shared/db.ts";
+import type { Identity } from "../../shared/identity.ts";
+import type { Prisma } from "../../../generated/prisma/client.ts";
+import type { WebhookModel } from "../../../generated/prisma/models.ts";
+import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
+import { requireUpdated } from "../../shared/concurrency.ts";
+import { badInput, notFound } from "../../shared/errors.ts";
+import { recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
+import { requireId, requireText, requireVersion } from "../../shared/validation.ts";
+
+const EVENT_TYPE = /^[a-z_]+(\.[a-z_]+)*$/;
+const MAX_CONFIG_BYTES = 16_000;
+
+function origin(context: IntegrationsContext): EventSource {
+  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "integrations" };
+}
+
+async function requireBoard(context: IntegrationsContext, boardId: string | null | undefined): Promise<string | null> {
+  if (boardId == null) return null;
+  const id = requireId(boardId, "boardId");
+  if (!(await context.loaders.board.load(id))) throw notFound("Board", id);
+  return id;
+}
+
+function webhookUrl(value: string): string {
+  const text = requireText(value, "url", { max: 2048 });
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badInput("url is not a valid URL", "url");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw badInput("url must be http(s)", "url");
+  if (url.username || url.password) throw badInput("url must not carry credentials", "url");
+  return url.toString();
+}
+
+function configOf(value: unknown): Prisma.InputJsonObject {
+  if (value == null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw badInput("config must be a JSON object", "config");
+  if (JSON.stringify(value).length > MAX_CONFIG_BYTES) throw badInput(`config must be at most ${MAX_CONFIG_BYTES} bytes`, "config");
+  return value as Prisma.InputJsonObject;
+}
+
+async function bumpWebhook(
+  tx: Tx,
+  caller: Identity,
+  id: string,
+  expectedVersion: number,
+  data: Prisma.WebhookUpdateManyMutationInput,
+): Promise<WebhookModel> {
+  const { count } = await tx.webhook.updateMany({
+    where: { id, organizationId: caller.organizationId, version: expectedVersion, deletedAt: null },
+    data: { ...data, version: { increment: 1 } },
+  });
+  await requireUpdated(count, { type: "Webhook", id, expectedVersion }, () =>
+    tx.webhook.findFirst({ where: { id, organizationId: caller.organizationId, deletedAt: null }, select: { version: true } }),
+  );
+  return tx.webhook.findUniqueOrThrow({ where: { id } });
+}
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  JSON: JSONResolver,
+
+  Query: {
+    async integrations(_parent, args, context) {
+      const page = pageRequest(args);
+      const rows = await context.prisma.integration.findMany({
+        where: {
+          organizationId: requireIdentity(context.identity).organizationId,
+          AND: keysetAfter<Prisma.IntegrationWhereInput>("createdAt", "asc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
+    },
+    integration: (_parent, { id }, context) => context.loaders.integration.load(requireId(id, "id")),
+    async webhooks(_parent, args, context) {
+      const page = pageRequest(args);
+      const rows = await context.prisma.webhook.findMany({
+        where: {
+          organizationId: requireIdentity(context.identity).organizationId,
+          deletedAt: null,
+          AND: keysetAfter<Prisma.WebhookWhereInput>("createdAt", "asc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
+    },
+    webhook: (_parent, { id }, context) => context.loaders.webhook.load(requireId(id, "id")),
+  },
+
+  Mutation: {
+    async enableIntegration(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const boardId = await requireBoard(context, input.boardId);
+      const name = input.name == null ? input.type.toLowerCase() : requireText(input.name, "name", { max: 200 });
+      const config = configOf(input.config);
+      return context.prisma.$transaction(async (tx) => {
+        const existing = await tx.integration.findFirst({
+          where: { organizationId: caller.organizationId, type: input.type, boardId },
+        });
+        const integration = existing
+          ? await tx.integration.update({
+              where: { id: existing.id },
+              data: { enabled: true, name, config, version: { increment: 1 } },
+            })
+          : await tx.integration.create({
+              data: { organizationId: caller.organizationId, type: input.type, boardId, name, config, enabled: true, createdById: caller.userId },
+            });
+        await recordEvent(tx, origin(context), {
+          eventType: "integration.enabled",
+          aggregateType: "Integration",
+          aggregateId: integration.id,
+          version: integration.version,
+          data: { integrationId: integration.id, type: integration.type, boardId },
+        });
+        return integration;
+      });
+    },
+
+    async disableIntegration(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const id = requireId(input.id, "id");
+      const expectedVersion = requireVersion(input.expectedVersion);
+      return context.prisma.$transaction(async (tx) => {
+        const { count } = await tx.integration.updateMany({
+          where: { id, organizationId: caller.organizationId, version: expectedVersion },
+          data: { enabled: false, version: { increment: 1 } },
+        });
+        await requireUpdated(count, { type: "Integration", id, expectedVersion }, () =>
+          tx.integration.findFirst({ where: { id, organizationId: caller.organizationId }, select: { version: true } }),
+        );
+        const integration = await tx.integration.findUniqueOrThrow({ where: { id } });
+        await recordEvent(tx, origin(context), {
+          eventType: "integration.disabled",
+          aggregateType: "Integration",
+          aggregateId: id,
+          version: integration.version,
+          data: { integrationId: id, type: integration.type, boardId: integration.boardId },
+        });
+        return integration;
+      });
+    },
+
+    async createWebhook(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const url = webhookUrl(input.url);
+      if (input.events.length === 0 || input.events.length > 50) throw badInput("events must list 1 to 50 event types", "events");
+      const bad = input.events.find((type) => type.length > 100 || !EVENT_TYPE.test(type));
+      if (bad !== undefined) throw badInput(`${JSON.stringify(bad)} is not an event type`, "events");
+      const boardId = await requireBoard(context, input.boardId);
+      const secret = randomBytes(32).toString("hex");
+      return context.prisma.$transaction(async (tx) => {
+        const webhook = await tx.webhook.create({
+          data: { organizationId: caller.organizationId, boardId, url, secret, events: [...new Set(input.events)], createdById: caller.userId },
+        });
+        await recordEvent(tx, origin(context), {
+          eventType: "webhook.created",
+          aggregateType: "Webhook",
+          aggregateId: webhook.id,
+          version: webhook.version,
+          data: { webhookId: webhook.id, url, events: webhook.events, boardId },
+        });
+        return { webhook, secret };
+      });
+    },
+
+    async setWebhookEnabled(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const id = requireId(input.id, "id");
+      return context.prisma.$transaction(async (tx) => {
+        const webhook = await bumpWebhook(tx, caller, id, requireVersion(input.expectedVersion), { enabled: input.enabled });
+        await recordEvent(tx, origin(context), {
+          eventType: input.enabled ? "webhook.enabled" : "webhook.disabled",
+          aggregateType: "Webhook",
+          aggregateId: id,
+          version: webhook.version,
+          data: { webhookId: id },
+        });
+        return webhook;
+      });
+    },
+
+    async deleteWebhook(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const id = requireId(input.id, "id");
+      return context.prisma.$transaction(async (tx) => {
+        const webhook = await bumpWebhook(tx, caller, id, requireVersion(input.expectedVersion), {
+          deletedAt: new Date(),
+          enabled: false,
+        });
+        await recordEvent(tx, origin(context), {
+          eventType: "webhook.deleted",
+          aggregateType: "Webhook",
+          aggregateId: id,
+          version: webhook.version,
+          data: { webhookId: id },
+        });
+        return webhook;
+      });
+    },
+  },
+
+  Integration: {
+    __resolveReference: (reference, context) => context.loaders.integration.load(reference.id),
+    board: (integration) => (integration.boardId ? { id: integration.boardId } : null),
+    createdBy: (integration) => ({ id: integration.createdById }),
+  },
+
+  Webhook: {
+    __resolveReference: (reference, context) => context.loaders.webhook.load(reference.id),
+    board: (webhook) => (webhook.boardId ? { id: webhook.boardId } : null),
+    createdBy: (webhook) => ({ id: webhook.createdById }),
+    async deliveries(webhook, args, context) {
+      const page = pageRequest(args);
+      const rows = await context.prisma.webhookDelivery.findMany({
+        where: {
+          webhookId: webhook.id,
+          organizationId: webhook.organizationId,
+          AND: keysetAfter<Prisma.WebhookDeliveryWhereInput>("createdAt", "desc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
+    },
+  },
+
+  Organization: {
+    __resolveReference: (reference, context) =>
+      reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null,
+    integrations: (organization, _args, context) =>
+      context.prisma.integration.findMany({
+        where: { organizationId: organization.id },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      }),
+  },
+
+  Board: {
+    __resolveReference: (reference) => ({ id: reference.id }),
+    async integrations(board, _args, context) {
+      const [own, orgWide] = await Promise.all([
+        context.loaders.integrationsOfBoard.load(board.id),
+        context.loaders.integrationsOfBoard.load(""),
+      ]);
+      return [...own, ...orgWide];
+    },
+  },
+};

@@ -1,0 +1,139 @@
+import DataLoader from "dataloader";
+import { Prisma } from "../../../generated/prisma/client.ts";
+import type { ActivityLogModel, CommentModel, ItemModel } from "../../../generated/prisma/models.ts";
+import type { PrismaClient } from "../../shared/db.ts";
+import { badInput } from "../../shared/errors.ts";
+import { argsKey, pageRequest, toConnection, type Connection, type PageArgs, type PageRequest } from "../../shared/pagination.ts";
+import { requireId, requireText } from "../../shared/validation.ts";
+import { windowedPage } from "../../shared/windowed.ts";
+
+export interface ItemListArgs extends PageArgs {
+  filter?: { groupId?: string | null; assigneeId?: string | null; search?: string | null } | null;
+  orderBy?: { field: "POSITION" | "CREATED_AT"; direction?: "ASC" | "DESC" | null } | null;
+}
+
+interface ParentPage<A> {
+  readonly parentId: string;
+  readonly args: A;
+}
+
+/**
+ * A loader of one page per parent where all parents asking with the same arguments share one
+ * windowed query: N boards' `items(first: 20)` cost one statement, not N.
+ */
+function pagedByParent<A, T>(
+  fetch: (parentIds: string[], args: A) => Promise<{ rows: T[]; request: PageRequest }>,
+  parentOf: (row: T) => string,
+  cursorOf: (row: T, args: A) => { key: string | number; id: string },
+): DataLoader<ParentPage<A>, Connection<T>, string> {
+  return new DataLoader<ParentPage<A>, Connection<T>, string>(
+    async (keys) => {
+      const byArgs = new Map<string, { args: A; parents: string[] }>();
+      for (const key of keys) {
+        const id = argsKey(key.args);
+        const entry = byArgs.get(id) ?? { args: key.args, parents: [] };
+        entry.parents.push(key.parentId);
+        byArgs.set(id, entry);
+      }
+      const pages = new Map<string, Connection<T>>();
+      await Promise.all(
+        [...byArgs].map(async ([id, { args, parents }]) => {
+          const { rows, request } = await fetch(parents, args);
+          const grouped = new Map<string, T[]>(parents.map((parent) => [parent, []]));
+          for (const row of rows) grouped.get(parentOf(row))?.push(row);
+          for (const [parent, parentRows] of grouped) {
+            pages.set(`${parent}|${id}`, toConnection(parentRows, request, (row) => cursorOf(row, args)));
+          }
+        }),
+      );
+      return keys.map((key) => pages.get(`${key.parentId}|${argsKey(key.args)}`) ?? toConnection([], pageRequest(key.args as PageArgs), () => ({ key: 0, id: "" })));
+    },
+    { cacheKeyFn: (key) => `${key.parentId}|${argsKey(key.args)}` },
+  );
+}
+
+export interface ItemLists {
+  readonly itemsOfBoard: DataLoader<ParentPage<ItemListArgs>, Connection<ItemModel>, string>;
+  readonly commentsOfItem: DataLoader<ParentPage<PageArgs>, Connection<CommentModel>, string>;
+  readonly activityOfBoard: DataLoader<ParentPage<PageArgs>, Connection<ActivityLogModel>, string>;
+}
+
+export function createItemLists(prisma: PrismaClient, organizationId: () => string): ItemLists {
+  return {
+    itemsOfBoard: pagedByParent<ItemListArgs, ItemModel>(
+      async (boardIds, args) => {
+        const request = pageRequest(args);
+        const byCreation = args.orderBy?.field === "CREATED_AT";
+        if (request.after && typeof request.after.key !== (byCreation ? "string" : "number")) {
+          throw badInput("after is a cursor of another ordering", "after");
+        }
+        const filter = args.filter;
+        const conditions: Prisma.Sql[] = [Prisma.sql`t."organizationId" = CAST(${organizationId()} AS uuid)`, Prisma.sql`t."deletedAt" IS NULL`];
+        if (filter?.groupId) conditions.push(Prisma.sql`t."groupId" = CAST(${requireId(filter.groupId, "filter.groupId")} AS uuid)`);
+        if (filter?.assigneeId) {
+          const assigneeId = requireId(filter.assigneeId, "filter.assigneeId");
+          conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM items."ItemAssignee" a WHERE a."itemId" = t."id" AND a."userId" = CAST(${assigneeId} AS uuid))`);
+        }
+        if (filter?.search) {
+          const search = requireText(filter.search, "filter.search", { max: 200 }).replace(/[\\%_]/g, (c) => `\\${c}`);
+          conditions.push(Prisma.sql`t."name" ILIKE ${`%${search}%`}`);
+        }
+        const rows = await windowedPage<ItemModel>(prisma, {
+          table: 'items."Item"',
+          parentColumn: "boardId",
+          parents: boardIds,
+          where: Prisma.join(conditions, " AND "),
+          orderColumn: byCreation ? "createdAt" : "position",
+          orderType: byCreation ? "timestamptz" : "float8",
+          direction: args.orderBy?.direction === "DESC" ? "desc" : "asc",
+          after: request.after,
+          limit: request.size + 1,
+        });
+        return { rows, request };
+      },
+      (item) => item.boardId,
+      (item, args) => ({
+        key: args.orderBy?.field === "CREATED_AT" ? item.createdAt.toISOString() : item.position,
+        id: item.id,
+      }),
+    ),
+    commentsOfItem: pagedByParent<PageArgs, CommentModel>(
+      async (itemIds, args) => {
+        const request = pageRequest(args);
+        const rows = await windowedPage<CommentModel>(prisma, {
+          table: 'items."Comment"',
+          parentColumn: "itemId",
+          parents: itemIds,
+          where: Prisma.sql`t."organizationId" = CAST(${organizationId()} AS uuid) AND t."deletedAt" IS NULL`,
+          orderColumn: "createdAt",
+          orderType: "timestamptz",
+          direction: "asc",
+          after: request.after,
+          limit: request.size + 1,
+        });
+        return { rows, request };
+      },
+      (comment) => comment.itemId,
+      (comment) => ({ key: comment.createdAt.toISOString(), id: comment.id }),
+    ),
+    activityOfBoard: pagedByParent<PageArgs, ActivityLogModel>(
+      async (boardIds, args) => {
+        const request = pageRequest(args);
+        const rows = await windowedPage<ActivityLogModel>(prisma, {
+          table: 'items."ActivityLog"',
+          parentColumn: "boardId",
+          parents: boardIds,
+          where: Prisma.sql`t."organizationId" = CAST(${organizationId()} AS uuid)`,
+          orderColumn: "createdAt",
+          orderType: "timestamptz",
+          direction: "desc",
+          after: request.after,
+          limit: request.size + 1,
+        });
+        return { rows, request };
+      },
+      (entry) => entry.boardId,
+      (entry) => ({ key: entry.createdAt.toISOString(), id: entry.id }),
+    ),
+  };
+}

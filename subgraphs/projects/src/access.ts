@@ -1,0 +1,30 @@
+import type { Identity } from "../../shared/identity.ts";
+import { isAdmin, isWriter } from "../../shared/authorization.ts";
+import type { Prisma } from "../../../generated/prisma/client.ts";
+import type { BoardMemberModel, BoardModel } from "../../../generated/prisma/models.ts";
+
+/**
+ * Which boards a caller may read, as a Prisma filter: admins see every board of the
+ * organisation, members and viewers every non-private board plus those shared with them, guests
+ * only the boards shared with them.
+ */
+export function readableBoards(identity: Identity): Prisma.BoardWhereInput {
+  const base: Prisma.BoardWhereInput = { organizationId: identity.organizationId };
+  if (isAdmin(identity)) return base;
+  const sharedWithCaller: Prisma.BoardWhereInput = { members: { some: { userId: identity.userId } } };
+  if (identity.role === "GUEST") return { ...base, ...sharedWithCaller };
+  return { ...base, OR: [{ kind: { not: "PRIVATE" } }, { ownerId: identity.userId }, sharedWithCaller] };
+}
+
+/** Writing board content needs a writer role and no read-only share on that board. */
+export function canWriteBoard(identity: Identity, board: BoardModel, share: BoardMemberModel | undefined): boolean {
+  if (!isWriter(identity) || board.state === "ARCHIVED") return false;
+  if (isAdmin(identity) || board.ownerId === identity.userId) return true;
+  return share?.permission !== "VIEWER";
+}
+
+/** Renaming, archiving and sharing a board: organisation admins, its owner, or a board OWNER share. */
+export function canAdministerBoard(identity: Identity, board: BoardModel, share: BoardMemberModel | undefined): boolean {
+  if (!isWriter(identity)) return false;
+  return isAdmin(identity) || board.ownerId === identity.userId || share?.permission === "OWNER";
+}

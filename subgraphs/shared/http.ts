@@ -1,0 +1,64 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HeaderMap, type HTTPGraphQLResponse } from "@apollo/server";
+
+export class PayloadTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+  }
+}
+
+/** Reads the whole body as UTF-8, refusing bodies over `limit` bytes without buffering them. */
+export async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (declared > limit) throw new PayloadTooLargeError(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLargeError(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function toHeaderMap(request: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return headers;
+}
+
+export function headerOf(request: IncomingMessage): (name: string) => string | undefined {
+  return (name) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+}
+
+export async function sendGraphQLResponse(
+  response: ServerResponse,
+  result: HTTPGraphQLResponse,
+  extraHeaders: Record<string, string> = {},
+): Promise<void> {
+  response.statusCode = result.status ?? 200;
+  for (const [name, value] of result.headers) response.setHeader(name, value);
+  for (const [name, value] of Object.entries(extraHeaders)) response.setHeader(name, value);
+  if (result.body.kind === "complete") {
+    response.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) response.write(chunk);
+  response.end();
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/** A GraphQL-shaped error response for failures before execution (auth, size, parse). */
+export function sendGraphQLError(response: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(response, status, { errors: [{ message, extensions: { code } }] });
+}

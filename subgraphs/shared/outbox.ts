@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import type { Tx } from "./db.ts";
+import type { Identity } from "./identity.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
+
+/** The domain event envelope of ARCHITECTURE.md, as written to the outbox and published. */
+export interface DomainEvent<TData extends Prisma.InputJsonObject = Prisma.InputJsonObject> {
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  aggregateId: string;
+  aggregateType: string;
+  version: number;
+  data: TData;
+  metadata: {
+    correlationId: string;
+    causationId?: string;
+    userId?: string;
+    organizationId: string;
+    timestamp: string;
+    source: string;
+  };
+}
+
+export type Topic = "user-events" | "project-events" | "item-events" | "collaboration-events" | "general-events";
+
+/** Routing by event family; key = aggregateId keeps each aggregate's events in order on one partition. */
+export function topicFor(eventType: string): Topic {
+  if (eventType.startsWith("user.") || eventType.startsWith("member.")) return "user-events";
+  if (eventType.startsWith("project.item.")) return "item-events";
+  if (eventType.startsWith("project.")) return "project-events";
+  if (eventType.startsWith("comment.") || eventType.startsWith("presence.")) return "collaboration-events";
+  return "general-events";
+}
+
+export interface EventInput<TData extends Prisma.InputJsonObject> {
+  eventType: string;
+  aggregateType: string;
+  aggregateId: string;
+  /** The aggregate's version after the change. */
+  version: number;
+  data: TData;
+  schemaVersion?: number;
+  causationId?: string;
+}
+
+export interface EventSource {
+  readonly identity: Identity;
+  readonly correlationId: string;
+  /** The subgraph that made the change. */
+  readonly source: string;
+}
+
+/** Writes one outbox row; call it inside the transaction that makes the change. */
+export async function recordEvent<TData extends Prisma.InputJsonObject>(
+  tx: Tx,
+  origin: EventSource,
+  input: EventInput<TData>,
+): Promise<DomainEvent<TData>> {
+  const event: DomainEvent<TData> = {
+    eventId: randomUUID(),
+    eventType: input.eventType,
+    schemaVersion: input.schemaVersion ?? 1,
+    aggregateId: input.aggregateId,
+    aggregateType: input.aggregateType,
+    version: input.version,
+    data: input.data,
+    metadata: {
+      correlationId: origin.correlationId,
+      ...(input.causationId === undefined ? {} : { causationId: input.causationId }),
+      userId: origin.identity.userId,
+      organizationId: origin.identity.organizationId,
+      timestamp: new Date().toISOString(),
+      source: origin.source,
+    },
+  };
+  await tx.outboxEvent.create({
+    data: {
+      id: event.eventId,
+      organizationId: event.metadata.organizationId,
+      topic: topicFor(event.eventType),
+      eventType: event.eventType,
+      schemaVersion: event.schemaVersion,
+      aggregateType: event.aggregateType,
+      aggregateId: event.aggregateId,
+      aggregateVersion: event.version,
+      envelope: event as unknown as Prisma.InputJsonObject,
+    },
+  });
+  return event;
+}
+
+/** A `{ from, to }` change entry, present only when the value really changed. */
+export function change<T extends Prisma.InputJsonValue | null>(from: T, to: T | undefined): { from: T; to: T } | undefined {
+  if (to === undefined || JSON.stringify(from) === JSON.stringify(to)) return undefined;
+  return { from, to };
+}
+
+/** Drops undefined entries so `changes` lists only what changed. */
+export function compact(record: Record<string, Prisma.InputJsonValue | undefined>): Prisma.InputJsonObject {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Prisma.InputJsonObject;
+}

@@ -1,0 +1,157 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/resolverMap.js";
+import { GraphQLError, type DocumentNode } from "graphql";
+import type { PrismaClient } from "./db.ts";
+import type { BaseContext } from "./context.ts";
+import { verifyInternalRequest } from "./identity.ts";
+import {
+  PayloadTooLargeError,
+  headerOf,
+  readBody,
+  sendGraphQLError,
+  sendGraphQLResponse,
+  sendJson,
+  toHeaderMap,
+} from "./http.ts";
+import { createLogger, type Logger } from "./logger.ts";
+
+const KNOWN_CODES = new Set([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "CONFLICT",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "OPERATION_RESOLUTION_FAILURE",
+  "BAD_REQUEST",
+]);
+
+const MAX_BODY_BYTES = 1_000_000;
+
+/** Where and with what a subgraph runs: the same for all four, set by the launcher or a test. */
+export interface SubgraphRuntime {
+  readonly prisma: PrismaClient;
+  /** Shared secret with the gateway: only requests signed with it are served. */
+  readonly signingSecret: string;
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** @default "127.0.0.1" */
+  readonly host?: string;
+  readonly logger?: Logger;
+  /** URLs of the other subgraphs, for the few facts a subgraph checks through a peer's `_entities`. */
+  readonly peers?: Readonly<Partial<Record<SubgraphName, string>>>;
+}
+
+export type SubgraphName = "users" | "projects" | "items" | "integrations";
+
+export interface SubgraphOptions<TContext extends BaseContext> extends SubgraphRuntime {
+  /** Subgraph name as in supergraph.yaml; used in logs and in event metadata. */
+  readonly name: SubgraphName;
+  readonly typeDefs: DocumentNode;
+  readonly resolvers: GraphQLResolverMap<TContext>;
+  /** Adds request-scoped state (DataLoaders) to the base context. */
+  readonly createContext: (base: BaseContext) => TContext;
+}
+
+export interface RunningSubgraph {
+  readonly name: string;
+  readonly url: string;
+  dispose(): Promise<void>;
+}
+
+/** Starts one subgraph: Apollo Server on node:http, serving only gateway-signed requests at /graphql. */
+export async function startSubgraph<TContext extends BaseContext>(
+  options: SubgraphOptions<TContext>,
+): Promise<RunningSubgraph> {
+  const logger = options.logger ?? createLogger(`subgraph-${options.name}`);
+  const apollo = new ApolloServer<TContext>({
+    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    includeStacktraceInErrorResponses: false,
+    // Traces are for Apollo's hosted reporting, which we do not use; they cost time per request.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    formatError(formatted, error) {
+      const code = formatted.extensions?.code;
+      if (typeof code === "string" && KNOWN_CODES.has(code)) return formatted;
+      // Anything we did not raise on purpose is a bug: log it whole, show the client nothing of it.
+      const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+      logger.error({ err: original, path: formatted.path }, "unexpected resolver error");
+      return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+    },
+  });
+  await apollo.start();
+
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? "/", "http://subgraph");
+      if (url.pathname === "/healthz") return sendJson(response, 200, { status: "ok", subgraph: options.name });
+      if (url.pathname !== "/graphql") return sendJson(response, 404, { error: "not found" });
+      let body: string;
+      try {
+        body = await readBody(request, MAX_BODY_BYTES);
+      } catch (error) {
+        if (error instanceof PayloadTooLargeError) {
+          return sendGraphQLError(response, 413, "BAD_REQUEST", error.message);
+        }
+        throw error;
+      }
+      const verified = verifyInternalRequest(
+        { method: request.method ?? "GET", path: url.pathname, body },
+        headerOf(request),
+        options.signingSecret,
+      );
+      if (!verified.ok) {
+        logger.warn({ reason: verified.reason }, "refused unsigned subgraph request");
+        return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${verified.reason}`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = body === "" ? undefined : JSON.parse(body);
+      } catch {
+        return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid JSON");
+      }
+      const base: BaseContext = {
+        identity: verified.identity,
+        correlationId: verified.correlationId,
+        prisma: options.prisma,
+      };
+      const result = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: request.method ?? "GET",
+          headers: toHeaderMap(request),
+          search: url.search,
+          body: parsed,
+        },
+        context: async () => options.createContext(base),
+      });
+      await sendGraphQLResponse(response, result);
+    })().catch((error: unknown) => {
+      logger.error({ err: error }, "subgraph request failed");
+      if (!response.headersSent) sendGraphQLError(response, 500, "INTERNAL_SERVER_ERROR", "Internal server error");
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  const address = server.address() as AddressInfo;
+  const url = `http://${options.host ?? "127.0.0.1"}:${address.port}/graphql`;
+  logger.info({ url }, "subgraph listening");
+
+  return {
+    name: options.name,
+    url,
+    async dispose() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}

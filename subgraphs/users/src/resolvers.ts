@@ -1,0 +1,252 @@
+import { DateTimeResolver } from "graphql-scalars";
+import type { Resolvers, MembershipRole } from "./generated/resolvers.ts";
+import type { UsersContext } from "./context.ts";
+import type { Tx } from "../../shared/db.ts";
+import type { MembershipModel } from "../../../generated/prisma/models.ts";
+import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
+import { orgOf } from "../../shared/context.ts";
+import { requireUpdated } from "../../shared/concurrency.ts";
+import { badInput, forbidden, notFound } from "../../shared/errors.ts";
+import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
+import { optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import type { Prisma } from "../../../generated/prisma/client.ts";
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function origin(context: UsersContext): EventSource {
+  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "users" };
+}
+
+async function activeMembership(tx: Tx, organizationId: string, userId: string): Promise<MembershipModel> {
+  const membership = await tx.membership.findFirst({ where: { organizationId, userId, removedAt: null } });
+  if (!membership) throw notFound("Member", userId);
+  return membership;
+}
+
+/** Only an OWNER may hand out or take away OWNER, and the organisation always keeps one. */
+async function guardOwnership(tx: Tx, context: UsersContext, target: MembershipModel, newRole: MembershipRole | null) {
+  const caller = requireIdentity(context.identity);
+  const touchesOwner = target.role === "OWNER" || newRole === "OWNER";
+  if (touchesOwner && caller.role !== "OWNER") throw forbidden("Only an OWNER can grant or remove OWNER");
+  if (target.role === "OWNER" && newRole !== "OWNER") {
+    const owners = await tx.membership.count({
+      where: { organizationId: target.organizationId, role: "OWNER", removedAt: null },
+    });
+    if (owners <= 1) throw badInput("The organization must keep at least one OWNER", "userId");
+  }
+}
+
+async function bumpMembership(
+  tx: Tx,
+  membership: MembershipModel,
+  expectedVersion: number | null | undefined,
+  data: Prisma.MembershipUpdateManyMutationInput,
+): Promise<MembershipModel> {
+  const expected = expectedVersion == null ? membership.version : requireVersion(expectedVersion);
+  const { count } = await tx.membership.updateMany({
+    where: { id: membership.id, organizationId: membership.organizationId, version: expected },
+    data: { ...data, version: { increment: 1 } },
+  });
+  await requireUpdated(count, { type: "Membership", id: membership.id, expectedVersion: expected }, () =>
+    tx.membership.findUnique({ where: { id: membership.id }, select: { version: true } }),
+  );
+  return tx.membership.findUniqueOrThrow({ where: { id: membership.id } });
+}
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+
+  Query: {
+    async me(_parent, _args, context) {
+      const { userId } = requireIdentity(context.identity);
+      const user = await context.loaders.user.load(userId);
+      if (!user) throw notFound("User", userId);
+      return user;
+    },
+    async organization(_parent, _args, context) {
+      const organizationId = orgOf(context);
+      const organization = await context.loaders.organization.load(organizationId);
+      if (!organization) throw notFound("Organization", organizationId);
+      return organization;
+    },
+    user: (_parent, { id }, context) => context.loaders.user.load(requireId(id, "id")),
+    team: (_parent, { id }, context) => context.loaders.team.load(requireId(id, "id")),
+    async users(_parent, args, context) {
+      const organizationId = orgOf(context);
+      const page = pageRequest(args);
+      const search = args.filter?.search ? requireText(args.filter.search, "filter.search", { max: 200 }) : undefined;
+      const rows = await context.prisma.user.findMany({
+        where: {
+          organizationId,
+          ...(args.filter?.role ? { memberships: { some: { role: args.filter.role, removedAt: null } } } : {}),
+          ...(search
+            ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { email: { contains: search, mode: "insensitive" } }] }
+            : {}),
+          AND: keysetAfter<Prisma.UserWhereInput>("createdAt", "desc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (user) => ({ key: user.createdAt.toISOString(), id: user.id }));
+    },
+  },
+
+  Mutation: {
+    async inviteMember(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const email = requireText(input.email, "email", { max: 320 }).toLowerCase();
+      if (!EMAIL.test(email)) throw badInput("email is not a valid address", "email");
+      const name = requireText(input.name, "name", { max: 200 });
+      if (input.role === "OWNER" && caller.role !== "OWNER") throw forbidden("Only an OWNER can grant OWNER");
+      return context.prisma.$transaction(async (tx) => {
+        const organizationId = caller.organizationId;
+        let user = await tx.user.findUnique({ where: { organizationId_email: { organizationId, email } } });
+        if (!user) {
+          user = await tx.user.create({ data: { organizationId, email, name } });
+          await recordEvent(tx, origin(context), {
+            eventType: "user.created",
+            aggregateType: "User",
+            aggregateId: user.id,
+            version: user.version,
+            data: { userId: user.id, email, name },
+          });
+        }
+        const existing = await tx.membership.findUnique({
+          where: { organizationId_userId: { organizationId, userId: user.id } },
+        });
+        if (existing && !existing.removedAt) throw badInput(`${email} is already a member`, "email");
+        const membership = existing
+          ? await bumpMembership(tx, existing, null, { role: input.role, removedAt: null })
+          : await tx.membership.create({ data: { organizationId, userId: user.id, role: input.role } });
+        await recordEvent(tx, origin(context), {
+          eventType: "member.added",
+          aggregateType: "Membership",
+          aggregateId: membership.id,
+          version: membership.version,
+          data: { userId: user.id, role: membership.role },
+        });
+        return membership;
+      });
+    },
+
+    async removeMember(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const userId = requireId(input.userId, "userId");
+      return context.prisma.$transaction(async (tx) => {
+        const target = await activeMembership(tx, caller.organizationId, userId);
+        await guardOwnership(tx, context, target, null);
+        const membership = await bumpMembership(tx, target, input.expectedVersion, { removedAt: new Date() });
+        await recordEvent(tx, origin(context), {
+          eventType: "member.removed",
+          aggregateType: "Membership",
+          aggregateId: membership.id,
+          version: membership.version,
+          data: { userId, role: target.role },
+        });
+        return membership;
+      });
+    },
+
+    async changeMemberRole(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const userId = requireId(input.userId, "userId");
+      return context.prisma.$transaction(async (tx) => {
+        const target = await activeMembership(tx, caller.organizationId, userId);
+        await guardOwnership(tx, context, target, input.role);
+        const membership = await bumpMembership(tx, target, input.expectedVersion, { role: input.role });
+        await recordEvent(tx, origin(context), {
+          eventType: "member.role_changed",
+          aggregateType: "Membership",
+          aggregateId: membership.id,
+          version: membership.version,
+          data: { userId, changes: { role: { from: target.role, to: input.role } } },
+        });
+        return membership;
+      });
+    },
+
+    async updateProfile(_parent, { input }, context) {
+      const caller = requireIdentity(context.identity);
+      const name = input.name == null ? undefined : requireText(input.name, "name", { max: 200 });
+      const title = optionalText(input.title, "title", { max: 200 });
+      const avatarUrl = optionalText(input.avatarUrl, "avatarUrl", { max: 2048 });
+      return context.prisma.$transaction(async (tx) => {
+        const before = await tx.user.findFirst({ where: { id: caller.userId, organizationId: caller.organizationId } });
+        if (!before) throw notFound("User", caller.userId);
+        const expected = input.expectedVersion == null ? before.version : requireVersion(input.expectedVersion);
+        const { count } = await tx.user.updateMany({
+          where: { id: before.id, organizationId: caller.organizationId, version: expected },
+          data: { name, title, avatarUrl, version: { increment: 1 } },
+        });
+        await requireUpdated(count, { type: "User", id: before.id, expectedVersion: expected }, () =>
+          tx.user.findUnique({ where: { id: before.id }, select: { version: true } }),
+        );
+        const user = await tx.user.findUniqueOrThrow({ where: { id: before.id } });
+        await recordEvent(tx, origin(context), {
+          eventType: "user.updated",
+          aggregateType: "User",
+          aggregateId: user.id,
+          version: user.version,
+          data: {
+            userId: user.id,
+            changes: compact({
+              name: change(before.name, name),
+              title: change(before.title, title),
+              avatarUrl: change(before.avatarUrl, avatarUrl),
+            }),
+          },
+        });
+        return user;
+      });
+    },
+  },
+
+  Organization: {
+    __resolveReference: (reference, context) => context.loaders.organization.load(reference.id),
+    async members(organization, args, context) {
+      const page = pageRequest(args);
+      const rows = await context.prisma.membership.findMany({
+        where: {
+          organizationId: organization.id,
+          removedAt: null,
+          ...(args.role ? { role: args.role } : {}),
+          AND: keysetAfter<Prisma.MembershipWhereInput>("createdAt", "asc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (membership) => ({ key: membership.createdAt.toISOString(), id: membership.id }));
+    },
+    teams: (organization, _args, context) =>
+      context.prisma.team.findMany({ where: { organizationId: organization.id }, orderBy: { name: "asc" } }),
+  },
+
+  User: {
+    __resolveReference: (reference, context) => context.loaders.user.load(reference.id),
+    async role(user, _args, context) {
+      const [membership] = await context.loaders.membershipOfUser.load(user.id);
+      return membership?.role ?? null;
+    },
+    async organization(user, _args, context) {
+      const organization = await context.loaders.organization.load(user.organizationId);
+      if (!organization) throw notFound("Organization", user.organizationId);
+      return organization;
+    },
+    teams: (user, _args, context) => context.loaders.teamsOfUser.load(user.id),
+  },
+
+  Membership: {
+    __resolveReference: (reference, context) => context.loaders.membership.load(reference.id),
+    async user(membership, _args, context) {
+      const user = await context.loaders.user.load(membership.userId);
+      if (!user) throw notFound("User", membership.userId);
+      return user;
+    },
+  },
+
+  Team: {
+    __resolveReference: (reference, context) => context.loaders.team.load(reference.id),
+    members: (team, _args, context) => context.loaders.usersOfTeam.load(team.id),
+  },
+};
