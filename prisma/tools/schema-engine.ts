@@ -170,8 +170,17 @@ async function loadEngine(): Promise<LoadedEngine> {
     };
   }
 
+  // The engine arms a 10 s timer around its advisory lock and never clears it; a plain
+  // setTimeout would keep every CLI run alive for 10 s after it is done. Unref'd timers still
+  // fire while the process has other work (e.g. a query waiting for the lock).
+  const imports: Record<string, unknown> = { ...glueExports };
+  for (const name of Object.keys(imports)) {
+    if (name.startsWith("__wbg_setTimeout_")) {
+      imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms >>> 0).unref();
+    }
+  }
   const instance = await WebAssembly.instantiate(chosen.module, {
-    "./schema_engine_bg.js": glueExports as WebAssembly.ModuleImports,
+    "./schema_engine_bg.js": imports as WebAssembly.ModuleImports,
   });
   glue.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
