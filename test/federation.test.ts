@@ -11,7 +11,8 @@ describe("composition", () => {
     const sources = await readSupergraphConfig("supergraph.yaml");
     assert.deepEqual(sources.map((source) => source.name).sort(), ["integrations", "items", "projects", "users"]);
     const composed = composeSupergraph(sources);
-    assert.equal(composed, await readFile("supergraph.graphql", "utf8"), "supergraph.graphql is stale: run npm run compose");
+    assert.equal(composed.supergraphSdl, await readFile("supergraph.graphql", "utf8"), "supergraph.graphql is stale: run npm run compose");
+    assert.equal(composed.apiSchemaSdl, await readFile("gateway/schema.graphql", "utf8"), "gateway/schema.graphql is stale: run npm run compose");
   });
 
   it("fails with the composition errors on a bad schema", async () => {

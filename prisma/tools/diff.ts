@@ -169,7 +169,9 @@ async function main(argv: string[]): Promise<number> {
       console.log("no changes");
       return 0;
     }
-    console.log(`created ${relative(ROOT_DIR, join(directory, "migration.sql"))}`);
+    const file = join(directory, "migration.sql");
+    const shown = relative(ROOT_DIR, file);
+    console.log(`created ${shown.startsWith("..") ? file : shown}`);
     return 0;
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);

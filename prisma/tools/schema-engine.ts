@@ -40,9 +40,7 @@ import {
   type SqlQuery,
   type SqlResultSet,
   type Transaction,
-} from "@prisma/driver-adapter-utils";
-import type {
-  ConnectionInfo,
+  type ConnectionInfo,
 } from "@prisma/driver-adapter-utils";
 import type {
   DiffTarget,
@@ -108,6 +106,22 @@ const panicRegistry: PanicRegistry = {
 
 let loading: Promise<LoadedEngine> | undefined;
 
+// The project compiles without the DOM lib, which is where TypeScript declares WebAssembly:
+// just the part used here.
+type WasmModule = object;
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(
+    module: WasmModule,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ exports: Record<string, unknown> }>;
+  Module: {
+    imports(module: WasmModule): { module: string; name: string; kind: string }[];
+    exports(module: WasmModule): { name: string; kind: string }[];
+  };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 function engineHashOf(bytes: Buffer): string | undefined {
   const marker = Buffer.from("Starting schema-engine-wasm");
   const at = bytes.indexOf(marker);
@@ -134,17 +148,17 @@ async function loadEngine(): Promise<LoadedEngine> {
   const glueCalls = new Set(Array.from(glueSource.matchAll(/\bwasm\.([A-Za-z0-9_$]+)/g), (m) => m[1] ?? ""));
   const glueExports = glue as unknown as Record<string, unknown>;
 
-  let chosen: { path: string; module: WebAssembly.Module; hash: string; source: EngineInfo["source"]; reason: string } | undefined;
+  let chosen: { path: string; module: WasmModule; hash: string; source: EngineInfo["source"]; reason: string } | undefined;
   const forcePackage = process.env.SCHEMA_ENGINE_WASM === "package";
   if (!forcePackage) {
     const bytes = await readFile(cliWasmPath).catch(() => undefined);
     const hash = bytes && engineHashOf(bytes);
     if (bytes && hash === cliEngineHash) {
-      const module = await WebAssembly.compile(bytes);
-      const missingImports = WebAssembly.Module.imports(module).filter(
+      const module = await Wasm.compile(bytes);
+      const missingImports = Wasm.Module.imports(module).filter(
         (i) => i.module !== "./schema_engine_bg.js" || typeof glueExports[i.name] !== "function",
       );
-      const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+      const exported = new Set(Wasm.Module.exports(module).map((e) => e.name));
       const missingExports = [...glueCalls].filter((name) => !exported.has(name));
       if (missingImports.length === 0 && missingExports.length === 0) {
         chosen = {
@@ -161,7 +175,7 @@ async function loadEngine(): Promise<LoadedEngine> {
     const bytes = await readFile(packageWasmPath);
     chosen = {
       path: packageWasmPath,
-      module: await WebAssembly.compile(bytes),
+      module: await Wasm.compile(bytes),
       hash: engineHashOf(bytes) ?? "unknown",
       source: "schema-engine-wasm",
       reason: forcePackage
@@ -179,9 +193,7 @@ async function loadEngine(): Promise<LoadedEngine> {
       imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms >>> 0).unref();
     }
   }
-  const instance = await WebAssembly.instantiate(chosen.module, {
-    "./schema_engine_bg.js": imports as WebAssembly.ModuleImports,
-  });
+  const instance = await Wasm.instantiate(chosen.module, { "./schema_engine_bg.js": imports });
   glue.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
 
@@ -240,7 +252,8 @@ export function parseDatabaseUrl(url: string): PgConnectionConfig {
   if (u.password) config.password = decodeURIComponent(u.password);
   const schema = params.get("schema");
   if (schema) config.schema = schema;
-  if (sslmode === "require" || sslmode === "prefer" || sslmode === "no-verify") {
+  // `prefer` (try TLS, fall back) has no pg equivalent: left to plain connections.
+  if (sslmode === "require" || sslmode === "no-verify") {
     config.ssl = { rejectUnauthorized: false };
   } else if (sslmode === "verify-ca" || sslmode === "verify-full") {
     config.ssl = true;
@@ -441,6 +454,13 @@ export async function createPostgresShadowDatabase(serverUrl: string): Promise<S
   const admin = await adminClient(server);
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
+  } catch (error) {
+    throw new Error(
+      `Cannot create a shadow database on ${server.host}:${server.port} (${(error as Error).message}). ` +
+        "The diff needs a Postgres server that allows CREATE DATABASE (PGlite does not): " +
+        "pass another server, or a shadowDatabase of your own (migrate:diff --pglite).",
+      { cause: error },
+    );
   } finally {
     await admin.end();
   }

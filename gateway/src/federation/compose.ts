@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
+import { parse, printSchema } from "graphql";
 import { parse as parseYaml } from "yaml";
 
 /** The part of rover's supergraph.yaml format we use. */
@@ -34,11 +34,21 @@ export async function readSupergraphConfig(configPath: string): Promise<Subgraph
   );
 }
 
-/** Composes subgraph SDLs into a supergraph SDL, or throws every composition error at once. */
-export function composeSupergraph(subgraphs: readonly SubgraphSource[]): string {
+export interface ComposedSupergraph {
+  /** The supergraph SDL the gateway plans with. */
+  readonly supergraphSdl: string;
+  /** The public API schema clients see (no federation internals): codegen reads this one. */
+  readonly apiSchemaSdl: string;
+}
+
+/** Composes subgraph SDLs into a supergraph, or throws every composition error at once. */
+export function composeSupergraph(subgraphs: readonly SubgraphSource[]): ComposedSupergraph {
   const result = composeServices(
     subgraphs.map((subgraph) => ({ name: subgraph.name, url: subgraph.url, typeDefs: parse(subgraph.typeDefs) })),
   );
   if (result.errors) throw new CompositionError(result.errors.map((error) => error.message));
-  return result.supergraphSdl;
+  return {
+    supergraphSdl: result.supergraphSdl,
+    apiSchemaSdl: `${printSchema(result.schema.toAPISchema().toGraphQLJSSchema())}\n`,
+  };
 }

@@ -1,0 +1,69 @@
+// `npm start`: the whole stack in one process. With DATABASE_URL unset it runs on the embedded
+// default (PGlite served on the Postgres wire protocol, kept in .data/pglite); either way it
+// applies migrations, seeds the demo data once, starts the four subgraphs and the gateway, and
+// prints the GraphiQL URL with a ready-to-paste development token.
+import { randomBytes } from "node:crypto";
+import { migrate } from "../prisma/tools/migrate.ts";
+import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
+import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
+import { createPrisma } from "../subgraphs/shared/db.ts";
+import { mintToken } from "../gateway/src/auth/jwt.ts";
+import { devJwtSettings } from "./dev-token.ts";
+import { startStack } from "./stack.ts";
+
+const started = performance.now();
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({});
+const databaseUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
+const { applied } = await migrate(databaseUrl);
+if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+
+const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
+if (!(await hasDemoSeed(prisma))) {
+  const seed = await seedDemo(prisma);
+  console.log(`seeded demo data: ${seed.counts.organizations} organizations, ${seed.counts.users} users, ${seed.counts.items} items`);
+}
+const acme = await prisma.organization.findUniqueOrThrow({ where: { slug: "acme" } });
+const owner = await prisma.membership.findFirstOrThrow({ where: { organizationId: acme.id, role: "OWNER" }, include: { user: true } });
+await prisma.$disconnect();
+
+const jwt = devJwtSettings();
+const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, jwt);
+const stack = await startStack({
+  databaseUrl,
+  signingSecret: process.env.INTERNAL_SIGNING_SECRET ?? randomBytes(32).toString("hex"),
+  jwt,
+  development: process.env.NODE_ENV !== "production",
+  graphiqlHeaders: { Authorization: `Bearer ${token}` },
+  poolMax: embedded ? 4 : 10,
+  ports: {
+    gateway: port("PORT", 4000),
+    users: port("USERS_PORT", 4001),
+    projects: port("PROJECTS_PORT", 4002),
+    items: port("ITEMS_PORT", 4003),
+    integrations: port("INTEGRATIONS_PORT", 4004),
+  },
+});
+
+console.log(`
+Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"})
+  GraphiQL:  ${stack.gateway.url}/graphql   (open in a browser; the token below is pre-filled)
+  Signed in: ${owner.user.name} <${owner.user.email}>, OWNER of ${acme.name}
+  Dev token: ${token}
+  Try:       curl -s ${stack.gateway.url}/graphql -H 'content-type: application/json' \\
+               -H 'authorization: Bearer <token>' -d '{"query":"{ me { name } boards { nodes { name } } }"}'
+  Tokens for other users: npm run dev-token -- <email>   (e.g. katherine@acme.example, a VIEWER)
+`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: stopping`);
+  await stack.dispose();
+  await embedded?.dispose();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
