@@ -69,6 +69,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const apollo = new ApolloServer<GatewayContext>({
     gateway: createFederation(options),
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (dispose()); Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     introspection: true,
   });
   await apollo.start();

@@ -73,6 +73,8 @@ export async function startSubgraph<TContext extends BaseContext>(
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (dispose()); Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     // Traces are for Apollo's hosted reporting, which we do not use; they cost time per request.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     formatError(formatted, error) {
