@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { composeSupergraph, readSupergraphConfig, CompositionError } from "../gateway/src/federation/compose.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
+import type { BoardWithItemsQuery, OrgMembersBoardsItemsQuery } from "./generated/operations.ts";
 
 const operations = await readFile(new URL("./operations/federated.graphql", import.meta.url), "utf8");
 
@@ -44,16 +45,7 @@ describe("a federated query through the gateway", () => {
       }),
     });
     assert.equal(response.status, 200);
-    const body = (await response.json()) as {
-      errors?: unknown[];
-      data: {
-        organization: {
-          id: string;
-          members: { nodes: { role: string; user: { boards: { nodes: { items: { nodes: { assignees: { email: string }[] }[] }; integrations: { type: string }[] }[] } } }[] };
-          integrations: { type: string }[];
-        };
-      };
-    };
+    const body = (await response.json()) as { errors?: unknown[]; data: OrgMembersBoardsItemsQuery };
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const org = body.data.organization;
     const acme = harness.seed.organizations[0];
@@ -76,7 +68,8 @@ describe("a federated query through the gateway", () => {
     let cursor: string | null = null;
     for (let page = 0; page < 20; page += 1) {
       const result = await harness.gql(token, operations, { id: board.id, first: 25, after: cursor }, "BoardWithItems");
-      const items = (result.body.data?.board as { items: { nodes: { id: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }).items;
+      const items = (result.body.data as BoardWithItemsQuery).board?.items;
+      assert.ok(items);
       seen.push(...items.nodes.map((item) => item.id));
       if (!items.pageInfo.hasNextPage) break;
       cursor = items.pageInfo.endCursor;

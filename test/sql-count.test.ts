@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { startHarness, type Harness } from "./support/harness.ts";
+import type { BoardWithItemsQuery } from "./generated/operations.ts";
 
 const operations = await readFile(new URL("./operations/federated.graphql", import.meta.url), "utf8");
 
@@ -71,7 +72,8 @@ describe("SQL statements per request", () => {
       harness.sql.reset();
       const result = await harness.gql(token, operations, { id: boardId, first: 1000 }, "BoardWithItems");
       assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
-      const board = result.body.data?.board as { items: { nodes: { assignees: unknown[]; columnValues: { column: { type: string } }[] }[] } };
+      const { board } = result.body.data as BoardWithItemsQuery;
+      assert.ok(board);
       assert.equal(board.items.nodes.length, size);
       assert.ok(board.items.nodes.every((item) => item.assignees.length === 2 && item.columnValues.length === 3));
       counts[size] = harness.sql.count;

@@ -46,7 +46,8 @@ function pagedByParent<A, T>(
           }
         }),
       );
-      return keys.map((key) => pages.get(`${key.parentId}|${argsKey(key.args)}`) ?? toConnection([], pageRequest(key.args as PageArgs), () => ({ key: 0, id: "" })));
+      // Every key's parent was grouped above, so each has its page (possibly empty).
+      return keys.map((key) => pages.get(`${key.parentId}|${argsKey(key.args)}`) ?? new Error(`no page for ${key.parentId}`));
     },
     { cacheKeyFn: (key) => `${key.parentId}|${argsKey(key.args)}` },
   );
