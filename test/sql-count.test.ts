@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { startHarness, type Harness } from "./support/harness.ts";
-import type { BoardWithItemsQuery } from "./generated/operations.ts";
+import type { BoardWithItemsQuery, OrgMembersBoardsItemsQuery } from "./generated/operations.ts";
 
 const operations = await readFile(new URL("./operations/federated.graphql", import.meta.url), "utf8");
 
@@ -81,5 +81,25 @@ describe("SQL statements per request", () => {
     console.log(`SQL statements: 10 items -> ${counts[10]}, 1000 items -> ${counts[1000]}`);
     assert.equal(counts[1000], counts[10]);
     assert.ok((counts[10] ?? 0) <= 12, `expected a small constant, got ${counts[10]}`);
+  });
+
+  it("does not grow with the number of members, boards and items in org -> members -> boards -> items", async () => {
+    const token = await harness.token(0, "OWNER");
+    const counts: number[] = [];
+    for (const first of [1, 7]) {
+      harness.sql.reset();
+      const result = await harness.gql(
+        token,
+        operations,
+        { membersFirst: first, boardsFirst: 10, itemsFirst: 10 },
+        "OrgMembersBoardsItems",
+      );
+      assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+      const { organization } = result.body.data as OrgMembersBoardsItemsQuery;
+      assert.equal(organization.members.nodes.length, first);
+      counts.push(harness.sql.count);
+    }
+    console.log(`SQL statements: 1 member -> ${counts[0]}, 7 members -> ${counts[1]}`);
+    assert.equal(counts[1], counts[0]);
   });
 });

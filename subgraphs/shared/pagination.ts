@@ -110,6 +110,6 @@ export function keysetAfter<W>(
 /** Dates travel in cursors as ISO strings. */
 export const dateKey = (key: string | number): Date => {
   const date = new Date(key);
-  if (Number.isNaN(date.getTime())) throw badInput("after is not a valid cursor", "after");
+  if (typeof key !== "string" || Number.isNaN(date.getTime())) throw badInput("after is not a valid cursor", "after");
   return date;
 };

@@ -1,6 +1,6 @@
 import type { Identity } from "../../shared/identity.ts";
 import { isAdmin, isWriter } from "../../shared/authorization.ts";
-import type { Prisma } from "../../../generated/prisma/client.ts";
+import { Prisma } from "../../../generated/prisma/client.ts";
 import type { BoardMemberModel, BoardModel } from "../../../generated/prisma/models.ts";
 
 /**
@@ -27,4 +27,13 @@ export function canWriteBoard(identity: Identity, board: BoardModel, share: Boar
 export function canAdministerBoard(identity: Identity, board: BoardModel, share: BoardMemberModel | undefined): boolean {
   if (!isWriter(identity)) return false;
   return isAdmin(identity) || board.ownerId === identity.userId || share?.permission === "OWNER";
+}
+
+/** `readableBoards` as SQL on the board alias `t`, for the windowed list queries. */
+export function readableBoardsSql(identity: Identity): Prisma.Sql {
+  const tenant = Prisma.sql`t."organizationId" = CAST(${identity.organizationId} AS uuid)`;
+  if (isAdmin(identity)) return tenant;
+  const shared = Prisma.sql`EXISTS (SELECT 1 FROM projects."BoardMember" m WHERE m."boardId" = t."id" AND m."userId" = CAST(${identity.userId} AS uuid))`;
+  if (identity.role === "GUEST") return Prisma.sql`${tenant} AND ${shared}`;
+  return Prisma.sql`${tenant} AND (t."kind" <> 'PRIVATE' OR t."ownerId" = CAST(${identity.userId} AS uuid) OR ${shared})`;
 }

@@ -11,6 +11,7 @@ import type {
   WorkspaceModel,
 } from "../../../generated/prisma/models.ts";
 import { readableBoards } from "./access.ts";
+import { createBoardLists, type BoardLists } from "./lists.ts";
 
 export interface ProjectsLoaders {
   /** Boards the caller may read; null for any other id. */
@@ -27,6 +28,7 @@ export interface ProjectsLoaders {
 
 export interface ProjectsContext extends BaseContext {
   readonly loaders: ProjectsLoaders;
+  readonly lists: BoardLists;
   /** The users subgraph, to check that a user being shared on a board is in the organisation. */
   readonly users: PeerClient | null;
 }
@@ -39,6 +41,7 @@ export function createProjectsContext(base: BaseContext, users: PeerClient | nul
   return {
     ...base,
     users,
+    lists: createBoardLists(prisma, caller),
     loaders: {
       board: byId((ids) => prisma.board.findMany({ where: { id: { in: ids }, ...readableBoards(caller()) } })),
       workspace: byId((ids) => prisma.workspace.findMany({ where: { id: { in: ids }, organizationId: org() } })),

@@ -418,7 +418,7 @@ export const resolvers: Resolvers = {
 
   Workspace: {
     __resolveReference: (reference, context) => context.loaders.workspace.load(reference.id),
-    boards: (workspace, args, context) => boardsPage(context, args, { workspaceId: workspace.id }),
+    boards: (workspace, args, context) => context.lists.boardsOfWorkspace.load({ parentId: workspace.id, args }),
   },
 
   Board: {
@@ -472,7 +472,6 @@ export const resolvers: Resolvers = {
 
   User: {
     __resolveReference: (reference) => ({ id: reference.id }),
-    boards: (user, args, context) =>
-      boardsPage(context, args, { OR: [{ ownerId: user.id }, { members: { some: { userId: user.id } } }] }),
+    boards: (user, args, context) => context.lists.boardsOfUser.load({ parentId: user.id, args }),
   },
 };
