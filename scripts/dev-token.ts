@@ -2,10 +2,10 @@
 // `npm start` uses (DATABASE_URL, or the embedded one while `npm start` runs on its default port).
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
+import type { LocalJwtSettings } from "../gateway/src/auth/jwt.ts";
 
 /** Development-only HS256 settings; production verifies RS256/ES256 through a JWKS URL instead. */
-export function devJwtSettings(): JwtSettings {
+export function devJwtSettings(): LocalJwtSettings {
   const secret = process.env.JWT_SECRET ?? "sunday-development-only-jwt-secret-do-not-deploy";
   if (process.env.NODE_ENV === "production" && !process.env.JWT_SECRET) throw new Error("JWT_SECRET must be set in production");
   return { secret, issuer: process.env.JWT_ISSUER ?? "sunday-dev", audience: process.env.JWT_AUDIENCE ?? "sunday-api" };

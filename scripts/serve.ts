@@ -2,7 +2,7 @@
 // where <part> is users | projects | items | integrations | gateway. Configured by environment:
 // DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST, {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL,
 // and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE and SUPERGRAPH_PATH.
-import { readFile } from "node:fs/promises";
+import { Redis } from "ioredis";
 import { createPrisma } from "../subgraphs/shared/db.ts";
 import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
@@ -41,7 +41,8 @@ let running: { dispose(): Promise<void> };
 let prisma: ReturnType<typeof createPrisma> | null = null;
 if (part === "gateway") {
   running = await startGateway({
-    supergraphSdl: await readFile(process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, "utf8"),
+    supergraph: { path: process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH.pathname },
+    redis: process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined,
     signingSecret,
     jwt: devJwtSettings(),
     subgraphUrls: Object.fromEntries(Object.entries(peers).filter((entry): entry is [string, string] => entry[1] !== undefined)),

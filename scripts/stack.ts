@@ -5,7 +5,8 @@ import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
-import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
+import { startGateway, type GatewayOptions, type RunningGateway } from "../gateway/src/server.ts";
+import type { Logger } from "../subgraphs/shared/logger.ts";
 import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
 
 export interface StackOptions {
@@ -20,6 +21,14 @@ export interface StackOptions {
   readonly poolMax?: number;
   /** Sees every SQL statement any subgraph sends (tests count them). */
   readonly onQuery?: (sql: string) => void;
+  /** Serve this supergraph file with hot reload instead of the checked-in SDL as a fixed string. */
+  readonly supergraphPath?: string;
+  readonly redis?: GatewayOptions["redis"];
+  readonly redisPrefix?: string;
+  readonly rateLimit?: GatewayOptions["rateLimit"];
+  readonly federation?: GatewayOptions["federation"];
+  /** One logger for the gateway and the subgraphs (tests capture what they log). */
+  readonly logger?: Logger;
 }
 
 export interface RunningStack {
@@ -40,7 +49,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const runtime = (port: number | undefined, peers: SubgraphRuntime["peers"] = {}): SubgraphRuntime => {
     const prisma = createPrisma({ url: options.databaseUrl, poolMax: options.poolMax, onQuery: options.onQuery });
     clients.push(prisma);
-    return { prisma, signingSecret: options.signingSecret, port, peers };
+    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger };
   };
   const track = <T extends { dispose(): Promise<void> }>(started: T): T => {
     running.push(started);
@@ -61,7 +70,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const subgraphs = { users, projects, items, integrations };
     const gateway = track(
       await startGateway({
-        supergraphSdl: await readFile(SUPERGRAPH_PATH, "utf8"),
+        supergraph: options.supergraphPath ? { path: options.supergraphPath } : { sdl: await readFile(SUPERGRAPH_PATH, "utf8") },
+        redis: options.redis,
+        redisPrefix: options.redisPrefix,
+        rateLimit: options.rateLimit,
+        federation: options.federation,
+        logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,
         subgraphUrls: Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url])),

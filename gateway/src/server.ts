@@ -1,13 +1,24 @@
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { InMemoryLRUCache, type KeyValueCache } from "@apollo/utils.keyvaluecache";
+import type { Redis } from "ioredis";
 import { parse, type OperationDefinitionNode } from "graphql";
-import { AuthenticationError, bearerToken, createJwtVerifier, type JwtSettings } from "./auth/jwt.ts";
-import { createFederation } from "./federation/gateway.ts";
+import { AuthenticationError, type JwtSettings } from "./auth/jwt.ts";
+import { createApiKeyResolver } from "./auth/api-keys.ts";
+import { createAuthenticator, type Caller } from "./auth/authenticate.ts";
+import { createFederation, type FederationTuning } from "./federation/gateway.ts";
+import { SupergraphFile } from "./federation/supergraph-file.ts";
 import type { GatewayContext } from "./federation/signed-data-source.ts";
 import { GRAPHIQL_ASSET_PREFIX, graphiqlHtml, sendGraphiqlAsset } from "./graphiql/page.ts";
-import type { Identity } from "../../subgraphs/shared/identity.ts";
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from "./limits/operation-limits.ts";
+import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "./limits/rate-limit.ts";
+import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
+import { correlationIdOf } from "./observability/correlation.ts";
+import { GatewayMetrics } from "./observability/metrics.ts";
+import { limitsPlugin } from "./plugins/limits.ts";
+import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
+import { checkReadiness } from "./readiness.ts";
 import {
   PayloadTooLargeError,
   readBody,
@@ -18,14 +29,27 @@ import {
 } from "../../subgraphs/shared/http.ts";
 import { createLogger, type Logger } from "../../subgraphs/shared/logger.ts";
 
-const MAX_BODY_BYTES = 1_000_000;
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-
 export interface GatewayOptions {
-  readonly supergraphSdl: string;
+  /** The supergraph: a file (hot-reloaded on change and SIGHUP) or a fixed SDL. */
+  readonly supergraph: { readonly path: string } | { readonly sdl: string };
   readonly signingSecret: string;
   readonly jwt: JwtSettings;
+  /** Routing URLs that replace the supergraph's, by subgraph name (tests, the embedded start). */
   readonly subgraphUrls?: Readonly<Record<string, string>>;
+  /** Shared state of several gateway instances (rate limits, APQ); in-process stand-ins without it. */
+  readonly redis?: Redis;
+  /** Key prefix for everything this gateway keeps in Redis. @default "" */
+  readonly redisPrefix?: string;
+  /** @default 100 per minute and 1000 per hour per user or API key; false turns limiting off. */
+  readonly rateLimit?: { perMinute: number; perHour: number } | false;
+  /** @default DEFAULT_OPERATION_LIMITS */
+  readonly operationLimits?: OperationLimits;
+  /** @default 1 MB */
+  readonly maxBodyBytes?: number;
+  /** Resilience and observability settings of subgraph calls. */
+  readonly federation?: FederationTuning;
+  /** How long shutdown waits for in-flight requests before closing their sockets. @default 10_000 */
+  readonly drainTimeoutMs?: number;
   /** @default 0 (a free port) */
   readonly port?: number;
   /** @default "127.0.0.1" */
@@ -39,15 +63,18 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
   readonly url: string;
+  readonly metrics: GatewayMetrics;
+  /** Re-reads the supergraph file (as SIGHUP does); "unchanged" for a fixed SDL. */
+  reloadSupergraph(): Promise<"updated" | "unchanged" | "rejected">;
   dispose(): Promise<void>;
 }
 
 /** Only `__schema` / `__type` / `__typename` at the top: what GraphiQL needs before a token is set. */
 function isIntrospectionOnly(body: unknown): boolean {
-  if (typeof body !== "object" || body === null || typeof (body as { query?: unknown }).query !== "string") return false;
+  const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : undefined;
+  if (typeof query !== "string") return false;
   try {
-    const document = parse((body as { query: string }).query);
-    return document.definitions.every(
+    return parse(query).definitions.every(
       (definition) =>
         definition.kind === "OperationDefinition" &&
         (definition as OperationDefinitionNode).operation === "query" &&
@@ -58,29 +85,100 @@ function isIntrospectionOnly(body: unknown): boolean {
   }
 }
 
-function correlationIdOf(request: IncomingMessage): string {
-  const given = request.headers["x-correlation-id"];
-  return typeof given === "string" && CORRELATION_ID.test(given) ? given : randomUUID();
+/** Calls `log` at most once per `intervalMs`: an outage must not turn into a log flood. */
+function throttled(intervalMs: number, log: (error: unknown) => void): (error: unknown) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    log(error);
+  };
+}
+
+/** Stamps `x-response-time` just before the headers leave, whichever path sends them. */
+function stampResponseTime(response: ServerResponse, started: number): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse["writeHead"]>) {
+    if (!this.headersSent) this.setHeader("x-response-time", `${(performance.now() - started).toFixed(1)}ms`);
+    return writeHead.apply(this, args);
+  } as ServerResponse["writeHead"];
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger("gateway");
-  const verify = createJwtVerifier(options.jwt);
+  const metrics = new GatewayMetrics();
+  const plans = new PlanCacheTracker();
+  const prefix = options.redisPrefix ?? "";
+  const supergraphFile =
+    "path" in options.supergraph
+      ? new SupergraphFile({
+          path: options.supergraph.path,
+          logger,
+          onReload: (outcome) => {
+            metrics.supergraphReloads.inc({ outcome });
+            if (outcome === "updated") plans.clear();
+          },
+        })
+      : null;
+  const federation = createFederation({
+    ...options.federation,
+    supergraphSdl: supergraphFile ?? ("sdl" in options.supergraph ? options.supergraph.sdl : ""),
+    signingSecret: options.signingSecret,
+    subgraphUrls: options.subgraphUrls,
+    onFetch: (event) => {
+      metrics.subgraphFetchDuration.observe({ subgraph: event.subgraph, outcome: event.outcome }, event.durationMs / 1000);
+      if (event.outcome !== "ok") metrics.subgraphErrors.inc({ subgraph: event.subgraph, outcome: event.outcome });
+      if (event.retries > 0) metrics.subgraphRetries.inc({ subgraph: event.subgraph }, event.retries);
+      options.federation?.onFetch?.(event);
+    },
+    onBreakerStateChange: (subgraph, state) => {
+      metrics.setCircuit(subgraph, state);
+      logger.warn({ subgraph, state }, "subgraph circuit breaker changed state");
+      options.federation?.onBreakerStateChange?.(subgraph, state);
+    },
+  });
+  const apqCache: KeyValueCache<string> = options.redis
+    ? createRedisKeyValueCache(options.redis, `${prefix}apq:`)
+    : new InMemoryLRUCache<string>();
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: createFederation(options),
+    gateway: federation.gateway,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (dispose()); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     introspection: true,
+    persistedQueries: { cache: apqCache, ttl: 86_400 },
+    plugins: [
+      limitsPlugin({ limits: options.operationLimits ?? DEFAULT_OPERATION_LIMITS, metrics }),
+      observabilityPlugin({ metrics, logger, plans }),
+    ],
   });
   await apollo.start();
+
+  const authenticate = createAuthenticator({
+    jwt: options.jwt,
+    apiKeys: options.subgraphUrls?.users
+      ? createApiKeyResolver({ usersUrl: options.subgraphUrls.users, signingSecret: options.signingSecret })
+      : undefined,
+  });
+  const rateLimiter =
+    options.rateLimit === false
+      ? null
+      : createRateLimiter({
+          redis: options.redis,
+          perMinute: options.rateLimit?.perMinute ?? 100,
+          perHour: options.rateLimit?.perHour ?? 1000,
+          keyPrefix: `${prefix}ratelimit:`,
+          onError: throttled(10_000, (error) => logger.error({ err: error }, "rate limiter unavailable; letting requests through")),
+        });
+  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
 
   async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) {
     let body: unknown;
     if (request.method === "POST") {
       let text: string;
       try {
-        text = await readBody(request, MAX_BODY_BYTES);
+        text = await readBody(request, maxBodyBytes);
       } catch (error) {
         if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, 413, "PAYLOAD_TOO_LARGE", error.message);
         throw error;
@@ -95,44 +193,79 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return sendGraphQLError(response, 405, "METHOD_NOT_ALLOWED", "Use GET or POST");
     }
 
-    let identity: Identity | null = null;
-    const token = bearerToken(request.headers.authorization);
-    if (token) {
-      try {
-        identity = await verify(token);
-      } catch (error) {
-        const message = error instanceof AuthenticationError ? error.message : "invalid token";
-        return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Unauthenticated: ${message}`);
-      }
-    } else {
+    let caller: Caller | null;
+    try {
+      caller = await authenticate(request.headers);
+    } catch (error) {
+      const message = error instanceof AuthenticationError ? error.message : "invalid credentials";
+      if (!(error instanceof AuthenticationError)) logger.error({ err: error, correlationId }, "authentication failed");
+      return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Unauthenticated: ${message}`);
+    }
+    if (!caller) {
       const query = request.method === "GET" ? { query: url.searchParams.get("query") } : body;
       if (!(options.development && isIntrospectionOnly(query))) {
-        return sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token is required");
+        return sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token or API key is required");
       }
     }
 
-    const started = performance.now();
+    if (caller && rateLimiter) {
+      const decision: RateLimitDecision = await rateLimiter.consume(caller.principal);
+      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) response.setHeader(name, value);
+      if (!decision.allowed) {
+        metrics.rateLimitRefusals.inc();
+        metrics.requests.inc({ operation: "rate_limited", outcome: "refused" });
+        return sendGraphQLError(response, 429, "RATE_LIMITED", `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
+      }
+    }
+
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? "GET", headers: toHeaderMap(request), search: url.search, body },
-      context: async () => ({ identity, correlationId }),
+      context: async () => ({ identity: caller?.identity ?? null, correlationId }),
     });
-    await sendGraphQLResponse(response, result, { "x-correlation-id": correlationId });
-    logger.debug({ correlationId, userId: identity?.userId, ms: performance.now() - started }, "graphql request");
+    await sendGraphQLResponse(response, result);
   }
 
+  let inFlight = 0;
+  let draining = false;
+  const idle = new Set<() => void>();
   const server: Server = createServer((request, response) => {
+    const started = performance.now();
+    inFlight += 1;
+    response.once("close", () => {
+      inFlight -= 1;
+      if (inFlight === 0) for (const resolve of idle) resolve();
+    });
+    stampResponseTime(response, started);
     const correlationId = correlationIdOf(request);
+    response.setHeader("x-correlation-id", correlationId);
+    if (draining) response.setHeader("connection", "close");
     void (async () => {
       const url = new URL(request.url ?? "/", "http://gateway");
-      if (url.pathname === "/healthz") return sendJson(response, 200, { status: "ok" });
+      switch (url.pathname) {
+        case "/healthz":
+          return sendJson(response, 200, { status: "ok" });
+        case "/readyz": {
+          const readiness = await checkReadiness({
+            draining,
+            subgraphs: federation.subgraphs,
+            redis: options.redis,
+            supergraphLoaded: () => federation.loaded(),
+          });
+          return sendJson(response, readiness.ready ? 200 : 503, readiness);
+        }
+        case "/metrics": {
+          const text = await metrics.registry.metrics();
+          response.writeHead(200, { "content-type": metrics.registry.contentType });
+          return void response.end(text);
+        }
+      }
       if (options.development && url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
         if (await sendGraphiqlAsset(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length), response)) return;
       }
       const wantsPage = request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
       if (options.development && wantsPage && (url.pathname === "/" || url.pathname === "/graphql")) {
         response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-        response.end(graphiqlHtml("/graphql", options.graphiqlHeaders ?? {}));
-        return;
+        return void response.end(graphiqlHtml("/graphql", options.graphiqlHeaders ?? {}));
       }
       if (url.pathname === "/graphql") return handleGraphQL(request, response, url, correlationId);
       return sendJson(response, 404, { error: "not found" });
@@ -143,18 +276,36 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   });
   server.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
   logger.info({ url }, "gateway listening");
+
   return {
     url,
+    metrics,
+    reloadSupergraph: () => supergraphFile?.reload() ?? Promise.resolve("unchanged"),
     async dispose() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      // Stop accepting, let in-flight requests finish (bounded), then close every socket.
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => idle.add(resolve)),
+          new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref()),
+        ]);
+      }
+      for (const socket of sockets) socket.destroy();
+      await closed;
       await apollo.stop();
+      await federation.dispose();
     },
   };
 }

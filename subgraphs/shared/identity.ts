@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 
 /**
  * The caller as the gateway established it. Subgraphs never see a token: they trust these fields
@@ -23,6 +23,7 @@ export const INTERNAL_HEADERS = {
   role: "x-sunday-role",
   correlationId: "x-correlation-id",
   timestamp: "x-sunday-timestamp",
+  nonce: "x-sunday-nonce",
   signature: "x-sunday-signature",
 } as const;
 
@@ -37,13 +38,14 @@ export interface InternalRequest {
   readonly correlationId: string;
 }
 
-function canonical(request: InternalRequest, timestamp: string): string {
+function canonical(request: InternalRequest, timestamp: string, nonce: string): string {
   const bodyHash = createHash("sha256").update(request.body).digest("hex");
   const { identity } = request;
   return [
     request.method.toUpperCase(),
     request.path,
     timestamp,
+    nonce,
     bodyHash,
     identity?.userId ?? "",
     identity?.organizationId ?? "",
@@ -59,9 +61,11 @@ export function signInternalRequest(
   now: number = Date.now(),
 ): Record<string, string> {
   const timestamp = String(now);
-  const signature = createHmac("sha256", secret).update(canonical(request, timestamp)).digest("base64url");
+  const nonce = randomUUID();
+  const signature = createHmac("sha256", secret).update(canonical(request, timestamp, nonce)).digest("base64url");
   const headers: Record<string, string> = {
     [INTERNAL_HEADERS.timestamp]: timestamp,
+    [INTERNAL_HEADERS.nonce]: nonce,
     [INTERNAL_HEADERS.signature]: signature,
     [INTERNAL_HEADERS.correlationId]: request.correlationId,
   };
@@ -79,16 +83,41 @@ export type VerifyResult =
   | { ok: true; identity: Identity | null; correlationId: string }
   | { ok: false; reason: string };
 
-/** Checks a subgraph request's signature; unsigned, tampered and stale requests are refused. */
+/**
+ * Remembers the nonces of accepted requests for as long as their signatures are fresh, so a
+ * captured request cannot be replayed within the freshness window either.
+ */
+export class NonceRegistry {
+  private readonly seen = new Map<string, number>();
+
+  /** True the first time a nonce is seen (and records it); false for a replay. */
+  claim(nonce: string, now: number = Date.now()): boolean {
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, now + MAX_SIGNATURE_AGE_MS * 2);
+    if (this.seen.size % 1024 === 0) this.sweep(now);
+    return true;
+  }
+
+  private sweep(now: number): void {
+    for (const [nonce, expires] of this.seen) {
+      if (expires > now) break; // insertion order is expiry order
+      this.seen.delete(nonce);
+    }
+  }
+}
+
+/** Checks a subgraph request's signature; unsigned, tampered, stale and replayed requests are refused. */
 export function verifyInternalRequest(
   request: { method: string; path: string; body: string },
   header: HeaderLookup,
   secret: string,
+  nonces: NonceRegistry | null,
   now: number = Date.now(),
 ): VerifyResult {
   const timestamp = header(INTERNAL_HEADERS.timestamp);
+  const nonce = header(INTERNAL_HEADERS.nonce);
   const signature = header(INTERNAL_HEADERS.signature);
-  if (!timestamp || !signature) return { ok: false, reason: "unsigned request" };
+  if (!timestamp || !signature || !nonce) return { ok: false, reason: "unsigned request" };
   const sentAt = Number(timestamp);
   if (!Number.isSafeInteger(sentAt) || Math.abs(now - sentAt) > MAX_SIGNATURE_AGE_MS) {
     return { ok: false, reason: "stale request" };
@@ -103,11 +132,12 @@ export function verifyInternalRequest(
   }
   const correlationId = header(INTERNAL_HEADERS.correlationId) ?? "";
   const expected = createHmac("sha256", secret)
-    .update(canonical({ ...request, identity, correlationId }, timestamp))
+    .update(canonical({ ...request, identity, correlationId }, timestamp, nonce))
     .digest();
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "bad signature" };
   }
+  if (nonces && !nonces.claim(nonce, now)) return { ok: false, reason: "replayed request" };
   return { ok: true, identity, correlationId };
 }

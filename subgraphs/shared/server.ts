@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/res
 import { GraphQLError, type DocumentNode } from "graphql";
 import type { PrismaClient } from "./db.ts";
 import type { BaseContext } from "./context.ts";
-import { verifyInternalRequest } from "./identity.ts";
+import { NonceRegistry, verifyInternalRequest } from "./identity.ts";
 import {
   PayloadTooLargeError,
   headerOf,
@@ -87,6 +87,7 @@ export async function startSubgraph<TContext extends BaseContext>(
     },
   });
   await apollo.start();
+  const nonces = new NonceRegistry();
 
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -106,6 +107,7 @@ export async function startSubgraph<TContext extends BaseContext>(
         { method: request.method ?? "GET", path: url.pathname, body },
         headerOf(request),
         options.signingSecret,
+        nonces,
       );
       if (!verified.ok) {
         logger.warn({ reason: verified.reason }, "refused unsigned subgraph request");

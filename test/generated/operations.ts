@@ -31,7 +31,7 @@ export type OrgMembersBoardsItemsQueryVariables = Exact<{
 }>;
 
 
-export type OrgMembersBoardsItemsQuery = { organization: { id: string, name: string, members: { nodes: Array<{ role: MembershipRole, user: { id: string, name: string, boards: { nodes: Array<{ id: string, name: string, integrations: Array<{ id: string, type: IntegrationType, enabled: boolean }>, items: { nodes: Array<{ id: string, name: string, assignees: Array<{ id: string, name: string, email: string }> }> } }> } } }> }, integrations: Array<{ id: string, type: IntegrationType }> } };
+export type OrgMembersBoardsItemsQuery = { organization: { id: string, name: string, members: { nodes: Array<{ role: MembershipRole, user: { id: string, name: string, boards: { nodes: Array<{ id: string, name: string, integrations: Array<{ id: string, type: IntegrationType, enabled: boolean }> | null, items: { nodes: Array<{ id: string, name: string, assignees: Array<{ id: string, name: string, email: string }> }> } | null }> } | null } }> }, integrations: Array<{ id: string, type: IntegrationType }> | null } };
 
 export type BoardWithItemsQueryVariables = Exact<{
   id: string | number;
@@ -40,4 +40,4 @@ export type BoardWithItemsQueryVariables = Exact<{
 }>;
 
 
-export type BoardWithItemsQuery = { board: { id: string, name: string, version: number, groups: Array<{ id: string, name: string }>, columns: Array<{ id: string, title: string, type: ColumnType }>, items: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, version: number, group: { id: string, name: string }, assignees: Array<{ id: string, name: string }>, columnValues: Array<{ value: unknown, column: { id: string, title: string, type: ColumnType } }> }> } } | null };
+export type BoardWithItemsQuery = { board: { id: string, name: string, version: number, groups: Array<{ id: string, name: string }>, columns: Array<{ id: string, title: string, type: ColumnType }>, items: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, version: number, group: { id: string, name: string }, assignees: Array<{ id: string, name: string }>, columnValues: Array<{ value: unknown, column: { id: string, title: string, type: ColumnType } }> }> } | null } | null };

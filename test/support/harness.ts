@@ -3,13 +3,13 @@ import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo, type DemoSeed } from "../../prisma/seed.ts";
 import { createPrisma, type PrismaClient } from "../../subgraphs/shared/db.ts";
 import type { Role } from "../../subgraphs/shared/identity.ts";
-import { mintToken, type JwtSettings } from "../../gateway/src/auth/jwt.ts";
+import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
 
 /** Where tests create their throw-away databases: the machine's real Postgres. */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
-export const TEST_JWT: JwtSettings = { secret: "test-jwt-secret-at-least-32-bytes!!", issuer: "sunday-test", audience: "sunday-api" };
+export const TEST_JWT: LocalJwtSettings = { secret: "test-jwt-secret-at-least-32-bytes!!", issuer: "sunday-test", audience: "sunday-api" };
 export const TEST_SIGNING_SECRET = "test-internal-signing-secret";
 
 export interface GraphQLResult {

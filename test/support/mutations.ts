@@ -61,6 +61,24 @@ export const MUTATIONS: readonly MutationCase[] = [
     selfService: true,
   },
   {
+    name: "createApiKey",
+    query: `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id prefix role } secret } }`,
+    variables: async () => ({ input: { name: "Partner sync", role: "MEMBER" } }),
+    events: ["api_key.created"],
+    targetsRows: false,
+  },
+  {
+    name: "revokeApiKey",
+    query: `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { id revokedAt } }`,
+    variables: async (c) => {
+      const key = await c.prisma.apiKey.findFirst({ where: { organizationId: acme(c).id, revokedAt: null }, orderBy: { createdAt: "desc" } });
+      // Before createApiKey has run (the denial tests), aim at a key id that does not exist.
+      return { input: { id: key?.id ?? "00000000-0000-4000-8000-000000000000", expectedVersion: key?.version ?? 1 } };
+    },
+    events: ["api_key.revoked"],
+    targetsRows: true,
+  },
+  {
     name: "createWorkspace",
     query: `mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }`,
     variables: async () => ({ input: { name: "Another workspace" } }),

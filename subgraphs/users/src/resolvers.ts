@@ -10,6 +10,7 @@ import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import { generateApiKey, roleAtMost, weakerRole } from "../../shared/api-keys.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -72,6 +73,37 @@ export const resolvers: Resolvers = {
     },
     user: (_parent, { id }, context) => context.loaders.user.load(requireId(id, "id")),
     team: (_parent, { id }, context) => context.loaders.team.load(requireId(id, "id")),
+    async apiKeys(_parent, args, context) {
+      const caller = requireAdmin(context.identity);
+      const page = pageRequest(args);
+      const rows = await context.prisma.apiKey.findMany({
+        where: {
+          organizationId: caller.organizationId,
+          AND: keysetAfter<Prisma.ApiKeyWhereInput>("createdAt", "desc", page.after, dateKey),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: page.size + 1,
+      });
+      return toConnection(rows, page, (key) => ({ key: key.createdAt.toISOString(), id: key.id }));
+    },
+    async _apiKeyPrincipal(_parent, { hash }, context) {
+      // Only the gateway asks this, as itself (a signed request without a user identity).
+      if (context.identity) throw forbidden("Not available to users");
+      if (!/^[0-9a-f]{64}$/.test(hash)) return null;
+      const key = await context.prisma.apiKey.findUnique({ where: { hash } });
+      if (!key || key.revokedAt) return null;
+      const creator = await context.prisma.membership.findFirst({
+        where: { organizationId: key.organizationId, userId: key.createdById, removedAt: null },
+      });
+      if (!creator) return null;
+      await context.prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
+      return {
+        apiKeyId: key.id,
+        userId: key.createdById,
+        organizationId: key.organizationId,
+        role: weakerRole(key.role, creator.role),
+      };
+    },
     async users(_parent, args, context) {
       const organizationId = orgOf(context);
       const page = pageRequest(args);
@@ -166,6 +198,51 @@ export const resolvers: Resolvers = {
       });
     },
 
+    async createApiKey(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const name = requireText(input.name, "name", { max: 200 });
+      const role = input.role ?? caller.role;
+      if (!roleAtMost(role, caller.role)) throw forbidden(`A key cannot have more than your role (${caller.role})`);
+      const { secret, prefix, hash } = generateApiKey();
+      return context.prisma.$transaction(async (tx) => {
+        const apiKey = await tx.apiKey.create({
+          data: { organizationId: caller.organizationId, name, prefix, hash, role, createdById: caller.userId },
+        });
+        await recordEvent(tx, origin(context), {
+          eventType: "api_key.created",
+          aggregateType: "ApiKey",
+          aggregateId: apiKey.id,
+          version: apiKey.version,
+          data: { apiKeyId: apiKey.id, name, prefix, role },
+        });
+        return { apiKey, secret };
+      });
+    },
+
+    async revokeApiKey(_parent, { input }, context) {
+      const caller = requireAdmin(context.identity);
+      const id = requireId(input.id, "id");
+      const expectedVersion = requireVersion(input.expectedVersion);
+      return context.prisma.$transaction(async (tx) => {
+        const { count } = await tx.apiKey.updateMany({
+          where: { id, organizationId: caller.organizationId, version: expectedVersion, revokedAt: null },
+          data: { revokedAt: new Date(), version: { increment: 1 } },
+        });
+        await requireUpdated(count, { type: "ApiKey", id, expectedVersion }, () =>
+          tx.apiKey.findFirst({ where: { id, organizationId: caller.organizationId, revokedAt: null }, select: { version: true } }),
+        );
+        const apiKey = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+        await recordEvent(tx, origin(context), {
+          eventType: "api_key.revoked",
+          aggregateType: "ApiKey",
+          aggregateId: id,
+          version: apiKey.version,
+          data: { apiKeyId: id },
+        });
+        return apiKey;
+      });
+    },
+
     async updateProfile(_parent, { input }, context) {
       const caller = requireIdentity(context.identity);
       const name = input.name == null ? undefined : requireText(input.name, "name", { max: 200 });
@@ -199,6 +276,16 @@ export const resolvers: Resolvers = {
         });
         return user;
       });
+    },
+  },
+
+  ApiKey: {
+    __resolveReference: async (reference, context) =>
+      (await context.prisma.apiKey.findFirst({ where: { id: reference.id, organizationId: orgOf(context) } })) ?? null,
+    async createdBy(key, _args, context) {
+      const user = await context.loaders.user.load(key.createdById);
+      if (!user) throw notFound("User", key.createdById);
+      return user;
     },
   },
 

@@ -22,8 +22,8 @@ export type Scalars = {
 export type Board = {
   __typename?: 'Board';
   id: Scalars['ID']['output'];
-  /** Integrations limited to this board, and the organization-wide ones. */
-  integrations: Array<Integration>;
+  /** Integrations limited to this board, and the organization-wide ones; null only when the integrations subgraph is unavailable. */
+  integrations?: Maybe<Array<Integration>>;
 };
 
 export type CreateWebhookInput = {
@@ -127,7 +127,8 @@ export type MutationSetWebhookEnabledArgs = {
 export type Organization = {
   __typename?: 'Organization';
   id: Scalars['ID']['output'];
-  integrations: Array<Integration>;
+  /** Null (with an error) only when the integrations subgraph is unavailable. */
+  integrations?: Maybe<Array<Integration>>;
 };
 
 export type PageInfo = {
@@ -414,7 +415,7 @@ export type ResolversParentTypes = ResolversObject<{
 export type BoardResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Board'] = ResolversParentTypes['Board'], FederationReferenceType extends FederationReferenceTypes['Board'] = FederationReferenceTypes['Board']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Board']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  integrations?: Resolver<Array<ResolversTypes['Integration']>, ParentType, ContextType>;
+  integrations?: Resolver<Maybe<Array<ResolversTypes['Integration']>>, ParentType, ContextType>;
 }>;
 
 export type CreatedWebhookResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['CreatedWebhook'] = ResolversParentTypes['CreatedWebhook']> = ResolversObject<{
@@ -465,7 +466,7 @@ export type MutationResolvers<ContextType = IntegrationsContext, ParentType exte
 export type OrganizationResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Organization']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  integrations?: Resolver<Array<ResolversTypes['Integration']>, ParentType, ContextType>;
+  integrations?: Resolver<Maybe<Array<ResolversTypes['Integration']>>, ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{

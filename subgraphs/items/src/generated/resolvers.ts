@@ -56,9 +56,10 @@ export type AssignUsersInput = {
 
 export type Board = {
   __typename?: 'Board';
-  activity: ActivityLogConnection;
+  activity?: Maybe<ActivityLogConnection>;
   id: Scalars['ID']['output'];
-  items: ItemConnection;
+  /** Null (with an error) only when the items subgraph is unavailable, so the board itself still loads. */
+  items?: Maybe<ItemConnection>;
 };
 
 
@@ -513,9 +514,9 @@ export type ActivityLogEdgeResolvers<ContextType = ItemsContext, ParentType exte
 
 export type BoardResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Board'] = ResolversParentTypes['Board'], FederationReferenceType extends FederationReferenceTypes['Board'] = FederationReferenceTypes['Board']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Board']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  activity?: Resolver<ResolversTypes['ActivityLogConnection'], ParentType, ContextType, Partial<BoardActivityArgs>>;
+  activity?: Resolver<Maybe<ResolversTypes['ActivityLogConnection']>, ParentType, ContextType, Partial<BoardActivityArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  items?: Resolver<ResolversTypes['ItemConnection'], ParentType, ContextType, Partial<BoardItemsArgs>>;
+  items?: Resolver<Maybe<ResolversTypes['ItemConnection']>, ParentType, ContextType, Partial<BoardItemsArgs>>;
 }>;
 
 export type ColumnResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Column'] = ResolversParentTypes['Column']> = ResolversObject<{

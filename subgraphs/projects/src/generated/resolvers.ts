@@ -224,9 +224,10 @@ export type MutationUpdateGroupArgs = {
 
 export type Organization = {
   __typename?: 'Organization';
-  boards: BoardConnection;
+  boards?: Maybe<BoardConnection>;
   id: Scalars['ID']['output'];
-  workspaces: WorkspaceConnection;
+  /** Null (with an error) only when the projects subgraph is unavailable. */
+  workspaces?: Maybe<WorkspaceConnection>;
 };
 
 
@@ -320,8 +321,8 @@ export type UpdateGroupInput = {
 
 export type User = {
   __typename?: 'User';
-  /** Boards this user owns or was shared on, among those the caller may read. */
-  boards: BoardConnection;
+  /** Boards this user owns or was shared on, among those the caller may read; null only when the projects subgraph is unavailable. */
+  boards?: Maybe<BoardConnection>;
   id: Scalars['ID']['output'];
 };
 
@@ -636,9 +637,9 @@ export type MutationResolvers<ContextType = ProjectsContext, ParentType extends 
 
 export type OrganizationResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Organization']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  boards?: Resolver<ResolversTypes['BoardConnection'], ParentType, ContextType, Partial<OrganizationBoardsArgs>>;
+  boards?: Resolver<Maybe<ResolversTypes['BoardConnection']>, ParentType, ContextType, Partial<OrganizationBoardsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  workspaces?: Resolver<ResolversTypes['WorkspaceConnection'], ParentType, ContextType, Partial<OrganizationWorkspacesArgs>>;
+  workspaces?: Resolver<Maybe<ResolversTypes['WorkspaceConnection']>, ParentType, ContextType, Partial<OrganizationWorkspacesArgs>>;
 }>;
 
 export type PageInfoResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -657,7 +658,7 @@ export type QueryResolvers<ContextType = ProjectsContext, ParentType extends Res
 
 export type UserResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  boards?: Resolver<ResolversTypes['BoardConnection'], ParentType, ContextType, Partial<UserBoardsArgs>>;
+  boards?: Resolver<Maybe<ResolversTypes['BoardConnection']>, ParentType, ContextType, Partial<UserBoardsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -1,0 +1,762 @@
+// Gateway benchmark: our gateway vs stock Apollo Gateway vs Hive Gateway, one at a time, each in
+// its own child process, under the same autocannon load. See bench/README.md.
+//
+//   node --import tsx bench/gateway/run.ts            in-memory subgraphs, all gateways
+//   node --import tsx bench/gateway/run.ts --real     our real subgraphs on a seeded Postgres: ours vs stock Apollo
+//   node --import tsx bench/gateway/run.ts --profile  ours only, under load with --cpu-prof: top self-time functions
+//   options: --only=ours,apollo,hive,hive-default   env: BENCH_DURATION BENCH_CONNECTIONS BENCH_WARMUP
+//            BENCH_PROFILE_DURATION BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL
+import { fork, execFileSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { graphql, rootRequire, sourceImport, sourceRoot } from "./root.ts";
+import { DEEP_QUERY, SUBGRAPH_NAMES, TYPE_DEFS } from "./schema.ts";
+import { formatProfile, summarizeProfile } from "./profile.ts";
+import type { FromChild, ToChild } from "./children/ipc.ts";
+import type { JwtSettings } from "../../gateway/src/auth/jwt.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const args = process.argv.slice(2);
+const REAL = args.includes("--real");
+const PROFILE_ARG = args.find((arg) => arg === "--profile" || arg.startsWith("--profile="));
+const PROFILE = PROFILE_ARG !== undefined;
+/** Which gateway --profile profiles (`--profile=apollo` etc.); ours by default. */
+const PROFILE_KEY = PROFILE_ARG?.includes("=") ? PROFILE_ARG.slice("--profile=".length) : "ours";
+const ONLY = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+
+function numberEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+}
+const DURATION = numberEnv("BENCH_DURATION", 20);
+const CONNECTIONS = numberEnv("BENCH_CONNECTIONS", 50);
+const WARMUP = numberEnv("BENCH_WARMUP", 5);
+const PROFILE_DURATION = numberEnv("BENCH_PROFILE_DURATION", 10);
+const GATEWAY_NODE_ENV = process.env.BENCH_NODE_ENV ?? "production";
+/** Before each measured window, wait (at most this many seconds) until other processes use less than QUIET_CORES. */
+const QUIET_WAIT = numberEnv("BENCH_QUIET_WAIT", 60);
+const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
+/** Rounds over all gateways; each gateway's reported row is its quietest round (least "other cores"). */
+const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
+/** Rows whose window saw more foreign load than this are flagged as noisy. */
+const NOISY_CORES = 0.3;
+
+const WORK = mkdtempSync(join(tmpdir(), "sunday-bench-"));
+const JWT: JwtSettings = { secret: "bench-jwt-secret-at-least-32-bytes-long", issuer: "sunday-bench", audience: "sunday-api" };
+const SIGNING_SECRET = randomBytes(32).toString("hex");
+
+// ───────────────────────────── which version of our code ─────────────────────────────
+
+const git = (...gitArgs: string[]) => execFileSync("git", ["-C", ROOT, ...gitArgs], { encoding: "utf8" }).trim();
+
+/**
+ * BENCH_OURS_REF=<git ref>: run our code (gateway, and in --real mode the subgraphs) from a
+ * snapshot of that commit (`git archive`, read-only for the repository) instead of the working
+ * tree, e.g. to compare HEAD with uncommitted work, or to measure while others are mid-edit.
+ */
+function prepareSource(): string {
+  const ref = process.env.BENCH_OURS_REF;
+  let head = "?";
+  try {
+    head = git("rev-parse", "--short", "HEAD");
+  } catch {
+    // not a git checkout
+  }
+  if (!ref) {
+    let dirty = 0;
+    try {
+      dirty = git("status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).length;
+    } catch {
+      // not a git checkout
+    }
+    return `working tree (HEAD ${head}${dirty ? ` + ${dirty} modified tracked files` : ", clean"})`;
+  }
+  const sha = git("rev-parse", "--short", `${ref}^{commit}`);
+  const dir = join(WORK, `source-${sha}`);
+  mkdirSync(dir);
+  execFileSync("sh", ["-c", `git -C "${ROOT}" archive "${sha}" | tar -x -C "${dir}"`]);
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  if (REAL) {
+    // the Prisma client must match that commit's schema
+    execFileSync(process.execPath, ["--import", "tsx", "prisma/tools/generate.ts", "--force"], { cwd: dir, stdio: "ignore" });
+  } else {
+    symlinkSync(join(ROOT, "generated"), join(dir, "generated"));
+  }
+  process.env.BENCH_SOURCE_ROOT = dir; // read by root.ts here and in every child
+  return `git ${ref} (${sha}), extracted to ${dir}`;
+}
+
+async function mintToken(identity: { userId: string; organizationId: string; role: "OWNER" }): Promise<string> {
+  const jwt = await sourceImport<typeof import("../../gateway/src/auth/jwt.ts")>("gateway/src/auth/jwt.ts");
+  return jwt.mintToken(identity, JWT as never);
+}
+
+// ───────────────────────────── child processes ─────────────────────────────
+
+interface Child {
+  readonly name: string;
+  readonly pid: number;
+  readonly url: string;
+  readonly info: Record<string, unknown>;
+  readonly log: string;
+  stats(): Promise<number>;
+  profileStart(): void;
+  /** Writes the window's CPU profile to `path`; resolves with the path, or null. */
+  profileStop(path: string): Promise<string | null>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Forks `children/<script>` with --import tsx; resolves when it reports ready. Output goes to a log file. */
+async function startChild(
+  name: string,
+  script: string,
+  config: unknown,
+  options: { execArgv?: string[]; env?: Record<string, string> } = {},
+): Promise<Child> {
+  const log = join(WORK, `${name}.log`);
+  const fd = openSync(log, "a");
+  const child = fork(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), [], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...options.env, BENCH_CHILD_CONFIG: JSON.stringify(config) },
+    stdio: ["ignore", fd, fd, "ipc"],
+  });
+  closeSync(fd);
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => (live.delete(child), resolve())));
+  const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s\n${tail(log)}`)), 90_000);
+    child.on("message", (message: FromChild) => {
+      if (message.type === "ready") (clearTimeout(timer), resolve(message));
+      else if (message.type === "error") (clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`)));
+    });
+    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before ready\n${tail(log)}`))));
+  });
+  const send = (message: ToChild) => child.send(message);
+  return {
+    name,
+    pid: child.pid!,
+    url: ready.url,
+    info: ready.info ?? {},
+    log,
+    stats: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (message: FromChild) => {
+          if (message.type !== "stats") return;
+          child.off("message", onMessage);
+          resolve(message.requests);
+        };
+        child.on("message", onMessage);
+        send({ type: "stats" });
+      }),
+    profileStart: () => send({ type: "profile-start" }),
+    profileStop: (path) =>
+      new Promise<string | null>((resolve) => {
+        const onMessage = (message: FromChild) => {
+          if (message.type !== "profiled") return;
+          child.off("message", onMessage);
+          if (message.error) console.error(`${name}: profile failed: ${message.error}`);
+          resolve(message.path);
+        };
+        child.on("message", onMessage);
+        send({ type: "profile-stop", path });
+      }),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      send({ type: "stop" });
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+function killAll() {
+  for (const child of live) child.kill("SIGKILL");
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+// ───────────────────────────── CPU accounting (Linux /proc) ─────────────────────────────
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process (all its threads: JS, GC helpers, libuv pool), in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** Busy CPU of the whole machine (all cores), in ms. */
+function machineBusyMs(): number {
+  const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number) as number[];
+  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 1000) / CLK_TCK;
+}
+
+/** --real: the database name, so that its PostgreSQL backends count as subgraph CPU, not "other". */
+let benchDatabase: string | null = null;
+
+/** CPU of the PostgreSQL backends serving `benchDatabase` (their title names the database), in ms. */
+function databaseCpuMs(): number {
+  if (!benchDatabase) return 0;
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (title.startsWith("postgres:") && title.includes(` ${benchDatabase} `)) total += processCpuMs(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+interface Snapshot {
+  gateway: number;
+  subgraphs: number;
+  runner: number;
+  machine: number;
+  fetches: number;
+  at: number;
+}
+
+async function snapshot(gateway: Child, subgraphs: readonly Child[]): Promise<Snapshot> {
+  const fetches = (await Promise.all(subgraphs.map((child) => child.stats()))).reduce((a, b) => a + b, 0);
+  const usage = process.cpuUsage();
+  return {
+    gateway: processCpuMs(gateway.pid),
+    subgraphs: subgraphs.reduce((sum, child) => sum + processCpuMs(child.pid), 0) + databaseCpuMs(),
+    runner: (usage.user + usage.system) / 1000,
+    machine: machineBusyMs(),
+    fetches,
+    at: performance.now(),
+  };
+}
+
+/**
+ * Waits until the gateway has finished the requests autocannon abandoned when it stopped (up to one
+ * per connection, still being executed): they would otherwise be charged to the next window.
+ */
+async function drain(gateway: Child, maxSeconds = 30): Promise<number> {
+  const started = performance.now();
+  let last = processCpuMs(gateway.pid);
+  let quietSamples = 0;
+  while (quietSamples < 2 && performance.now() - started < maxSeconds * 1000) {
+    await sleep(250);
+    const now = processCpuMs(gateway.pid);
+    quietSamples = now - last <= 10 ? quietSamples + 1 : 0; // under 4 % of a core
+    last = now;
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Cores used by processes other than ours over one second (the machine is shared: others run tests). */
+async function foreignCores(gateway: Child, subgraphs: readonly Child[]): Promise<number> {
+  const before = await snapshot(gateway, subgraphs);
+  await sleep(1_000);
+  const after = await snapshot(gateway, subgraphs);
+  const d = (key: keyof Snapshot) => after[key] - before[key];
+  return Math.max(0, d("machine") - d("gateway") - d("subgraphs") - d("runner")) / (after.at - before.at);
+}
+
+/** Waits until the machine is quiet, or QUIET_WAIT seconds; returns the seconds waited. */
+async function waitForQuiet(gateway: Child, subgraphs: readonly Child[]): Promise<{ waited: number; foreign: number }> {
+  const started = performance.now();
+  let foreign = await foreignCores(gateway, subgraphs);
+  while (foreign > QUIET_CORES && performance.now() - started < QUIET_WAIT * 1000) {
+    foreign = await foreignCores(gateway, subgraphs);
+  }
+  return { waited: (performance.now() - started) / 1000, foreign };
+}
+
+// ───────────────────────────── requests ─────────────────────────────
+
+interface Workload {
+  body: string;
+  headers: Record<string, string>;
+}
+
+async function post(url: string, workload: Workload): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { method: "POST", headers: workload.headers, body: workload.body });
+  return { status: response.status, text: await response.text() };
+}
+
+/** JSON with sorted keys: equal for equal content whatever the key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+interface Verified {
+  text: string;
+  bytes: number;
+  /** Same bytes as the reference gateway's answer (not only the same JSON). */
+  byteIdentical: boolean;
+  /** Two answers in a row had the same bytes, so autocannon can compare every body with it. */
+  deterministic: boolean;
+}
+
+let reference: { text: string; canonical: string; from: string } | null = null;
+
+async function verify(gateway: Child, workload: Workload): Promise<Verified> {
+  const first = await post(gateway.url, workload);
+  const second = await post(gateway.url, workload);
+  if (first.status !== 200) throw new Error(`HTTP ${first.status}: ${first.text.slice(0, 500)}`);
+  const parsed = JSON.parse(first.text) as { data?: unknown; errors?: unknown[] };
+  if (parsed.errors?.length) throw new Error(`errors in the answer: ${JSON.stringify(parsed.errors).slice(0, 800)}`);
+  if (!parsed.data) throw new Error(`no data in the answer: ${first.text.slice(0, 500)}`);
+  const form = canonical(parsed);
+  if (!reference) reference = { text: first.text, canonical: form, from: gateway.name };
+  else if (form !== reference.canonical) {
+    const file = join(WORK, `${gateway.name}.answer.json`);
+    writeFileSync(file, first.text);
+    throw new Error(`answer differs from ${reference.from}'s (saved to ${file})`);
+  }
+  return {
+    text: first.text,
+    bytes: Buffer.byteLength(first.text),
+    byteIdentical: first.text === reference.text,
+    deterministic: first.text === second.text,
+  };
+}
+
+async function load(url: string, workload: Workload, seconds: number, expectBody?: string): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    method: "POST",
+    headers: workload.headers,
+    body: workload.body,
+    connections: CONNECTIONS,
+    duration: seconds,
+    timeout: 30,
+    ...(expectBody ? { expectBody } : {}),
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ───────────────────────────── one gateway ─────────────────────────────
+
+interface GatewaySpec {
+  key: string;
+  label: string;
+  script: string;
+  config: unknown;
+}
+
+interface Row {
+  key: string;
+  label: string;
+  ok: boolean;
+  round?: number;
+  failure?: string;
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  requests?: number;
+  /** Requests sent in the window (completed + in flight at its end). */
+  sent?: number;
+  errors?: number;
+  timeouts?: number;
+  non2xx?: number;
+  mismatches?: number;
+  bodyChecked?: boolean;
+  answerBytes?: number;
+  byteIdentical?: boolean;
+  gatewayCpuMsPerRequest?: number;
+  gatewayCores?: number;
+  fetchesPerRequest?: number;
+  subgraphCpuMsPerRequest?: number;
+  runnerCores?: number;
+  otherCores?: number;
+  loadavgBefore?: number;
+  /** What the child reported about its configuration. */
+  settings?: Record<string, unknown>;
+  /** Cores other processes used just before the warm-up. */
+  foreignBefore?: number;
+  profile?: string;
+}
+
+async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], workload: Workload, profile: boolean): Promise<Row> {
+  const row: Row = { key: spec.key, label: spec.label, ok: false };
+  const started = performance.now();
+  process.stdout.write(`\n[${spec.key}] starting… `);
+  let gateway: Child | null = null;
+  try {
+    gateway = await startChild(spec.key, spec.script, spec.config, {
+      env: { NODE_ENV: GATEWAY_NODE_ENV },
+    });
+    process.stdout.write(`pid ${gateway.pid} at ${gateway.url} in ${((performance.now() - started) / 1000).toFixed(1)} s; `);
+    if (Object.keys(gateway.info).length > 0) {
+      row.settings = gateway.info;
+      process.stdout.write(`settings ${JSON.stringify(gateway.info)}; `);
+    }
+    process.stdout.write("verifying… ");
+    const verified = await verify(gateway, workload);
+    row.answerBytes = verified.bytes;
+    row.byteIdentical = verified.byteIdentical;
+    row.bodyChecked = verified.deterministic;
+    process.stdout.write(`ok (${verified.bytes} B${verified.byteIdentical ? ", byte-identical" : ", same JSON"}); `);
+    const quiet = await waitForQuiet(gateway, subgraphs);
+    if (quiet.waited > 1.5) process.stdout.write(`waited ${quiet.waited.toFixed(0)} s for other load (now ${quiet.foreign.toFixed(2)} cores); `);
+    row.foreignBefore = quiet.foreign;
+    if (WARMUP > 0) {
+      process.stdout.write(`warm-up ${WARMUP} s… `);
+      await load(gateway.url, workload, WARMUP);
+      await drain(gateway);
+    }
+    row.loadavgBefore = loadavg()[0];
+    const seconds = profile ? PROFILE_DURATION : DURATION;
+    process.stdout.write(`measuring ${seconds} s… `);
+    if (profile) gateway.profileStart();
+    const before = await snapshot(gateway, subgraphs);
+    const result = await load(gateway.url, workload, seconds, verified.deterministic ? verified.text : undefined);
+    const loadEnded = performance.now();
+    const gatewayCpuAtLoadEnd = processCpuMs(gateway.pid);
+    // (the profile covers the load only: the sampler's own CPU would keep drain() waiting)
+    if (profile) row.profile = (await gateway.profileStop(join(WORK, `${spec.key}.cpuprofile`))) ?? undefined;
+    await drain(gateway);
+    const after = await snapshot(gateway, subgraphs);
+    const wallMs = loadEnded - before.at;
+    const requests = result.requests.total;
+    // CPU and fetches are charged to every request sent in the window: the completed ones and the
+    // ones still in flight when the load stopped, which the gateway finished before `after`.
+    const sent = result.requests.sent;
+    const d = (key: keyof Snapshot) => after[key] - before[key];
+    Object.assign(row, {
+      ok: true,
+      requests,
+      rps: requests / result.duration,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+      mismatches: result.mismatches,
+      sent,
+      gatewayCpuMsPerRequest: sent > 0 ? d("gateway") / sent : undefined,
+      gatewayCores: (gatewayCpuAtLoadEnd - before.gateway) / wallMs,
+      fetchesPerRequest: sent > 0 && subgraphs.length > 0 ? d("fetches") / sent : undefined,
+      subgraphCpuMsPerRequest: sent > 0 && subgraphs.length > 0 ? d("subgraphs") / sent : undefined,
+      runnerCores: d("runner") / (after.at - before.at),
+      otherCores: Math.max(0, d("machine") - d("gateway") - d("subgraphs") - d("runner")) / (after.at - before.at),
+    } satisfies Partial<Row>);
+    process.stdout.write(`${row.rps!.toFixed(1)} RPS`);
+  } catch (error) {
+    row.failure = error instanceof Error ? error.message : String(error);
+    process.stdout.write(`FAILED: ${row.failure}`);
+  } finally {
+    await gateway?.stop();
+  }
+  await sleep(1_000); // let sockets close and the machine settle before the next gateway
+  return row;
+}
+
+// ───────────────────────────── setups ─────────────────────────────
+
+interface Setup {
+  title: string;
+  subgraphs: Child[];
+  gateways: GatewaySpec[];
+  workload: Workload;
+  describe: string[];
+  dispose(): Promise<void>;
+}
+
+async function inMemorySetup(): Promise<Setup> {
+  const { composeServices } = rootRequire("@apollo/composition") as typeof import("@apollo/composition");
+  const subgraphs = await Promise.all(SUBGRAPH_NAMES.map((name) => startChild(`subgraph-${name}`, "subgraph.ts", { name })));
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, subgraphs[i]!.url]));
+  const composed = composeServices(
+    SUBGRAPH_NAMES.map((name) => ({ name, url: subgraphUrls[name], typeDefs: graphql.parse(TYPE_DEFS[name]) })),
+  );
+  if (composed.errors) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join("; ")}`);
+  const supergraphPath = join(WORK, "supergraph.graphql");
+  writeFileSync(supergraphPath, composed.supergraphSdl);
+  const token = await mintToken({ userId: "bench-user", organizationId: "bench-org", role: "OWNER" });
+  return {
+    title: "in-memory subgraphs (accounts / products / inventory / reviews), deep query",
+    subgraphs,
+    workload: {
+      body: JSON.stringify({ query: DEEP_QUERY, operationName: "Deep" }),
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    },
+    gateways: [
+      { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+      { key: "apollo", label: "(b) stock @apollo/gateway + standalone", script: "apollo.ts", config: { supergraphPath } },
+      { key: "hive", label: "(c) Hive Gateway, outbound dedup OFF", script: "hive.ts", config: { supergraphPath, outboundDedup: false } },
+      { key: "hive-default", label: "(c′) Hive Gateway, defaults (dedup ON)", script: "hive.ts", config: { supergraphPath, outboundDedup: "default" } },
+    ],
+    describe: [
+      `subgraphs: 4 child processes (${SUBGRAPH_NAMES.join(", ")}), buildSubgraphSchema + graphql-js execute behind node:http`,
+      `supergraph: composed at run time with @apollo/composition (${supergraphPath})`,
+    ],
+    async dispose() {
+      await Promise.all(subgraphs.map((child) => child.stop()));
+    },
+  };
+}
+
+/** A board with 100 items, their group, assignees and column values (the shape of test/operations' BoardWithItems). */
+const BOARD_QUERY = `query BoardWithItems($id: ID!, $first: Int) {
+  board(id: $id) {
+    id name version
+    groups { id name }
+    columns { id title type }
+    items(first: $first) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id name version
+        group { id name }
+        assignees { id name }
+        columnValues { column { id title type } value }
+      }
+    }
+  }
+}`;
+
+async function realSetup(): Promise<Setup> {
+  const pg = rootRequire("pg") as typeof import("pg");
+  const { migrate } = await sourceImport<typeof import("../../prisma/tools/migrate.ts")>("prisma/tools/migrate.ts");
+  const { seedDemo } = await sourceImport<typeof import("../../prisma/seed.ts")>("prisma/seed.ts");
+  const { createPrisma } = await sourceImport<typeof import("../../subgraphs/shared/db.ts")>("subgraphs/shared/db.ts");
+  const adminUrl =
+    process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+  const database = `sunday_bench_${process.pid}`;
+  benchDatabase = database;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const dropDatabase = () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await dropDatabase();
+  await admin(`CREATE DATABASE ${database}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const databaseUrl = url.toString();
+  let subgraphs: Child[] = [];
+  try {
+    process.stdout.write(`database ${database}: migrating… `);
+    await migrate(databaseUrl);
+    process.stdout.write("seeding (100 items per board)… ");
+    const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
+    const seed = await seedDemo(prisma, { itemsPerBoard: 100 });
+    await prisma.$disconnect();
+    const acme = seed.organizations[0];
+    const board = acme.boards[0];
+    process.stdout.write("starting the subgraphs (startStack)… ");
+    const host = await startChild("real-subgraphs", "real-subgraphs.ts", {
+      databaseUrl,
+      signingSecret: SIGNING_SECRET,
+      jwt: JWT,
+      poolMax: 10,
+    });
+    subgraphs = [host];
+    const subgraphUrls = host.info.subgraphUrls as Record<string, string>;
+    console.log(`ready (${String(host.info.started)})`);
+    const token = await mintToken({ userId: acme.userIdsByRole.OWNER, organizationId: acme.id, role: "OWNER" });
+    const supergraphPath = join(sourceRoot(), "supergraph.graphql");
+    const signed = { signingSecret: SIGNING_SECRET, jwt: JWT, subgraphUrls };
+    return {
+      title: `our real subgraphs on PostgreSQL (seeded), board with ${board.itemIds.length} items`,
+      subgraphs,
+      workload: {
+        body: JSON.stringify({ query: BOARD_QUERY, variables: { id: board.id, first: 100 }, operationName: "BoardWithItems" }),
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      },
+      gateways: [
+        { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+        { key: "apollo", label: "(b) stock @apollo/gateway + standalone, signing wrapper over its default fetcher", script: "apollo.ts", config: { supergraphPath, signed } },
+      ],
+      describe: [
+        `subgraphs: users, projects, items, integrations in ONE child process, Prisma pool 10 each; started with ${String(host.info.started)}`,
+        `database: ${database} on ${new URL(adminUrl).host} (migrated with prisma/tools/migrate.ts, seeded with seedDemo itemsPerBoard 100), dropped at the end`,
+        `"subgraph CPU" includes the PostgreSQL backends serving ${database}`,
+      ],
+      async dispose() {
+        await Promise.all(subgraphs.map((child) => child.stop()));
+        await dropDatabase();
+      },
+    };
+  } catch (error) {
+    await Promise.all(subgraphs.map((child) => child.stop()));
+    await dropDatabase();
+    throw error;
+  }
+}
+
+// ───────────────────────────── report ─────────────────────────────
+
+const fixed = (value: number | undefined, digits = 1) => (value === undefined ? "–" : value.toFixed(digits));
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    "| gateway | RPS | p50 ms | p99 ms | errors / timeouts / non-2xx / bad body | gateway CPU ms/req | gateway cores | subgraph fetches/req | subgraph CPU ms/req | runner cores | other cores |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    if (!row.ok) {
+      lines.push(`| ${row.label} | FAILED: ${(row.failure ?? "").split("\n")[0]} | | | | | | | | | |`);
+      continue;
+    }
+    const bad = row.bodyChecked ? String(row.mismatches) : "unchecked";
+    const noisy = (row.otherCores ?? 0) > NOISY_CORES ? " ⚠ noisy" : "";
+    lines.push(
+      `| ${row.label}${noisy} | ${fixed(row.rps)} | ${fixed(row.p50, 0)} | ${fixed(row.p99, 0)} | ${row.errors} / ${row.timeouts} / ${row.non2xx} / ${bad} | ${fixed(row.gatewayCpuMsPerRequest, 2)} | ${fixed(row.gatewayCores, 2)} | ${fixed(row.fetchesPerRequest, 1)} | ${fixed(row.subgraphCpuMsPerRequest, 2)} | ${fixed(row.runnerCores, 2)} | ${fixed(row.otherCores, 2)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function ratios(rows: readonly Row[]): string[] {
+  const byKey = new Map(rows.filter((row) => row.ok).map((row) => [row.key, row]));
+  const ours = byKey.get("ours");
+  if (!ours) return [];
+  const out: string[] = [];
+  for (const [key, name] of [
+    ["apollo", "(a)/(b) vs stock Apollo"],
+    ["hive", "(a)/(c) vs Hive, dedup off"],
+    ["hive-default", "(a)/(c′) vs Hive defaults"],
+  ] as const) {
+    const other = byKey.get(key);
+    if (!other) continue;
+    out.push(
+      `${name}: RPS ${(ours.rps! / other.rps!).toFixed(2)}×, p50 ${(ours.p50! / other.p50!).toFixed(2)}×, p99 ${(ours.p99! / other.p99!).toFixed(2)}×, ` +
+        `gateway CPU per request ${(ours.gatewayCpuMsPerRequest! / other.gatewayCpuMsPerRequest!).toFixed(2)}× (below 1 = ours cheaper)`,
+    );
+  }
+  return out;
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const versionIn = (modules: string, name: string, missing = "?") => {
+    try {
+      return (JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")) as { version: string }).version;
+    } catch {
+      return missing;
+    }
+  };
+  const version = (name: string) => versionIn(join(ROOT, "node_modules"), name);
+  const hiveVersion = versionIn(join(ROOT, "bench", "node_modules"), "@graphql-hive/gateway", "not installed (cd bench && npm install)");
+  console.log(`gateway benchmark ${REAL ? "--real" : "(in-memory)"}${PROFILE ? " --profile" : ""}, ${startedAt.toISOString()}`);
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}; ` +
+      `@apollo/gateway ${version("@apollo/gateway")}, @apollo/server ${version("@apollo/server")}, @graphql-hive/gateway ${hiveVersion}, graphql ${version("graphql")}`,
+  );
+  console.log(
+    `load: autocannon, ${CONNECTIONS} connections, warm-up ${WARMUP} s (discarded), measured ${PROFILE ? PROFILE_DURATION : DURATION} s; gateways one at a time, NODE_ENV=${GATEWAY_NODE_ENV}; work dir ${WORK}`,
+  );
+
+  console.log(`our code: ${prepareSource()}`);
+  const setup = REAL ? await realSetup() : await inMemorySetup();
+  const rows: Row[] = [];
+  const allRounds: Row[] = [];
+  try {
+    console.log(`setup: ${setup.title}`);
+    for (const line of setup.describe) console.log(`  ${line}`);
+    let gateways = setup.gateways;
+    if (PROFILE) gateways = gateways.filter((spec) => spec.key === PROFILE_KEY);
+    else if (ONLY) gateways = gateways.filter((spec) => ONLY.includes(spec.key));
+    const all: Row[] = [];
+    const rounds = PROFILE ? 1 : ROUNDS;
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) process.stdout.write(`\n— round ${round} of ${rounds}`);
+      for (const spec of gateways) all.push({ ...(await benchGateway(spec, setup.subgraphs, setup.workload, PROFILE)), round });
+    }
+    for (const spec of gateways) {
+      const mine = all.filter((row) => row.key === spec.key);
+      const quietest = mine.filter((row) => row.ok).sort((a, b) => (a.otherCores ?? 0) - (b.otherCores ?? 0))[0];
+      rows.push(quietest ?? mine[mine.length - 1]!);
+    }
+    allRounds.push(...all);
+  } finally {
+    await setup.dispose();
+  }
+
+  console.log("\n");
+  console.log(table(rows));
+  console.log("");
+  const answer = rows.find((row) => row.ok);
+  if (answer) {
+    console.log(
+      `answer: ${answer.answerBytes} bytes; every gateway verified to return the same JSON, without errors, before its load` +
+        (rows.every((row) => !row.ok || row.byteIdentical) ? " (byte-identical)" : ""),
+    );
+  }
+  for (const line of ratios(rows)) console.log(line);
+  if (rows.some((row) => (row.otherCores ?? 0) > NOISY_CORES)) {
+    console.log(
+      `⚠ noisy: other processes used more than ${NOISY_CORES} cores during that window (this machine is shared); ` +
+        "its RPS and latency are understated, its CPU per request less so. Re-run, or raise BENCH_ROUNDS.",
+    );
+  }
+  const profiled = rows.find((row) => row.profile);
+  if (profiled?.profile) {
+    console.log(`\nCPU profile of ${profiled.label} under load (${profiled.profile}):\n`);
+    console.log(formatProfile(summarizeProfile(profiled.profile, 10)));
+  }
+  const json = {
+    startedAt,
+    mode: REAL ? "real" : "in-memory",
+    profile: PROFILE,
+    connections: CONNECTIONS,
+    warmup: WARMUP,
+    duration: PROFILE ? PROFILE_DURATION : DURATION,
+    rounds: ROUNDS,
+    cores: cpus().length,
+    node: process.version,
+    rows,
+    allRounds,
+  };
+  writeFileSync(join(WORK, "results.json"), JSON.stringify(json, null, 2));
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(json, null, 2));
+  console.log(`\nresults: ${join(WORK, "results.json")}; child logs: ${WORK}/*.log`);
+  const failed = rows.filter((row) => !row.ok || (row.errors ?? 0) + (row.timeouts ?? 0) + (row.non2xx ?? 0) + (row.mismatches ?? 0) > 0);
+  return failed.length > 0 ? 1 : 0;
+}
+
+const exitCode = await main().catch((error: unknown) => {
+  console.error(error);
+  return 1;
+});
+process.exit(exitCode);

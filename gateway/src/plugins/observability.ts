@@ -1,0 +1,83 @@
+import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
+import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayMetrics } from "../observability/metrics.ts";
+
+/**
+ * Which operations the gateway has planned already. @apollo/gateway keeps its plans in a private
+ * LRU keyed by query hash and operation name; we mirror that key (without reaching into the
+ * gateway) to report plan-cache hits and misses. Cleared when the supergraph changes, as the
+ * gateway clears its own.
+ */
+export class PlanCacheTracker {
+  private readonly seen = new Map<string, true>();
+  constructor(private readonly capacity = 10_000) {}
+
+  /** True when this operation was planned before. */
+  visit(queryHash: string, operationName: string | null | undefined): boolean {
+    const key = `${queryHash}:${operationName ?? ""}`;
+    if (this.seen.has(key)) {
+      this.seen.delete(key);
+      this.seen.set(key, true);
+      return true;
+    }
+    this.seen.set(key, true);
+    if (this.seen.size > this.capacity) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+    return false;
+  }
+
+  clear(): void {
+    this.seen.clear();
+  }
+}
+
+function errorCodes(context: GraphQLRequestContextWillSendResponse<GatewayContext>): string[] {
+  const { body } = context.response;
+  const errors = body.kind === "single" ? (body.singleResult.errors ?? []) : (body.initialResult.errors ?? []);
+  return errors.map((error) => String(error.extensions?.code ?? "INTERNAL_SERVER_ERROR"));
+}
+
+/** Per-operation metrics and one structured log line per request (no tokens, no variables). */
+export function observabilityPlugin(options: {
+  metrics: GatewayMetrics;
+  logger: Logger;
+  plans: PlanCacheTracker;
+}): ApolloServerPlugin<GatewayContext> {
+  const { metrics, logger, plans } = options;
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async didResolveOperation(context) {
+          if (context.operation?.operation !== "subscription") {
+            metrics.queryPlanCache.inc({ result: plans.visit(context.queryHash, context.operationName) ? "hit" : "miss" });
+          }
+        },
+        async willSendResponse(context) {
+          const seconds = (performance.now() - started) / 1000;
+          const operation = metrics.operationLabel(context.operationName ?? context.request.operationName);
+          const codes = errorCodes(context);
+          const hasData = context.response.body.kind === "single" && context.response.body.singleResult.data != null;
+          const outcome = codes.length === 0 ? "success" : hasData ? "partial" : "error";
+          metrics.requests.inc({ operation, outcome });
+          metrics.duration.observe({ operation }, seconds);
+          for (const code of codes) metrics.errors.inc({ code });
+          const { identity, correlationId } = context.contextValue;
+          const record = {
+            correlationId,
+            operation: context.operationName ?? context.request.operationName ?? null,
+            userId: identity?.userId,
+            organizationId: identity?.organizationId,
+            durationMs: Math.round(seconds * 1000 * 10) / 10,
+            ...(codes.length > 0 ? { errors: codes } : {}),
+          };
+          if (outcome === "success") logger.info(record, "graphql request");
+          else logger.warn(record, "graphql request with errors");
+        },
+      };
+    },
+  };
+}
