@@ -27,6 +27,7 @@ export interface StackOptions {
   readonly redisPrefix?: string;
   readonly rateLimit?: GatewayOptions["rateLimit"];
   readonly federation?: GatewayOptions["federation"];
+  readonly apiKeyCacheTtlMs?: number;
   /** One logger for the gateway and the subgraphs (tests capture what they log). */
   readonly logger?: Logger;
 }
@@ -75,6 +76,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         redisPrefix: options.redisPrefix,
         rateLimit: options.rateLimit,
         federation: options.federation,
+        apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,

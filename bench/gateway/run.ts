@@ -1,23 +1,35 @@
 // Gateway benchmark: our gateway vs stock Apollo Gateway vs Hive Gateway, one at a time, each in
 // its own child process, under the same autocannon load. See bench/README.md.
 //
-//   node --import tsx bench/gateway/run.ts            in-memory subgraphs, all gateways
-//   node --import tsx bench/gateway/run.ts --real     our real subgraphs on a seeded Postgres: ours vs stock Apollo
-//   node --import tsx bench/gateway/run.ts --profile  ours only, under load with --cpu-prof: top self-time functions
-//   options: --only=ours,apollo,hive,hive-default   env: BENCH_DURATION BENCH_CONNECTIONS BENCH_WARMUP
-//            BENCH_PROFILE_DURATION BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL
+//   node --import tsx bench/gateway/run.ts             in-memory subgraphs: ours, stock Apollo, Hive (dedup off / default)
+//   node --import tsx bench/gateway/run.ts --real      our real subgraphs on a seeded PostgreSQL: ours vs stock Apollo
+//   node --import tsx bench/gateway/run.ts --profile[=key]  one gateway (ours by default) under load, CPU-profiled
+//                                                       over the measured window: top self-time functions and packages
+//   --only=ours,apollo,hive,hive-default               run a subset
+//   --report=<results.json>                            print an earlier run's report again
+//   env: BENCH_DURATION (20) BENCH_CONNECTIONS (50) BENCH_WARMUP (5) BENCH_ROUNDS (1) BENCH_PROFILE_DURATION (10)
+//        BENCH_QUIET_WAIT (60) BENCH_QUIET_CORES (0.25) BENCH_NODE_ENV (production) BENCH_OURS_REF (working tree)
+//        BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL (TEST_DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import type autocannonType from "autocannon";
 import { graphql, rootRequire, sourceImport, sourceRoot } from "./root.ts";
 import { DEEP_QUERY, SUBGRAPH_NAMES, TYPE_DEFS } from "./schema.ts";
 import { formatProfile, summarizeProfile } from "./profile.ts";
 import type { FromChild, ToChild } from "./children/ipc.ts";
 import type { JwtSettings } from "../../gateway/src/auth/jwt.ts";
+
+const autocannon: typeof autocannonType = await import("autocannon").then(
+  (module) => module.default,
+  () => {
+    console.error("autocannon is missing: run `cd bench && npm install` first (benchmark-only packages live in bench/package.json)");
+    process.exit(2);
+  },
+);
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const args = process.argv.slice(2);
@@ -41,7 +53,11 @@ const GATEWAY_NODE_ENV = process.env.BENCH_NODE_ENV ?? "production";
 /** Before each measured window, wait (at most this many seconds) until other processes use less than QUIET_CORES. */
 const QUIET_WAIT = numberEnv("BENCH_QUIET_WAIT", 60);
 const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
-/** Rounds over all gateways; each gateway's reported row is its quietest round (least "other cores"). */
+/**
+ * Rounds over all gateways (interleaved: a, b, c, a, b, c…). The table shows each figure's median
+ * over the rounds, and the ratios are medians of the per-round ratios (paired within a round, so
+ * a slow phase of the machine affects both sides).
+ */
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
 /** Rows whose window saw more foreign load than this are flagged as noisy. */
 const NOISY_CORES = 0.3;
@@ -352,7 +368,7 @@ async function verify(gateway: Child, workload: Workload): Promise<Verified> {
   };
 }
 
-async function load(url: string, workload: Workload, seconds: number, expectBody?: string): Promise<autocannon.Result> {
+async function load(url: string, workload: Workload, seconds: number, expectBody?: string): Promise<autocannonType.Result> {
   return autocannon({
     url,
     method: "POST",
@@ -381,6 +397,11 @@ interface Row {
   label: string;
   ok: boolean;
   round?: number;
+  /** In a median row: the number of rounds it summarises, and the spread of RPS and CPU per request. */
+  rounds?: number;
+  rpsRange?: [number, number];
+  noisyRoundsDropped?: number;
+  cpuRange?: [number, number];
   failure?: string;
   rps?: number;
   p50?: number;
@@ -637,35 +658,124 @@ function table(rows: readonly Row[]): string {
       continue;
     }
     const bad = row.bodyChecked ? String(row.mismatches) : "unchecked";
-    const noisy = (row.otherCores ?? 0) > NOISY_CORES ? " ⚠ noisy" : "";
+    const noisy = isNoisy(row) ? " ⚠ noisy" : row.noisyRoundsDropped ? ` (${row.noisyRoundsDropped} noisy round left out)` : "";
+    const rpsText = row.rpsRange ? `${fixed(row.rps)} (${fixed(row.rpsRange[0])}–${fixed(row.rpsRange[1])})` : fixed(row.rps);
+    const cpuText = row.cpuRange
+      ? `${fixed(row.gatewayCpuMsPerRequest, 1)} (${fixed(row.cpuRange[0], 1)}–${fixed(row.cpuRange[1], 1)})`
+      : fixed(row.gatewayCpuMsPerRequest, 2);
     lines.push(
-      `| ${row.label}${noisy} | ${fixed(row.rps)} | ${fixed(row.p50, 0)} | ${fixed(row.p99, 0)} | ${row.errors} / ${row.timeouts} / ${row.non2xx} / ${bad} | ${fixed(row.gatewayCpuMsPerRequest, 2)} | ${fixed(row.gatewayCores, 2)} | ${fixed(row.fetchesPerRequest, 1)} | ${fixed(row.subgraphCpuMsPerRequest, 2)} | ${fixed(row.runnerCores, 2)} | ${fixed(row.otherCores, 2)} |`,
+      `| ${row.label}${noisy} | ${rpsText} | ${fixed(row.p50, 0)} | ${fixed(row.p99, 0)} | ${row.errors} / ${row.timeouts} / ${row.non2xx} / ${bad} | ${cpuText} | ${fixed(row.gatewayCores, 2)} | ${fixed(row.fetchesPerRequest, 1)} | ${fixed(row.subgraphCpuMsPerRequest, 2)} | ${fixed(row.runnerCores, 2)} | ${fixed(row.otherCores, 2)} |`,
     );
   }
   return lines.join("\n");
 }
 
-function ratios(rows: readonly Row[]): string[] {
-  const byKey = new Map(rows.filter((row) => row.ok).map((row) => [row.key, row]));
-  const ours = byKey.get("ours");
-  if (!ours) return [];
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+const MEDIAN_FIELDS = [
+  "rps", "p50", "p99", "gatewayCpuMsPerRequest", "gatewayCores", "fetchesPerRequest", "subgraphCpuMsPerRequest", "runnerCores",
+] as const;
+const SUM_FIELDS = ["requests", "sent", "errors", "timeouts", "non2xx", "mismatches"] as const;
+
+const isNoisy = (row: Row) => (row.otherCores ?? 0) > NOISY_CORES;
+
+/** Quiet rounds when there are any: a noisy window only measures the neighbours. */
+function preferQuiet<T>(items: readonly T[], noisy: (item: T) => boolean): { items: readonly T[]; dropped: number } {
+  const quiet = items.filter((item) => !noisy(item));
+  return quiet.length > 0 ? { items: quiet, dropped: items.length - quiet.length } : { items, dropped: 0 };
+}
+
+/** One row per gateway: the median of each figure over its successful (quiet, if any) rounds. */
+function medianRow(rounds: readonly Row[]): Row {
+  const succeeded = rounds.filter((row) => row.ok);
+  const { items: ok, dropped } = preferQuiet(succeeded, isNoisy);
+  if (ok.length === 0) return rounds[rounds.length - 1]!;
+  if (ok.length === 1 && rounds.length === 1) return ok[0]!;
+  const row: Row = { ...ok[0]!, round: undefined, rounds: ok.length, noisyRoundsDropped: dropped };
+  for (const field of MEDIAN_FIELDS) {
+    const values = ok.map((r) => r[field]).filter((v): v is number => typeof v === "number");
+    row[field] = values.length ? median(values) : undefined;
+  }
+  for (const field of SUM_FIELDS) row[field] = ok.reduce((sum, r) => sum + (r[field] ?? 0), 0);
+  row.otherCores = Math.max(...ok.map((r) => r.otherCores ?? 0)); // the noisiest window, for the flag
+  row.bodyChecked = ok.every((r) => r.bodyChecked);
+  row.rpsRange = [Math.min(...ok.map((r) => r.rps!)), Math.max(...ok.map((r) => r.rps!))];
+  row.cpuRange = [
+    Math.min(...ok.map((r) => r.gatewayCpuMsPerRequest ?? Infinity)),
+    Math.max(...ok.map((r) => r.gatewayCpuMsPerRequest ?? 0)),
+  ];
+  if (rounds.length > ok.length) row.failure = `${rounds.length - ok.length} round(s) failed`;
+  return row;
+}
+
+/** Ratios of ours to each other gateway: per round, then the median over rounds. */
+function ratios(allRounds: readonly Row[]): string[] {
   const out: string[] = [];
+  const roundNumbers = [...new Set(allRounds.map((row) => row.round ?? 1))];
   for (const [key, name] of [
     ["apollo", "(a)/(b) vs stock Apollo"],
     ["hive", "(a)/(c) vs Hive, dedup off"],
     ["hive-default", "(a)/(c′) vs Hive defaults"],
   ] as const) {
-    const other = byKey.get(key);
-    if (!other) continue;
+    const pairs = roundNumbers
+      .map((round) => {
+        const find = (k: string) => allRounds.find((row) => (row.round ?? 1) === round && row.key === k && row.ok);
+        return [find("ours"), find(key)] as const;
+      })
+      .filter((pair): pair is readonly [Row, Row] => Boolean(pair[0] && pair[1]));
+    if (pairs.length === 0) continue;
+    const { items: quietPairs, dropped } = preferQuiet(pairs, ([ours, other]) => isNoisy(ours) || isNoisy(other));
+    const ratio = (field: "rps" | "p50" | "p99" | "gatewayCpuMsPerRequest") =>
+      median(quietPairs.map(([ours, other]) => ours[field]! / other[field]!));
+    const rpsRatios = pairs.map(([ours, other]) => `${(ours.rps! / other.rps!).toFixed(2)}${isNoisy(ours) || isNoisy(other) ? " (noisy)" : ""}`);
     out.push(
-      `${name}: RPS ${(ours.rps! / other.rps!).toFixed(2)}×, p50 ${(ours.p50! / other.p50!).toFixed(2)}×, p99 ${(ours.p99! / other.p99!).toFixed(2)}×, ` +
-        `gateway CPU per request ${(ours.gatewayCpuMsPerRequest! / other.gatewayCpuMsPerRequest!).toFixed(2)}× (below 1 = ours cheaper)`,
+      `${name}: RPS ${ratio("rps").toFixed(2)}×, p50 ${ratio("p50").toFixed(2)}×, p99 ${ratio("p99").toFixed(2)}×, ` +
+        `gateway CPU per request ${ratio("gatewayCpuMsPerRequest").toFixed(2)}× (below 1 = ours cheaper)` +
+        (pairs.length > 1
+          ? `; median of ${quietPairs.length} round(s)${dropped ? `, ${dropped} noisy one(s) left out` : ""} (RPS ratio per round: ${rpsRatios.join(", ")})`
+          : ""),
     );
   }
   return out;
 }
 
 // ───────────────────────────── main ─────────────────────────────
+
+/** Prints the table, the answer check and the ratios. */
+function report(rows: readonly Row[], allRounds: readonly Row[], rounds: number): void {
+  if (rows.some((row) => row.rounds)) console.log(`medians over ${rounds} interleaved rounds (min–max in brackets)`);
+  console.log(table(rows));
+  console.log("");
+  const answer = rows.find((row) => row.ok);
+  if (answer) {
+    console.log(
+      `answer: ${answer.answerBytes} bytes; every gateway verified to return the same JSON, without errors, before its load` +
+        (rows.every((row) => !row.ok || row.byteIdentical) ? " (byte-identical)" : ""),
+    );
+  }
+  for (const line of ratios(allRounds)) console.log(line);
+  if (rows.some(isNoisy)) {
+    console.log(
+      `⚠ noisy: other processes used more than ${NOISY_CORES} cores during that window (this machine is shared); ` +
+        "its RPS and latency are understated, its CPU per request less so. Re-run, or raise BENCH_ROUNDS.",
+    );
+  }
+}
+
+/** `--report=<results.json>`: prints the report of an earlier run again (with this version's summary rules). */
+function reprint(file: string): number {
+  rmSync(WORK, { recursive: true, force: true });
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { startedAt: string; mode: string; rounds: number; allRounds: Row[]; rows: Row[] };
+  const keys = [...new Set(saved.allRounds.map((row) => row.key))];
+  const rows = keys.map((key) => medianRow(saved.allRounds.filter((row) => row.key === key)));
+  console.log(`gateway benchmark ${saved.mode}, ${saved.startedAt} (from ${file})\n`);
+  report(rows, saved.allRounds, saved.rounds);
+  return 0;
+}
 
 async function main(): Promise<number> {
   const startedAt = new Date();
@@ -703,33 +813,14 @@ async function main(): Promise<number> {
       if (rounds > 1) process.stdout.write(`\n— round ${round} of ${rounds}`);
       for (const spec of gateways) all.push({ ...(await benchGateway(spec, setup.subgraphs, setup.workload, PROFILE)), round });
     }
-    for (const spec of gateways) {
-      const mine = all.filter((row) => row.key === spec.key);
-      const quietest = mine.filter((row) => row.ok).sort((a, b) => (a.otherCores ?? 0) - (b.otherCores ?? 0))[0];
-      rows.push(quietest ?? mine[mine.length - 1]!);
-    }
+    for (const spec of gateways) rows.push(medianRow(all.filter((row) => row.key === spec.key)));
     allRounds.push(...all);
   } finally {
     await setup.dispose();
   }
 
   console.log("\n");
-  console.log(table(rows));
-  console.log("");
-  const answer = rows.find((row) => row.ok);
-  if (answer) {
-    console.log(
-      `answer: ${answer.answerBytes} bytes; every gateway verified to return the same JSON, without errors, before its load` +
-        (rows.every((row) => !row.ok || row.byteIdentical) ? " (byte-identical)" : ""),
-    );
-  }
-  for (const line of ratios(rows)) console.log(line);
-  if (rows.some((row) => (row.otherCores ?? 0) > NOISY_CORES)) {
-    console.log(
-      `⚠ noisy: other processes used more than ${NOISY_CORES} cores during that window (this machine is shared); ` +
-        "its RPS and latency are understated, its CPU per request less so. Re-run, or raise BENCH_ROUNDS.",
-    );
-  }
+  report(rows, allRounds, ROUNDS);
   const profiled = rows.find((row) => row.profile);
   if (profiled?.profile) {
     console.log(`\nCPU profile of ${profiled.label} under load (${profiled.profile}):\n`);
@@ -755,7 +846,8 @@ async function main(): Promise<number> {
   return failed.length > 0 ? 1 : 0;
 }
 
-const exitCode = await main().catch((error: unknown) => {
+const REPORT = args.find((arg) => arg.startsWith("--report="))?.slice("--report=".length);
+const exitCode = await (REPORT ? Promise.resolve(reprint(REPORT)) : main()).catch((error: unknown) => {
   console.error(error);
   return 1;
 });

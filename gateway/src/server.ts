@@ -16,7 +16,7 @@ import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "./l
 import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
 import { correlationIdOf } from "./observability/correlation.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
-import { limitsPlugin } from "./plugins/limits.ts";
+import { TokenGate, limitsPlugin } from "./plugins/limits.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { checkReadiness } from "./readiness.ts";
 import {
@@ -46,6 +46,8 @@ export interface GatewayOptions {
   readonly operationLimits?: OperationLimits;
   /** @default 1 MB */
   readonly maxBodyBytes?: number;
+  /** How long an API key lookup is reused: the longest a revoked key keeps working. @default 30_000 */
+  readonly apiKeyCacheTtlMs?: number;
   /** Resilience and observability settings of subgraph calls. */
   readonly federation?: FederationTuning;
   /** How long shutdown waits for in-flight requests before closing their sockets. @default 10_000 */
@@ -157,9 +159,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const authenticate = createAuthenticator({
     jwt: options.jwt,
-    apiKeys: options.subgraphUrls?.users
-      ? createApiKeyResolver({ usersUrl: options.subgraphUrls.users, signingSecret: options.signingSecret })
-      : undefined,
+    apiKeys: createApiKeyResolver({
+      usersUrl: () => federation.subgraphs.find((subgraph) => subgraph.name === "users")?.url ?? options.subgraphUrls?.users,
+      signingSecret: options.signingSecret,
+      ttlMs: options.apiKeyCacheTtlMs,
+    }),
   });
   const rateLimiter =
     options.rateLimit === false
@@ -172,6 +176,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           onError: throttled(10_000, (error) => logger.error({ err: error }, "rate limiter unavailable; letting requests through")),
         });
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  const operationLimits = options.operationLimits ?? DEFAULT_OPERATION_LIMITS;
+  const tokenGate = new TokenGate(operationLimits.maxTokens);
 
   async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) {
     let body: unknown;
@@ -197,9 +203,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     try {
       caller = await authenticate(request.headers);
     } catch (error) {
-      const message = error instanceof AuthenticationError ? error.message : "invalid credentials";
-      if (!(error instanceof AuthenticationError)) logger.error({ err: error, correlationId }, "authentication failed");
-      return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Unauthenticated: ${message}`);
+      if (error instanceof AuthenticationError) return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Unauthenticated: ${error.message}`);
+      // The credential could not be checked (the users subgraph is down): not the caller's fault.
+      logger.error({ err: error, correlationId }, "authentication unavailable");
+      return sendGraphQLError(response, 503, "AUTHENTICATION_UNAVAILABLE", "Credentials cannot be checked right now; retry shortly");
     }
     if (!caller) {
       const query = request.method === "GET" ? { query: url.searchParams.get("query") } : body;
@@ -215,6 +222,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         metrics.rateLimitRefusals.inc();
         metrics.requests.inc({ operation: "rate_limited", outcome: "refused" });
         return sendGraphQLError(response, 429, "RATE_LIMITED", `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
+      }
+    }
+
+    const source = request.method === "GET" ? url.searchParams.get("query") : (body as { query?: unknown } | null)?.query;
+    if (typeof source === "string") {
+      const tokens = tokenGate.exceeded(source);
+      if (tokens !== null) {
+        metrics.limitRefusals.inc({ code: "TOKEN_LIMIT_EXCEEDED" });
+        return sendJson(response, 400, {
+          errors: [{ message: `The document has more than ${operationLimits.maxTokens} tokens`, extensions: { code: "TOKEN_LIMIT_EXCEEDED", limit: operationLimits.maxTokens, actual: tokens } }],
+        });
       }
     }
 

@@ -69,7 +69,7 @@ export interface RunningSubgraph {
 export async function startSubgraph<TContext extends BaseContext>(
   options: SubgraphOptions<TContext>,
 ): Promise<RunningSubgraph> {
-  const logger = options.logger ?? createLogger(`subgraph-${options.name}`);
+  const logger = options.logger?.child({ subgraph: options.name }) ?? createLogger(`subgraph-${options.name}`);
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: false,
@@ -119,6 +119,7 @@ export async function startSubgraph<TContext extends BaseContext>(
       } catch {
         return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid JSON");
       }
+      logger.debug({ correlationId: verified.correlationId, userId: verified.identity?.userId }, "subgraph request");
       const base: BaseContext = {
         identity: verified.identity,
         correlationId: verified.correlationId,

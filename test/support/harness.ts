@@ -1,4 +1,7 @@
 import pg from "pg";
+import { Redis } from "ioredis";
+import type { Logger } from "../../subgraphs/shared/logger.ts";
+import type { GatewayOptions } from "../../gateway/src/server.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo, type DemoSeed } from "../../prisma/seed.ts";
 import { createPrisma, type PrismaClient } from "../../subgraphs/shared/db.ts";
@@ -11,6 +14,19 @@ export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql:/
 
 export const TEST_JWT: LocalJwtSettings = { secret: "test-jwt-secret-at-least-32-bytes!!", issuer: "sunday-test", audience: "sunday-api" };
 export const TEST_SIGNING_SECRET = "test-internal-signing-secret";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface HarnessOptions {
+  itemsPerBoard?: number;
+  /** Rate limits of this harness's gateway. @default generous: tests of other things never hit them */
+  rateLimit?: GatewayOptions["rateLimit"];
+  /** A Redis client for the gateway. @default a client of the machine's Redis (keys prefixed per harness) */
+  redis?: Redis;
+  /** Captures what the gateway and subgraphs log. */
+  logger?: Logger;
+  /** Serve a supergraph file (hot reload) instead of the checked-in SDL. */
+  supergraphPath?: string;
+}
 
 export interface GraphQLResult {
   status: number;
@@ -23,6 +39,9 @@ export interface Harness {
   /** A client of the test database for setting up and checking rows directly. */
   readonly prisma: PrismaClient;
   readonly databaseUrl: string;
+  readonly redis: Redis;
+  /** Prefix of every Redis key this harness's gateway writes. */
+  readonly redisPrefix: string;
   /** SQL statements the subgraphs sent since the last reset. */
   readonly sql: { count: number; reset(): void };
   token(org: 0 | 1, role: Role): Promise<string>;
@@ -41,7 +60,7 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A fresh database (migrated, seeded) and the whole stack on free ports, for one test file. */
-export async function startHarness(name: string, options: { itemsPerBoard?: number } = {}): Promise<Harness> {
+export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
   const database = `sunday_test_${name}_${process.pid}`;
   await admin(async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -59,11 +78,23 @@ export async function startHarness(name: string, options: { itemsPerBoard?: numb
       this.count = 0;
     },
   };
+  const ownRedis = options.redis === undefined;
+  const redis = options.redis ?? new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  // Fail loudly when Redis is missing rather than letting the rate limiter fail open silently.
+  if (ownRedis) await redis.ping();
+  const redisPrefix = `test:${name}:${process.pid}:`;
   const stack = await startStack({
     databaseUrl,
     signingSecret: TEST_SIGNING_SECRET,
     jwt: TEST_JWT,
     poolMax: 4,
+    redis,
+    redisPrefix,
+    rateLimit: options.rateLimit ?? { perMinute: 100_000, perHour: 1_000_000 },
+    logger: options.logger,
+    supergraphPath: options.supergraphPath,
+    // Revocation must show within a test, not after the production 30 s.
+    apiKeyCacheTtlMs: 100,
     onQuery: () => {
       sql.count += 1;
     },
@@ -73,6 +104,8 @@ export async function startHarness(name: string, options: { itemsPerBoard?: numb
     seed,
     prisma,
     databaseUrl,
+    redis,
+    redisPrefix,
     sql,
     token(org, role) {
       const organization = seed.organizations[org];
@@ -89,6 +122,11 @@ export async function startHarness(name: string, options: { itemsPerBoard?: numb
     async dispose() {
       await stack.dispose();
       await prisma.$disconnect();
+      if (ownRedis) {
+        const keys = await redis.keys(`${redisPrefix}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        redis.disconnect();
+      }
       await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     },
   };

@@ -6,8 +6,8 @@ export interface ApiKeyPrincipal extends Identity {
 }
 
 export interface ApiKeyResolverOptions {
-  /** The users subgraph, which owns API keys. */
-  readonly usersUrl: string;
+  /** The users subgraph's URL, which owns API keys; read per lookup (a hot reload can move it). */
+  readonly usersUrl: () => string | undefined;
   readonly signingSecret: string;
   /** How long a lookup (found or not) is reused: the longest a revoked key keeps working. @default 30_000 */
   readonly ttlMs?: number;
@@ -26,12 +26,13 @@ export function createApiKeyResolver(options: ApiKeyResolverOptions): (secret: s
   const ttl = options.ttlMs ?? 30_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const cache = new Map<string, { principal: ApiKeyPrincipal | null; expires: number }>();
-  const path = new URL(options.usersUrl).pathname;
-
   async function lookup(hash: string): Promise<ApiKeyPrincipal | null> {
+    const usersUrl = options.usersUrl();
+    if (!usersUrl) throw new Error("the supergraph has no users subgraph to check API keys with");
     const body = JSON.stringify({ query: QUERY, variables: { hash } });
+    const path = new URL(usersUrl).pathname;
     const headers = signInternalRequest({ method: "POST", path, body, identity: null, correlationId: "" }, options.signingSecret);
-    const response = await fetch(options.usersUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const response = await fetch(usersUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
     const result = (await response.json()) as {
       data?: { _apiKeyPrincipal: { apiKeyId: string; userId: string; organizationId: string; role: string } | null };
       errors?: { message: string }[];

@@ -9,28 +9,18 @@ function refusal(code: string, message: string, limit: number, actual: number): 
 }
 
 /**
- * Depth, alias, token and cost limits, checked before anything is planned or fetched. Tokens are
- * counted before parsing (a huge document is refused before it costs a parse); a source already
- * seen within the limit is not counted again.
+ * Depth, alias and cost limits, checked once the operation is resolved and before anything is
+ * planned or fetched. (Tokens are counted earlier, before parsing: see `TokenGate`.)
  */
 export function limitsPlugin(options: { limits: OperationLimits; metrics: GatewayMetrics }): ApolloServerPlugin<GatewayContext> {
   const { limits, metrics } = options;
-  const withinTokenLimit = new Set<string>();
+  // The document's tokens were counted before it was parsed.
+  const withoutTokenLimit = { ...limits, maxTokens: Number.MAX_SAFE_INTEGER };
   return {
     async requestDidStart() {
       return {
-        async didResolveSource({ source, queryHash }) {
-          if (withinTokenLimit.has(queryHash)) return;
-          const tokens = countTokens(source, limits.maxTokens);
-          if (tokens > limits.maxTokens) {
-            metrics.limitRefusals.inc({ code: "TOKEN_LIMIT_EXCEEDED" });
-            throw refusal("TOKEN_LIMIT_EXCEEDED", `The document has more than ${limits.maxTokens} tokens`, limits.maxTokens, tokens);
-          }
-          if (withinTokenLimit.size > 50_000) withinTokenLimit.clear();
-          withinTokenLimit.add(queryHash);
-        },
         async didResolveOperation({ document, operationName, request }) {
-          const check = checkOperation(document, operationName ?? undefined, request.variables, { ...limits, maxTokens: Number.MAX_SAFE_INTEGER });
+          const check = checkOperation(document, operationName ?? undefined, request.variables, withoutTokenLimit);
           if (!check.ok) {
             metrics.limitRefusals.inc({ code: check.code });
             throw refusal(check.code, check.message, check.limit, check.actual);
@@ -39,4 +29,23 @@ export function limitsPlugin(options: { limits: OperationLimits; metrics: Gatewa
       };
     },
   };
+}
+
+/**
+ * Refuses documents over the token limit before they are parsed, so a huge document costs a
+ * lexer pass, not a parse. Sources already seen within the limit are not counted again.
+ */
+export class TokenGate {
+  private readonly within = new Set<string>();
+  constructor(private readonly maxTokens: number, private readonly capacity = 50_000) {}
+
+  /** The token count when over the limit, else null. */
+  exceeded(source: string): number | null {
+    if (source.length <= this.maxTokens || this.within.has(source)) return null;
+    const tokens = countTokens(source, this.maxTokens);
+    if (tokens > this.maxTokens) return tokens;
+    if (this.within.size >= this.capacity) this.within.clear();
+    this.within.add(source);
+    return null;
+  }
 }
