@@ -1,0 +1,105 @@
+import type { Consumer, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Redis } from "ioredis";
+import type { Logger } from "../../subgraphs/shared/logger.ts";
+import { DEAD_LETTER_TOPIC, DOMAIN_TOPICS, createIdempotentProducer, type DeadLetter } from "../kafka.ts";
+import type { DomainEvent } from "../../subgraphs/shared/outbox.ts";
+import { createStreamAppender } from "./redis-append.ts";
+
+/** What the bridge asks of the event contracts. */
+export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
+
+export interface BridgeOptions {
+  readonly kafka: Kafka;
+  readonly redis: Redis;
+  readonly check: EventCheck;
+  readonly logger: Logger;
+  /** @default "sunday-bridge" */
+  readonly groupId?: string;
+  /** How long streams keep events for resuming clients. @default 24 h */
+  readonly retentionMs?: number;
+  /** How long an event id is remembered to drop duplicates; longer than Kafka can replay. @default 7 days */
+  readonly seenTtlSeconds?: number;
+  /** Read topics from the beginning when the group has no offsets yet. @default true */
+  readonly fromBeginning?: boolean;
+}
+
+export interface Bridge {
+  /** Resolves once the consumer has joined its group and been assigned partitions. */
+  readonly ready: Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function stringOf(value: unknown): string | null {
+  return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+/**
+ * Kafka -> Redis. Each event is validated (a refused one goes to the dead-letter topic with the
+ * reason), appended once (duplicates dropped by event id) to its organisation's and board's Redis
+ * Streams with a pub/sub wake-up, and only then is its offset committed: a crash replays, never skips.
+ */
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const { logger } = options;
+  const groupId = options.groupId ?? "sunday-bridge";
+  const appender = createStreamAppender(options.redis, {
+    consumerGroup: groupId,
+    retentionMs: options.retentionMs ?? 24 * 3600_000,
+    seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
+  });
+  const producer: Producer = createIdempotentProducer(options.kafka);
+  const consumer: Consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...DOMAIN_TOPICS], fromBeginning: options.fromBeginning ?? true });
+
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    resolveReady = resolve;
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
+
+  async function deadLetter(topic: string, message: KafkaMessage, reason: string, errors: readonly string[]) {
+    const original = message.value?.toString("utf8") ?? "";
+    const record: DeadLetter = { reason, errors, source: `kafka:${topic}`, original, refusedAt: new Date().toISOString() };
+    await producer.send({
+      topic: DEAD_LETTER_TOPIC,
+      acks: -1,
+      messages: [{ key: message.key, value: JSON.stringify(record), headers: { reason, sourceTopic: topic } }],
+    });
+    logger.warn({ topic, offset: message.offset, reason }, "event refused; sent to the dead-letter topic");
+  }
+
+  async function handle(topic: string, message: KafkaMessage): Promise<void> {
+    const value = message.value?.toString("utf8") ?? "";
+    const verdict = options.check(value);
+    if (!verdict.ok) return deadLetter(topic, message, verdict.reason, verdict.errors);
+    const { event } = verdict;
+    const data = event.data as Record<string, unknown>;
+    const result = await appender.append({
+      eventId: event.eventId,
+      eventType: event.eventType,
+      organizationId: event.metadata.organizationId,
+      boardId: stringOf(data.boardId),
+      itemId: stringOf(data.itemId),
+      payload: value,
+    });
+    if (result.duplicate) logger.debug({ eventId: event.eventId }, "duplicate event dropped");
+  }
+
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 3,
+    eachMessage: async ({ topic, partition, message }) => {
+      await handle(topic, message);
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    },
+  });
+
+  return {
+    ready,
+    async dispose() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from "kafkajs";
+import type { Topic } from "../subgraphs/shared/outbox.ts";
+
+/** Every topic domain events travel on, and the one refused events go to. */
+export const DOMAIN_TOPICS: readonly Topic[] = [
+  "user-events",
+  "project-events",
+  "item-events",
+  "collaboration-events",
+  "general-events",
+];
+export const DEAD_LETTER_TOPIC = "dead-letter-events";
+
+export function kafkaBrokers(): string[] {
+  return (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim()).filter(Boolean);
+}
+
+export function createKafka(clientId: string, brokers: string[] = kafkaBrokers()): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    // Reconnect patiently: a broker restart must stall the pipeline, not kill it.
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+  });
+}
+
+/** Idempotent, acks=all: a retried send never duplicates or reorders within a partition. */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+  });
+}
+
+/** Creates the topics if they are missing (3 partitions: order is per key = aggregate id). */
+export async function ensureTopics(admin: Admin, topics: readonly string[] = [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length === 0) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+  });
+}
+
+/** The dead-letter record: the original bytes, why they were refused, and where they came from. */
+export interface DeadLetter {
+  readonly reason: string;
+  readonly errors: readonly string[];
+  readonly source: string;
+  readonly original: string;
+  readonly refusedAt: string;
+}
