@@ -2,13 +2,20 @@
 // `npm start` uses (DATABASE_URL, or the embedded one while `npm start` runs on its default port).
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { LocalJwtSettings } from "../gateway/src/auth/jwt.ts";
+import type { JwtSettings, LocalJwtSettings } from "../gateway/src/auth/jwt.ts";
 
 /** Development-only HS256 settings; production verifies RS256/ES256 through a JWKS URL instead. */
 export function devJwtSettings(): LocalJwtSettings {
   const secret = process.env.JWT_SECRET ?? "sunday-development-only-jwt-secret-do-not-deploy";
   if (process.env.NODE_ENV === "production" && !process.env.JWT_SECRET) throw new Error("JWT_SECRET must be set in production");
   return { secret, issuer: process.env.JWT_ISSUER ?? "sunday-dev", audience: process.env.JWT_AUDIENCE ?? "sunday-api" };
+}
+
+/** What the gateway verifies with: the identity provider's JWKS when JWT_JWKS_URL is set, else the local key. */
+export function jwtSettingsFromEnv(): JwtSettings {
+  const jwksUrl = process.env.JWT_JWKS_URL;
+  if (!jwksUrl) return devJwtSettings();
+  return { jwksUrl, issuer: process.env.JWT_ISSUER ?? "sunday-dev", audience: process.env.JWT_AUDIENCE ?? "sunday-api" };
 }
 
 async function main(email: string) {

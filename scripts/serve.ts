@@ -10,7 +10,7 @@ import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway } from "../gateway/src/server.ts";
-import { devJwtSettings } from "./dev-token.ts";
+import { jwtSettingsFromEnv } from "./dev-token.ts";
 import { SUPERGRAPH_PATH } from "./stack.ts";
 
 function required(name: string): string {
@@ -44,7 +44,7 @@ if (part === "gateway") {
     supergraph: { path: process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH.pathname },
     redis: process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined,
     signingSecret,
-    jwt: devJwtSettings(),
+    jwt: jwtSettingsFromEnv(),
     subgraphUrls: Object.fromEntries(Object.entries(peers).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     port,
     host,

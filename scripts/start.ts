@@ -3,13 +3,14 @@
 // applies migrations, seeds the demo data once, starts the four subgraphs and the gateway, and
 // prints the GraphiQL URL with a ready-to-paste development token.
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
 import { createPrisma } from "../subgraphs/shared/db.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { devJwtSettings } from "./dev-token.ts";
-import { startStack } from "./stack.ts";
+import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 
 const started = performance.now();
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -28,6 +29,8 @@ const acme = await prisma.organization.findUniqueOrThrow({ where: { slug: "acme"
 const owner = await prisma.membership.findFirstOrThrow({ where: { organizationId: acme.id, role: "OWNER" }, include: { user: true } });
 await prisma.$disconnect();
 
+// Redis is optional here: without REDIS_URL, rate limits and persisted queries live in this process.
+const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
 const jwt = devJwtSettings();
 const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, jwt);
 const stack = await startStack({
@@ -36,6 +39,9 @@ const stack = await startStack({
   jwt,
   development: process.env.NODE_ENV !== "production",
   graphiqlHeaders: { Authorization: `Bearer ${token}` },
+  redis,
+  // `npm run compose` in another terminal is picked up without a restart.
+  supergraphPath: SUPERGRAPH_PATH.pathname,
   poolMax: embedded ? 4 : 10,
   ports: {
     gateway: port("PORT", 4000),
@@ -47,7 +53,7 @@ const stack = await startStack({
 });
 
 console.log(`
-Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"})
+Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"}, ${redis ? "REDIS_URL" : "in-process limits"})
   GraphiQL:  ${stack.gateway.url}/graphql   (open in a browser; the token below is pre-filled)
   Signed in: ${owner.user.name} <${owner.user.email}>, OWNER of ${acme.name}
   Dev token: ${token}
@@ -62,6 +68,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`${signal}: stopping`);
   await stack.dispose();
+  redis?.disconnect();
   await embedded?.dispose();
   process.exit(0);
 }
