@@ -264,7 +264,8 @@ export const CONTRACTS: readonly EventContract[] = [
     "An outgoing webhook was registered (the secret is never in the event).",
     object({
       webhookId: uuid,
-      url: { type: "string", format: "uri", maxLength: 2048, pattern: "^https?://" },
+      // Not `format: "uri"`: the subgraph stores WHATWG URL serialisations, which RFC 3986 may refuse (`|`).
+      url: { type: "string", maxLength: 2048, pattern: "^https?://" },
       events: { type: "array", minItems: 1, maxItems: 50, uniqueItems: true, items: { type: "string", maxLength: 100, pattern: EVENT_TYPE_PATTERN } },
       boardId: nullableUuid,
     }),

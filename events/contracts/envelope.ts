@@ -4,12 +4,12 @@
  * definition; the JSON Schema below is what every event read from the outbox or Kafka must match
  * before its `data` is checked against the schema of its (eventType, schemaVersion).
  */
-import type { SchemaObject } from "ajv";
+import type { Schema } from "./schema-kit.ts";
 
 export type { DomainEvent, Topic } from "../../subgraphs/shared/outbox.ts";
 
-/** `a.b_c.d`: lower-case dotted segments, the same rule the webhooks subgraph applies to subscriptions. */
-export const EVENT_TYPE_PATTERN = "^[a-z][a-z_]*(\\.[a-z][a-z_]*)*$";
+/** `a.b_c.d`: lower-case dotted segments, the rule the integrations subgraph applies to webhook subscriptions. */
+export const EVENT_TYPE_PATTERN = "^[a-z_]+(\\.[a-z_]+)*$";
 
 /** The gateway's correlation id rule (`gateway/src/observability/correlation.ts`), minimum relaxed to 1. */
 export const CORRELATION_ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
@@ -17,7 +17,7 @@ export const CORRELATION_ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
 export const ENVELOPE_SCHEMA_ID = "urn:sunday:events:envelope";
 
 /** JSON Schema (draft 2020-12) of the envelope; `data` is only required to be an object here. */
-export const envelopeSchema: SchemaObject = {
+export const envelopeSchema: Schema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: ENVELOPE_SCHEMA_ID,
   title: "Domain event envelope",

@@ -1,7 +1,6 @@
 /** Small builders for the `data` schemas, so each contract reads like the shape it describes. */
-import type { SchemaObject } from "ajv";
-
-export type Schema = SchemaObject;
+/** A JSON Schema (draft 2020-12) as plain data; ajv's own `SchemaObject` is indexed by `any`. */
+export type Schema = { readonly [keyword: string]: unknown };
 
 export const uuid: Schema = { type: "string", format: "uuid" };
 export const nullableUuid: Schema = { type: ["string", "null"], format: "uuid" };

@@ -1,0 +1,226 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
+import { pino } from "pino";
+import { ensureKafka } from "../infra/kafka/ready.ts";
+import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics } from "../events/kafka.ts";
+import { kafkaPublisher } from "../events/publisher.ts";
+import { startOutboxRelay, type OutboxRelay } from "../events/relay/outbox-relay.ts";
+import { startBridge, type Bridge } from "../events/bridge/bridge.ts";
+import { streamKeys } from "../events/bridge/redis-append.ts";
+import { parseEventMessage, validateEvent } from "../events/contracts/registry.ts";
+import { startHarness, type Harness } from "./support/harness.ts";
+
+const logger = pino({ level: "silent" });
+
+/** Reads a topic from the start with a fresh group, collecting messages until `done` says so. */
+async function collect(kafka: Kafka, topic: string, done: (messages: KafkaMessage[]) => boolean, timeoutMs = 30_000): Promise<KafkaMessage[]> {
+  const consumer: Consumer = kafka.consumer({ groupId: `test-collect-${randomUUID()}` });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}: ${messages.length} messages`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          messages.push(message);
+          if (done(messages)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+const eventIdOf = (message: KafkaMessage) => message.headers?.eventId?.toString() ?? "";
+
+describe("event pipeline: outbox -> Kafka -> Redis", () => {
+  let harness: Harness;
+  let kafka: Kafka;
+  const relays: OutboxRelay[] = [];
+  let bridge: Bridge;
+
+  before(async () => {
+    await ensureKafka();
+    harness = await startHarness("pipeline", { itemsPerBoard: 3 });
+    kafka = createKafka("sunday-test");
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin);
+    await admin.disconnect();
+  });
+  after(async () => {
+    await bridge?.dispose();
+    for (const relay of relays) await relay.dispose();
+    await harness?.dispose();
+  });
+
+  async function relay(): Promise<OutboxRelay> {
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    const started = await startOutboxRelay({
+      databaseUrl: harness.databaseUrl,
+      publisher: kafkaPublisher(producer),
+      check: validateEvent,
+      logger,
+    });
+    relays.push({ drain: started.drain, dispose: async () => { await started.dispose(); await producer.disconnect(); } });
+    return started;
+  }
+
+  it("publishes a mutation's event to its topic, marks it sent, and the bridge appends it to the board stream", async () => {
+    bridge = await startBridge({ kafka, redis: harness.redis, check: parseEventMessage, logger, groupId: `test-bridge-${randomUUID()}`, fromBeginning: false });
+    await bridge.ready;
+    const acme = harness.seed.organizations[0];
+    const board = acme.boards[0];
+    const wake = harness.redis.duplicate();
+    const woken: string[] = [];
+    await wake.subscribe(streamKeys.boardWake(board.id));
+    wake.on("message", (_channel, id: string) => woken.push(id));
+
+    const result = await harness.gql(await harness.token(0, "MEMBER"), `mutation ($b: ID!, $g: ID!) { createItem(input: { boardId: $b, groupId: $g, name: "Piped" }) { id } }`, {
+      b: board.id,
+      g: board.groupIds[0],
+    });
+    assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+    const row = await harness.prisma.outboxEvent.findFirstOrThrow({ where: { eventType: "project.item.created" }, orderBy: { sequence: "desc" } });
+    await relay();
+
+    const published = await collect(kafka, "item-events", (messages) => messages.some((message) => eventIdOf(message) === row.id));
+    const message = published.find((candidate) => eventIdOf(candidate) === row.id);
+    assert.equal(message?.key?.toString(), row.aggregateId, "keyed by aggregate id");
+    assert.ok(validateEvent(JSON.parse(message?.value?.toString() ?? "null")).ok);
+    for (let tries = 0; tries < 100 && !(await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok((await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt, "marked sent");
+
+    let entries: [string, string[]][] = [];
+    for (let tries = 0; tries < 200; tries += 1) {
+      entries = await harness.redis.xrange(streamKeys.board(board.id), "-", "+");
+      if (entries.some(([, fields]) => fields.includes(JSON.stringify(message ? JSON.parse(message.value?.toString() ?? "") : null)) || fields.join("").includes(row.id))) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const mine = entries.filter(([, fields]) => fields.join("").includes(row.id));
+    assert.equal(mine.length, 1, "appended once to the board stream");
+    assert.ok(woken.includes(mine[0]?.[0] ?? ""), "a wake-up named the new entry");
+    const orgEntries = await harness.redis.xrange(streamKeys.org(acme.id), "-", "+");
+    assert.equal(orgEntries.filter(([, fields]) => fields.join("").includes(row.id)).length, 1, "and to the organisation stream");
+    await wake.quit();
+  });
+
+  it("with two relays draining at once, publishes every event exactly once and in order per aggregate", async () => {
+    const acme = harness.seed.organizations[0];
+    const aggregates = Array.from({ length: 8 }, () => randomUUID());
+    const rows = Array.from({ length: 160 }, (_, index) => {
+      const aggregateId = aggregates[index % aggregates.length] ?? "";
+      const version = Math.floor(index / aggregates.length) + 1;
+      const eventId = randomUUID();
+      return {
+        id: eventId,
+        organizationId: acme.id,
+        topic: "collaboration-events",
+        eventType: "comment.added",
+        aggregateType: "Comment",
+        aggregateId,
+        aggregateVersion: version,
+        envelope: {
+          eventId,
+          eventType: "comment.added",
+          schemaVersion: 1,
+          aggregateId,
+          aggregateType: "Comment",
+          version,
+          data: { boardId: acme.boards[0].id, itemId: acme.boards[0].itemIds[0] ?? "", commentId: aggregateId, authorId: acme.userIdsByRole.OWNER, body: `#${version}` },
+          metadata: { correlationId: "order-test-0001", userId: acme.userIdsByRole.OWNER, organizationId: acme.id, timestamp: new Date().toISOString(), source: "items" },
+        },
+      };
+    });
+    await harness.prisma.outboxEvent.createMany({ data: rows });
+    const [first, second] = [relays[0] ?? (await relay()), await relay()];
+    await Promise.all([first.drain(), second.drain()]);
+    const ids = new Set<string>(rows.map((row) => row.id));
+    const messages = await collect(kafka, "collaboration-events", (all) => all.filter((message) => ids.has(eventIdOf(message))).length >= rows.length);
+    // Give a duplicate, if any, time to arrive.
+    const mine = messages.filter((message) => ids.has(eventIdOf(message)));
+    assert.equal(new Set(mine.map(eventIdOf)).size, rows.length);
+    assert.equal(mine.length, rows.length, "no event published twice");
+    const lastVersion = new Map<string, number>();
+    for (const message of mine) {
+      const event = JSON.parse(message.value?.toString() ?? "{}") as { aggregateId: string; version: number };
+      assert.ok((lastVersion.get(event.aggregateId) ?? 0) < event.version, `aggregate ${event.aggregateId} out of order`);
+      lastVersion.set(event.aggregateId, event.version);
+    }
+    assert.equal(await harness.prisma.outboxEvent.count({ where: { id: { in: [...ids] }, publishedAt: null } }), 0);
+  });
+
+  it("sends an outbox event that breaks its contract to the dead-letter topic, with the reason", async () => {
+    const acme = harness.seed.organizations[0];
+    const eventId = randomUUID();
+    await harness.prisma.outboxEvent.create({
+      data: {
+        id: eventId,
+        organizationId: acme.id,
+        topic: "item-events",
+        eventType: "project.item.created",
+        aggregateType: "Item",
+        aggregateId: randomUUID(),
+        aggregateVersion: 1,
+        envelope: { eventId, eventType: "project.item.created", note: "no metadata, no data" },
+      },
+    });
+    await (relays[0] ?? (await relay())).drain();
+    const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some((message) => eventIdOf(message) === eventId));
+    const record = JSON.parse(dead.find((message) => eventIdOf(message) === eventId)?.value?.toString() ?? "{}") as { reason: string; original: string };
+    assert.match(record.reason, /invalid envelope/);
+    assert.ok(record.original.includes(eventId), "the original is kept");
+  });
+
+  it("drops a duplicate Kafka message by event id, and dead-letters garbage without blocking the partition", async () => {
+    const acme = harness.seed.organizations[0];
+    const board = acme.boards[1];
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    const eventId = randomUUID();
+    const commentId = randomUUID();
+    const envelope = {
+      eventId,
+      eventType: "comment.added",
+      schemaVersion: 1,
+      aggregateId: commentId,
+      aggregateType: "Comment",
+      version: 1,
+      data: { boardId: board.id, itemId: board.itemIds[0] ?? "", commentId, authorId: acme.userIdsByRole.OWNER, body: "twice" },
+      metadata: { correlationId: "dup-test-00001", userId: acme.userIdsByRole.OWNER, organizationId: acme.id, timestamp: new Date().toISOString(), source: "items" },
+    };
+    const garbageKey = randomUUID();
+    await producer.send({
+      topic: "collaboration-events",
+      acks: -1,
+      messages: [
+        { key: commentId, value: JSON.stringify(envelope), headers: { eventId } },
+        { key: commentId, value: "{ not json", headers: { eventId: garbageKey } },
+        { key: commentId, value: JSON.stringify(envelope), headers: { eventId } },
+      ],
+    });
+    await producer.disconnect();
+    let count = 0;
+    for (let tries = 0; tries < 200; tries += 1) {
+      count = (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(eventId)).length;
+      if (count > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some((message) => message.value?.toString().includes("{ not json")));
+    assert.ok(dead.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    count = (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(eventId)).length;
+    assert.equal(count, 1, "the duplicate was dropped");
+  });
+});
