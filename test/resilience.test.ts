@@ -185,7 +185,7 @@ class TestGateway {
     return this.federation.subgraphs.find((subgraph) => subgraph.name === "integrations")?.breakerState();
   }
 
-  async gql(query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; text: string; body: Body }> {
+  async gql(query: string, variables: Record<string, unknown> = {}, identity: Identity = this.identity): Promise<{ status: number; text: string; body: Body }> {
     const result = await this.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
         method: "POST",
@@ -193,7 +193,7 @@ class TestGateway {
         search: "",
         body: { query, variables },
       },
-      context: async () => ({ identity: this.identity, correlationId: randomUUID() }),
+      context: async () => ({ identity, correlationId: randomUUID() }),
     });
     assert.equal(result.body.kind, "complete");
     const text = result.body.kind === "complete" ? result.body.string : "";
@@ -408,5 +408,39 @@ describe("subgraph resilience", () => {
     assert.equal(slow.requests, 1, "a timed-out attempt is not retried");
     await sleep(50);
     assert.equal(slow.abandoned, 1, "the timed-out fetch was aborted");
+  });
+
+  it("with deduplicateQueries, sends identical query fetches in flight once per caller, never mutations", async () => {
+    // The stub cannot see the body (HttpStub discards it): one answer fits both operations, and
+    // the gateway keeps only the fields each one selected.
+    const slow = await stub((_request, response) => {
+      setTimeout(() => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ data: { integration: { id: integrationId, name: "Shared" }, enableIntegration: { id: integrationId } } }));
+      }, 150);
+    });
+    const shared: string[] = [];
+    const gateway = await gatewayOver(slow.url, { deduplicateQueries: true, onSharedFetch: (subgraph) => shared.push(subgraph) });
+
+    const together = await Promise.all([1, 2, 3].map(() => gateway.gql(PARTIAL_QUERY, { integrationId })));
+    for (const { body } of together) assertWhole(body);
+    assert.equal(slow.requests, 1, "three identical query fetches in flight together are sent once");
+    assert.deepEqual(shared.filter((subgraph) => subgraph === "integrations"), ["integrations", "integrations"]);
+    // Each caller got its own copy: changing one answer leaves the others alone.
+    (together[0]!.body.data as { integration: { name: string } }).integration.name = "changed";
+    assert.equal((together[1]!.body.data as { integration: { name: string } }).integration.name, "Shared");
+
+    await gateway.gql(PARTIAL_QUERY, { integrationId });
+    assert.equal(slow.requests, 2, "a fetch after the first one completed is sent again");
+
+    const organization = harness.seed.organizations[0];
+    const admin: Identity = { userId: organization.userIdsByRole.ADMIN, organizationId: organization.id, role: "ADMIN" };
+    await Promise.all([gateway.gql(PARTIAL_QUERY, { integrationId }), gateway.gql(PARTIAL_QUERY, { integrationId }, admin)]);
+    assert.equal(slow.requests, 4, "another caller's identical fetch is not shared");
+
+    const mutation = `mutation { enableIntegration(input: { type: SLACK }) { id } }`;
+    const mutations = await Promise.all([gateway.gql(mutation), gateway.gql(mutation)]);
+    for (const { body } of mutations) assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+    assert.equal(slow.requests, 6, "mutations are never merged");
   });
 });

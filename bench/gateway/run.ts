@@ -5,14 +5,16 @@
 //   node --import tsx bench/gateway/run.ts --real      our real subgraphs on a seeded PostgreSQL: ours vs stock Apollo
 //   node --import tsx bench/gateway/run.ts --profile[=key]  one gateway (ours by default) under load, CPU-profiled
 //                                                       over the measured window: top self-time functions and packages
-//   --only=ours,apollo,hive,hive-default               run a subset
+//   --only=ours,ours-dedup,base,apollo,hive,hive-default   run a subset
 //   --report=<results.json>                            print an earlier run's report again
 //   env: BENCH_DURATION (20) BENCH_CONNECTIONS (50) BENCH_WARMUP (5) BENCH_ROUNDS (1) BENCH_PROFILE_DURATION (10)
 //        BENCH_QUIET_WAIT (60) BENCH_QUIET_CORES (0.25) BENCH_NODE_ENV (production) BENCH_OURS_REF (working tree)
+//        BENCH_BASE_REF (none: adds a `base` gateway from that git ref, A/B in one run)
+//        BENCH_GATEWAY_EXEC_ARGV (none: Node flags for every gateway process, e.g. --max-semi-space-size=64)
 //        BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL (TEST_DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +60,8 @@ const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
  * over the rounds, and the ratios are medians of the per-round ratios (paired within a round, so
  * a slow phase of the machine affects both sides).
  */
+/** BENCH_GATEWAY_EXEC_ARGV="--max-semi-space-size=64 …": Node/V8 flags for every gateway process (not the subgraphs). */
+const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
 /** Rows whose window saw more foreign load than this are flagged as noisy. */
 const NOISY_CORES = 0.3;
@@ -92,8 +96,16 @@ function prepareSource(): string {
     }
     return `working tree (HEAD ${head}${dirty ? ` + ${dirty} modified tracked files` : ", clean"})`;
   }
+  const { sha, dir } = extractRef(ref);
+  process.env.BENCH_SOURCE_ROOT = dir; // read by root.ts here and in every child
+  return `git ${ref} (${sha}), extracted to ${dir}`;
+}
+
+/** A read-only snapshot of a commit of ours (`git archive`), runnable like the working tree. */
+function extractRef(ref: string): { sha: string; dir: string } {
   const sha = git("rev-parse", "--short", `${ref}^{commit}`);
   const dir = join(WORK, `source-${sha}`);
+  if (existsSync(dir)) return { sha, dir };
   mkdirSync(dir);
   execFileSync("sh", ["-c", `git -C "${ROOT}" archive "${sha}" | tar -x -C "${dir}"`]);
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
@@ -103,8 +115,19 @@ function prepareSource(): string {
   } else {
     symlinkSync(join(ROOT, "generated"), join(dir, "generated"));
   }
-  process.env.BENCH_SOURCE_ROOT = dir; // read by root.ts here and in every child
-  return `git ${ref} (${sha}), extracted to ${dir}`;
+  return { sha, dir };
+}
+
+/**
+ * BENCH_BASE_REF=<git ref>: one more gateway, `base`, running our gateway from a snapshot of that
+ * commit next to `ours` in the same run (interleaved with it in every round): the A/B measure of
+ * a change, on the same machine state. In --real mode the subgraphs stay those of `ours`.
+ */
+function baseGateway(config: Record<string, unknown>): GatewaySpec[] {
+  const ref = process.env.BENCH_BASE_REF;
+  if (!ref) return [];
+  const { sha, dir } = extractRef(ref);
+  return [{ key: "base", label: `(a₀) ours at ${ref} (${sha})`, script: "ours.ts", config, env: { BENCH_SOURCE_ROOT: dir } }];
 }
 
 async function mintToken(identity: { userId: string; organizationId: string; role: "OWNER" }): Promise<string> {
@@ -390,6 +413,8 @@ interface GatewaySpec {
   label: string;
   script: string;
   config: unknown;
+  /** Extra environment of the gateway's process (BENCH_SOURCE_ROOT for `base`). */
+  env?: Record<string, string>;
 }
 
 interface Row {
@@ -437,7 +462,8 @@ async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], work
   let gateway: Child | null = null;
   try {
     gateway = await startChild(spec.key, spec.script, spec.config, {
-      env: { NODE_ENV: GATEWAY_NODE_ENV },
+      env: { NODE_ENV: GATEWAY_NODE_ENV, ...spec.env },
+      execArgv: GATEWAY_EXEC_ARGV,
     });
     process.stdout.write(`pid ${gateway.pid} at ${gateway.url} in ${((performance.now() - started) / 1000).toFixed(1)} s; `);
     if (Object.keys(gateway.info).length > 0) {
@@ -536,6 +562,13 @@ async function inMemorySetup(): Promise<Setup> {
     },
     gateways: [
       { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+      ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
+      {
+        key: "ours-dedup",
+        label: "(a′) ours, federation.deduplicateQueries on",
+        script: "ours.ts",
+        config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT, deduplicateQueries: true },
+      },
       { key: "apollo", label: "(b) stock @apollo/gateway + standalone", script: "apollo.ts", config: { supergraphPath } },
       { key: "hive", label: "(c) Hive Gateway, outbound dedup OFF", script: "hive.ts", config: { supergraphPath, outboundDedup: false } },
       { key: "hive-default", label: "(c′) Hive Gateway, defaults (dedup ON)", script: "hive.ts", config: { supergraphPath, outboundDedup: "default" } },
@@ -624,6 +657,7 @@ async function realSetup(): Promise<Setup> {
       },
       gateways: [
         { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+        ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
         { key: "apollo", label: "(b) stock @apollo/gateway + standalone, signing wrapper over its default fetcher", script: "apollo.ts", config: { supergraphPath, signed } },
       ],
       describe: [
@@ -716,15 +750,19 @@ function medianRow(rounds: readonly Row[]): Row {
 function ratios(allRounds: readonly Row[]): string[] {
   const out: string[] = [];
   const roundNumbers = [...new Set(allRounds.map((row) => row.round ?? 1))];
-  for (const [key, name] of [
-    ["apollo", "(a)/(b) vs stock Apollo"],
-    ["hive", "(a)/(c) vs Hive, dedup off"],
-    ["hive-default", "(a)/(c′) vs Hive defaults"],
+  for (const [mine, key, name] of [
+    ["ours", "base", "(a)/(a₀) vs our base ref"],
+    ["ours", "apollo", "(a)/(b) vs stock Apollo"],
+    ["ours", "hive", "(a)/(c) vs Hive, dedup off"],
+    ["ours", "hive-default", "(a)/(c′) vs Hive defaults"],
+    ["ours-dedup", "apollo", "(a′)/(b) dedup on vs stock Apollo"],
+    ["ours-dedup", "hive", "(a′)/(c) dedup on vs Hive, dedup off"],
+    ["ours-dedup", "hive-default", "(a′)/(c′) dedup on vs Hive defaults (both merge)"],
   ] as const) {
     const pairs = roundNumbers
       .map((round) => {
         const find = (k: string) => allRounds.find((row) => (row.round ?? 1) === round && row.key === k && row.ok);
-        return [find("ours"), find(key)] as const;
+        return [find(mine), find(key)] as const;
       })
       .filter((pair): pair is readonly [Row, Row] => Boolean(pair[0] && pair[1]));
     if (pairs.length === 0) continue;
@@ -794,7 +832,7 @@ async function main(): Promise<number> {
       `@apollo/gateway ${version("@apollo/gateway")}, @apollo/server ${version("@apollo/server")}, @graphql-hive/gateway ${hiveVersion}, graphql ${version("graphql")}`,
   );
   console.log(
-    `load: autocannon, ${CONNECTIONS} connections, warm-up ${WARMUP} s (discarded), measured ${PROFILE ? PROFILE_DURATION : DURATION} s; gateways one at a time, NODE_ENV=${GATEWAY_NODE_ENV}; work dir ${WORK}`,
+    `load: autocannon, ${CONNECTIONS} connections, warm-up ${WARMUP} s (discarded), measured ${PROFILE ? PROFILE_DURATION : DURATION} s; gateways one at a time, NODE_ENV=${GATEWAY_NODE_ENV}${GATEWAY_EXEC_ARGV.length ? `, gateway flags ${GATEWAY_EXEC_ARGV.join(" ")}` : ""}; work dir ${WORK}`,
   );
 
   console.log(`our code: ${prepareSource()}`);

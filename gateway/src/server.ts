@@ -134,6 +134,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (event.retries > 0) metrics.subgraphRetries.inc({ subgraph: event.subgraph }, event.retries);
       options.federation?.onFetch?.(event);
     },
+    onSharedFetch: (subgraph) => {
+      metrics.subgraphSharedFetches.inc({ subgraph });
+      options.federation?.onSharedFetch?.(subgraph);
+    },
     onBreakerStateChange: (subgraph, state) => {
       metrics.setCircuit(subgraph, state);
       logger.warn({ subgraph, state }, "subgraph circuit breaker changed state");

@@ -18,6 +18,8 @@ export interface OursConfig {
   subgraphUrls: Record<string, string>;
   signingSecret: string;
   jwt: JwtSettings;
+  /** `federation.deduplicateQueries` (the `ours-dedup` gateway); versions without it ignore it. */
+  deduplicateQueries?: boolean;
 }
 
 interface RunningGateway {
@@ -42,6 +44,7 @@ try {
     subgraphUrls: config.subgraphUrls,
     signingSecret: config.signingSecret,
     jwt: config.jwt,
+    ...(config.deduplicateQueries ? { federation: { deduplicateQueries: true } } : {}),
     ...(operationLimits ? { operationLimits } : {}),
     port: 0,
     host: "127.0.0.1",
@@ -63,6 +66,7 @@ try {
   }
   serveControl(() => gateway.dispose());
   reportReady(`${gateway.url}/graphql`, {
+    ...(config.deduplicateQueries ? { deduplicateQueries: true } : {}),
     rateLimit,
     operationLimits: operationLimits ? "defaults, maxCost raised" : "none in this version",
   });

@@ -1,5 +1,6 @@
 import { ApolloGateway, type SupergraphManager } from "@apollo/gateway";
-import { SignedDataSource, signingFetcher } from "./signed-data-source.ts";
+import { QueryDeduplicator } from "./deduplication.ts";
+import { SignedDataSource } from "./signed-data-source.ts";
 import { SubgraphClient, type BreakerState, type SubgraphHooks, type SubgraphResilienceOptions } from "./subgraph-client.ts";
 
 export type { BreakerState, FetchOutcome, SubgraphFetchEvent, SubgraphHooks, SubgraphResilienceOptions } from "./subgraph-client.ts";
@@ -13,6 +14,15 @@ export interface ResilienceOptions extends SubgraphResilienceOptions {
 /** What a caller may tune without touching the supergraph or the secret (GatewayOptions.federation). */
 export interface FederationTuning extends SubgraphHooks {
   readonly resilience?: ResilienceOptions;
+  /**
+   * Send identical subgraph query fetches that are in flight together (same subgraph, body and
+   * caller) once, and share the answer; see QueryDeduplicator. Off by default: merged fetches
+   * carry one request's correlation id, and read-your-writes holds only for mutations sent
+   * through the same gateway instance. @default false
+   */
+  readonly deduplicateQueries?: boolean;
+  /** With `deduplicateQueries`: once per fetch that was answered by another one in flight. */
+  readonly onSharedFetch?: (subgraph: string) => void;
 }
 
 export interface FederationOptions extends FederationTuning {
@@ -66,7 +76,6 @@ export function createFederation(options: FederationOptions): Federation {
       resilience: { ...resilience, ...resilience?.subgraphs?.[name] },
       onFetch: options.onFetch,
       onBreakerStateChange: options.onBreakerStateChange,
-      wrapFetcher: (transport) => signingFetcher(options.signingSecret, transport),
     });
     clients.set(name, client);
     // A new routing URL is a new deployment: fresh pool and breaker; the old pool drains first.
@@ -74,6 +83,7 @@ export function createFederation(options: FederationOptions): Federation {
     return client;
   };
 
+  const deduplicator = options.deduplicateQueries ? new QueryDeduplicator(options.onSharedFetch) : null;
   const { supergraphSdl } = options;
   // Static SDL goes through a manager too, only so that gateway.stop() (ApolloServer.stop()) closes the pools.
   const manager: SupergraphManager = {
@@ -97,7 +107,7 @@ export function createFederation(options: FederationOptions): Federation {
     buildService: ({ name, url }) => {
       const target = options.subgraphUrls?.[name] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL`);
-      return new SignedDataSource(clientFor(name, target));
+      return new SignedDataSource(clientFor(name, target), options.signingSecret, deduplicator);
     },
   });
 

@@ -1,8 +1,8 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import type { Fetcher, FetcherResponse } from "@apollo/utils.fetcher";
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type GraphQLFormattedError, type SelectionSetNode } from "graphql";
 import { isBrokenCircuitError } from "cockatiel";
-import { INTERNAL_HEADERS, isRole, signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { INTERNAL_HEADERS, signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
+import type { QueryDeduplicator } from "./deduplication.ts";
 import { SubgraphHttpError, SubgraphTimeoutError, type SubgraphClient } from "./subgraph-client.ts";
 
 export interface GatewayContext {
@@ -18,8 +18,60 @@ export const SUBGRAPH_ERROR_CODES = {
 } as const;
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
-type SubgraphResponse = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContext>["process"]>>;
+type IncomingOptions = Extract<ProcessOptions, { incomingRequestContext: unknown }>;
+
+/** A fetch of a client operation's query plan (not a health check or schema load). */
+function incoming(options: ProcessOptions): IncomingOptions | undefined {
+  return "incomingRequestContext" in options ? options : undefined;
+}
+type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource<GatewayContext>["process"]>>;
 type ResponsePath = ReadonlyArray<string | number>;
+
+/** A subgraph answer read and parsed; `text` is kept only when other requests share it. */
+interface Received {
+  readonly status: number;
+  readonly response: SubgraphResponse;
+  readonly cacheControl: string | undefined;
+  readonly text?: string;
+}
+
+/** Thrown inside an attempt when a 2xx answer is not a JSON object (not retried, not a breaker failure). */
+class SubgraphBodyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SubgraphBodyError";
+  }
+}
+
+function isJsonContentType(contentType: string | undefined): boolean {
+  return (
+    contentType !== undefined &&
+    (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"))
+  );
+}
+
+function parseAnswer(text: string): SubgraphResponse {
+  const body: unknown = JSON.parse(text);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new SubgraphBodyError("subgraph answer is not a JSON object");
+  return body as SubgraphResponse;
+}
+
+/** As RemoteGraphQLDataSource: a subgraph's Cache-Control restricts the operation's cache policy. */
+function restrictCachePolicy(options: ProcessOptions, header: string | undefined): void {
+  const policy = incoming(options)?.incomingRequestContext.overallCachePolicy;
+  if (!policy || !("restrict" in policy)) return;
+  const hint: { maxAge: number; scope?: "PRIVATE" | "PUBLIC" } = { maxAge: 0 };
+  if (header) {
+    for (const part of header.trim().split(/\s*,\s*/)) {
+      const [key, raw] = part.split(/\s*=\s*/, 2);
+      const value = raw?.replace(/^"|"$/g, "");
+      if (key === "max-age" && value !== undefined && /^[0-9]+$/.test(value)) hint.maxAge = Number(value);
+      else if (key === "private" && raw === undefined) hint.scope = "PRIVATE";
+      else if (key === "public" && raw === undefined) hint.scope = "PUBLIC";
+    }
+  }
+  policy.restrict(hint);
+}
 
 /**
  * Calls a subgraph with the caller's identity in headers signed by the gateway (HMAC over method,
@@ -27,39 +79,73 @@ type ResponsePath = ReadonlyArray<string | number>;
  * Each call goes through the subgraph's breaker (and its retries, for queries); when the subgraph
  * cannot answer, the call resolves to an error for its fields instead of throwing, so the rest of
  * the query plan still returns its data.
+ *
+ * Our own `GraphQLDataSource` (not a RemoteGraphQLDataSource subclass): the request body is
+ * serialised once, signed, sent over the subgraph's undici pool and parsed once, without the
+ * fetch-API objects (Headers, Request, Response) RemoteGraphQLDataSource builds for every call.
+ * With a `QueryDeduplicator`, identical query fetches in flight together are sent once.
  */
-export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(private readonly subgraph: SubgraphClient) {
-    super({ url: subgraph.url, fetcher: subgraph.fetcher });
-  }
+export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
+  constructor(
+    private readonly subgraph: SubgraphClient,
+    private readonly signingSecret: string,
+    private readonly deduplicator: QueryDeduplicator | null = null,
+  ) {}
 
-  override willSendRequest({ request, context }: ProcessOptions): void {
-    const headers = request.http?.headers;
-    if (!headers || !("identity" in context)) return;
-    headers.set(INTERNAL_HEADERS.correlationId, context.correlationId);
-    if (context.identity) {
-      headers.set(INTERNAL_HEADERS.userId, context.identity.userId);
-      headers.set(INTERNAL_HEADERS.organizationId, context.identity.organizationId);
-      headers.set(INTERNAL_HEADERS.role, context.identity.role);
-    }
-  }
-
-  override async process(options: ProcessOptions): Promise<SubgraphResponse> {
+  async process(options: ProcessOptions): Promise<SubgraphResponse> {
+    const { request } = options;
+    if (!request.query) throw new Error("Missing query");
     try {
-      // super.process signs and sends anew each attempt, so a retry carries a fresh timestamp.
-      return await this.subgraph.execute(isQuery(options), () => super.process(options));
+      const operationOptions = incoming(options);
+      const context = operationOptions?.context;
+      const identity = context && "identity" in context ? context.identity : null;
+      const correlationId = context && "identity" in context ? context.correlationId : "";
+      const body = JSON.stringify({
+        query: request.query,
+        variables: request.variables,
+        operationName: request.operationName,
+        extensions: request.extensions,
+      });
+      const extraHeaders = request.http?.headers;
+      const send = (share: boolean) =>
+        this.subgraph.execute(isQuery(options), () => this.attempt(body, identity, correlationId, extraHeaders, share));
+
+      const operation = operationOptions?.incomingRequestContext.operation?.operation;
+      let received: Received;
+      if (this.deduplicator && operation === "query" && !extraHeaders) {
+        received = await this.deduplicator.run(this.subgraph.name, identity, body, () => send(true), copyReceived);
+      } else if (this.deduplicator && operation === "mutation") {
+        received = await this.deduplicator.mutation(() => send(false));
+      } else {
+        received = await send(false);
+      }
+      restrictCachePolicy(options, received.cacheControl);
+      return received.response;
     } catch (error) {
       const { code, message } = describeFailure(this.subgraph.name, error);
       const extensions = { code, subgraph: this.subgraph.name };
       // Health checks and schema loads must fail loudly; only query plans degrade to partial data.
-      if (!("incomingRequestContext" in options)) throw new GraphQLError(message, { extensions });
-      return { errors: errorPaths(options.request).map((path): GraphQLFormattedError => (path ? { message, path, extensions } : { message, extensions })) };
+      if (!incoming(options)) throw new GraphQLError(message, { extensions });
+      return { errors: errorPaths(request).map((path): GraphQLFormattedError => (path ? { message, path, extensions } : { message, extensions })) };
     }
   }
 
-  /** Apollo's default copies the subgraph URL and body into the client's error. */
-  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
-    return new SubgraphHttpError(response.status);
+  /** One attempt, signed anew (fresh timestamp and nonce) each time it is called. */
+  private async attempt(
+    body: string,
+    identity: Identity | null,
+    correlationId: string,
+    extraHeaders: Iterable<[string, string]> | undefined,
+    keepText: boolean,
+  ): Promise<Received> {
+    const headers = signInternalRequest({ method: "POST", path: this.subgraph.path, body, identity, correlationId }, this.signingSecret);
+    headers["content-type"] = "application/json";
+    if (extraHeaders) for (const [name, value] of extraHeaders) headers[name.toLowerCase()] ??= value;
+    const answer = await this.subgraph.post(headers, body);
+    if (answer.status < 200 || answer.status > 299) throw new SubgraphHttpError(answer.status);
+    if (!isJsonContentType(answer.contentType)) throw new SubgraphBodyError(`subgraph answered with content-type ${answer.contentType ?? "none"}`);
+    const text = answer.body.toString("utf8");
+    return { status: answer.status, response: parseAnswer(text), cacheControl: answer.cacheControl, ...(keepText ? { text } : {}) };
   }
 }
 
@@ -71,6 +157,11 @@ function describeFailure(subgraph: string, error: unknown): { code: string; mess
     return { code: SUBGRAPH_ERROR_CODES.timeout, message: `Subgraph "${subgraph}" did not answer in time` };
   }
   return { code: SUBGRAPH_ERROR_CODES.unavailable, message: `Subgraph "${subgraph}" is unavailable` };
+}
+
+/** A shared answer as a fresh object: the executor merges into the objects it is given. */
+function copyReceived(received: Received): Received {
+  return received.text === undefined ? received : { ...received, response: parseAnswer(received.text) };
 }
 
 function parseOrNull(query: string | undefined): DocumentNode | null {
@@ -88,9 +179,9 @@ function parseOrNull(query: string | undefined): DocumentNode | null {
  * anything we cannot classify counts as a mutation.
  */
 function isQuery(options: ProcessOptions): boolean {
-  const incoming = "incomingRequestContext" in options ? options : undefined;
-  if (incoming?.incomingRequestContext.operation?.operation === "query") return true;
-  const document = incoming?.document ?? parseOrNull(options.request.query);
+  const operation = incoming(options);
+  if (operation?.incomingRequestContext.operation?.operation === "query") return true;
+  const document = operation?.document ?? parseOrNull(options.request.query);
   return document !== null && getOperationAST(document, options.request.operationName)?.operation === "query";
 }
 
@@ -123,26 +214,4 @@ function errorPaths(request: ProcessOptions["request"]): (ResponsePath | undefin
   if (!document || !operation) return [undefined];
   const keys = [...responseKeys(operation.selectionSet, document, new Set())];
   return keys.length > 0 ? keys.map((key) => [key]) : [undefined];
-}
-
-/**
- * Signs each request over the exact body sent, then hands it to `send`. The signature is computed
- * in the fetcher because only there is the exact body known.
- */
-export function signingFetcher(secret: string, send: Fetcher): Fetcher {
-  return async (url, init = {}) => {
-    const headers: Record<string, string> = { ...init.headers };
-    const { [INTERNAL_HEADERS.userId]: userId, [INTERNAL_HEADERS.organizationId]: organizationId, [INTERNAL_HEADERS.role]: role } = headers;
-    const identity = userId && organizationId && role && isRole(role) ? { userId, organizationId, role } : null;
-    const body = typeof init.body === "string" ? init.body : (init.body?.toString("utf8") ?? "");
-    const method = init.method ?? "POST";
-    Object.assign(
-      headers,
-      signInternalRequest(
-        { method, path: new URL(url).pathname, body, identity, correlationId: headers[INTERNAL_HEADERS.correlationId] ?? "" },
-        secret,
-      ),
-    );
-    return send(url, { method, headers, body, signal: init.signal });
-  };
 }

@@ -1,22 +1,16 @@
-import type { Fetcher, FetcherResponse } from "@apollo/utils.fetcher";
 import {
   CircuitState,
   ConsecutiveBreaker,
   ExponentialBackoff,
-  TimeoutStrategy,
   circuitBreaker,
   handleWhen,
   isBrokenCircuitError,
-  isTaskCancelledError,
   retry,
-  timeout,
   wrap,
   type CircuitBreakerPolicy,
   type IPolicy,
-  type TimeoutPolicy,
 } from "cockatiel";
-import { GraphQLError } from "graphql";
-import { Headers, Pool, Response } from "undici";
+import { Pool, type Dispatcher } from "undici";
 
 /** How the gateway talks to one subgraph. Every field has a default; tests shorten the delays. */
 export interface SubgraphResilienceOptions {
@@ -83,11 +77,8 @@ export class SubgraphConnectionError extends Error {
   }
 }
 
-/**
- * The subgraph answered with a non-2xx status. A GraphQLError only because
- * `RemoteGraphQLDataSource.errorFromResponse` must return one.
- */
-export class SubgraphHttpError extends GraphQLError {
+/** The subgraph answered with a non-2xx status (its body is not kept: it may name internals). */
+export class SubgraphHttpError extends Error {
   constructor(readonly status: number) {
     super(`subgraph answered HTTP ${status}`);
     this.name = "SubgraphHttpError";
@@ -148,9 +139,6 @@ const BREAKER_STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: "open",
 };
 
-/** Statuses whose response cannot carry a body (the Response constructor refuses one). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-
 /** A broken metrics or log hook must not turn a served request into a failed one. */
 function callHook(run: () => void): void {
   try {
@@ -160,46 +148,98 @@ function callHook(run: () => void): void {
   }
 }
 
+/** One complete HTTP answer of a subgraph: status, the two headers the gateway reads, whole body. */
+export interface SubgraphAnswer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly cacheControl: string | undefined;
+  readonly body: Buffer;
+}
+
+const CONTENT_TYPE = Buffer.from("content-type");
+const CACHE_CONTROL = Buffer.from("cache-control");
+
+/** Case-insensitive compare of a raw header name with a lower-case ASCII name. */
+function isHeader(raw: Buffer | string, lower: Buffer): boolean {
+  if (typeof raw === "string") return raw.length === lower.length && raw.toLowerCase() === lower.toString("latin1");
+  if (raw.length !== lower.length) return false;
+  for (let index = 0; index < raw.length; index += 1) {
+    // ASCII letters: set the lower-case bit; the names compared here are letters and "-" only.
+    if ((raw[index]! | 0x20) !== lower[index]) return false;
+  }
+  return true;
+}
+
 /**
- * A Fetcher over a keep-alive undici pool. The body is read here, inside the deadline, so a
- * connection that dies mid-body is a failed attempt (retried, counted by the breaker) rather than
- * an error surfacing later in Apollo's body parsing.
+ * One request over the pool through undici's dispatcher interface: the body is collected as
+ * chunks and concatenated once, without a stream, a `Response`, `Headers` or an `AbortSignal`.
+ * The deadline covers queueing for a connection through to the last byte of the body; when it
+ * passes, the request is aborted (the connection is closed) and the promise rejects with
+ * `SubgraphTimeoutError`.
  */
-function pooledFetcher(pool: Pool, deadline: TimeoutPolicy, timeoutMs: number): Fetcher {
-  return async (url, init = {}) => {
-    const target = new URL(url);
-    try {
-      return await deadline.execute(async ({ signal }): Promise<FetcherResponse> => {
-        const answer = await pool.request({
-          path: target.pathname + target.search,
-          method: init.method ?? "GET",
-          headers: init.headers,
-          body: init.body,
-          signal,
-        });
-        const body = await answer.body.arrayBuffer();
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(answer.headers)) {
-          if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-          else if (value !== undefined) headers.append(name, value);
+function dispatchRequest(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  timeoutMs: number,
+): Promise<SubgraphAnswer> {
+  return new Promise<SubgraphAnswer>((resolve, reject) => {
+    let abort: ((reason?: Error) => void) | undefined;
+    let failure: Error | undefined;
+    let settled = false;
+    let status = 0;
+    let contentType: string | undefined;
+    let cacheControl: string | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      failure = new SubgraphTimeoutError(timeoutMs);
+      abort?.(failure);
+      reject(failure);
+    }, timeoutMs);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abortRequest) {
+        // Timed out while queued for a connection: abort as soon as undici hands it one.
+        if (failure) return abortRequest(failure);
+        abort = abortRequest;
+      },
+      onHeaders(statusCode, rawHeaders) {
+        status = statusCode;
+        for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+          const name = rawHeaders[index]!;
+          if (isHeader(name, CONTENT_TYPE)) contentType = rawHeaders[index + 1]!.toString();
+          else if (isHeader(name, CACHE_CONTROL)) cacheControl = rawHeaders[index + 1]!.toString();
         }
-        return new Response(NULL_BODY_STATUSES.has(answer.statusCode) ? null : body, { status: answer.statusCode, headers });
-      });
-    } catch (error) {
-      if (isTaskCancelledError(error)) throw new SubgraphTimeoutError(timeoutMs);
-      const code = connectionCode(error);
-      if (code) throw new SubgraphConnectionError(code, { cause: error });
-      throw error;
-    }
-  };
+        return true;
+      },
+      onData(chunk) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return true;
+      },
+      onComplete() {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        resolve({ status, contentType, cacheControl, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+      },
+      onError(error) {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        const code = connectionCode(error);
+        reject(code ? new SubgraphConnectionError(code, { cause: error }) : error);
+      },
+    };
+    pool.dispatch(options, handler);
+  });
 }
 
 export interface SubgraphClientOptions extends SubgraphHooks {
   readonly name: string;
   readonly url: string;
   readonly resilience?: SubgraphResilienceOptions;
-  /** Turns the pooled transport into what the data source uses (the gateway signs here). */
-  readonly wrapFetcher?: (transport: Fetcher) => Fetcher;
 }
 
 /**
@@ -209,8 +249,12 @@ export interface SubgraphClientOptions extends SubgraphHooks {
 export class SubgraphClient {
   readonly name: string;
   readonly url: string;
-  readonly fetcher: Fetcher;
+  /** Path of the subgraph's GraphQL endpoint, without the query string: what the signature covers. */
+  readonly path: string;
+  /** Path and query string: what is requested. */
+  private readonly requestPath: string;
   private readonly pool: Pool;
+  private readonly timeoutMs: number;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly retryingBreaker: IPolicy;
   private readonly onFetch: SubgraphHooks["onFetch"];
@@ -218,13 +262,14 @@ export class SubgraphClient {
 
   constructor(options: SubgraphClientOptions) {
     const settings = options.resilience ?? {};
-    const timeoutMs = settings.timeoutMs ?? 10_000;
+    this.timeoutMs = settings.timeoutMs ?? 10_000;
     this.name = options.name;
     this.url = options.url;
+    const target = new URL(options.url);
+    this.path = target.pathname;
+    this.requestPath = target.pathname + target.search;
     this.onFetch = options.onFetch;
-    this.pool = new Pool(new URL(options.url).origin, { connections: settings.connections ?? 32, pipelining: 1 });
-    const transport = pooledFetcher(this.pool, timeout(timeoutMs, TimeoutStrategy.Aggressive), timeoutMs);
-    this.fetcher = options.wrapFetcher ? options.wrapFetcher(transport) : transport;
+    this.pool = new Pool(target.origin, { connections: settings.connections ?? 32, pipelining: 1 });
 
     this.breaker = circuitBreaker(handleWhen(isBreakerFailure), {
       halfOpenAfter: settings.halfOpenAfterMs ?? 30_000,
@@ -256,7 +301,7 @@ export class SubgraphClient {
    * Runs one subgraph fetch under the breaker, with retries when `idempotent`, and reports it.
    * `attempt` must do the whole fetch again each time it is called.
    */
-  async execute<T extends { readonly http?: { readonly status?: number } }>(idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
+  async execute<T extends { readonly status?: number }>(idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
     const started = performance.now();
     let attempts = 0;
     const run = () => {
@@ -278,7 +323,7 @@ export class SubgraphClient {
     };
     try {
       const response = await (idempotent ? this.retryingBreaker : this.breaker).execute(run);
-      report("ok", response.http?.status);
+      report("ok", response.status);
       return response;
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
@@ -290,6 +335,14 @@ export class SubgraphClient {
       report(outcome, error instanceof SubgraphHttpError ? error.status : undefined, cause);
       throw error;
     }
+  }
+
+  /**
+   * One attempt: POSTs `body` with `headers` to the subgraph and reads the whole answer within
+   * the deadline. Not retried and not guarded by the breaker: run it inside `execute`.
+   */
+  post(headers: Record<string, string>, body: string | Buffer): Promise<SubgraphAnswer> {
+    return dispatchRequest(this.pool, { method: "POST", path: this.requestPath, headers, body }, this.timeoutMs);
   }
 
   /** Closes the pool once the requests in flight have finished. Idempotent. */

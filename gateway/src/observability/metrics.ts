@@ -50,6 +50,12 @@ export class GatewayMetrics {
     labelNames: ["subgraph"] as const,
     registers: [this.registry],
   });
+  readonly subgraphSharedFetches = new Counter({
+    name: "sunday_gateway_subgraph_shared_fetches_total",
+    help: "Subgraph query fetches answered by an identical fetch in flight (federation.deduplicateQueries)",
+    labelNames: ["subgraph"] as const,
+    registers: [this.registry],
+  });
   readonly circuit = new Gauge({
     name: "sunday_gateway_circuit_state",
     help: "Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open",
