@@ -1,0 +1,71 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFile } from "node:fs/promises";
+import { pino } from "pino";
+import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
+import { startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
+
+/** Forwards to a subgraph after a pause, so a request is reliably in flight when shutdown starts. */
+async function slowProxy(target: string, delayMs: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      setTimeout(() => {
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).filter((entry): entry is [string, string] => typeof entry[1] === "string" && !["host", "connection", "content-length"].includes(entry[0])),
+        );
+        void fetch(target, { method: "POST", headers, body: Buffer.concat(chunks) }).then(async (upstream) => {
+          response.writeHead(upstream.status, { "content-type": "application/json" });
+          response.end(await upstream.text());
+        });
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server };
+}
+
+describe("graceful shutdown", () => {
+  let harness: Harness;
+  let proxy: { url: string; server: Server };
+  let gateway: RunningGateway;
+
+  before(async () => {
+    harness = await startHarness("drain", { itemsPerBoard: 2 });
+    proxy = await slowProxy(harness.stack.subgraphs.users.url, 400);
+    const urls = Object.fromEntries(Object.values(harness.stack.subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
+    gateway = await startGateway({
+      supergraph: { sdl: await readFile("supergraph.graphql", "utf8") },
+      signingSecret: TEST_SIGNING_SECRET,
+      jwt: TEST_JWT,
+      subgraphUrls: { ...urls, users: proxy.url },
+      rateLimit: false,
+      logger: pino({ level: "silent" }),
+    });
+  });
+  after(async () => {
+    proxy?.server.close();
+    await harness?.dispose();
+  });
+
+  it("finishes a request in flight, refuses new connections, then closes", async () => {
+    const acme = harness.seed.organizations[0];
+    const token = await harness.token(0, "OWNER");
+    const inFlight = fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: "{ me { id } }" }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopped = gateway.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(fetch(`${gateway.url}/healthz`), "no new connections once draining");
+    const response = await inFlight;
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { data: { me: { id: acme.userIdsByRole.OWNER } } });
+    await stopped;
+  });
+});
