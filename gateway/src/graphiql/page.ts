@@ -16,8 +16,23 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 export const GRAPHIQL_ASSET_PREFIX = "/graphiql/assets/";
 
+const EXAMPLE_QUERY = `# Sunday's federated API: this query crosses all four subgraphs.
+query MyBoards {
+  me { name role organization { name } }
+  boards(first: 5) {
+    nodes {
+      name
+      integrations { type enabled }
+      items(first: 5) {
+        nodes { name assignees { name } columnValues { column { title type } value } }
+      }
+    }
+  }
+}
+`;
+
 export function graphiqlHtml(endpoint: string, defaultHeaders: Record<string, string>): string {
-  const config = JSON.stringify({ endpoint, headers: JSON.stringify(defaultHeaders, null, 2) }).replaceAll("<", "\\u003c");
+  const config = JSON.stringify({ endpoint, headers: JSON.stringify(defaultHeaders, null, 2), query: EXAMPLE_QUERY }).replaceAll("<", "\\u003c");
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -35,7 +50,8 @@ export function graphiqlHtml(endpoint: string, defaultHeaders: Record<string, st
     const config = ${config};
     const fetcher = GraphiQL.createFetcher({ url: config.endpoint });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
-      React.createElement(GraphiQL, { fetcher, defaultHeaders: config.headers, shouldPersistHeaders: true }),
+      // Headers are not persisted: a stale token from an earlier run would shadow the fresh one.
+      React.createElement(GraphiQL, { fetcher, defaultHeaders: config.headers, defaultQuery: config.query, shouldPersistHeaders: false }),
     );
   </script>
 </body>
