@@ -24,6 +24,7 @@ import { DEEP_QUERY, SUBGRAPH_NAMES, TYPE_DEFS } from "./schema.ts";
 import { formatProfile, summarizeProfile } from "./profile.ts";
 import type { FromChild, ToChild } from "./children/ipc.ts";
 import type { JwtSettings } from "../../gateway/src/auth/jwt.ts";
+import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
 
 const autocannon: typeof autocannonType = await import("autocannon").then(
   (module) => module.default,
@@ -238,27 +239,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // ───────────────────────────── CPU accounting (Linux /proc) ─────────────────────────────
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all its threads: JS, GC helpers, libuv pool), in ms. */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** Busy CPU of the whole machine (all cores), in ms. */
-function machineBusyMs(): number {
-  const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number) as number[];
-  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 1000) / CLK_TCK;
-}
 
 /** --real: the database name, so that its PostgreSQL backends count as subgraph CPU, not "other". */
 let benchDatabase: string | null = null;

@@ -5,11 +5,12 @@
 //   node --import tsx bench/http/run.ts [--only=node-http,fastify-default,fastify-tuned]
 //   env: BENCH_DURATION (10 s measured), BENCH_WARMUP (5 s, discarded), BENCH_CONNECTIONS (50),
 //        BENCH_ROUNDS (1: interleaved rounds; figures become medians)
-import { fork, execFileSync, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type autocannonType from "autocannon";
 import { AUTHORIZATION, HEALTH_BODY, REQUEST_BODY, RESPONSE_BODY } from "./payload.ts";
+import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
 
 const autocannon: typeof autocannonType = await import("autocannon").then(
   (module) => module.default,
@@ -104,27 +105,6 @@ async function startServer(key: ServerKey): Promise<Server> {
 
 // ───────────────────────────── measuring ─────────────────────────────
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all threads), in ms; /proc/<pid>/stat fields 14 and 15. */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** Busy CPU of the whole machine (all cores), in ms: to tell how much other processes used meanwhile. */
-function machineBusyMs(): number {
-  const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number) as number[];
-  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 1000) / CLK_TCK;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
