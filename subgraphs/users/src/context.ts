@@ -2,7 +2,7 @@ import type DataLoader from "dataloader";
 import type { BaseContext } from "../../shared/context.ts";
 import { orgOf } from "../../shared/context.ts";
 import { byId, groupedBy } from "../../shared/loaders.ts";
-import type { MembershipModel, OrganizationModel, TeamModel, UserModel } from "../../../generated/prisma/models.ts";
+import type { ApiKeyModel, MembershipModel, OrganizationModel, TeamModel, UserModel } from "../../../generated/prisma/models.ts";
 
 export interface UsersLoaders {
   readonly organization: DataLoader<string, OrganizationModel | null>;
@@ -11,6 +11,7 @@ export interface UsersLoaders {
   /** The user's active membership in the caller's organisation (zero or one). */
   readonly membershipOfUser: DataLoader<string, MembershipModel[]>;
   readonly team: DataLoader<string, TeamModel | null>;
+  readonly apiKey: DataLoader<string, ApiKeyModel | null>;
   readonly teamsOfUser: DataLoader<string, TeamModel[]>;
   readonly usersOfTeam: DataLoader<string, UserModel[]>;
 }
@@ -36,6 +37,7 @@ export function createUsersContext(base: BaseContext): UsersContext {
         (membership) => membership.userId,
       ),
       team: byId((ids) => prisma.team.findMany({ where: { id: { in: ids }, organizationId: org() } })),
+      apiKey: byId((ids) => prisma.apiKey.findMany({ where: { id: { in: ids }, organizationId: org() } })),
       teamsOfUser: groupedBy(
         (userIds) =>
           prisma.teamMember.findMany({

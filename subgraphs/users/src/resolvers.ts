@@ -280,8 +280,7 @@ export const resolvers: Resolvers = {
   },
 
   ApiKey: {
-    __resolveReference: async (reference, context) =>
-      (await context.prisma.apiKey.findFirst({ where: { id: reference.id, organizationId: orgOf(context) } })) ?? null,
+    __resolveReference: (reference, context) => context.loaders.apiKey.load(reference.id),
     async createdBy(key, _args, context) {
       const user = await context.loaders.user.load(key.createdById);
       if (!user) throw notFound("User", key.createdById);
