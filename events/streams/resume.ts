@@ -1,0 +1,78 @@
+import type { Redis } from "ioredis";
+
+/** A stream entry id: the cursor every delivered event carries. */
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+
+export type CursorProblem = "CURSOR_EXPIRED" | "CURSOR_INVALID";
+
+export class CursorError extends Error {
+  constructor(readonly code: CursorProblem, message: string) {
+    super(message);
+  }
+}
+
+export interface StreamEntry {
+  /** The entry id: pass it back as `after` to resume right after this event. */
+  readonly cursor: string;
+  readonly eventType: string;
+  /** The event envelope as JSON. */
+  readonly event: string;
+}
+
+function compareIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split("-").map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split("-").map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  return 0;
+}
+
+function toEntry([cursor, fields]: [string, string[]]): StreamEntry {
+  const value = (name: string) => fields[fields.indexOf(name) + 1] ?? "";
+  return { cursor, eventType: value("type"), event: value("event") };
+}
+
+/**
+ * Checks that resuming after `cursor` loses nothing: the cursor's own entry must still be in the
+ * stream (streams are trimmed oldest first, so if it is there, everything after it is too). A
+ * stream that is gone (retention, or a Redis restart without persistence) expires every cursor.
+ */
+export async function checkCursor(redis: Redis, key: string, cursor: string): Promise<void> {
+  if (!ENTRY_ID.test(cursor)) throw new CursorError("CURSOR_INVALID", "after is not a cursor this API gave out");
+  const first = await redis.xrange(key, "-", "+", "COUNT", 1);
+  const oldest = first[0]?.[0];
+  if (oldest === undefined || compareIds(cursor, oldest) < 0) {
+    throw new CursorError("CURSOR_EXPIRED", "Events after this cursor are no longer kept; refetch and subscribe again");
+  }
+  const last = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+  const newest = last[0]?.[0];
+  if (newest !== undefined && compareIds(cursor, newest) > 0) {
+    throw new CursorError("CURSOR_INVALID", "after is ahead of this stream");
+  }
+}
+
+/** The entries after `cursor` (exclusive), oldest first, at most `limit`. */
+export async function readAfter(redis: Redis, key: string, cursor: string, limit = 500): Promise<StreamEntry[]> {
+  const entries = await redis.xrange(key, `(${cursor}`, "+", "COUNT", limit);
+  return entries.map(toEntry);
+}
+
+/** Everything after `cursor`, checked first: the catch-up a reconnecting client gets before live events. */
+export async function catchUp(redis: Redis, key: string, cursor: string, pageSize = 500): Promise<StreamEntry[]> {
+  await checkCursor(redis, key, cursor);
+  const missed: StreamEntry[] = [];
+  let after = cursor;
+  for (;;) {
+    const page = await readAfter(redis, key, after, pageSize);
+    missed.push(...page);
+    const last = page.at(-1);
+    if (page.length < pageSize || !last) return missed;
+    after = last.cursor;
+  }
+}
+
+/** The newest entry's cursor, to start live delivery from "now" without a gap. */
+export async function latestCursor(redis: Redis, key: string): Promise<string> {
+  const last = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+  return last[0]?.[0] ?? "0-0";
+}
