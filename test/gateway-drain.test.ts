@@ -8,8 +8,13 @@ import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 
 /** Forwards to a subgraph after a pause, so a request is reliably in flight when shutdown starts. */
-async function slowProxy(target: string, delayMs: number): Promise<{ url: string; server: Server }> {
+async function slowProxy(target: string, delayMs: number): Promise<{ url: string; server: Server; received: Promise<void> }> {
+  let markReceived: () => void = () => undefined;
+  const received = new Promise<void>((resolve) => {
+    markReceived = resolve;
+  });
   const server = createServer((request, response) => {
+    markReceived();
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
@@ -25,12 +30,12 @@ async function slowProxy(target: string, delayMs: number): Promise<{ url: string
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server, received };
 }
 
 describe("graceful shutdown", () => {
   let harness: Harness;
-  let proxy: { url: string; server: Server };
+  let proxy: { url: string; server: Server; received: Promise<void> };
   let gateway: RunningGateway;
 
   before(async () => {
@@ -58,12 +63,17 @@ describe("graceful shutdown", () => {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: "{ me { id } }" }),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    }).then(
+      (response) => response,
+      (error: unknown) => error,
+    );
+    // Shut down only once the request is inside the gateway, waiting on the (slow) users subgraph.
+    await proxy.received;
     const stopped = gateway.dispose();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await assert.rejects(fetch(`${gateway.url}/healthz`), "no new connections once draining");
     const response = await inFlight;
+    assert.ok(response instanceof Response, `the in-flight request failed: ${String(response)}`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { data: { me: { id: acme.userIdsByRole.OWNER } } });
     await stopped;
