@@ -35,6 +35,8 @@ export interface StackOptions {
 export interface RunningStack {
   readonly gateway: RunningGateway;
   readonly subgraphs: Readonly<Record<"users" | "projects" | "items" | "integrations", RunningSubgraph>>;
+  /** Subgraph URLs by name, as a gateway's `subgraphUrls` takes them. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       startIntegrationsSubgraph(runtime(ports.integrations, { projects: projects.url })).then(track),
     ]);
     const subgraphs = { users, projects, items, integrations };
+    const subgraphUrls = Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
     const gateway = track(
       await startGateway({
         supergraph: options.supergraphPath ? { path: options.supergraphPath } : { sdl: await readFile(SUPERGRAPH_PATH, "utf8") },
@@ -80,13 +83,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,
-        subgraphUrls: Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url])),
+        subgraphUrls,
         port: ports.gateway,
         development: options.development,
         graphiqlHeaders: options.graphiqlHeaders,
       }),
     );
-    return { gateway, subgraphs, dispose };
+    return { gateway, subgraphs, subgraphUrls, dispose };
   } catch (error) {
     await dispose();
     throw error;

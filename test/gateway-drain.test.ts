@@ -41,7 +41,7 @@ describe("graceful shutdown", () => {
   before(async () => {
     harness = await startHarness("drain", { itemsPerBoard: 2 });
     proxy = await slowProxy(harness.stack.subgraphs.users.url, 400);
-    const urls = Object.fromEntries(Object.values(harness.stack.subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
+    const urls = harness.stack.subgraphUrls;
     gateway = await startGateway({
       supergraph: { sdl: await readFile("supergraph.graphql", "utf8") },
       signingSecret: TEST_SIGNING_SECRET,

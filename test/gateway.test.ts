@@ -322,7 +322,7 @@ describe("readiness", () => {
       signingSecret: TEST_SIGNING_SECRET,
       jwt: TEST_JWT,
       redis,
-      subgraphUrls: Object.fromEntries(Object.values(harness.stack.subgraphs).map((subgraph) => [subgraph.name, subgraph.url])),
+      subgraphUrls: harness.stack.subgraphUrls,
       logger: pino({ level: "silent" }),
     });
   });

@@ -30,7 +30,7 @@ describe("tokens from an identity provider (JWKS)", () => {
       supergraph: { sdl: await readFile("supergraph.graphql", "utf8") },
       signingSecret: TEST_SIGNING_SECRET,
       jwt: { ...settings, jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
-      subgraphUrls: Object.fromEntries(Object.values(harness.stack.subgraphs).map((subgraph) => [subgraph.name, subgraph.url])),
+      subgraphUrls: harness.stack.subgraphUrls,
       rateLimit: false,
       logger: pino({ level: "silent" }),
     });

@@ -144,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       options.federation?.onBreakerStateChange?.(subgraph, state);
     },
   });
+  const operationLimits = options.operationLimits ?? DEFAULT_OPERATION_LIMITS;
   const apqCache: KeyValueCache<string> = options.redis
     ? createRedisKeyValueCache(options.redis, `${prefix}apq:`)
     : new InMemoryLRUCache<string>();
@@ -155,7 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     introspection: true,
     persistedQueries: { cache: apqCache, ttl: 86_400 },
     plugins: [
-      limitsPlugin({ limits: options.operationLimits ?? DEFAULT_OPERATION_LIMITS, metrics }),
+      limitsPlugin({ limits: operationLimits, metrics }),
       observabilityPlugin({ metrics, logger, plans }),
     ],
   });
@@ -180,7 +181,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           onError: throttled(10_000, (error) => logger.error({ err: error }, "rate limiter unavailable; letting requests through")),
         });
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
-  const operationLimits = options.operationLimits ?? DEFAULT_OPERATION_LIMITS;
   const tokenGate = new TokenGate(operationLimits.maxTokens);
 
   async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) {
@@ -234,8 +234,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const tokens = tokenGate.exceeded(source);
       if (tokens !== null) {
         metrics.limitRefusals.inc({ code: "TOKEN_LIMIT_EXCEEDED" });
-        return sendJson(response, 400, {
-          errors: [{ message: `The document has more than ${operationLimits.maxTokens} tokens`, extensions: { code: "TOKEN_LIMIT_EXCEEDED", limit: operationLimits.maxTokens, actual: tokens } }],
+        return sendGraphQLError(response, 400, "TOKEN_LIMIT_EXCEEDED", `The document has more than ${operationLimits.maxTokens} tokens`, {
+          limit: operationLimits.maxTokens,
+          actual: tokens,
         });
       }
     }

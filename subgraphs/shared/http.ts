@@ -59,6 +59,12 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** A GraphQL-shaped error response for failures before execution (auth, size, parse). */
-export function sendGraphQLError(response: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(response, status, { errors: [{ message, extensions: { code } }] });
+export function sendGraphQLError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): void {
+  sendJson(response, status, { errors: [{ message, extensions: { code, ...extensions } }] });
 }
