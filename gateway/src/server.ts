@@ -4,15 +4,17 @@ import { ApolloServer } from "@apollo/server";
 import { InMemoryLRUCache, type KeyValueCache } from "@apollo/utils.keyvaluecache";
 import type { Redis } from "ioredis";
 import { parse, type OperationDefinitionNode } from "graphql";
-import { AuthenticationError, type JwtSettings } from "./auth/jwt.ts";
+import type { JwtSettings } from "./auth/jwt.ts";
 import { createApiKeyResolver } from "./auth/api-keys.ts";
-import { createAuthenticator, type Caller } from "./auth/authenticate.ts";
+import { createAuthenticator } from "./auth/authenticate.ts";
+import { createAdmission } from "./execution/admission.ts";
+import type { RunOperation } from "./execution/run-operation.ts";
 import { createFederation, type FederationTuning } from "./federation/gateway.ts";
 import { SupergraphFile } from "./federation/supergraph-file.ts";
 import type { GatewayContext } from "./federation/signed-data-source.ts";
 import { GRAPHIQL_ASSET_PREFIX, graphiqlHtml, sendGraphiqlAsset } from "./graphiql/page.ts";
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from "./limits/operation-limits.ts";
-import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "./limits/rate-limit.ts";
+import { createRateLimiter } from "./limits/rate-limit.ts";
 import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
 import { correlationIdOf } from "./observability/correlation.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
@@ -180,6 +182,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           keyPrefix: `${prefix}ratelimit:`,
           onError: throttled(10_000, (error) => logger.error({ err: error }, "rate limiter unavailable; letting requests through")),
         });
+  const admit = createAdmission({ authenticate, rateLimiter, metrics, logger });
+  const runOperation: RunOperation = async (operation, { caller, correlationId }) => {
+    const result = await apollo.executeOperation(
+      { query: operation.query, operationName: operation.operationName, variables: { ...operation.variables } },
+      { contextValue: { identity: caller.identity, correlationId } },
+    );
+    if (result.body.kind !== "single") throw new Error("incremental delivery is not supported here");
+    return result.body.singleResult;
+  };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const tokenGate = new TokenGate(operationLimits.maxTokens);
 
@@ -203,29 +214,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return sendGraphQLError(response, 405, "METHOD_NOT_ALLOWED", "Use GET or POST");
     }
 
-    let caller: Caller | null;
-    try {
-      caller = await authenticate(request.headers);
-    } catch (error) {
-      if (error instanceof AuthenticationError) return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Unauthenticated: ${error.message}`);
-      // The credential could not be checked (the users subgraph is down): not the caller's fault.
-      logger.error({ err: error, correlationId }, "authentication unavailable");
-      return sendGraphQLError(response, 503, "AUTHENTICATION_UNAVAILABLE", "Credentials cannot be checked right now; retry shortly");
-    }
+    const admission = await admit(request.headers, correlationId);
+    for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
+    if (!admission.ok) return sendGraphQLError(response, admission.refusal.status, admission.refusal.code, admission.refusal.message);
+    const { caller } = admission;
     if (!caller) {
       const query = request.method === "GET" ? { query: url.searchParams.get("query") } : body;
       if (!(options.development && isIntrospectionOnly(query))) {
         return sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token or API key is required");
-      }
-    }
-
-    if (caller && rateLimiter) {
-      const decision: RateLimitDecision = await rateLimiter.consume(caller.principal);
-      for (const [name, value] of Object.entries(rateLimitHeaders(decision))) response.setHeader(name, value);
-      if (!decision.allowed) {
-        metrics.rateLimitRefusals.inc();
-        metrics.requests.inc({ operation: "rate_limited", outcome: "refused" });
-        return sendGraphQLError(response, 429, "RATE_LIMITED", `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
       }
     }
 
