@@ -19,6 +19,8 @@ export interface BridgeOptions {
   readonly retentionMs?: number;
   /** How long an event id is remembered to drop duplicates; longer than Kafka can replay. @default 7 days */
   readonly seenTtlSeconds?: number;
+  /** Namespaces every Redis key and channel the bridge writes (see streamsOf). @default "" */
+  readonly keyPrefix?: string;
   /** Read topics from the beginning when the group has no offsets yet. @default true */
   readonly fromBeginning?: boolean;
 }
@@ -45,6 +47,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     consumerGroup: groupId,
     retentionMs: options.retentionMs ?? 24 * 3600_000,
     seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
+    keyPrefix: options.keyPrefix,
   });
   const producer: Producer = createIdempotentProducer(options.kafka);
   const consumer: Consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });

@@ -47,6 +47,23 @@ export const streamKeys = {
   itemCache: (itemId: string) => `item:${itemId}:data`,
 } as const;
 
+/** A stream and the pub/sub channel that announces its appends. */
+export interface StreamRef {
+  readonly key: string;
+  readonly wake: string;
+}
+
+/**
+ * Where an organisation's and a board's events live. `prefix` namespaces every key and channel,
+ * so that several pipelines (test files) can share one Redis; production uses none.
+ */
+export function streamsOf(prefix = ""): { org(id: string): StreamRef; board(id: string): StreamRef } {
+  return {
+    org: (id) => ({ key: prefix + streamKeys.org(id), wake: prefix + streamKeys.orgWake(id) }),
+    board: (id) => ({ key: prefix + streamKeys.board(id), wake: prefix + streamKeys.boardWake(id) }),
+  };
+}
+
 type AppendCommand = (
   seen: string,
   orgStream: string,
@@ -68,25 +85,29 @@ export interface StreamAppender {
 
 export function createStreamAppender(
   redis: Redis,
-  options: { consumerGroup: string; retentionMs: number; seenTtlSeconds: number },
+  options: { consumerGroup: string; retentionMs: number; seenTtlSeconds: number; keyPrefix?: string },
 ): StreamAppender {
+  const prefix = options.keyPrefix ?? "";
+  const streams = streamsOf(prefix);
   redis.defineCommand("sundayAppendEvent", { numberOfKeys: 4, lua: APPEND });
   const command = (redis as unknown as { sundayAppendEvent: AppendCommand }).sundayAppendEvent.bind(redis);
   return {
     async append(target) {
+      const org = streams.org(target.organizationId);
+      const board = target.boardId ? streams.board(target.boardId) : null;
       const result = await command(
-        `bridge:${options.consumerGroup}:seen:${target.eventId}`,
-        streamKeys.org(target.organizationId),
-        target.boardId ? streamKeys.board(target.boardId) : "none",
-        target.itemId ? streamKeys.itemCache(target.itemId) : "none",
+        `${prefix}bridge:${options.consumerGroup}:seen:${target.eventId}`,
+        org.key,
+        board?.key ?? "none",
+        target.itemId ? prefix + streamKeys.itemCache(target.itemId) : "none",
         target.payload,
         options.seenTtlSeconds,
         `${Date.now() - options.retentionMs}-0`,
         target.boardId ? "1" : "0",
         target.itemId ? "1" : "0",
         target.eventType,
-        streamKeys.orgWake(target.organizationId),
-        target.boardId ? streamKeys.boardWake(target.boardId) : "none",
+        org.wake,
+        board?.wake ?? "none",
       );
       if (result === 0) return { duplicate: true, orgEntryId: null, boardEntryId: null };
       return { duplicate: false, orgEntryId: result[0], boardEntryId: result[1] ?? null };

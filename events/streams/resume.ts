@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
 /** A stream entry id: the cursor every delivered event carries. */
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+export const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 
 export type CursorProblem = "CURSOR_EXPIRED" | "CURSOR_INVALID";
 
@@ -19,7 +19,8 @@ export interface StreamEntry {
   readonly event: string;
 }
 
-function compareIds(a: string, b: string): number {
+/** Orders two cursors (stream entry ids) as the stream does. */
+export function compareCursors(a: string, b: string): number {
   const [aMs = 0n, aSeq = 0n] = a.split("-").map(BigInt);
   const [bMs = 0n, bSeq = 0n] = b.split("-").map(BigInt);
   if (aMs !== bMs) return aMs < bMs ? -1 : 1;
@@ -40,13 +41,17 @@ function toEntry([cursor, fields]: [string, string[]]): StreamEntry {
 export async function checkCursor(redis: Redis, key: string, cursor: string): Promise<void> {
   if (!ENTRY_ID.test(cursor)) throw new CursorError("CURSOR_INVALID", "after is not a cursor this API gave out");
   const first = await redis.xrange(key, "-", "+", "COUNT", 1);
-  const oldest = first[0]?.[0];
-  if (oldest === undefined || compareIds(cursor, oldest) < 0) {
+  const last = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+  verifyCursor(cursor, first[0]?.[0], last[0]?.[0]);
+}
+
+/** The rule of checkCursor over a stream's oldest and newest ids (undefined: the stream is empty or gone). */
+export function verifyCursor(cursor: string, oldest: string | undefined, newest: string | undefined): void {
+  if (!ENTRY_ID.test(cursor)) throw new CursorError("CURSOR_INVALID", "after is not a cursor this API gave out");
+  if (oldest === undefined || compareCursors(cursor, oldest) < 0) {
     throw new CursorError("CURSOR_EXPIRED", "Events after this cursor are no longer kept; refetch and subscribe again");
   }
-  const last = await redis.xrevrange(key, "+", "-", "COUNT", 1);
-  const newest = last[0]?.[0];
-  if (newest !== undefined && compareIds(cursor, newest) > 0) {
+  if (newest !== undefined && compareCursors(cursor, newest) > 0) {
     throw new CursorError("CURSOR_INVALID", "after is ahead of this stream");
   }
 }

@@ -1,4 +1,4 @@
-import { DateTimeResolver } from "graphql-scalars";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import type { Resolvers, MembershipRole } from "./generated/resolvers.ts";
 import type { UsersContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
@@ -57,6 +57,7 @@ async function bumpMembership(
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
+  JSON: JSONResolver,
 
   Query: {
     async me(_parent, _args, context) {

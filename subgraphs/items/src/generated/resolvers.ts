@@ -76,6 +76,46 @@ export type BoardItemsArgs = {
   orderBy?: InputMaybe<ItemOrder>;
 };
 
+export type BoardActivityEvent = {
+  __typename?: 'BoardActivityEvent';
+  /** Who made the change. */
+  actor?: Maybe<User>;
+  /** The board as it is when the event is delivered. */
+  board?: Maybe<Board>;
+  boardId: Scalars['ID']['output'];
+  /** Pass as `after` to resume right after this event. */
+  cursor: Scalars['String']['output'];
+  /** The event's data as published (for updates: `changes` with from/to, assignees added/removed). */
+  data: Scalars['JSON']['output'];
+  eventId: Scalars['ID']['output'];
+  /** The domain event's type, e.g. project.item.updated. */
+  eventType: Scalars['String']['output'];
+  /** The item as it is when the event is delivered; null for events about no item and once it is deleted. */
+  item?: Maybe<Item>;
+  itemId?: Maybe<Scalars['ID']['output']>;
+  occurredAt: Scalars['DateTime']['output'];
+  type: BoardActivityType;
+};
+
+export type BoardActivityType =
+  | 'BOARD_ARCHIVED'
+  | 'BOARD_SHARED'
+  | 'BOARD_UNSHARED'
+  | 'BOARD_UPDATED'
+  | 'COLUMN_ARCHIVED'
+  | 'COLUMN_CREATED'
+  | 'COLUMN_UPDATED'
+  | 'COLUMN_VALUE_SET'
+  | 'COMMENT_ADDED'
+  | 'GROUP_ARCHIVED'
+  | 'GROUP_CREATED'
+  | 'GROUP_UPDATED'
+  | 'ITEM_CREATED'
+  | 'ITEM_DELETED'
+  | 'ITEM_MOVED'
+  | 'ITEM_UPDATED'
+  | 'SUBITEM_CREATED';
+
 export type Column = {
   __typename?: 'Column';
   id: Scalars['ID']['output'];
@@ -300,6 +340,46 @@ export type Subitem = {
   version: Scalars['Int']['output'];
 };
 
+/**
+ * Live changes, over graphql-ws at /graphql (protocol graphql-transport-ws); served by the gateway from
+ * the event streams, not by this subgraph. Entity fields of an event (item, board, actor) are resolved
+ * across subgraphs when it is delivered, as the subscriber.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Every change on a board the caller may read, in order. Each event carries its cursor: subscribe
+   * again with `after: <cursor>` to get exactly the events missed since, then live ones. A cursor older
+   * than the retention (24 h) fails with CURSOR_EXPIRED: refetch the board and subscribe without one.
+   * FORBIDDEN when the board cannot be read (or does not exist); delivery stops when access is lost.
+   */
+  boardActivity: BoardActivityEvent;
+  /** The changes of one item (the board's events about it), with the same cursors as boardActivity. */
+  itemChanged: BoardActivityEvent;
+};
+
+
+/**
+ * Live changes, over graphql-ws at /graphql (protocol graphql-transport-ws); served by the gateway from
+ * the event streams, not by this subgraph. Entity fields of an event (item, board, actor) are resolved
+ * across subgraphs when it is delivered, as the subscriber.
+ */
+export type SubscriptionBoardActivityArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  boardId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live changes, over graphql-ws at /graphql (protocol graphql-transport-ws); served by the gateway from
+ * the event streams, not by this subgraph. Entity fields of an event (item, board, actor) are resolved
+ * across subgraphs when it is delivered, as the subscriber.
+ */
+export type SubscriptionItemChangedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  itemId: Scalars['ID']['input'];
+};
+
 export type UpdateItemInput = {
   expectedVersion: Scalars['Int']['input'];
   id: Scalars['ID']['input'];
@@ -419,6 +499,8 @@ export type ResolversTypes = ResolversObject<{
   AssignUsersInput: AssignUsersInput;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Board: ResolverTypeWrapper<EntityRef>;
+  BoardActivityEvent: ResolverTypeWrapper<Omit<BoardActivityEvent, 'actor' | 'board' | 'item'> & { actor?: Maybe<ResolversTypes['User']>, board?: Maybe<ResolversTypes['Board']>, item?: Maybe<ResolversTypes['Item']> }>;
+  BoardActivityType: BoardActivityType;
   Column: ResolverTypeWrapper<EntityRef>;
   ColumnValue: ResolverTypeWrapper<ColumnValueModel>;
   ColumnValueInput: ColumnValueInput;
@@ -447,6 +529,7 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SetColumnValueInput: SetColumnValueInput;
   Subitem: ResolverTypeWrapper<SubitemModel>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdateItemInput: UpdateItemInput;
   User: ResolverTypeWrapper<EntityRef>;
 }>;
@@ -462,6 +545,7 @@ export type ResolversParentTypes = ResolversObject<{
   AssignUsersInput: AssignUsersInput;
   Int: Scalars['Int']['output'];
   Board: EntityRef;
+  BoardActivityEvent: Omit<BoardActivityEvent, 'actor' | 'board' | 'item'> & { actor?: Maybe<ResolversParentTypes['User']>, board?: Maybe<ResolversParentTypes['Board']>, item?: Maybe<ResolversParentTypes['Item']> };
   Column: EntityRef;
   ColumnValue: ColumnValueModel;
   ColumnValueInput: ColumnValueInput;
@@ -488,6 +572,7 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   SetColumnValueInput: SetColumnValueInput;
   Subitem: SubitemModel;
+  Subscription: Record<PropertyKey, never>;
   UpdateItemInput: UpdateItemInput;
   User: EntityRef;
 }>;
@@ -517,6 +602,20 @@ export type BoardResolvers<ContextType = ItemsContext, ParentType extends Resolv
   activity?: Resolver<Maybe<ResolversTypes['ActivityLogConnection']>, ParentType, ContextType, Partial<BoardActivityArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   items?: Resolver<Maybe<ResolversTypes['ItemConnection']>, ParentType, ContextType, Partial<BoardItemsArgs>>;
+}>;
+
+export type BoardActivityEventResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['BoardActivityEvent'] = ResolversParentTypes['BoardActivityEvent']> = ResolversObject<{
+  actor?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  board?: Resolver<Maybe<ResolversTypes['Board']>, ParentType, ContextType>;
+  boardId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType>;
+  itemId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['BoardActivityType'], ParentType, ContextType>;
 }>;
 
 export type ColumnResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Column'] = ResolversParentTypes['Column']> = ResolversObject<{
@@ -624,6 +723,11 @@ export type SubitemResolvers<ContextType = ItemsContext, ParentType extends Reso
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  boardActivity?: SubscriptionResolver<ResolversTypes['BoardActivityEvent'], "boardActivity", ParentType, ContextType, RequireFields<SubscriptionBoardActivityArgs, 'boardId'>>;
+  itemChanged?: SubscriptionResolver<ResolversTypes['BoardActivityEvent'], "itemChanged", ParentType, ContextType, RequireFields<SubscriptionItemChangedArgs, 'itemId'>>;
+}>;
+
 export type UserResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
@@ -633,6 +737,7 @@ export type Resolvers<ContextType = ItemsContext> = ResolversObject<{
   ActivityLogConnection?: ActivityLogConnectionResolvers<ContextType>;
   ActivityLogEdge?: ActivityLogEdgeResolvers<ContextType>;
   Board?: BoardResolvers<ContextType>;
+  BoardActivityEvent?: BoardActivityEventResolvers<ContextType>;
   Column?: ColumnResolvers<ContextType>;
   ColumnValue?: ColumnValueResolvers<ContextType>;
   Comment?: CommentResolvers<ContextType>;
@@ -649,6 +754,7 @@ export type Resolvers<ContextType = ItemsContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subitem?: SubitemResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;
 

@@ -84,6 +84,17 @@ export type BoardPermission =
   | 'OWNER'
   | 'VIEWER';
 
+export type BoardPresenceEvent = {
+  __typename?: 'BoardPresenceEvent';
+  boardId: Scalars['ID']['output'];
+  change: PresenceChange;
+  occurredAt: Scalars['DateTime']['output'];
+  /** Who joined or left; null in a SNAPSHOT. */
+  user?: Maybe<User>;
+  /** Everyone viewing the board after this change. */
+  viewers: Array<User>;
+};
+
 export type BoardState =
   | 'ACTIVE'
   | 'ARCHIVED';
@@ -251,6 +262,11 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type PresenceChange =
+  | 'JOINED'
+  | 'LEFT'
+  | 'SNAPSHOT';
+
 export type Query = {
   __typename?: 'Query';
   /** A board the caller may read; null otherwise (another organization's boards do not exist). */
@@ -288,6 +304,22 @@ export type ShareBoardInput = {
   boardId: Scalars['ID']['input'];
   permission: BoardPermission;
   userId: Scalars['ID']['input'];
+};
+
+/** Served by the gateway over graphql-ws (see boardActivity); not by this subgraph. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Who is viewing a board: a SNAPSHOT first, then JOINED / LEFT as viewers come and go. Subscribing
+   * makes the caller a viewer until the subscription ends (or, if the socket dies, the heartbeat expires).
+   */
+  boardPresence: BoardPresenceEvent;
+};
+
+
+/** Served by the gateway over graphql-ws (see boardActivity); not by this subgraph. */
+export type SubscriptionBoardPresenceArgs = {
+  boardId: Scalars['ID']['input'];
 };
 
 export type UnshareBoardInput = {
@@ -492,6 +524,7 @@ export type ResolversTypes = ResolversObject<{
   BoardKind: BoardKind;
   BoardMember: ResolverTypeWrapper<BoardMemberModel>;
   BoardPermission: BoardPermission;
+  BoardPresenceEvent: ResolverTypeWrapper<Omit<BoardPresenceEvent, 'user' | 'viewers'> & { user?: Maybe<ResolversTypes['User']>, viewers: Array<ResolversTypes['User']> }>;
   BoardState: BoardState;
   Column: ResolverTypeWrapper<ColumnModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -506,8 +539,10 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Organization: ResolverTypeWrapper<EntityRef>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PresenceChange: PresenceChange;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ShareBoardInput: ShareBoardInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UnshareBoardInput: UnshareBoardInput;
   UpdateBoardInput: UpdateBoardInput;
   UpdateColumnInput: UpdateColumnInput;
@@ -530,6 +565,7 @@ export type ResolversParentTypes = ResolversObject<{
   BoardEdge: Omit<BoardEdge, 'node'> & { node: ResolversParentTypes['Board'] };
   BoardFilter: BoardFilter;
   BoardMember: BoardMemberModel;
+  BoardPresenceEvent: Omit<BoardPresenceEvent, 'user' | 'viewers'> & { user?: Maybe<ResolversParentTypes['User']>, viewers: Array<ResolversParentTypes['User']> };
   Column: ColumnModel;
   Float: Scalars['Float']['output'];
   CreateBoardInput: CreateBoardInput;
@@ -544,6 +580,7 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ShareBoardInput: ShareBoardInput;
+  Subscription: Record<PropertyKey, never>;
   UnshareBoardInput: UnshareBoardInput;
   UpdateBoardInput: UpdateBoardInput;
   UpdateColumnInput: UpdateColumnInput;
@@ -587,6 +624,14 @@ export type BoardEdgeResolvers<ContextType = ProjectsContext, ParentType extends
 export type BoardMemberResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['BoardMember'] = ResolversParentTypes['BoardMember']> = ResolversObject<{
   permission?: Resolver<ResolversTypes['BoardPermission'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type BoardPresenceEventResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['BoardPresenceEvent'] = ResolversParentTypes['BoardPresenceEvent']> = ResolversObject<{
+  boardId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['PresenceChange'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  viewers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type ColumnResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['Column'] = ResolversParentTypes['Column'], FederationReferenceType extends FederationReferenceTypes['Column'] = FederationReferenceTypes['Column']> = ResolversObject<{
@@ -656,6 +701,10 @@ export type QueryResolvers<ContextType = ProjectsContext, ParentType extends Res
   workspaces?: Resolver<ResolversTypes['WorkspaceConnection'], ParentType, ContextType, Partial<QueryWorkspacesArgs>>;
 }>;
 
+export type SubscriptionResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  boardPresence?: SubscriptionResolver<ResolversTypes['BoardPresenceEvent'], "boardPresence", ParentType, ContextType, RequireFields<SubscriptionBoardPresenceArgs, 'boardId'>>;
+}>;
+
 export type UserResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   boards?: Resolver<Maybe<ResolversTypes['BoardConnection']>, ParentType, ContextType, Partial<UserBoardsArgs>>;
@@ -688,6 +737,7 @@ export type Resolvers<ContextType = ProjectsContext> = ResolversObject<{
   BoardConnection?: BoardConnectionResolvers<ContextType>;
   BoardEdge?: BoardEdgeResolvers<ContextType>;
   BoardMember?: BoardMemberResolvers<ContextType>;
+  BoardPresenceEvent?: BoardPresenceEventResolvers<ContextType>;
   Column?: ColumnResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
@@ -696,6 +746,7 @@ export type Resolvers<ContextType = ProjectsContext> = ResolversObject<{
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Workspace?: WorkspaceResolvers<ContextType>;
   WorkspaceConnection?: WorkspaceConnectionResolvers<ContextType>;

@@ -14,6 +14,7 @@ export type Scalars = {
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
   DateTime: { input: Date; output: Date | string; }
+  JSON: { input: unknown; output: unknown; }
   _FieldSet: { input: unknown; output: unknown; }
 };
 
@@ -52,6 +53,11 @@ export type ApiKeyPrincipal = {
   userId: Scalars['ID']['output'];
 };
 
+export type Board = {
+  __typename?: 'Board';
+  id: Scalars['ID']['output'];
+};
+
 export type ChangeMemberRoleInput = {
   /** The membership's version the change is based on; a stale one gets CONFLICT. */
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
@@ -76,6 +82,11 @@ export type InviteMemberInput = {
   email: Scalars['String']['input'];
   name: Scalars['String']['input'];
   role: MembershipRole;
+};
+
+export type Item = {
+  __typename?: 'Item';
+  id: Scalars['ID']['output'];
 };
 
 export type Membership = {
@@ -153,6 +164,28 @@ export type MutationRevokeApiKeyArgs = {
 export type MutationUpdateProfileArgs = {
   input: UpdateProfileInput;
 };
+
+export type Notification = {
+  __typename?: 'Notification';
+  actor?: Maybe<User>;
+  board?: Maybe<Board>;
+  boardId?: Maybe<Scalars['ID']['output']>;
+  cursor: Scalars['String']['output'];
+  data: Scalars['JSON']['output'];
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  item?: Maybe<Item>;
+  itemId?: Maybe<Scalars['ID']['output']>;
+  occurredAt: Scalars['DateTime']['output'];
+  type: NotificationType;
+};
+
+export type NotificationType =
+  | 'ASSIGNED'
+  | 'BOARD_SHARED'
+  | 'BOARD_UNSHARED'
+  | 'ROLE_CHANGED'
+  | 'UNASSIGNED';
 
 export type Organization = {
   __typename?: 'Organization';
@@ -233,6 +266,22 @@ export type RemoveMemberInput = {
 export type RevokeApiKeyInput = {
   expectedVersion: Scalars['Int']['input'];
   id: Scalars['ID']['input'];
+};
+
+/** Served by the gateway over graphql-ws (see boardActivity); not by this subgraph. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * What concerns the signed-in user: items assigned to or taken from them, boards shared with or
+   * unshared from them, their role changing. Cursors and CURSOR_EXPIRED as in boardActivity.
+   */
+  myNotifications: Notification;
+};
+
+
+/** Served by the gateway over graphql-ws (see boardActivity); not by this subgraph. */
+export type SubscriptionMyNotificationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Team = {
@@ -401,22 +450,28 @@ export type ResolversTypes = ResolversObject<{
   ApiKeyConnection: ResolverTypeWrapper<Omit<ApiKeyConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['ApiKeyEdge']>, nodes: Array<ResolversTypes['ApiKey']> }>;
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
   ApiKeyPrincipal: ResolverTypeWrapper<ApiKeyPrincipal>;
+  Board: ResolverTypeWrapper<Board>;
   ChangeMemberRoleInput: ChangeMemberRoleInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   InviteMemberInput: InviteMemberInput;
+  Item: ResolverTypeWrapper<Item>;
+  JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Membership: ResolverTypeWrapper<MembershipModel>;
   MembershipConnection: ResolverTypeWrapper<Omit<MembershipConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['MembershipEdge']>, nodes: Array<ResolversTypes['Membership']> }>;
   MembershipEdge: ResolverTypeWrapper<Omit<MembershipEdge, 'node'> & { node: ResolversTypes['Membership'] }>;
   MembershipRole: MembershipRole;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Notification: ResolverTypeWrapper<Omit<Notification, 'actor'> & { actor?: Maybe<ResolversTypes['User']> }>;
+  NotificationType: NotificationType;
   Organization: ResolverTypeWrapper<OrganizationModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RemoveMemberInput: RemoveMemberInput;
   RevokeApiKeyInput: RevokeApiKeyInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Team: ResolverTypeWrapper<TeamModel>;
   UpdateProfileInput: UpdateProfileInput;
   User: ResolverTypeWrapper<UserModel>;
@@ -434,21 +489,26 @@ export type ResolversParentTypes = ResolversObject<{
   ApiKeyConnection: Omit<ApiKeyConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['ApiKeyEdge']>, nodes: Array<ResolversParentTypes['ApiKey']> };
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
   ApiKeyPrincipal: ApiKeyPrincipal;
+  Board: Board;
   ChangeMemberRoleInput: ChangeMemberRoleInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   DateTime: Scalars['DateTime']['output'];
   InviteMemberInput: InviteMemberInput;
+  Item: Item;
+  JSON: Scalars['JSON']['output'];
   Membership: MembershipModel;
   MembershipConnection: Omit<MembershipConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['MembershipEdge']>, nodes: Array<ResolversParentTypes['Membership']> };
   MembershipEdge: Omit<MembershipEdge, 'node'> & { node: ResolversParentTypes['Membership'] };
   Mutation: Record<PropertyKey, never>;
+  Notification: Omit<Notification, 'actor'> & { actor?: Maybe<ResolversParentTypes['User']> };
   Organization: OrganizationModel;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   RemoveMemberInput: RemoveMemberInput;
   RevokeApiKeyInput: RevokeApiKeyInput;
+  Subscription: Record<PropertyKey, never>;
   Team: TeamModel;
   UpdateProfileInput: UpdateProfileInput;
   User: UserModel;
@@ -488,6 +548,10 @@ export type ApiKeyPrincipalResolvers<ContextType = UsersContext, ParentType exte
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
+export type BoardResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Board'] = ResolversParentTypes['Board']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
 export type CreatedApiKeyResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = ResolversObject<{
   apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -495,6 +559,14 @@ export type CreatedApiKeyResolvers<ContextType = UsersContext, ParentType extend
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
+}
+
+export type ItemResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Item'] = ResolversParentTypes['Item']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
+  name: 'JSON';
 }
 
 export type MembershipResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership'], FederationReferenceType extends FederationReferenceTypes['Membership'] = FederationReferenceTypes['Membership']> = ResolversObject<{
@@ -527,6 +599,20 @@ export type MutationResolvers<ContextType = UsersContext, ParentType extends Res
   updateProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;
 }>;
 
+export type NotificationResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Notification'] = ResolversParentTypes['Notification']> = ResolversObject<{
+  actor?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  board?: Resolver<Maybe<ResolversTypes['Board']>, ParentType, ContextType>;
+  boardId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType>;
+  itemId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['NotificationType'], ParentType, ContextType>;
+}>;
+
 export type OrganizationResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Organization']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -553,6 +639,10 @@ export type QueryResolvers<ContextType = UsersContext, ParentType extends Resolv
   team?: Resolver<Maybe<ResolversTypes['Team']>, ParentType, ContextType, RequireFields<QueryTeamArgs, 'id'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+}>;
+
+export type SubscriptionResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  myNotifications?: SubscriptionResolver<ResolversTypes['Notification'], "myNotifications", ParentType, ContextType, Partial<SubscriptionMyNotificationsArgs>>;
 }>;
 
 export type TeamResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Team'] = ResolversParentTypes['Team'], FederationReferenceType extends FederationReferenceTypes['Team'] = FederationReferenceTypes['Team']> = ResolversObject<{
@@ -592,15 +682,20 @@ export type Resolvers<ContextType = UsersContext> = ResolversObject<{
   ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
   ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
   ApiKeyPrincipal?: ApiKeyPrincipalResolvers<ContextType>;
+  Board?: BoardResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Item?: ItemResolvers<ContextType>;
+  JSON?: GraphQLScalarType;
   Membership?: MembershipResolvers<ContextType>;
   MembershipConnection?: MembershipConnectionResolvers<ContextType>;
   MembershipEdge?: MembershipEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Notification?: NotificationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Team?: TeamResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
