@@ -21,6 +21,7 @@ import { GatewayMetrics } from "./observability/metrics.ts";
 import { TokenGate, limitsPlugin } from "./plugins/limits.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { checkReadiness } from "./readiness.ts";
+import { createRestApi } from "./rest/rest-api.ts";
 import {
   PayloadTooLargeError,
   readBody,
@@ -193,6 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const tokenGate = new TokenGate(operationLimits.maxTokens);
+  const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes });
 
   async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) {
     let body: unknown;
@@ -286,6 +288,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         return void response.end(graphiqlHtml("/graphql", options.graphiqlHeaders ?? {}));
       }
+      if (rest.handles(request, url)) return rest.handle(request, response, url, correlationId);
       if (url.pathname === "/graphql") return handleGraphQL(request, response, url, correlationId);
       return sendJson(response, 404, { error: "not found" });
     })().catch((error: unknown) => {

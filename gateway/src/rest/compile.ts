@@ -1,0 +1,214 @@
+/**
+ * Turns the route table into what serving needs, once at start-up: a path matcher, ajv validators
+ * for path, query and body, the operations to run, and the JSON Schemas the OpenAPI document
+ * publishes. A route that names a missing operation, field or type fails here, not on a request.
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import {
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  Kind,
+  getNamedType,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from "graphql";
+import { COMPONENT_REF, inputObjectSchema, nonNullInputSchema, nonNullSelectionSchema, requireEnum, requireInputObject, type JsonSchema } from "./json-schema.ts";
+import type { CatalogOperation, OperationCatalog } from "./operations.ts";
+import type { FieldError } from "./problem.ts";
+import type { HttpMethod, RouteDefinition } from "./route.ts";
+
+// ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
+const addFormats = addFormatsModule.default;
+
+/** REST page sizes: smaller than GraphQL's 1,000 maximum, as the v1 API always was. */
+export const PAGE_LIMIT = { default: 25, maximum: 100 } as const;
+
+export interface CompiledRoute {
+  readonly definition: RouteDefinition;
+  readonly method: HttpMethod;
+  readonly operation: CatalogOperation;
+  readonly current?: { readonly operation: CatalogOperation; readonly select: readonly string[] };
+  readonly select: readonly string[];
+  match(path: string): Record<string, string> | null;
+  readonly pathParameters: Readonly<Record<string, JsonSchema>>;
+  readonly queryParameters: Readonly<Record<string, JsonSchema>>;
+  readonly body?: JsonSchema;
+  /** The success response body, or undefined for 204. */
+  readonly response?: JsonSchema;
+  /** Path parameters whose values are GraphQL enum values in lower case. */
+  readonly enumParameters: ReadonlySet<string>;
+  validatePath(params: Record<string, string>): FieldError[] | null;
+  /** Validates and coerces (strings to numbers and booleans) in place. */
+  validateQuery(query: Record<string, unknown>): FieldError[] | null;
+  validateBody(body: unknown): FieldError[] | null;
+}
+
+function ajvInstance(coerceTypes: boolean): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes, useDefaults: coerceTypes });
+  addFormats(ajv, ["uuid", "date-time", "uri"]);
+  // JSON Schema annotations OpenAPI adds; ajv must accept them in the schemas it compiles.
+  ajv.addKeyword({ keyword: "example" });
+  return ajv;
+}
+
+/** ajv's errors as `{ field, message }`, fields as JSON Pointer-ish paths without the leading slash. */
+export function fieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
+  return (errors ?? []).map((error) => {
+    const base = error.instancePath.replace(/^\//, "");
+    const params = error.params as { missingProperty?: string; additionalProperty?: string };
+    if (error.keyword === "required" && params.missingProperty) {
+      return { field: base ? `${base}/${params.missingProperty}` : params.missingProperty, message: "is required" };
+    }
+    if (error.keyword === "additionalProperties" && params.additionalProperty) {
+      return { field: base ? `${base}/${params.additionalProperty}` : params.additionalProperty, message: "is not a known field" };
+    }
+    return { field: base, message: error.message ?? "is invalid" };
+  });
+}
+
+function check(validate: ValidateFunction, value: unknown): FieldError[] | null {
+  return validate(value) ? null : fieldErrors(validate.errors);
+}
+
+interface Walked {
+  readonly type: GraphQLOutputType;
+  readonly selection: SelectionSetNode | undefined;
+}
+
+/** Follows a dotted response path through an operation's selection and the schema's types. */
+function walk(schema: GraphQLSchema, operation: CatalogOperation, path: readonly string[]): Walked {
+  const root = operation.definition.operation === "mutation" ? schema.getMutationType() : schema.getQueryType();
+  if (!root) throw new Error(`The API schema has no ${operation.definition.operation} type`);
+  let type: GraphQLOutputType = root;
+  let selection: SelectionSetNode | undefined = operation.definition.selectionSet;
+  for (const key of path) {
+    const parent: GraphQLNamedType = getNamedType(type);
+    const node: FieldNode | undefined = selection?.selections.find((candidate): candidate is FieldNode => candidate.kind === Kind.FIELD && (candidate.alias?.value ?? candidate.name.value) === key);
+    if (!(parent instanceof GraphQLObjectType) || !node) throw new Error(`${operation.name} selects no ${path.join(".")}`);
+    const field: GraphQLField<unknown, unknown> | undefined = parent.getFields()[node.name.value];
+    if (!field) throw new Error(`${parent.name}.${node.name.value} does not exist`);
+    type = field.type;
+    selection = node.selectionSet;
+  }
+  return { type, selection };
+}
+
+function fieldOf(walked: Walked, key: string): Walked {
+  const parent = getNamedType(walked.type);
+  const node = walked.selection?.selections.find((candidate): candidate is FieldNode => candidate.kind === Kind.FIELD && candidate.name.value === key);
+  if (!(parent instanceof GraphQLObjectType) || !node) throw new Error(`expected a connection selecting ${key}`);
+  return { type: (parent.getFields()[key] as { type: GraphQLOutputType }).type, selection: node.selectionSet };
+}
+
+function responseSchema(schema: GraphQLSchema, definition: RouteDefinition, walked: Walked): JsonSchema | undefined {
+  switch (definition.kind) {
+    case "delete":
+      return undefined;
+    case "page": {
+      const nodes = fieldOf(walked, "nodes");
+      fieldOf(walked, "pageInfo");
+      return {
+        type: "object",
+        properties: {
+          data: nonNullSelectionSchema(schema, nodes.type, nodes.selection),
+          nextCursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last page." },
+        },
+        required: ["data", "nextCursor"],
+        additionalProperties: false,
+      };
+    }
+    case "list": {
+      const inner = walked.type instanceof GraphQLNonNull ? walked.type.ofType : walked.type;
+      if (!(inner instanceof GraphQLList)) throw new Error(`${definition.operationId}: a list route must select a list`);
+      return { type: "object", properties: { data: nonNullSelectionSchema(schema, walked.type, walked.selection) }, required: ["data"], additionalProperties: false };
+    }
+    default:
+      return nonNullSelectionSchema(schema, walked.type, walked.selection);
+  }
+}
+
+const PARAMETER = /\{(\w+)\}/g;
+
+export function compileRoutes(routes: readonly RouteDefinition[], catalog: OperationCatalog, schema: GraphQLSchema): CompiledRoute[] {
+  const bodies = ajvInstance(false);
+  const parameters = ajvInstance(true);
+  return routes.map((definition): CompiledRoute => {
+    const operation = catalog.operation(definition.operation);
+    const select = definition.select.split(".");
+    const walked = walk(schema, operation, select);
+    const names = [...definition.path.matchAll(PARAMETER)].map((match) => match[1] as string);
+    const pattern = new RegExp(`^${definition.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(PARAMETER, "([^/]+)")}$`);
+
+    const pathParameters: Record<string, JsonSchema> = {};
+    const enumParameters = new Set<string>();
+    for (const name of names) {
+      const declared = definition.params?.[name];
+      if (declared?.enum) {
+        enumParameters.add(name);
+        const values = requireEnum(schema, declared.enum).getValues().map((value) => value.name.toLowerCase());
+        pathParameters[name] = { type: "string", enum: values, description: declared.description };
+      } else {
+        pathParameters[name] = { type: "string", format: "uuid", description: declared?.description ?? "A UUID." };
+      }
+    }
+
+    const queryParameters: Record<string, JsonSchema> = {};
+    if (definition.kind === "page") {
+      queryParameters.limit = { type: "integer", minimum: 1, maximum: PAGE_LIMIT.maximum, default: PAGE_LIMIT.default, description: "Page size." };
+      queryParameters.cursor = { type: "string", minLength: 1, maxLength: 1000, description: "`nextCursor` of the previous page (also in its `Link: rel=\"next\"`)." };
+    }
+    if (definition.filters) {
+      for (const field of Object.values(requireInputObject(schema, definition.filters).getFields())) {
+        const fieldSchema = nonNullInputSchema(field.type);
+        queryParameters[field.name] = field.description ? { ...fieldSchema, description: field.description } : fieldSchema;
+      }
+    }
+
+    const body = definition.body ? inputObjectSchema(requireInputObject(schema, definition.body.input), definition.body) : undefined;
+    const validatePathFn = parameters.compile({ type: "object", properties: pathParameters, required: names, additionalProperties: false });
+    const validateQueryFn = parameters.compile({ type: "object", properties: queryParameters, additionalProperties: false });
+    // Body schemas are self-contained (no $ref), so they compile without the component registry.
+    const validateBodyFn = body ? bodies.compile(body) : undefined;
+    if (body && JSON.stringify(body).includes(COMPONENT_REF)) throw new Error(`${definition.operationId}: body schemas must be inline`);
+
+    const current = definition.concurrency?.current
+      ? { operation: catalog.operation(definition.concurrency.current.operation), select: definition.concurrency.current.select.split(".") }
+      : undefined;
+    if (current) walk(schema, current.operation, [...current.select, "version"]);
+
+    return {
+      definition,
+      method: definition.method,
+      operation,
+      current,
+      select,
+      pathParameters,
+      queryParameters,
+      body,
+      response: responseSchema(schema, definition, walked),
+      enumParameters,
+      match(path) {
+        const found = pattern.exec(path);
+        if (!found) return null;
+        const params: Record<string, string> = {};
+        try {
+          names.forEach((name, index) => {
+            params[name] = decodeURIComponent(found[index + 1] as string);
+          });
+        } catch {
+          return null; // a malformed %-escape names no resource
+        }
+        return params;
+      },
+      validatePath: (params) => check(validatePathFn, params),
+      validateQuery: (query) => check(validateQueryFn, query),
+      validateBody: (value) => (validateBodyFn ? check(validateBodyFn, value) : null),
+    };
+  });
+}
