@@ -79,6 +79,12 @@ export class GatewayMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
+  readonly pipeline = new Counter({
+    name: "sunday_gateway_pipeline_requests_total",
+    help: "GraphQL requests by the pipeline that ran them: lean (the gateway's executor directly) or apollo (Apollo Server)",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
   readonly supergraphReloads = new Counter({
     name: "sunday_gateway_supergraph_reloads_total",
     help: "Supergraph hot reloads by outcome (updated, rejected)",
