@@ -11,6 +11,7 @@
 //        BENCH_QUIET_WAIT (60) BENCH_QUIET_CORES (0.25) BENCH_NODE_ENV (production) BENCH_OURS_REF (working tree)
 //        BENCH_BASE_REF (none: adds a `base` gateway from that git ref, A/B in one run)
 //        BENCH_GATEWAY_EXEC_ARGV (none: Node flags for every gateway process, e.g. --max-semi-space-size=64)
+//        BENCH_OURS_EXEC_ARGV (none: Node flags for our gateways only, as our production start paths set them)
 //        BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL (TEST_DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -63,6 +64,13 @@ const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
  */
 /** BENCH_GATEWAY_EXEC_ARGV="--max-semi-space-size=64 …": Node/V8 flags for every gateway process (not the subgraphs). */
 const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
+/**
+ * BENCH_OURS_EXEC_ARGV="--max-semi-space-size=64": Node/V8 flags for *our* gateways only (ours,
+ * ours-dedup, base), after BENCH_GATEWAY_EXEC_ARGV: the flags our production start paths use
+ * (`npm start`, docker-compose), to measure ours as deployed next to the others' defaults.
+ */
+const OURS_EXEC_ARGV = (process.env.BENCH_OURS_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
+const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base";
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
 /** Rows whose window saw more foreign load than this are flagged as noisy. */
 const NOISY_CORES = 0.3;
@@ -443,7 +451,7 @@ async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], work
   try {
     gateway = await startChild(spec.key, spec.script, spec.config, {
       env: { NODE_ENV: GATEWAY_NODE_ENV, ...spec.env },
-      execArgv: GATEWAY_EXEC_ARGV,
+      execArgv: isOurs(spec.key) ? [...GATEWAY_EXEC_ARGV, ...OURS_EXEC_ARGV] : GATEWAY_EXEC_ARGV,
     });
     process.stdout.write(`pid ${gateway.pid} at ${gateway.url} in ${((performance.now() - started) / 1000).toFixed(1)} s; `);
     if (Object.keys(gateway.info).length > 0) {
@@ -812,7 +820,7 @@ async function main(): Promise<number> {
       `@apollo/gateway ${version("@apollo/gateway")}, @apollo/server ${version("@apollo/server")}, @graphql-hive/gateway ${hiveVersion}, graphql ${version("graphql")}`,
   );
   console.log(
-    `load: autocannon, ${CONNECTIONS} connections, warm-up ${WARMUP} s (discarded), measured ${PROFILE ? PROFILE_DURATION : DURATION} s; gateways one at a time, NODE_ENV=${GATEWAY_NODE_ENV}${GATEWAY_EXEC_ARGV.length ? `, gateway flags ${GATEWAY_EXEC_ARGV.join(" ")}` : ""}; work dir ${WORK}`,
+    `load: autocannon, ${CONNECTIONS} connections, warm-up ${WARMUP} s (discarded), measured ${PROFILE ? PROFILE_DURATION : DURATION} s; gateways one at a time, NODE_ENV=${GATEWAY_NODE_ENV}${GATEWAY_EXEC_ARGV.length ? `, gateway flags ${GATEWAY_EXEC_ARGV.join(" ")}` : ""}${OURS_EXEC_ARGV.length ? `, flags of ours only ${OURS_EXEC_ARGV.join(" ")}` : ""}; work dir ${WORK}`,
   );
 
   console.log(`our code: ${prepareSource()}`);
