@@ -79,8 +79,8 @@ const PROBLEM_RESPONSES: Record<string, { status: number; description: string; h
 
 function problemResponsesFor(route: CompiledRoute): string[] {
   const { definition } = route;
-  const names = ["Unauthorized", "NotAcceptable", "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable"];
-  if (Object.keys(route.queryParameters).length > 0 || route.body || definition.method === "POST") names.push("BadRequest");
+  // Every route refuses unknown query parameters, hence 400 everywhere.
+  const names = ["BadRequest", "Unauthorized", "NotAcceptable", "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable"];
   if (Object.keys(route.pathParameters).length > 0 || definition.notFound || definition.method !== "GET") names.push("NotFound");
   if (definition.method !== "GET") names.push("Forbidden", "Conflict");
   if (definition.concurrency) names.push("PreconditionFailed");

@@ -81,6 +81,23 @@ export interface ErrorMappingContext {
   readonly fieldNames?: Readonly<Record<string, string>>;
   /** Which failing fields are query parameters (400) rather than body fields (422). */
   readonly queryParameters?: ReadonlySet<string>;
+  /**
+   * The request body: a NOT_FOUND for an id the body names (not the path) is an invalid field
+   * (422), since the resource the URL names is there.
+   */
+  readonly body?: unknown;
+}
+
+/** Where in a body a value is, as a field path (`columnValues/0/columnId`), or null. */
+function fieldHolding(value: unknown, target: string, path: string[] = []): string | null {
+  if (value === target) return path.join("/");
+  if (value !== null && typeof value === "object") {
+    for (const [key, entry] of Object.entries(value)) {
+      const found = fieldHolding(entry, target, [...path, key]);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 interface Extensions {
@@ -113,7 +130,11 @@ export function problemFromGraphQLErrors(errors: readonly GraphQLFormattedError[
   }
   const first = errors[0] as GraphQLFormattedError;
   const code = codeOf(first);
-  const extensions = (first.extensions ?? {}) as Extensions;
+  const extensions = (first.extensions ?? {}) as Extensions & { id?: unknown };
+  if (code === "NOT_FOUND" && typeof extensions.id === "string" && context.body !== undefined) {
+    const field = fieldHolding(context.body, extensions.id);
+    if (field !== null) return problem("BAD_USER_INPUT", first.message, { errors: [{ field, message: first.message }] });
+  }
   if (code === "CONFLICT") {
     const versions = {
       ...(typeof extensions.expectedVersion === "number" ? { expectedVersion: extensions.expectedVersion } : {}),

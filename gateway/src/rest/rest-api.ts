@@ -186,6 +186,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
           ifMatch,
           fieldNames: PAGE_FIELD_NAMES,
           queryParameters: new Set(Object.keys(route.queryParameters)),
+          body: input.body,
         }),
       );
     }
