@@ -28,6 +28,8 @@ export interface StackOptions {
   readonly rateLimit?: GatewayOptions["rateLimit"];
   readonly federation?: GatewayOptions["federation"];
   readonly apiKeyCacheTtlMs?: number;
+  /** Live subscriptions (event feed and presence store) for the gateway. */
+  readonly subscriptions?: GatewayOptions["subscriptions"];
   /** One logger for the gateway and the subgraphs (tests capture what they log). */
   readonly logger?: Logger;
 }
@@ -80,6 +82,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         rateLimit: options.rateLimit,
         federation: options.federation,
         apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+        subscriptions: options.subscriptions,
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,

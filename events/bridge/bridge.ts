@@ -26,7 +26,7 @@ export interface BridgeOptions {
 }
 
 export interface Bridge {
-  /** Resolves once the consumer has joined its group and been assigned partitions. */
+  /** Resolves once the consumer has joined its group and fetched from its partitions. */
   readonly ready: Promise<void>;
   dispose(): Promise<void>;
 }
@@ -59,7 +59,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const ready = new Promise<void>((resolve) => {
     resolveReady = resolve;
   });
-  consumer.on(consumer.events.GROUP_JOIN, () => resolveReady());
+  // Ready once the group is joined and a first fetch has resolved the starting offsets: an event
+  // produced after `ready` is then read even by a new group that starts at the latest offset.
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.FETCH, () => {
+    if (joined) resolveReady();
+  });
 
   async function deadLetter(topic: string, message: KafkaMessage, reason: string, errors: readonly string[]) {
     const original = message.value?.toString("utf8") ?? "";

@@ -23,6 +23,7 @@ import { TokenGate, limitsPlugin } from "./plugins/limits.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
+import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
 import {
   PayloadTooLargeError,
   readBody,
@@ -65,11 +66,15 @@ export interface GatewayOptions {
   /** Headers GraphiQL starts with (the embedded start puts a dev token here). */
   readonly graphiqlHeaders?: Record<string, string>;
   readonly logger?: Logger;
+  /** Live subscriptions over graphql-ws on /graphql; none without it. */
+  readonly subscriptions?: SubscriptionsSetup;
 }
 
 export interface RunningGateway {
   readonly url: string;
   readonly metrics: GatewayMetrics;
+  /** Live subscriptions, when configured. */
+  readonly subscriptions: LiveSubscriptions | null;
   /** Re-reads the supergraph file (as SIGHUP does); "unchanged" for a fixed SDL. */
   reloadSupergraph(): Promise<"updated" | "unchanged" | "rejected">;
   dispose(): Promise<void>;
@@ -148,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       options.federation?.onBreakerStateChange?.(subgraph, state);
     },
   });
+  const apiSchema = trackApiSchema(federation.gateway);
   const operationLimits = options.operationLimits ?? DEFAULT_OPERATION_LIMITS;
   const apqCache: KeyValueCache<string> = options.redis
     ? createRedisKeyValueCache(options.redis, `${prefix}apq:`)
@@ -318,6 +324,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     socket.once("close", () => sockets.delete(socket));
   });
 
+  const live = options.subscriptions
+    ? startSubscriptions({ ...options.subscriptions, httpServer: server, schema: apiSchema, admit, run: runOperation, metrics, logger })
+    : null;
+
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
@@ -326,10 +336,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url,
     metrics,
+    subscriptions: live,
     reloadSupergraph: () => supergraphFile?.reload() ?? Promise.resolve("unchanged"),
     async dispose() {
       // Stop accepting, let in-flight requests finish (bounded), then close every socket.
       draining = true;
+      await live?.dispose();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

@@ -3,6 +3,25 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+export type BoardActivityType =
+  | 'BOARD_ARCHIVED'
+  | 'BOARD_SHARED'
+  | 'BOARD_UNSHARED'
+  | 'BOARD_UPDATED'
+  | 'COLUMN_ARCHIVED'
+  | 'COLUMN_CREATED'
+  | 'COLUMN_UPDATED'
+  | 'COLUMN_VALUE_SET'
+  | 'COMMENT_ADDED'
+  | 'GROUP_ARCHIVED'
+  | 'GROUP_CREATED'
+  | 'GROUP_UPDATED'
+  | 'ITEM_CREATED'
+  | 'ITEM_DELETED'
+  | 'ITEM_MOVED'
+  | 'ITEM_UPDATED'
+  | 'SUBITEM_CREATED';
+
 export type ColumnType =
   | 'DATE'
   | 'DROPDOWN'
@@ -24,6 +43,18 @@ export type MembershipRole =
   | 'OWNER'
   | 'VIEWER';
 
+export type NotificationType =
+  | 'ASSIGNED'
+  | 'BOARD_SHARED'
+  | 'BOARD_UNSHARED'
+  | 'ROLE_CHANGED'
+  | 'UNASSIGNED';
+
+export type PresenceChange =
+  | 'JOINED'
+  | 'LEFT'
+  | 'SNAPSHOT';
+
 export type OrgMembersBoardsItemsQueryVariables = Exact<{
   membersFirst?: number | null | undefined;
   boardsFirst?: number | null | undefined;
@@ -41,3 +72,30 @@ export type BoardWithItemsQueryVariables = Exact<{
 
 
 export type BoardWithItemsQuery = { board: { id: string, name: string, version: number, groups: Array<{ id: string, name: string }>, columns: Array<{ id: string, title: string, type: ColumnType }>, items: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, name: string, version: number, group: { id: string, name: string }, assignees: Array<{ id: string, name: string }>, columnValues: Array<{ value: unknown, column: { id: string, title: string, type: ColumnType } }> }> } | null } | null };
+
+export type BoardActivitySubscriptionVariables = Exact<{
+  boardId: string | number;
+  after?: string | null | undefined;
+}>;
+
+
+export type BoardActivitySubscription = { boardActivity: { cursor: string, type: BoardActivityType, eventType: string, itemId: string | null, data: unknown, item: { id: string, name: string, assignees: Array<{ name: string }>, board: { name: string } } | null, actor: { name: string } | null } };
+
+export type ItemChangesSubscriptionVariables = Exact<{
+  itemId: string | number;
+}>;
+
+
+export type ItemChangesSubscription = { itemChanged: { cursor: string, type: BoardActivityType, item: { name: string } | null } };
+
+export type PresenceSubscriptionVariables = Exact<{
+  boardId: string | number;
+}>;
+
+
+export type PresenceSubscription = { boardPresence: { change: PresenceChange, viewerCount: number, user: { id: string, name: string } | null, viewers: Array<{ id: string }> } };
+
+export type NotificationsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type NotificationsSubscription = { myNotifications: { type: NotificationType, item: { name: string } | null, actor: { name: string } | null } };

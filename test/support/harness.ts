@@ -8,6 +8,7 @@ import { createPrisma, type PrismaClient } from "../../subgraphs/shared/db.ts";
 import type { Role } from "../../subgraphs/shared/identity.ts";
 import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
+import { redisFeed, redisPresenceStore, type SubscriptionsSetup } from "../../gateway/src/subscriptions/index.ts";
 
 /** Where tests create their throw-away databases: the machine's real Postgres. */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Serve a supergraph file (hot reload) instead of the checked-in SDL. */
   supergraphPath?: string;
+  /** Live subscriptions on the gateway, reading the Redis streams under this harness's prefix (see test/support/live.ts). */
+  subscriptions?: Partial<SubscriptionsSetup>;
 }
 
 export interface GraphQLResult {
@@ -93,6 +96,14 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     rateLimit: options.rateLimit ?? { perMinute: 100_000, perHour: 1_000_000 },
     logger: options.logger,
     supergraphPath: options.supergraphPath,
+    subscriptions: options.subscriptions
+      ? {
+          feed: redisFeed(redis),
+          presence: redisPresenceStore(redis, redisPrefix),
+          streamPrefix: redisPrefix,
+          ...options.subscriptions,
+        }
+      : undefined,
     // Revocation must show within a test, not after the production 30 s.
     apiKeyCacheTtlMs: 100,
     onQuery: () => {

@@ -85,6 +85,17 @@ export class GatewayMetrics {
     labelNames: ["path"] as const,
     registers: [this.registry],
   });
+  readonly subscriptionSockets = new Gauge({
+    name: "sunday_gateway_subscription_sockets",
+    help: "Open graphql-ws sockets that passed connection_init",
+    registers: [this.registry],
+  });
+  readonly subscriptionsStarted = new Counter({
+    name: "sunday_gateway_subscriptions_started_total",
+    help: "Subscriptions accepted, by root field",
+    labelNames: ["field"] as const,
+    registers: [this.registry],
+  });
   readonly supergraphReloads = new Counter({
     name: "sunday_gateway_supergraph_reloads_total",
     help: "Supergraph hot reloads by outcome (updated, rejected)",

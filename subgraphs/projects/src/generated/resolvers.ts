@@ -91,7 +91,8 @@ export type BoardPresenceEvent = {
   occurredAt: Scalars['DateTime']['output'];
   /** Who joined or left; null in a SNAPSHOT. */
   user?: Maybe<User>;
-  /** Everyone viewing the board after this change. */
+  viewerCount: Scalars['Int']['output'];
+  /** Who views the board after this change, earliest first; at most the first 25 (see viewerCount). */
   viewers: Array<User>;
 };
 
@@ -631,6 +632,7 @@ export type BoardPresenceEventResolvers<ContextType = ProjectsContext, ParentTyp
   change?: Resolver<ResolversTypes['PresenceChange'], ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  viewerCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   viewers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 

@@ -1,0 +1,57 @@
+/**
+ * A push-fed async iterator: the hub pushes results in delivery order, graphql-ws pulls them.
+ * `return()` (the client completed, or the socket closed) runs `onReturn` once.
+ */
+export class Channel<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly onReturn: () => void,
+    /** Pending results beyond which the consumer is too slow to keep: `overflow` is pushed and the channel ends. */
+    private readonly limit = 10_000,
+    private readonly overflow?: () => T,
+  ) {}
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  push(value: T): void {
+    if (this.ended) return;
+    const waiter = this.waiting.shift();
+    if (waiter) return waiter({ value, done: false });
+    if (this.queue.length >= this.limit) {
+      if (this.overflow) this.queue.push(this.overflow());
+      this.finish();
+      return;
+    }
+    this.queue.push(value);
+  }
+
+  /** Ends after what is already queued has been read. */
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const waiter of this.waiting.splice(0)) waiter({ value: undefined, done: true });
+    this.onReturn();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const value = this.queue.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.queue.length = 0;
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

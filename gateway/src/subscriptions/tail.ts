@@ -1,0 +1,80 @@
+import type { Disposable, EventFeed, StreamRef } from "../../../events/streams/feed.ts";
+import { compareCursors } from "../../../events/streams/resume.ts";
+import { parseEntry, type StreamEvent } from "./events.ts";
+
+/** Entries read per round trip. */
+const PAGE = 200;
+
+/**
+ * One stream followed by this gateway instance for all of its local subscribers: read once, in
+ * order, after the last cursor handled; woken by the feed. `claimed` is the cursor of the entry
+ * being (or last) handled: everything after it is the tail's to deliver, everything up to it was
+ * already read, which is how a resuming subscriber knows where its catch-up ends (see Hub).
+ */
+export class StreamTail<S> {
+  readonly subscribers = new Set<S>();
+  claimed = "0-0";
+  private watch: Disposable | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    readonly ref: StreamRef,
+    private readonly feed: EventFeed,
+    /** Handles one event; the next waits for it, so each subscriber sees the stream's order. */
+    private readonly handle: (event: StreamEvent, tail: StreamTail<S>) => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Starts following from the stream's newest entry; the watch comes first so nothing falls between. */
+  async start(): Promise<void> {
+    this.watch = await this.feed.watch(this.ref, () => this.wake());
+    this.claimed = await this.feed.latest(this.ref);
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        const page = await this.feed.read(this.ref, this.claimed, PAGE);
+        for (const entry of page) {
+          if (this.stopped) return;
+          if (compareCursors(entry.cursor, this.claimed) <= 0) continue;
+          this.claimed = entry.cursor;
+          const event = parseEntry(entry);
+          if (event) await this.handle(event, this);
+        }
+        if (page.length < PAGE) return;
+      }
+    } catch (error) {
+      // Redis away: the next wake-up (the feed wakes every watcher on reconnect) reads from `claimed` again.
+      this.onError(error);
+    }
+  }
+
+  /** Resolves once the current read round is over; for a stable point in tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async dispose(): Promise<void> {
+    this.stopped = true;
+    await this.watch?.dispose();
+    await this.running;
+  }
+}

@@ -1,0 +1,264 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { mintToken } from "../gateway/src/auth/jwt.ts";
+import { CLOSE_CODES } from "../gateway/src/subscriptions/index.ts";
+import type { BoardActivitySubscription, ItemChangesSubscription, NotificationsSubscription, PresenceSubscription } from "./generated/operations.ts";
+import { TEST_JWT, startHarness, type Harness } from "./support/harness.ts";
+import { quiet, startLivePipeline, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
+
+const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
+/** One named operation of the file (graphql-ws sends no operationName here, so the document holds one). */
+function operation(name: string): string {
+  const start = operations.indexOf(`subscription ${name}`);
+  const next = operations.indexOf("\nsubscription ", start + 1);
+  return operations.slice(start, next < 0 ? undefined : next);
+}
+
+describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql-ws)", () => {
+  let harness: Harness;
+  let pipeline: LivePipeline;
+  const clients: { dispose(): void | Promise<void> }[] = [];
+  const version = async (itemId: string) => (await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
+  const acme = () => harness.seed.organizations[0];
+  const board = () => acme().boards[0];
+  const connect = (token: string | null) => {
+    const opened = wsClient(harness.stack.gateway.url, token);
+    clients.push(opened.client);
+    return opened;
+  };
+  async function rename(itemId: string, name: string) {
+    const owner = await harness.token(0, "OWNER");
+    const result = await harness.gql(owner, `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`, {
+      input: { id: itemId, expectedVersion: await version(itemId), name },
+    });
+    assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+  }
+
+  before(async () => {
+    harness = await startHarness("subscriptions", { itemsPerBoard: 5, subscriptions: { presenceHeartbeatMs: 200, presenceExpiryMs: 600 } });
+    pipeline = await startLivePipeline(harness);
+  });
+  after(async () => {
+    for (const client of clients) await client.dispose();
+    await pipeline?.dispose();
+    await harness?.dispose();
+  });
+
+  it("delivers a mutation on the items subgraph with the cross-subgraph selection", async () => {
+    const { client } = connect(await harness.token(0, "MEMBER"));
+    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    await quiet(300);
+    const itemId = board().itemIds[0] ?? "";
+    await rename(itemId, "Live rename");
+    const [first] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
+    const event = first?.data?.boardActivity;
+    assert.ok(event, JSON.stringify(first));
+    assert.equal(event.type, "ITEM_UPDATED");
+    assert.equal(event.eventType, "project.item.updated");
+    assert.equal(event.itemId, itemId);
+    assert.match(event.cursor, /^\d+-\d+$/);
+    assert.equal(event.item?.name, "Live rename");
+    assert.equal(event.item?.board.name, board().name, "board name comes from the projects subgraph");
+    assert.ok(Array.isArray(event.item?.assignees), "assignees resolve through the users subgraph");
+    assert.equal(event.actor?.name, acme().users.find((user) => user.role === "OWNER")?.name);
+    assert.deepEqual((event.data as { changes: { name: unknown } }).changes.name, { from: (event.data as { changes: { name: { from: string } } }).changes.name.from, to: "Live rename" });
+    live.dispose();
+  });
+
+  it("refuses another organisation's guessed board id with FORBIDDEN and sends no event", async () => {
+    const { client } = connect(await harness.token(1, "OWNER"));
+    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    await live.completed;
+    const errors = live.error() as { extensions?: { code?: string } }[];
+    assert.equal(errors[0]?.extensions?.code, "FORBIDDEN");
+    await rename(board().itemIds[1] ?? "", "Not for Globex");
+    await quiet(500);
+    assert.equal(live.results.length, 0);
+  });
+
+  it("refuses a board the caller cannot read within the organisation (GUEST, private board)", async () => {
+    const { client } = connect(await harness.token(0, "GUEST"));
+    const live = subscribe(client, operation("BoardActivity"), { boardId: acme().boards[1].id });
+    await live.completed;
+    assert.equal((live.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "FORBIDDEN");
+  });
+
+  it("stops delivery when access is revoked: one FORBIDDEN, then nothing", async () => {
+    const guestId = acme().userIdsByRole.GUEST;
+    const { client } = connect(await harness.token(0, "GUEST"));
+    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    await quiet(300);
+    await rename(board().itemIds[2] ?? "", "Seen by the guest");
+    await live.until(1);
+    const owner = await harness.token(0, "OWNER");
+    const unshared = await harness.gql(owner, `mutation($input: UnshareBoardInput!) { unshareBoard(input: $input) { id } }`, {
+      input: { boardId: board().id, userId: guestId },
+    });
+    assert.equal(unshared.body.errors, undefined);
+    await live.until(2);
+    await live.completed;
+    const last = live.results.at(-1) as { errors?: { extensions?: { code?: string } }[] };
+    assert.equal(last.errors?.[0]?.extensions?.code, "FORBIDDEN");
+    await rename(board().itemIds[2] ?? "", "Not seen by the guest");
+    await quiet(500);
+    assert.equal(live.results.length, 2, JSON.stringify(live.results));
+    // Share it back for the tests that follow.
+    await harness.gql(owner, `mutation($input: ShareBoardInput!) { shareBoard(input: $input) { id } }`, {
+      input: { boardId: board().id, userId: guestId, permission: "VIEWER" },
+    });
+  });
+
+  it("closes the socket with 4401 for a missing or invalid token", async () => {
+    assert.equal((await connect(null).closed).code, CLOSE_CODES.unauthorized);
+    assert.equal((await connect("garbage.token.value").closed).code, CLOSE_CODES.unauthorized);
+  });
+
+  it("closes the socket with 4403 when the token expires", async () => {
+    const member = acme().userIdsByRole.MEMBER;
+    const token = await mintToken({ userId: member, organizationId: acme().id, role: "MEMBER" }, TEST_JWT, "2s");
+    const { closed } = connect(token);
+    const started = Date.now();
+    const { code } = await closed;
+    assert.equal(code, CLOSE_CODES.forbidden);
+    assert.ok(Date.now() - started < 4_000);
+  });
+
+  it("resumes after a disconnect with exactly the missed events, then live ones", async () => {
+    const token = await harness.token(0, "MEMBER");
+    const itemId = board().itemIds[3] ?? "";
+    const first = connect(token);
+    const live = subscribe(first.client, operation("BoardActivity"), { boardId: board().id });
+    await quiet(300);
+    await rename(itemId, "before-disconnect");
+    const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
+    const cursor = seen?.data?.boardActivity.cursor;
+    assert.ok(cursor);
+    await first.client.dispose();
+
+    for (const name of ["missed-1", "missed-2", "missed-3"]) await rename(itemId, name);
+    // Wait until the bridge has appended all three (the resume must find them in the stream).
+    const streamKey = `${harness.redisPrefix}board:${board().id}:events`;
+    for (let tries = 0; tries < 100; tries += 1) {
+      if ((await harness.redis.xrange(streamKey, `(${cursor}`, "+")).length >= 3) break;
+      await quiet(100);
+    }
+    const second = connect(token);
+    const resumed = subscribe(second.client, operation("BoardActivity"), { boardId: board().id, after: cursor });
+    const missed = (await resumed.until(3)) as { data?: BoardActivitySubscription }[];
+    assert.deepEqual(
+      missed.map((result) => result.data?.boardActivity.data && (result.data.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
+      ["missed-1", "missed-2", "missed-3"],
+    );
+    await rename(itemId, "after-resume");
+    const all = (await resumed.until(4)) as { data?: BoardActivitySubscription }[];
+    await quiet(300);
+    assert.equal(all.length, 4, "no duplicates");
+    assert.equal(all[3]?.data?.boardActivity.item?.name, "after-resume");
+    const cursors = all.map((result) => result.data?.boardActivity.cursor);
+    assert.equal(new Set(cursors).size, 4);
+  });
+
+  it("answers a cursor older than the retention with CURSOR_EXPIRED and a malformed one with CURSOR_INVALID", async () => {
+    const { client } = connect(await harness.token(0, "MEMBER"));
+    const expired = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: "1-0" });
+    await expired.completed;
+    assert.equal((expired.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "CURSOR_EXPIRED");
+    const invalid = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: "yesterday" });
+    await invalid.completed;
+    assert.equal((invalid.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "CURSOR_INVALID");
+  });
+
+  it("itemChanged sends only that item's events; myNotifications tells a user they were assigned", async () => {
+    const { client } = connect(await harness.token(0, "VIEWER"));
+    const [watched, other] = [board().itemIds[0] ?? "", board().itemIds[1] ?? ""];
+    const item = subscribe(client, operation("ItemChanges"), { itemId: watched });
+    const notifications = subscribe(client, operation("Notifications"));
+    await quiet(300);
+    await rename(other, "someone else's item");
+    await rename(watched, "the watched item");
+    const owner = await harness.token(0, "OWNER");
+    const assigned = await harness.gql(owner, `mutation($input: AssignUsersInput!) { assignUsers(input: $input) { id } }`, {
+      input: { itemId: watched, add: [acme().userIdsByRole.VIEWER] },
+    });
+    assert.equal(assigned.body.errors, undefined);
+    const [renamed] = (await item.until(1)) as { data?: ItemChangesSubscription }[];
+    assert.equal(renamed?.data?.itemChanged.item?.name, "the watched item");
+    const [notice] = (await notifications.until(1)) as { data?: NotificationsSubscription }[];
+    assert.equal(notice?.data?.myNotifications.type, "ASSIGNED");
+    assert.equal(notice?.data?.myNotifications.item?.name, "the watched item");
+    await item.until(2);
+    await quiet(300);
+    assert.equal(item.results.length, 2, "the rename and the assignment of the watched item, not the other item");
+    assert.equal(notifications.results.length, 1);
+  });
+
+  it("refuses itemChanged on another organisation's item", async () => {
+    const { client } = connect(await harness.token(1, "OWNER"));
+    const live = subscribe(client, operation("ItemChanges"), { itemId: board().itemIds[0] });
+    await live.completed;
+    assert.equal((live.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "FORBIDDEN");
+  });
+
+  it("resolves an event once per distinct selection, not once per socket", async () => {
+    const before = await payloadFetches();
+    const token = await harness.token(0, "MEMBER");
+    const subscriptions = Array.from({ length: 5 }, () => subscribe(connect(token).client, operation("BoardActivity"), { boardId: board().id }));
+    await quiet(500);
+    await rename(board().itemIds[4] ?? "", "fan-out");
+    for (const live of subscriptions) await live.until(1);
+    assert.equal((await payloadFetches()) - before, 1);
+    for (const live of subscriptions) live.dispose();
+  });
+
+  async function payloadFetches(): Promise<number> {
+    const text = await (await fetch(`${harness.stack.gateway.url}/metrics`)).text();
+    const line = text.split("\n").find((entry) => entry.startsWith('sunday_gateway_requests_total{operation="SubscriptionPayload"'));
+    return line ? Number(line.split(" ").at(-1)) : 0;
+  }
+
+  it("shows presence: a snapshot, JOINED when another viewer arrives, LEFT when they go or their socket dies", async () => {
+    const first = connect(await harness.token(0, "OWNER"));
+    const watching = subscribe(first.client, operation("Presence"), { boardId: board().id });
+    const [snapshot] = (await watching.until(1)) as { data?: PresenceSubscription }[];
+    assert.equal(snapshot?.data?.boardPresence.change, "SNAPSHOT");
+    assert.deepEqual(snapshot?.data?.boardPresence.viewers.map((viewer) => viewer.id), [acme().userIdsByRole.OWNER]);
+
+    const second = connect(await harness.token(0, "MEMBER"));
+    const joining = subscribe(second.client, operation("Presence"), { boardId: board().id });
+    await joining.until(1);
+    const [, joined] = (await watching.until(2)) as { data?: PresenceSubscription }[];
+    assert.equal(joined?.data?.boardPresence.change, "JOINED");
+    assert.equal(joined?.data?.boardPresence.user?.id, acme().userIdsByRole.MEMBER);
+    assert.equal(joined?.data?.boardPresence.viewerCount, 2);
+
+    // A socket that dies without a goodbye: its heartbeat stops and the expiry removes it.
+    const ghost = acme().userIdsByRole.ADMIN;
+    await harness.redis.zadd(`${harness.redisPrefix}board:${board().id}:viewers`, Date.now() - 1, `${ghost}|dead-socket`);
+    const [, , ghostLeft] = (await watching.until(3)) as { data?: PresenceSubscription }[];
+    assert.equal(ghostLeft?.data?.boardPresence.change, "LEFT");
+    assert.equal(ghostLeft?.data?.boardPresence.user?.id, ghost);
+
+    joining.dispose();
+    const [, , , left] = (await watching.until(4)) as { data?: PresenceSubscription }[];
+    assert.equal(left?.data?.boardPresence.change, "LEFT");
+    assert.equal(left?.data?.boardPresence.user?.id, acme().userIdsByRole.MEMBER);
+    assert.equal(left?.data?.boardPresence.viewerCount, 1);
+    watching.dispose();
+  });
+
+  it("closes a removed member's socket with 4403", async () => {
+    const owner = await harness.token(0, "OWNER");
+    const invited = await harness.gql(owner, `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id user { id } } }`, {
+      input: { email: `leaving-${Date.now()}@acme.example`, name: "Leaving Soon", role: "MEMBER" },
+    });
+    const userId = (invited.body.data?.inviteMember as { user: { id: string } }).user.id;
+    const token = await mintToken({ userId, organizationId: acme().id, role: "MEMBER" }, TEST_JWT);
+    const { client, closed } = connect(token);
+    subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    await quiet(300);
+    const removed = await harness.gql(owner, `mutation($input: RemoveMemberInput!) { removeMember(input: $input) { id } }`, { input: { userId } });
+    assert.equal(removed.body.errors, undefined, JSON.stringify(removed.body.errors));
+    assert.equal((await closed).code, CLOSE_CODES.forbidden);
+  });
+});
