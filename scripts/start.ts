@@ -11,6 +11,9 @@ import { createPrisma } from "../subgraphs/shared/db.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { devJwtSettings } from "./dev-token.ts";
 import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
+import { startLiveEvents } from "./live.ts";
+import { kafkaBrokers } from "../events/kafka.ts";
+import { createLogger } from "../subgraphs/shared/logger.ts";
 
 const started = performance.now();
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -33,6 +36,14 @@ await prisma.$disconnect();
 const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
 const jwt = devJwtSettings();
 const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, jwt);
+const live = await startLiveEvents({
+  databaseUrl,
+  redis,
+  kafkaBrokers: process.env.KAFKA_BROKERS ? kafkaBrokers() : undefined,
+  // PGlite does not pass NOTIFY from the subgraphs' connections to the relay's: poll instead.
+  pollIntervalMs: embedded ? 100 : undefined,
+  logger: createLogger("events"),
+});
 const stack = await startStack({
   databaseUrl,
   signingSecret: process.env.INTERNAL_SIGNING_SECRET ?? randomBytes(32).toString("hex"),
@@ -40,6 +51,7 @@ const stack = await startStack({
   development: process.env.NODE_ENV !== "production",
   graphiqlHeaders: { Authorization: `Bearer ${token}` },
   redis,
+  subscriptions: live.subscriptions,
   // `npm run compose` in another terminal is picked up without a restart.
   supergraphPath: SUPERGRAPH_PATH.pathname,
   poolMax: embedded ? 4 : 10,
@@ -53,8 +65,9 @@ const stack = await startStack({
 });
 
 console.log(`
-Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"}, ${redis ? "REDIS_URL" : "in-process limits"})
+Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"}, ${redis ? "REDIS_URL" : "in-process limits"}, events ${live.mode})
   GraphiQL:  ${stack.gateway.url}/graphql   (open in a browser; the token below is pre-filled)
+  Live:      ws://${stack.gateway.url.slice("http://".length)}/graphql   (graphql-transport-ws; try the boardActivity subscription in GraphiQL)
   Signed in: ${owner.user.name} <${owner.user.email}>, OWNER of ${acme.name}
   Dev token: ${token}
   Try:       curl -s ${stack.gateway.url}/graphql -H 'content-type: application/json' \\
@@ -68,6 +81,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`${signal}: stopping`);
   await stack.dispose();
+  await live.dispose();
   redis?.disconnect();
   await embedded?.dispose();
   process.exit(0);

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../../subgraphs/shared/logger.ts";
 import { DEAD_LETTER_TOPIC, DOMAIN_TOPICS, createIdempotentProducer, type DeadLetter } from "../kafka.ts";
 import type { DomainEvent } from "../../subgraphs/shared/outbox.ts";
-import { createStreamAppender } from "./redis-append.ts";
+import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 
 /** What the bridge asks of the event contracts. */
 export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
@@ -33,6 +33,19 @@ export interface Bridge {
 
 function stringOf(value: unknown): string | null {
   return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+/** Where a validated event goes: its organisation's stream, and its board's when it names one. */
+export function appendTargetOf(event: DomainEvent, payload: string): AppendTarget {
+  const data = event.data as Record<string, unknown>;
+  return {
+    eventId: event.eventId,
+    eventType: event.eventType,
+    organizationId: event.metadata.organizationId,
+    boardId: stringOf(data.boardId),
+    itemId: stringOf(data.itemId),
+    payload,
+  };
 }
 
 /**
@@ -84,17 +97,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const value = message.value?.toString("utf8") ?? "";
     const verdict = options.check(value);
     if (!verdict.ok) return deadLetter(topic, message, verdict.reason, verdict.errors);
-    const { event } = verdict;
-    const data = event.data as Record<string, unknown>;
-    const result = await appender.append({
-      eventId: event.eventId,
-      eventType: event.eventType,
-      organizationId: event.metadata.organizationId,
-      boardId: stringOf(data.boardId),
-      itemId: stringOf(data.itemId),
-      payload: value,
-    });
-    if (result.duplicate) logger.debug({ eventId: event.eventId }, "duplicate event dropped");
+    const result = await appender.append(appendTargetOf(verdict.event, value));
+    if (result.duplicate) logger.debug({ eventId: verdict.event.eventId }, "duplicate event dropped");
   }
 
   await consumer.run({

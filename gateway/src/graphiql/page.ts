@@ -17,6 +17,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 export const GRAPHIQL_ASSET_PREFIX = "/graphiql/assets/";
 
 const EXAMPLE_QUERY = `# Sunday's federated API: this query crosses all four subgraphs.
+# Run BoardActivity with a board id from MyBoards, then change an item in another tab: events
+# arrive live, each with the board and item resolved across subgraphs.
 query MyBoards {
   me { name role organization { name } }
   boards(first: 5) {
@@ -26,7 +28,18 @@ query MyBoards {
       items(first: 5) {
         nodes { name assignees { name } columnValues { column { title type } value } }
       }
+      id
     }
+  }
+}
+
+subscription BoardActivity($boardId: ID!) {
+  boardActivity(boardId: $boardId) {
+    cursor
+    type
+    actor { name }
+    item { name assignees { name } board { name } }
+    data
   }
 }
 `;
@@ -48,7 +61,9 @@ export function graphiqlHtml(endpoint: string, defaultHeaders: Record<string, st
   <script src="${GRAPHIQL_ASSET_PREFIX}graphiql.js"></script>
   <script>
     const config = ${config};
-    const fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+    // Subscriptions go over graphql-ws on the same path; connection_init carries the default headers' token.
+    const subscriptionUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.endpoint;
+    const fetcher = GraphiQL.createFetcher({ url: config.endpoint, subscriptionUrl, wsConnectionParams: JSON.parse(config.headers) });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       // Headers are not persisted: a stale token from an earlier run would shadow the fresh one.
       React.createElement(GraphiQL, { fetcher, defaultHeaders: config.headers, defaultQuery: config.query, shouldPersistHeaders: false }),
