@@ -33,7 +33,8 @@ export const MAX_SIGNATURE_AGE_MS = 60_000;
 export interface InternalRequest {
   readonly method: string;
   readonly path: string;
-  readonly body: string;
+  /** The body as sent: a string is hashed as its UTF-8 bytes, so both forms sign alike. */
+  readonly body: string | Uint8Array;
   readonly identity: Identity | null;
   readonly correlationId: string;
 }

@@ -48,6 +48,7 @@ export function serveControl(dispose: () => Promise<void>, requests: () => numbe
   // CPU profile of a window only (run.ts brackets the measured load with profile-start/-stop),
   // through the in-process inspector: no start-up or warm-up in it, unlike --cpu-prof.
   let session: Session | null = null;
+  const heapProfile = process.env.BENCH_PROFILE_KIND === "heap";
   const post = <T>(method: string, params?: object) =>
     new Promise<T>((resolve, reject) =>
       session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))),
@@ -58,11 +59,14 @@ export function serveControl(dispose: () => Promise<void>, requests: () => numbe
     else if (message.type === "profile-start") {
       session = new Session();
       session.connect();
-      void post("Profiler.enable")
-        .then(() => post("Profiler.setSamplingInterval", { interval: 500 }))
-        .then(() => post("Profiler.start"));
+      // BENCH_PROFILE_KIND=heap: a sampling heap profile (allocations by function) instead of CPU.
+      if (heapProfile) void post("HeapProfiler.startSampling", { samplingInterval: 16_384 });
+      else
+        void post("Profiler.enable")
+          .then(() => post("Profiler.setSamplingInterval", { interval: 500 }))
+          .then(() => post("Profiler.start"));
     } else if (message.type === "profile-stop") {
-      void post<{ profile: unknown }>("Profiler.stop")
+      void post<{ profile: unknown }>(heapProfile ? "HeapProfiler.stopSampling" : "Profiler.stop")
         .then(({ profile }) => {
           writeFileSync(message.path, JSON.stringify(profile));
           session?.disconnect();

@@ -107,8 +107,11 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
         extensions: request.extensions,
       });
       const extraHeaders = request.http?.headers;
+      // Encoded once: the signature hashes these bytes and undici sends them (a string body would be
+      // encoded twice per attempt); `body` stays the merging key.
+      const bytes = Buffer.from(body);
       const send = (share: boolean) =>
-        this.subgraph.execute(isQuery(options), () => this.attempt(body, identity, correlationId, extraHeaders, share));
+        this.subgraph.execute(isQuery(options), () => this.attempt(bytes, identity, correlationId, extraHeaders, share));
 
       const operation = operationOptions?.incomingRequestContext.operation?.operation;
       let received: Received;
@@ -132,7 +135,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
 
   /** One attempt, signed anew (fresh timestamp and nonce) each time it is called. */
   private async attempt(
-    body: string,
+    body: Buffer,
     identity: Identity | null,
     correlationId: string,
     extraHeaders: Iterable<[string, string]> | undefined,
