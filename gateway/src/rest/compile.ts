@@ -106,7 +106,7 @@ function fieldOf(walked: Walked, key: string): Walked {
   return { type: (parent.getFields()[key] as { type: GraphQLOutputType }).type, selection: node.selectionSet };
 }
 
-function responseSchema(schema: GraphQLSchema, definition: RouteDefinition, walked: Walked): JsonSchema | undefined {
+function responseSchema(definition: RouteDefinition, walked: Walked): JsonSchema | undefined {
   switch (definition.kind) {
     case "delete":
       return undefined;
@@ -116,7 +116,7 @@ function responseSchema(schema: GraphQLSchema, definition: RouteDefinition, walk
       return {
         type: "object",
         properties: {
-          data: nonNullSelectionSchema(schema, nodes.type, nodes.selection),
+          data: nonNullSelectionSchema(nodes.type, nodes.selection),
           nextCursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last page." },
         },
         required: ["data", "nextCursor"],
@@ -126,10 +126,10 @@ function responseSchema(schema: GraphQLSchema, definition: RouteDefinition, walk
     case "list": {
       const inner = walked.type instanceof GraphQLNonNull ? walked.type.ofType : walked.type;
       if (!(inner instanceof GraphQLList)) throw new Error(`${definition.operationId}: a list route must select a list`);
-      return { type: "object", properties: { data: nonNullSelectionSchema(schema, walked.type, walked.selection) }, required: ["data"], additionalProperties: false };
+      return { type: "object", properties: { data: nonNullSelectionSchema(walked.type, walked.selection) }, required: ["data"], additionalProperties: false };
     }
     default:
-      return nonNullSelectionSchema(schema, walked.type, walked.selection);
+      return nonNullSelectionSchema(walked.type, walked.selection);
   }
 }
 
@@ -191,7 +191,7 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       pathParameters,
       queryParameters,
       body,
-      response: responseSchema(schema, definition, walked),
+      response: responseSchema(definition, walked),
       enumParameters,
       match(path) {
         const found = pattern.exec(path);

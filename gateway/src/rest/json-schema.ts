@@ -71,15 +71,15 @@ function describe(schema: Record<string, unknown>, description: string | null | 
  * a `$ref` to the component of that fragment's name; fields are `required` (GraphQL always returns
  * every selected field) and nothing else is allowed.
  */
-export function selectionSchema(schema: GraphQLSchema, type: GraphQLOutputType, selection: SelectionSetNode | undefined): Record<string, unknown> {
-  if (type instanceof GraphQLNonNull) return nonNullSelectionSchema(schema, type.ofType, selection);
-  return orNull(nonNullSelectionSchema(schema, type, selection));
+export function selectionSchema(type: GraphQLOutputType, selection: SelectionSetNode | undefined): Record<string, unknown> {
+  if (type instanceof GraphQLNonNull) return nonNullSelectionSchema(type.ofType, selection);
+  return orNull(nonNullSelectionSchema(type, selection));
 }
 
 /** As selectionSchema, for a value known to be there (a resource a route answers with). */
-export function nonNullSelectionSchema(schema: GraphQLSchema, type: GraphQLOutputType, selection: SelectionSetNode | undefined): Record<string, unknown> {
-  if (type instanceof GraphQLNonNull) return nonNullSelectionSchema(schema, type.ofType, selection);
-  if (type instanceof GraphQLList) return { type: "array", items: selectionSchema(schema, type.ofType, selection) };
+export function nonNullSelectionSchema(type: GraphQLOutputType, selection: SelectionSetNode | undefined): Record<string, unknown> {
+  if (type instanceof GraphQLNonNull) return nonNullSelectionSchema(type.ofType, selection);
+  if (type instanceof GraphQLList) return { type: "array", items: selectionSchema(type.ofType, selection) };
   if (type instanceof GraphQLScalarType) return scalarSchema(type, "output");
   if (type instanceof GraphQLEnumType) return enumSchema(type);
   if (!(type instanceof GraphQLObjectType)) throw new Error(`REST operations select only object types, not ${type.toString()}`);
@@ -93,7 +93,7 @@ export function nonNullSelectionSchema(schema: GraphQLSchema, type: GraphQLOutpu
     if (node.name.value === "__typename") continue;
     const field = fields[node.name.value];
     if (!field) throw new Error(`${type.name}.${node.name.value} does not exist`);
-    properties[node.alias?.value ?? node.name.value] = describe(selectionSchema(schema, field.type, node.selectionSet), field.description);
+    properties[node.alias?.value ?? node.name.value] = describe(selectionSchema(field.type, node.selectionSet), field.description);
   }
   return { type: "object", properties, required: Object.keys(properties), additionalProperties: false };
 }

@@ -180,7 +180,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     const fragment = catalog.fragments.get(name);
     const type = fragment ? schema.getType(fragment.typeCondition.name.value) : undefined;
     if (!fragment || !(type instanceof GraphQLObjectType)) throw new Error(`No fragment ${name} on an object type`);
-    const fragmentSchema = nonNullSelectionSchema(schema, type, fragment.selectionSet);
+    const fragmentSchema = nonNullSelectionSchema(type, fragment.selectionSet);
     schemas[name] = type.description ? { ...fragmentSchema, description: type.description } : fragmentSchema;
     const nested = new Set<string>();
     refsIn(fragmentSchema, nested);

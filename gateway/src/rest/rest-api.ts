@@ -105,7 +105,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     ? createRedisIdempotencyStore(options.redis, `${options.redisPrefix ?? ""}idempotency:`, options.idempotency)
     : createMemoryIdempotencyStore(options.idempotency);
   const requests = new Counter({
-    name: "gateway_rest_requests_total",
+    name: "sunday_gateway_rest_requests_total",
     help: "REST v1 requests by route (operationId) and status",
     labelNames: ["route", "status"] as const,
     registers: [options.metrics.registry],

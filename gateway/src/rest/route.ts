@@ -72,7 +72,7 @@ export interface RouteDefinition<TVariables extends Readonly<Record<string, unkn
 
 /** A route of the table, its variables typed by the generated operation types. */
 export function route<TVariables extends Readonly<Record<string, unknown>>>(definition: RouteDefinition<TVariables>): RouteDefinition {
-  return definition as unknown as RouteDefinition;
+  return definition as RouteDefinition;
 }
 
 /** The version a route's write is based on; routes with `concurrency.current` always have one. */
