@@ -1,0 +1,274 @@
+// Subscription fan-out: SOCKETS concurrent graphql-ws sockets on ONE gateway instance, all
+// subscribed to one board's activity (with a cross-subgraph item selection), then one change at a
+// time: time from the mutation to the last socket receiving the event (and p50/p99 across
+// sockets), the gateway's RSS before and after connecting and after each event, time to connect.
+//
+//   node --import tsx bench/subscriptions/fanout.ts
+//
+// Processes: this one (fresh database, mutations, report), children/stack.ts mode "subgraphs" (the
+// four subgraphs; its own gateway idles), children/gateway.ts (the measured gateway, alone in its
+// process), children/pipeline.ts (outbox relay + bridge on the machine's Kafka and Redis), and
+// CLIENT_PROCESSES × children/clients.ts holding the sockets.
+import http from "node:http";
+import { Redis } from "ioredis";
+import { migrate } from "../../prisma/tools/migrate.ts";
+import { seedDemo } from "../../prisma/seed.ts";
+import { createPrisma } from "../../subgraphs/shared/db.ts";
+import { mintToken } from "../../gateway/src/auth/jwt.ts";
+import { ensureKafka } from "../../infra/kafka/ready.ts";
+import type { MembershipRole } from "../../generated/prisma/client.ts";
+import {
+  BENCH_JWT,
+  BENCH_SIGNING_SECRET,
+  REDIS_URL,
+  cpuOf,
+  createDatabase,
+  dropDatabase,
+  fmt,
+  loadAverage,
+  machineBusyMs,
+  memoryMb,
+  now,
+  numberEnv,
+  sleep,
+  startChild,
+  summary,
+  table,
+  waitForQuiet,
+  type Child,
+} from "./lib.ts";
+import { BOARD_ACTIVITY } from "./ws-client.ts";
+
+const SOCKETS = numberEnv("BENCH_SOCKETS", 10_000);
+const CLIENT_PROCESSES = numberEnv("BENCH_CLIENT_PROCESSES", 4);
+const BATCH = numberEnv("BENCH_CONNECT_BATCH", 100);
+const CHANGES = numberEnv("BENCH_CHANGES", 5);
+const EVENT_TIMEOUT_MS = numberEnv("BENCH_EVENT_TIMEOUT_MS", 60_000);
+const QUIET_WAIT = numberEnv("BENCH_QUIET_WAIT", 30);
+const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
+const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(" ").filter(Boolean);
+
+const database = `sunday_bench_subs_fanout_${process.pid}`;
+const prefix = `bench:subs-fanout:${process.pid}:`;
+const ROLES: MembershipRole[] = ["OWNER", "ADMIN", "MEMBER", "VIEWER", "GUEST"];
+const UPDATE = `mutation BenchRename($input: UpdateItemInput!) { updateItem(input: $input) { id version } }`;
+
+function post(url: string, token: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${url}/graphql`,
+      { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+interface ChangeResult {
+  label: string;
+  received: number;
+  duplicates: number;
+  responseMs: number;
+  toXaddMs: number;
+  first: number;
+  p50: number;
+  p99: number;
+  last: number;
+  gatewayCpuMs: number;
+  clientsCpuMs: number;
+  rssAfter: number;
+  foreignBefore: number;
+  machineCores: number;
+}
+
+async function main() {
+  const started = now();
+  const limit = (await import("node:fs")).readFileSync("/proc/self/limits", "utf8").split("\n").find((line) => line.startsWith("Max open files"));
+  console.log(`subscription fan-out: ${SOCKETS} sockets in ${CLIENT_PROCESSES} client processes, ${CHANGES} changes; load average ${loadAverage()}; ${limit?.replace(/\s+/g, " ")}`);
+  const openFiles = Number(/Max open files\s+(\d+)/.exec(limit ?? "")?.[1] ?? 0);
+  if (openFiles && openFiles < SOCKETS + 1_000) throw new Error(`the open-file limit (${openFiles}) is below ${SOCKETS + 1_000}: raise it (ulimit -n) first`);
+  const children: Child[] = [];
+  const clients: Child[] = [];
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const databaseUrl = await createDatabase(database);
+    await migrate(databaseUrl);
+    const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
+    const seed = await seedDemo(prisma);
+    await ensureKafka();
+    const subgraphs = await startChild("subgraphs", "stack.ts", {
+      mode: "subgraphs",
+      databaseUrl,
+      signingSecret: BENCH_SIGNING_SECRET,
+      jwt: BENCH_JWT,
+      redisUrl: REDIS_URL,
+      prefix,
+      poolMax: 8,
+    });
+    children.push(subgraphs);
+    const gateway = await startChild(
+      "gateway",
+      "gateway.ts",
+      { signingSecret: BENCH_SIGNING_SECRET, jwt: BENCH_JWT, redisUrl: REDIS_URL, prefix, subgraphUrls: subgraphs.info.subgraphUrls },
+      { execArgv: GATEWAY_EXEC_ARGV },
+    );
+    children.push(gateway);
+    const pipeline = await startChild("pipeline", "pipeline.ts", { databaseUrl, redisUrl: REDIS_URL, prefix });
+    children.push(pipeline);
+    const gatewayUrl = gateway.info.gatewayUrl as string;
+    const mutateUrl = subgraphs.info.gatewayUrl as string; // mutations through the subgraphs' own (idle) gateway: the measured one only serves sockets
+    console.log(`gateway pid ${gateway.pid} at ${gatewayUrl}${GATEWAY_EXEC_ARGV.length ? ` (${GATEWAY_EXEC_ARGV.join(" ")})` : ""}; subgraphs pid ${subgraphs.pid}; relay + bridge pid ${pipeline.pid} (${((now() - started) / 1000).toFixed(1)} s)`);
+
+    const acme = seed.organizations[0];
+    const board = acme.boards[0];
+    const tokens = await Promise.all(ROLES.map((role) => mintToken({ userId: acme.userIdsByRole[role], organizationId: acme.id, role }, BENCH_JWT)));
+    const mutator = tokens[0]!;
+    const itemId = board.itemIds[0]!;
+    let version = (await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
+
+    const rssIdle = memoryMb(gateway.pid).rss;
+    const perProcess = Math.ceil(SOCKETS / CLIENT_PROCESSES);
+    for (let i = 0; i < CLIENT_PROCESSES; i += 1) {
+      const count = Math.min(perProcess, SOCKETS - i * perProcess);
+      clients.push(
+        await startChild(`clients-${i}`, "clients.ts", { url: gatewayUrl, tokens, count, offset: i * perProcess, query: BOARD_ACTIVITY, variables: { boardId: board.id }, batch: BATCH }),
+      );
+    }
+    const done = new Map<string, number>();
+    const doneWaiters = new Map<string, () => void>();
+    for (const client of clients) {
+      client.on("done", (message) => {
+        const name = message.name as string;
+        const count = (done.get(name) ?? 0) + 1;
+        done.set(name, count);
+        if (count === clients.length) doneWaiters.get(name)?.();
+      });
+    }
+    const quiet0 = await waitForQuiet([gateway.pid, subgraphs.pid, pipeline.pid, ...clients.map((c) => c.pid)], database, QUIET_WAIT, QUIET_CORES);
+    console.log(`before connecting: gateway RSS ${fmt(rssIdle, 0)} MB; other processes ${quiet0.foreign.toFixed(2)} cores`);
+
+    const gatewayCpu0 = cpuOf([gateway.pid]);
+    const connectStarted = now();
+    const connected = await Promise.all(
+      clients.map((client) => client.request<{ connected: number; failed: number; failures: Record<string, number>; ms: number }>("connect", {}, 600_000)),
+    );
+    const connectMs = now() - connectStarted;
+    const gatewayConnectCpu = cpuOf([gateway.pid]) - gatewayCpu0;
+    const totalConnected = connected.reduce((sum, c) => sum + c.connected, 0);
+    const failures = connected.flatMap((c) => Object.entries(c.failures));
+    console.log(
+      `connected ${totalConnected}/${SOCKETS} in ${(connectMs / 1000).toFixed(1)} s (gateway CPU ${fmt(gatewayConnectCpu / 1000, 1)} s, ${fmt(gatewayConnectCpu / totalConnected, 2)} ms/socket)${failures.length ? `; failures: ${JSON.stringify(failures)}` : ""}`,
+    );
+    await sleep(3_000); // the last subscriptions reach their tail
+    const sockets = await gateway.request<number>("sockets");
+    const memAfterConnect = memoryMb(gateway.pid);
+    const heapAfterConnect = await gateway.request<NodeJS.MemoryUsage>("memory");
+    console.log(`gateway: ${sockets} open sockets, RSS ${fmt(memAfterConnect.rss, 0)} MB (heap used ${fmt(heapAfterConnect.heapUsed / 2 ** 20, 0)} MB)`);
+
+    const clientPids = clients.map((c) => c.pid);
+    const results: ChangeResult[] = [];
+    for (let change = 0; change <= CHANGES; change += 1) {
+      const label = change === 0 ? "0 (first, cold)" : String(change);
+      const quiet = change === 0 ? { foreign: NaN, waited: 0 } : await waitForQuiet([gateway.pid, subgraphs.pid, pipeline.pid, ...clientPids], database, QUIET_WAIT, QUIET_CORES);
+      const name = `fan-${process.pid}-${change}`;
+      await Promise.all(clients.map((client) => client.request("expect", { name })));
+      const all = new Promise<void>((resolve) => doneWaiters.set(name, resolve));
+      const cpuGateway0 = cpuOf([gateway.pid]);
+      const cpuClients0 = cpuOf(clientPids);
+      const machine0 = machineBusyMs();
+      const sentAt = now();
+      const answer = JSON.parse(await post(mutateUrl, mutator, JSON.stringify({ query: UPDATE, variables: { input: { id: itemId, expectedVersion: version, name } } }))) as {
+        data?: { updateItem?: { version: number } };
+      };
+      const respondedAt = now();
+      if (!answer.data?.updateItem) throw new Error(`updateItem failed: ${JSON.stringify(answer)}`);
+      version = answer.data.updateItem.version;
+      await Promise.race([all, sleep(EVENT_TIMEOUT_MS)]);
+      const finishedAt = now();
+      const cpuGateway = cpuOf([gateway.pid]) - cpuGateway0;
+      const cpuClients = cpuOf(clientPids) - cpuClients0;
+      const machine = machineBusyMs() - machine0;
+      await sleep(500); // late duplicates
+      const collected = await Promise.all(clients.map((client) => client.request<{ times: number[]; duplicates: number; cursorMs: number }>("collect", { name })));
+      const times = collected.flatMap((c) => c.times.map((t) => t - sentAt));
+      const s = summary(times);
+      const cursorMs = collected.find((c) => Number.isFinite(c.cursorMs))?.cursorMs ?? NaN;
+      const result: ChangeResult = {
+        label,
+        received: times.length,
+        duplicates: collected.reduce((sum, c) => sum + c.duplicates, 0),
+        responseMs: respondedAt - sentAt,
+        toXaddMs: cursorMs - sentAt,
+        first: Math.min(...times),
+        p50: s.p50,
+        p99: s.p99,
+        last: s.max,
+        gatewayCpuMs: cpuGateway,
+        clientsCpuMs: cpuClients,
+        rssAfter: memoryMb(gateway.pid).rss,
+        foreignBefore: quiet.foreign,
+        machineCores: machine / (finishedAt - sentAt),
+      };
+      results.push(result);
+      console.log(
+        `change ${label}: ${result.received}/${totalConnected} received, last ${fmt(result.last, 0)} ms (p50 ${fmt(result.p50, 0)}, p99 ${fmt(result.p99, 0)}), duplicates ${result.duplicates}, gateway RSS ${fmt(result.rssAfter, 0)} MB`,
+      );
+    }
+    const peak = memoryMb(gateway.pid).peak;
+
+    console.log(`\n## Subscription fan-out: ${totalConnected} sockets on one gateway, one board\n`);
+    console.log(
+      table(
+        ["", "value"],
+        [
+          ["sockets connected / asked", `${totalConnected} / ${SOCKETS} (${CLIENT_PROCESSES} client processes, ${BATCH} handshakes in flight each)`],
+          ["time to connect and subscribe all", `${fmt(connectMs / 1000, 1)} s (${fmt(totalConnected / (connectMs / 1000), 0)} sockets/s)`],
+          ["gateway CPU while connecting", `${fmt(gatewayConnectCpu / 1000, 1)} s (${fmt(gatewayConnectCpu / totalConnected, 2)} ms per socket)`],
+          ["gateway RSS before connecting", `${fmt(rssIdle, 0)} MB`],
+          ["gateway RSS after connecting", `${fmt(memAfterConnect.rss, 0)} MB (${fmt(((memAfterConnect.rss - rssIdle) * 1024) / totalConnected, 1)} KB per socket; heap used ${fmt(heapAfterConnect.heapUsed / 2 ** 20, 0)} MB)`],
+          ["gateway RSS after the last change / peak (VmHWM)", `${fmt(results.at(-1)?.rssAfter ?? NaN, 0)} MB / ${fmt(peak, 0)} MB`],
+        ],
+      ),
+    );
+    console.log("");
+    console.log(
+      table(
+        ["change", "received", "dup", "mutation response ms", "sent -> XADD ms", "first socket ms", "p50 ms", "p99 ms", "last socket ms", "gateway CPU ms", "clients CPU ms", "machine busy (cores)", "other load before (cores)", "gateway RSS after MB"],
+        results.map((r) => [
+          r.label,
+          `${r.received}/${totalConnected}`,
+          String(r.duplicates),
+          fmt(r.responseMs),
+          fmt(r.toXaddMs),
+          fmt(r.first),
+          fmt(r.p50),
+          fmt(r.p99),
+          fmt(r.last),
+          fmt(r.gatewayCpuMs, 0),
+          fmt(r.clientsCpuMs, 0),
+          fmt(r.machineCores, 2),
+          fmt(r.foreignBefore, 2),
+          fmt(r.rssAfter, 0),
+        ]),
+      ),
+    );
+    const lost = results.some((r) => r.received !== totalConnected || r.duplicates > 0);
+    if (lost || totalConnected !== SOCKETS) process.exitCode = 1;
+    await prisma.$disconnect();
+  } finally {
+    for (const child of [...clients, ...children.reverse()]) await child.stop().catch((error: unknown) => console.error(error));
+    const keys = await redis.keys(`${prefix}*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    redis.disconnect();
+    await dropDatabase(database).catch((error: unknown) => console.error(`dropping ${database} failed`, error));
+    console.log(`\ncleaned up: ${database} dropped, Redis keys ${prefix}* deleted, children stopped (${((now() - started) / 1000).toFixed(0)} s in all)`);
+  }
+}
+
+await main();
