@@ -15,6 +15,7 @@ import {
   requestFingerprint,
   type IdempotencyStore,
 } from "../gateway/src/rest/idempotency.ts";
+import { problemFromGraphQLErrors } from "../gateway/src/rest/problem.ts";
 import { ROUTES } from "../gateway/src/rest/routes.ts";
 import { startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 import { RestClient, assertProblem } from "./support/rest.ts";
@@ -104,14 +105,11 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
     it("refuses with 429 problem+json and Retry-After once the limit (in Redis) is spent", async () => {
       const limited = await gatewayWith({ redis: harness.redis, redisPrefix: `${harness.redisPrefix}limited:`, rateLimit: { perMinute: 3, perHour: 100 } });
       const viewer = await harness.token(0, "VIEWER");
-      const call = () => fetch(`${limited.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${viewer}` } });
+      const call = () => rest.at(limited.url).call("GET", "/api/v1/users/me", { token: viewer });
       for (let index = 0; index < 3; index += 1) assert.equal((await call()).status, 200);
       const refused = await call();
-      assert.equal(refused.status, 429);
-      assert.equal(refused.headers.get("content-type"), "application/problem+json");
-      const problem = (await refused.json()) as { code: string; correlationId: string; retryAfterSeconds: number };
-      assert.equal(problem.code, "RATE_LIMITED");
-      assert.equal(problem.correlationId, refused.headers.get("x-correlation-id"));
+      const problem = assertProblem(refused, 429, "RATE_LIMITED");
+      assert.equal(refused.headers.get("retry-after"), String(problem.retryAfterSeconds));
       assert.ok(Number(refused.headers.get("retry-after")) >= 1);
       assert.equal(refused.headers.get("x-ratelimit-remaining"), "0");
       const keys = await harness.redis.keys(`${harness.redisPrefix}limited:ratelimit:*`);
@@ -125,11 +123,8 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       const board = harness.seed.organizations[0].boards[0].id;
       const codes: string[] = [];
       for (let attempt = 0; attempt < 12 && !codes.includes("CIRCUIT_OPEN"); attempt += 1) {
-        const response = await fetch(`${broken.url}/api/v1/boards/${board}/items`, { headers: { authorization: `Bearer ${owner}` } });
-        const problem = (await response.json()) as { code: string; status: number; correlationId: string };
-        assert.equal(response.headers.get("content-type"), "application/problem+json");
-        assert.equal(problem.status, response.status);
-        assert.equal(problem.correlationId, response.headers.get("x-correlation-id"));
+        const response = await rest.at(broken.url).call("GET", `/api/v1/boards/${board}/items`, { token: owner });
+        const problem = assertProblem(response, response.status);
         if (problem.code === "CIRCUIT_OPEN") {
           assert.equal(response.status, 503);
           assert.equal(response.headers.get("retry-after"), "30");
@@ -142,7 +137,48 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       assert.equal(codes[0], "SUBGRAPH_UNAVAILABLE");
       assert.ok(codes.includes("CIRCUIT_OPEN"), codes.join(", "));
       // Routes that do not need the failing subgraph keep working.
-      assert.equal((await fetch(`${broken.url}/api/v1/boards/${board}`, { headers: { authorization: `Bearer ${owner}` } })).status, 200);
+      assert.equal((await rest.at(broken.url).call("GET", `/api/v1/boards/${board}`, { token: owner })).status, 200);
+    });
+  });
+
+  describe("GraphQL error codes as HTTP statuses", () => {
+    it("maps every code the subgraphs and the gateway raise, and hides unknown ones as 500", () => {
+      const error = (code: string, extensions: Record<string, unknown> = {}) => [{ message: `${code} happened`, extensions: { code, ...extensions } }];
+      const cases: [string, number, string][] = [
+        ["UNAUTHENTICATED", 401, "UNAUTHENTICATED"],
+        ["FORBIDDEN", 403, "FORBIDDEN"],
+        ["NOT_FOUND", 404, "NOT_FOUND"],
+        ["CONFLICT", 409, "CONFLICT"],
+        ["BAD_USER_INPUT", 422, "BAD_USER_INPUT"],
+        ["RATE_LIMITED", 429, "RATE_LIMITED"],
+        ["SUBGRAPH_UNAVAILABLE", 502, "SUBGRAPH_UNAVAILABLE"],
+        ["SUBGRAPH_TIMEOUT", 502, "SUBGRAPH_TIMEOUT"],
+        ["CIRCUIT_OPEN", 503, "CIRCUIT_OPEN"],
+        ["GRAPHQL_VALIDATION_FAILED", 500, "INTERNAL_SERVER_ERROR"],
+        ["SOMETHING_NEW", 500, "INTERNAL_SERVER_ERROR"],
+      ];
+      for (const [code, status, mapped] of cases) {
+        const problem = problemFromGraphQLErrors(error(code), { ifMatch: false });
+        assert.deepEqual([problem.status, problem.code], [status, mapped], code);
+      }
+      const stale = problemFromGraphQLErrors(error("CONFLICT", { expectedVersion: 2, actualVersion: 3 }), { ifMatch: true });
+      assert.deepEqual([stale.status, stale.expectedVersion, stale.actualVersion], [412, 2, 3]);
+      const fields = problemFromGraphQLErrors([...error("BAD_USER_INPUT", { field: "name" }), ...error("BAD_USER_INPUT", { field: "after" })], { ifMatch: false, fieldNames: { after: "cursor" } });
+      assert.deepEqual(fields.errors?.map((entry) => entry.field), ["name", "cursor"]);
+    });
+
+    it("answers 409 CONFLICT, never a silent lost update, when PATCHes without If-Match race", async () => {
+      const itemId = harness.seed.organizations[0].boards[0].itemIds[8] as string;
+      const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } });
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, (_, index) => rest.call("PATCH", `/api/v1/items/${itemId}`, { token: owner, json: { name: `Racer ${index}` } })),
+      );
+      const statuses = responses.map((response) => response.status);
+      for (const response of responses.filter((entry) => entry.status !== 200)) assertProblem(response, 409, "CONFLICT");
+      const won = statuses.filter((status) => status === 200).length;
+      assert.ok(won >= 1, `statuses ${statuses}`);
+      assert.ok(statuses.includes(409), `eight simultaneous read-then-write PATCHes should collide: ${statuses}`);
+      assert.equal((await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version, version + won);
     });
   });
 
@@ -203,17 +239,13 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       const embedded = await gatewayWith({ rateLimit: false });
       const acme = harness.seed.organizations[0];
       const post = () =>
-        fetch(`${embedded.url}/api/v1/boards`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${owner}`, "content-type": "application/json", "idempotency-key": "embedded-1" },
-          body: JSON.stringify({ workspaceId: acme.workspaceId, name: "Embedded" }),
-        });
+        rest.at(embedded.url).call("POST", "/api/v1/boards", { token: owner, headers: { "idempotency-key": "embedded-1" }, json: { workspaceId: acme.workspaceId, name: "Embedded" } });
       const first = await post();
       const second = await post();
       assert.equal(first.status, 201);
       assert.equal(second.status, 201);
       assert.equal(second.headers.get("idempotent-replayed"), "true");
-      assert.equal(await second.text(), await first.text());
+      assert.equal(second.text, first.text);
       assert.equal(await harness.prisma.board.count({ where: { name: "Embedded" } }), 1);
     });
   });

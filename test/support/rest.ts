@@ -79,6 +79,11 @@ export class RestClient {
     return new RestClient(baseUrl, document, ajv, operations);
   }
 
+  /** The same document and checks against another gateway (one started with other settings). */
+  at(baseUrl: string): RestClient {
+    return new RestClient(baseUrl, this.document, this.ajv, this.operations);
+  }
+
   /** Every operationId of the document. */
   get operationIds(): string[] {
     return this.operations.map((entry) => entry.operation.operationId);
