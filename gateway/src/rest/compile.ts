@@ -180,7 +180,11 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
     const current = definition.concurrency?.current
       ? { operation: catalog.operation(definition.concurrency.current.operation), select: definition.concurrency.current.select.split(".") }
       : undefined;
-    if (current) walk(schema, current.operation, [...current.select, "version"]);
+    if (current) {
+      // The current-version read takes the resource's id from the `{id}` path parameter.
+      if (!names.includes("id")) throw new Error(`${definition.operationId}: concurrency.current needs an {id} path parameter`);
+      walk(schema, current.operation, [...current.select, "version"]);
+    }
 
     return {
       definition,

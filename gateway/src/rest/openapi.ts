@@ -135,10 +135,14 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     const responses: Record<string, unknown> = {};
     const success = definition.kind === "create" ? "201" : definition.kind === "delete" ? "204" : "200";
     if (route.response) {
-      const name = `${pascal(definition.operationId)}Response`;
-      schemas[name] = route.response;
       refsIn(route.response, used);
-      const content = { schema: ref("schemas", name) };
+      // A single resource is its component as is; lists get an envelope schema of their own.
+      let content: { schema: unknown } = { schema: route.response };
+      if (!("$ref" in route.response)) {
+        const name = `${pascal(definition.operationId)}Response`;
+        schemas[name] = route.response;
+        content = { schema: ref("schemas", name) };
+      }
       responses[success] = {
         description: definition.summary,
         headers: successHeaders,

@@ -123,8 +123,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     if (ifMatch.kind === "unmatchable") throw new RestFailure(problem("PRECONDITION_FAILED", "If-Match must be the resource's ETag (a quoted version, as in ETag responses)"));
     if (ifMatch.kind === "version") return { expectedVersion: ifMatch.version, ifMatch: true };
     if (!route.current) return { expectedVersion: undefined, ifMatch: false };
-    const [param] = Object.keys(route.pathParameters);
-    const result = await run(route.current.operation, { id: params[param ?? "id"] }, caller, correlationId);
+    const result = await run(route.current.operation, { id: params.id }, caller, correlationId);
     if (result.errors?.length) throw new RestFailure(problemFromGraphQLErrors(result.errors, { ifMatch: false }));
     const version = at(result.data, [...route.current.select, "version"]);
     if (typeof version !== "number") {

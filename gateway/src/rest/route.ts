@@ -61,7 +61,8 @@ export interface RouteDefinition<TVariables extends Readonly<Record<string, unkn
   readonly body?: { readonly input: string } & InputObjectOptions;
   /**
    * If-Match maps to `expectedVersion`. With `current`, a request without If-Match reads the
-   * current version first (the v1 API never required If-Match); without it, none is sent.
+   * current version first (the v1 API never required If-Match) with an operation taking the
+   * `{id}` path parameter as `$id`; without it, none is sent.
    */
   readonly concurrency?: { readonly current?: { readonly operation: string; readonly select: string } };
   /** Template of the created resource's path, filled from its fields: `/boards/{id}`. */
