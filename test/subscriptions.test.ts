@@ -2,9 +2,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
-import { CLOSE_CODES } from "../gateway/src/subscriptions/index.ts";
+import { CLOSE_CODES, redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
+import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
+import { SUPERGRAPH_PATH } from "../scripts/stack.ts";
 import type { BoardActivitySubscription, ItemChangesSubscription, NotificationsSubscription, PresenceSubscription } from "./generated/operations.ts";
-import { TEST_JWT, startHarness, type Harness } from "./support/harness.ts";
+import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
 import { quiet, startLivePipeline, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
 
 const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
@@ -260,5 +262,67 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const removed = await harness.gql(owner, `mutation($input: RemoveMemberInput!) { removeMember(input: $input) { id } }`, { input: { userId } });
     assert.equal(removed.body.errors, undefined, JSON.stringify(removed.body.errors));
     assert.equal((await closed).code, CLOSE_CODES.forbidden);
+  });
+});
+
+describe("live subscriptions across gateway instances", () => {
+  let harness: Harness;
+  let pipeline: LivePipeline;
+  let second: RunningGateway;
+  const clients: { dispose(): void | Promise<void> }[] = [];
+
+  before(async () => {
+    harness = await startHarness("subscriptions_multi", { itemsPerBoard: 3, subscriptions: {} });
+    pipeline = await startLivePipeline(harness);
+    second = await startGateway({
+      supergraph: { sdl: await readFile(SUPERGRAPH_PATH, "utf8") },
+      signingSecret: TEST_SIGNING_SECRET,
+      jwt: TEST_JWT,
+      subgraphUrls: harness.stack.subgraphUrls,
+      redis: harness.redis,
+      redisPrefix: harness.redisPrefix,
+      rateLimit: false,
+      subscriptions: { feed: redisFeed(harness.redis), presence: redisPresenceStore(harness.redis, harness.redisPrefix), streamPrefix: harness.redisPrefix },
+    });
+  });
+  after(async () => {
+    for (const client of clients) await client.dispose();
+    await second?.dispose();
+    await pipeline?.dispose();
+    await harness?.dispose();
+  });
+
+  it("delivers a change made through instance A to a client of instance B, and a client moved from B to A resumes without a gap", async () => {
+    const board = harness.seed.organizations[0].boards[0];
+    const itemId = board.itemIds[0] ?? "";
+    const owner = await harness.token(0, "OWNER");
+    const rename = async (name: string) => {
+      const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } });
+      const result = await harness.gql(owner, `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`, { input: { id: itemId, expectedVersion: version, name } });
+      assert.equal(result.body.errors, undefined);
+    };
+    const token = await harness.token(0, "MEMBER");
+    const onB = wsClient(second.url, token);
+    clients.push(onB.client);
+    const live = subscribe(onB.client, operation("BoardActivity"), { boardId: board.id });
+    await quiet(300);
+    await rename("via A, seen on B");
+    const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
+    assert.equal(seen?.data?.boardActivity.item?.name, "via A, seen on B");
+
+    // Instance B goes away: its clients are told (1001) and reconnect elsewhere with their cursor.
+    await second.dispose();
+    assert.equal((await onB.closed).code, CLOSE_CODES.goingAway);
+    await rename("while reconnecting");
+    const onA = wsClient(harness.stack.gateway.url, token);
+    clients.push(onA.client);
+    const resumed = subscribe(onA.client, operation("BoardActivity"), { boardId: board.id, after: seen?.data?.boardActivity.cursor });
+    await rename("after reconnecting");
+    const results = (await resumed.until(2)) as { data?: BoardActivitySubscription }[];
+    await quiet(300);
+    assert.deepEqual(
+      results.map((result) => (result.data?.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
+      ["while reconnecting", "after reconnecting"],
+    );
   });
 });

@@ -333,27 +333,30 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
   logger.info({ url }, "gateway listening");
 
+  let disposed: Promise<void> | undefined;
   return {
     url,
     metrics,
     subscriptions: live,
     reloadSupergraph: () => supergraphFile?.reload() ?? Promise.resolve("unchanged"),
-    async dispose() {
-      // Stop accepting, let in-flight requests finish (bounded), then close every socket.
-      draining = true;
-      await live?.dispose();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        await Promise.race([
-          new Promise<void>((resolve) => idle.add(resolve)),
-          new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref()),
-        ]);
-      }
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await apollo.stop();
-      await federation.dispose();
-    },
+    dispose: () => (disposed ??= shutDown()),
   };
+
+  async function shutDown(): Promise<void> {
+    // Stop accepting, let in-flight requests finish (bounded), then close every socket.
+    draining = true;
+    await live?.dispose();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => idle.add(resolve)),
+        new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref()),
+      ]);
+    }
+    for (const socket of sockets) socket.destroy();
+    await closed;
+    await apollo.stop();
+    await federation.dispose();
+  }
 }
