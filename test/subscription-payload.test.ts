@@ -1,0 +1,133 @@
+// Pure logic of subscription payloads (no services): which federated query a subscription needs
+// per event, and how one event plus the federated answer becomes the client's result.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { buildSchema, getNamedType, getOperationAST, isObjectType, parse, validate, type FieldNode } from "graphql";
+import { SubscriptionPayload } from "../gateway/src/subscriptions/payload.ts";
+import { boardActivityOf, notificationOf, parseEntry, accessChangeOf } from "../gateway/src/subscriptions/events.ts";
+
+const schema = buildSchema(await readFile(new URL("../gateway/schema.graphql", import.meta.url), "utf8"));
+
+function compile(query: string, variables: Record<string, unknown> = {}): SubscriptionPayload {
+  const document = parse(query);
+  assert.deepEqual(validate(schema, document), []);
+  const operation = getOperationAST(document);
+  assert.ok(operation);
+  const root = operation.selectionSet.selections[0] as FieldNode;
+  const eventType = getNamedType(schema.getSubscriptionType()?.getFields()[root.name.value]?.type);
+  assert.ok(isObjectType(eventType));
+  return new SubscriptionPayload(schema, document, operation, variables, root, eventType);
+}
+
+const envelope = (eventType: string, data: Record<string, unknown>, userId = "u-actor") =>
+  JSON.stringify({
+    eventId: "e-1",
+    eventType,
+    schemaVersion: 1,
+    aggregateId: "a-1",
+    aggregateType: "Item",
+    version: 2,
+    data,
+    metadata: { correlationId: "c", organizationId: "o-1", timestamp: "2026-12-01T00:00:00.000Z", source: "items", userId },
+  });
+
+describe("subscription payloads", () => {
+  it("fetches only the selected entities, with the client's aliases, fragments and variables, once per event", () => {
+    const payload = compile(
+      `subscription($b: ID!, $n: Int) {
+        boardActivity(boardId: $b) {
+          cursor
+          renamed: item { ...Basics comments(first: $n) { nodes { body } } }
+          ... on BoardActivityEvent { who: actor { name } }
+        }
+      }
+      fragment Basics on Item { title: name }`,
+      { b: "board-1", n: 2 },
+    );
+    const fetch = payload.fetchFor({ item: "item-1", actor: "user-1", board: "board-1" });
+    assert.ok(fetch);
+    assert.match(fetch.query, /renamed: item\(id: \$renamed_id\)/);
+    assert.match(fetch.query, /who: user\(id: \$who_id\)/);
+    assert.doesNotMatch(fetch.query, /board\(id:/, "board was not selected");
+    assert.match(fetch.query, /fragment Basics on Item/);
+    assert.match(fetch.query, /\$n: Int/);
+    assert.doesNotMatch(fetch.query, /\$b:/, "root arguments are not the payload's business");
+    assert.deepEqual(fetch.variables, { n: 2, renamed_id: "item-1", who_id: "user-1" });
+    assert.deepEqual(validate(schema, parse(fetch.query)), [], "the payload query is valid against the public schema");
+    assert.equal(payload.fetchFor({ item: null, actor: null }), null, "nothing to fetch for an event without those entities");
+  });
+
+  it("shapes the result over event values and the federated answer, keyed by response keys", () => {
+    const payload = compile(`subscription { boardActivity(boardId: "b") { at: cursor type renamed: item { title: name } who: actor { name } } }`);
+    const result = payload.shape(
+      { values: { cursor: "1-0", type: "ITEM_UPDATED" }, entities: { item: "i", actor: "u" } },
+      { data: { renamed: { title: "New name" }, who: { name: "Ada" } } },
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), {
+      data: { boardActivity: { at: "1-0", type: "ITEM_UPDATED", renamed: { title: "New name" }, who: { name: "Ada" } } },
+    });
+  });
+
+  it("expands list entities into one aliased fetch per id and keeps their order", () => {
+    const payload = compile(`subscription { boardPresence(boardId: "b") { change viewerCount viewers { name } } }`);
+    const fetch = payload.fetchFor({ user: null, viewers: ["u1", "u2"] });
+    assert.ok(fetch);
+    assert.deepEqual(validate(schema, parse(fetch.query)), []);
+    const result = payload.shape(
+      { values: { change: "JOINED", viewerCount: 2 }, entities: { user: null, viewers: ["u1", "u2"] } },
+      { data: { viewers_0: { name: "Ada" }, viewers_1: { name: "Alan" } } },
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(result)).data.boardPresence.viewers, [{ name: "Ada" }, { name: "Alan" }]);
+  });
+
+  it("places errors of the federated fetch under the subscription field", () => {
+    const payload = compile(`subscription { boardActivity(boardId: "b") { item { name } } }`);
+    const result = payload.shape(
+      { values: {}, entities: { item: "i" } },
+      { data: { item: null }, errors: [{ message: "items is down", path: ["item"], extensions: { code: "SUBGRAPH_UNAVAILABLE" } }] },
+    );
+    assert.deepEqual(result.errors?.map((error) => [error.path, error.extensions.code]), [[["boardActivity", "item"], "SUBGRAPH_UNAVAILABLE"]]);
+  });
+
+  it("marks selections with viewer-dependent fields so they are resolved per user, not per role", () => {
+    assert.equal(compile(`subscription { boardActivity(boardId: "b") { board { viewerCanWrite } } }`).viewerDependent, true);
+    assert.equal(compile(`subscription { boardActivity(boardId: "b") { board { name } } }`).viewerDependent, false);
+  });
+
+  it("shares one shape key between identical subscriptions and separates different variables", () => {
+    const query = `subscription($n: Int) { boardActivity(boardId: "b") { item { comments(first: $n) { nodes { body } } } } }`;
+    assert.equal(compile(query, { n: 1 }).shapeKey, compile(query, { n: 1 }).shapeKey);
+    assert.notEqual(compile(query, { n: 1 }).shapeKey, compile(query, { n: 2 }).shapeKey);
+  });
+});
+
+describe("subscription views of domain events", () => {
+  const entry = (eventType: string, data: Record<string, unknown>, userId?: string) => {
+    const event = parseEntry({ cursor: "5-0", eventType, event: envelope(eventType, data, userId) });
+    assert.ok(event);
+    return event;
+  };
+
+  it("maps board events to boardActivity types and drops the item of a deleted one", () => {
+    assert.equal(boardActivityOf(entry("project.item.moved", { boardId: "b", itemId: "i" }))?.values.type, "ITEM_MOVED");
+    const deleted = boardActivityOf(entry("project.item.deleted", { boardId: "b", itemId: "i", groupId: "g" }));
+    assert.equal(deleted?.values.type, "ITEM_DELETED");
+    assert.equal(deleted?.entities.item, null);
+    assert.equal(boardActivityOf(entry("user.updated", { userId: "u" })), null);
+  });
+
+  it("notifies assignment to others, never one's own actions", () => {
+    const assigned = entry("project.item.updated", { boardId: "b", itemId: "i", changes: { assignees: { added: ["u-me"], removed: [] } } });
+    assert.equal(notificationOf(assigned, "u-me")?.values.type, "ASSIGNED");
+    assert.equal(notificationOf(assigned, "u-other"), null);
+    const self = entry("project.item.updated", { boardId: "b", itemId: "i", changes: { assignees: { added: ["u-me"], removed: [] } } }, "u-me");
+    assert.equal(notificationOf(self, "u-me"), null);
+  });
+
+  it("recognises the events that change who may read what", () => {
+    assert.deepEqual(accessChangeOf(entry("project.member.removed", { boardId: "b", userId: "u" })), { kind: "board", boardId: "b" });
+    assert.deepEqual(accessChangeOf(entry("member.removed", { userId: "u", role: "MEMBER" })), { kind: "member", userId: "u" });
+    assert.equal(accessChangeOf(entry("project.item.updated", { boardId: "b", itemId: "i" })), null);
+  });
+});
