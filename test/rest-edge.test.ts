@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { buildSchema, GraphQLEnumType } from "graphql";
+import { Redis } from "ioredis";
 import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import {
@@ -233,6 +234,22 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       assert.equal(replayed.headers.get("location"), stored.headers.location);
       assert.equal(replayed.text, existing.text);
       assert.equal(await harness.prisma.board.count(), boards);
+    });
+
+    it("with Redis unreachable, a POST with an Idempotency-Key is refused with 503 and runs nothing; without a key it runs", async () => {
+      const deadRedis = new Redis("redis://127.0.0.1:9", { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+      deadRedis.on("error", () => undefined);
+      const gateway = await gatewayWith({ redis: deadRedis, redisPrefix: "dead:" });
+      const acme = harness.seed.organizations[0];
+      const client = rest.at(gateway.url);
+      const before = await harness.prisma.board.count();
+      const refused = await client.call("POST", "/api/v1/boards", { token: owner, headers: { "idempotency-key": randomUUID() }, json: { workspaceId: acme.workspaceId, name: "Not twice" } });
+      assertProblem(refused, 503, "IDEMPOTENCY_UNAVAILABLE");
+      assert.equal(refused.headers.get("retry-after"), "1");
+      assert.equal(await harness.prisma.board.count(), before);
+      const plain = await client.call("POST", "/api/v1/boards", { token: owner, json: { workspaceId: acme.workspaceId, name: "Without a key" } });
+      assert.equal(plain.status, 201);
+      deadRedis.disconnect();
     });
 
     it("without Redis (the embedded default) keys are kept in process with the same replay", async () => {

@@ -56,6 +56,7 @@ const KINDS: Readonly<Record<string, Kind>> = {
   SUBGRAPH_UNAVAILABLE: { status: 502, slug: "upstream-unavailable", title: "A backing service is unavailable" },
   SUBGRAPH_TIMEOUT: { status: 502, slug: "upstream-timeout", title: "A backing service did not answer in time" },
   CIRCUIT_OPEN: { status: 503, slug: "upstream-circuit-open", title: "A backing service is temporarily switched off" },
+  IDEMPOTENCY_UNAVAILABLE: { status: 503, slug: "idempotency-unavailable", title: "Idempotency keys cannot be checked right now" },
   AUTHENTICATION_UNAVAILABLE: { status: 503, slug: "authentication-unavailable", title: "Credentials cannot be checked right now" },
 };
 

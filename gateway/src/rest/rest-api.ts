@@ -294,7 +294,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
         if (!IDEMPOTENCY_KEY.test(key)) throw new RestFailure(problem("BAD_REQUEST", "Idempotency-Key must be 1 to 255 printable ASCII characters"));
         const scoped = idempotencyScope(caller.principal, key);
         fingerprint = requestFingerprint(request.method, `${negotiation.version}${path}`, body);
-        const claim = await store.claim(scoped, fingerprint);
+        // Without the store a retry could run twice: refuse (retryable) rather than fail open.
+        const claim = await store.claim(scoped, fingerprint).catch((error: unknown) => {
+          options.logger.error({ err: error, correlationId }, "idempotency store unavailable");
+          throw new RestFailure(problem("IDEMPOTENCY_UNAVAILABLE", "Idempotency-Key cannot be honoured right now; retry shortly", { retryAfterSeconds: 1 }));
+        });
         if (claim.outcome === "mismatch") throw new RestFailure(problem("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request"));
         if (claim.outcome === "in-flight") throw new RestFailure(problem("IDEMPOTENCY_IN_FLIGHT", "The first request with this Idempotency-Key is still running; retry shortly", { retryAfterSeconds: 1 }));
         if (claim.outcome === "replay") return send(response, route, { ...claim.response, headers: { ...claim.response.headers, "idempotent-replayed": "true" } }, negotiation.contentType, requests);
@@ -310,7 +314,10 @@ export function createRestApi(options: RestApiOptions): RestApi {
         expectedVersion,
       };
       const reply = await execute(route, request, url, base, input, ifMatch, caller, correlationId);
-      if (claimedKey) await store.complete(claimedKey, fingerprint, stored(reply));
+      if (claimedKey) {
+        // The work is done: answer it even if it cannot be stored (a retry then gets 409 until the claim expires).
+        await store.complete(claimedKey, fingerprint, stored(reply)).catch((error: unknown) => options.logger.error({ err: error, correlationId }, "idempotent response not stored"));
+      }
       claimedKey = undefined;
       send(response, route, reply, negotiation.contentType, requests);
     } catch (error) {
