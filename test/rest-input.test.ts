@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, type Harness } from "./support/harness.ts";
+import { ROUTES } from "../gateway/src/rest/routes.ts";
 import { RestClient, assertProblem, stateOf } from "./support/rest.ts";
 
 interface BadCase {
@@ -124,6 +125,49 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
       assert.deepEqual(await stateOf(harness), before);
     });
   }
+
+  describe("the same refusals on every route of the table", () => {
+    /** A real Acme id for each path parameter, by the collection it follows. */
+    const fill = (h: Harness, path: string) =>
+      path.replace(/\/(\w+(?:-\w+)*)\/\{(\w+)\}/g, (_whole, collection: string, name: string) => {
+        const value =
+          name === "type" ? "slack" :
+          name === "columnId" ? board(h).columnIds.TEXT :
+          collection === "boards" ? board(h).id :
+          collection === "items" ? item(h) :
+          collection === "webhooks" ? acme(h).webhookId :
+          collection === "column-values" ? board(h).columnIds.TEXT : "";
+        return `/${collection}/${value}`;
+      });
+    const withBody = ROUTES.filter((route) => ["POST", "PUT", "PATCH"].includes(route.method) && route.body);
+    const paged = ROUTES.filter((route) => route.kind === "page");
+    const refusals: { label: string; raw: string; status: number; field?: string }[] = [
+      { label: "malformed JSON", raw: '{"name": ', status: 400 },
+      { label: "a body over 1 MB", raw: oversized, status: 413 },
+      { label: "an unknown field", raw: '{"zzz": 1}', status: 422, field: "zzz" },
+      { label: "a JSON string instead of an object", raw: '"text"', status: 422 },
+    ];
+    for (const route of withBody) {
+      for (const refusal of refusals) {
+        it(`${route.method} ${route.path} refuses ${refusal.label} with ${refusal.status}`, async () => {
+          const before = await stateOf(harness);
+          const response = await rest.call(route.method, `/api/v1${fill(harness, route.path)}`, { token: owner, raw: refusal.raw, headers: json });
+          const problem = assertProblem(response, refusal.status);
+          if (refusal.field) assert.ok(problem.errors?.some((error) => error.field === refusal.field), JSON.stringify(problem.errors));
+          assert.deepEqual(await stateOf(harness), before);
+        });
+      }
+    }
+    for (const route of paged) {
+      for (const [label, query, field] of [["an invalid cursor", "cursor=bm90LWEtY3Vyc29y", "cursor"], ["a limit of the wrong type", "limit=many", "limit"], ["a limit of zero", "limit=0", "limit"]] as const) {
+        it(`GET ${route.path} refuses ${label} with 400`, async () => {
+          const response = await rest.call("GET", `/api/v1${fill(harness, route.path)}?${query}`, { token: owner });
+          const problem = assertProblem(response, 400, "INVALID_PARAMETERS");
+          assert.ok(problem.errors?.some((error) => error.field === field), JSON.stringify(problem.errors));
+        });
+      }
+    }
+  });
 
   it("covers every write route and every paged route with bad input", () => {
     const refused = new Set(CASES.map((bad) => `${bad.method} ${bad.path(harness).split("?")[0]?.replace(/[0-9a-f-]{36}/g, "{id}").replace(/\/(nope|42|123|hook|status|fax)(\/|$)/g, "/{id}$2")}`));
