@@ -1,7 +1,8 @@
 // One process per part, for docker-compose and production: `node --import tsx scripts/serve.ts <part>`
 // where <part> is users | projects | items | integrations | gateway. Configured by environment:
 // DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST, {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL,
-// and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE and SUPERGRAPH_PATH.
+// and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE, SUPERGRAPH_PATH and REDIS_URL (rate
+// limits, APQ and live subscriptions; without it the gateway serves no subscriptions).
 import { Redis } from "ioredis";
 import { createPrisma } from "../subgraphs/shared/db.ts";
 import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
@@ -10,6 +11,7 @@ import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway } from "../gateway/src/server.ts";
+import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
 import { jwtSettingsFromEnv } from "./dev-token.ts";
 import { SUPERGRAPH_PATH } from "./stack.ts";
 
@@ -40,9 +42,12 @@ const starters = {
 let running: { dispose(): Promise<void> };
 let prisma: ReturnType<typeof createPrisma> | null = null;
 if (part === "gateway") {
+  const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
   running = await startGateway({
     supergraph: { path: process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH.pathname },
-    redis: process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined,
+    redis,
+    // Live subscriptions read what the bridge (events/main.ts bridge) appends to Redis.
+    subscriptions: redis ? { feed: redisFeed(redis), presence: redisPresenceStore(redis) } : undefined,
     signingSecret,
     jwt: jwtSettingsFromEnv(),
     subgraphUrls: Object.fromEntries(Object.entries(peers).filter((entry): entry is [string, string] => entry[1] !== undefined)),
