@@ -51,9 +51,13 @@ describe("REST v1", () => {
       assert.equal(row.state, "ARCHIVED");
     });
 
-    it("lists a board's groups in position order", async () => {
+    it("lists a board's groups in position order and adds one at the end", async () => {
       const groups = await rest.call("GET", `/api/v1/boards/${board().id}/groups`, { token: owner });
       assert.deepEqual((groups.body as { data: Resource[] }).data.map((group) => group.id), board().groupIds);
+      const added = await rest.call("POST", `/api/v1/boards/${board().id}/groups`, { token: owner, json: { name: "Done" } });
+      assert.equal(added.status, 201);
+      const after = await rest.call("GET", `/api/v1/boards/${board().id}/groups`, { token: owner });
+      assert.deepEqual((after.body as { data: Resource[] }).data.map((group) => group.id), [...board().groupIds, (added.body as Resource).id]);
     });
 
     it("creates, reads, renames, sets a column value of and deletes an item", async () => {
@@ -160,13 +164,12 @@ describe("REST v1", () => {
     assert.equal(created.status, 201);
     const newBoard = created.body as Resource;
 
-    const groups = await rest.call("GET", `/api/v1/boards/${newBoard.id}/groups`, { headers });
-    let groupId = (groups.body as { data: Resource[] }).data[0]?.id;
-    if (!groupId) {
-      // A new board may start without groups: create one through GraphQL as the partner's UI would.
-      const group = await harness.gql(owner, `mutation($b: ID!) { createGroup(input: { boardId: $b, name: "Inbox" }) { id } }`, { b: newBoard.id });
-      groupId = (group.body.data as { createGroup: { id: string } }).createGroup.id;
-    }
+    // A new board has no groups, and items need one.
+    const none = await rest.call("GET", `/api/v1/boards/${newBoard.id}/groups`, { headers });
+    assert.deepEqual((none.body as { data: Resource[] }).data, []);
+    const group = await rest.call("POST", `/api/v1/boards/${newBoard.id}/groups`, { headers, json: { name: "Inbox", color: "#579bfc" } });
+    assert.equal(group.status, 201);
+    const groupId = (group.body as Resource).id;
     const names = Array.from({ length: 7 }, (_, index) => `Task ${index + 1}`);
     const itemIds: string[] = [];
     for (const name of names) {

@@ -7,6 +7,7 @@ import type {
   AddCommentInput,
   BoardFilter,
   CreateBoardInput,
+  CreateGroupInput,
   CreateItemInput,
   CreateWebhookInput,
   EnableIntegrationInput,
@@ -15,6 +16,7 @@ import type {
   RestAddCommentMutationVariables,
   RestArchiveBoardMutationVariables,
   RestCreateBoardMutationVariables,
+  RestCreateGroupMutationVariables,
   RestCreateItemMutationVariables,
   RestCreateWebhookMutationVariables,
   RestDeleteItemMutationVariables,
@@ -133,6 +135,21 @@ export const ROUTES: readonly RouteDefinition[] = [
     select: "board.groups",
     notFound: { type: "Board", param: "boardId" },
     variables: (input) => ({ boardId: input.params.boardId as string }),
+  }),
+
+  route<RestCreateGroupMutationVariables>({
+    method: "POST",
+    path: "/boards/{boardId}/groups",
+    operationId: "createBoardGroup",
+    summary: "Add a group to a board",
+    description: "A new board has no groups; items need one.",
+    tag: "Boards",
+    kind: "create",
+    operation: "RestCreateGroup",
+    select: "createGroup",
+    notFound: { type: "Board", param: "boardId" },
+    body: { input: "CreateGroupInput", omit: ["boardId"] },
+    variables: (input) => ({ input: { ...(input.body as Omit<CreateGroupInput, "boardId">), boardId: input.params.boardId as string } }),
   }),
 
   // Items

@@ -36,6 +36,12 @@ export type CreateBoardInput = {
   workspaceId: string | number;
 };
 
+export type CreateGroupInput = {
+  boardId: string | number;
+  color?: string | null | undefined;
+  name: string;
+};
+
 export type CreateItemInput = {
   assigneeIds?: Array<string | number> | null | undefined;
   boardId: string | number;
@@ -170,6 +176,13 @@ export type RestListGroupsQueryVariables = Exact<{
 
 
 export type RestListGroupsQuery = { board: { groups: Array<{ id: string, name: string, color: string, position: number, version: number, archivedAt: Date | string | null }> } | null };
+
+export type RestCreateGroupMutationVariables = Exact<{
+  input: CreateGroupInput;
+}>;
+
+
+export type RestCreateGroupMutation = { createGroup: { id: string, name: string, color: string, position: number, version: number, archivedAt: Date | string | null } };
 
 export type BoardFragment = { id: string, name: string, description: string | null, kind: BoardKind, state: BoardState, version: number, createdAt: Date | string, updatedAt: Date | string, workspace: { id: string }, owner: { id: string } };
 
