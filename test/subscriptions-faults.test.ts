@@ -626,7 +626,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("replay"));
   });
 
-  it("4. Redis with an fsync-always AOF killed (SIGKILL) and restarted mid-stream: 0 lost, 0 duplicates, for the connected client and for one offline across the crash that resumes with its cursor", async (t) => {
+  it("4. Redis with an fsync-always AOF killed (SIGKILL) and restarted mid-stream: 0 lost, 0 duplicates, for the connected client and for one that drops, retries during the outage and resumes with its cursor", async (t) => {
     const w = writer("redis-aof");
     await w.sends(6);
     bob.goOffline();
@@ -634,19 +634,30 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await w.sends(3);
     await redisServer.stop("SIGKILL");
     const downFrom = w.sent.length;
-    await w.sends(6); // renames while Redis is down: the bridge retries its append until Redis is back
+    await w.sends(3); // renames while Redis is down: the bridge retries its append until Redis is back
+    // Bob comes back while Redis is still down: his attempts to resume fail until it is back.
+    const endingsBefore = bob.endings.length;
+    bob.goOnline();
+    await waitFor("bob to fail at least one resume during the outage", () => bob.endings.length > endingsBefore, () => JSON.stringify(bob.endings));
+    await w.sends(3);
     const outage = w.sent.slice(downFrom);
     const deliveredDuringOutage = alice.names("redis-aof").filter((name) => outage.includes(name)).length;
+    const failedResumes = bob.endings.slice(endingsBefore);
     await redisServer.start("aof", "redis-aof");
-    await w.sends(4);
-    bob.goOnline(); // resumes with `after: bobCursor`: what it missed comes from the persisted stream
     await w.sends(6);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "redis-aof", sent);
     await quiet(800);
     const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-aof")));
-    report(t, "4 redis SIGKILL + restart (AOF, fsync always)", counts, `renames made while Redis was down=${outage.length} (delivered to alice before it came back: ${deliveredDuringOutage}), bob offline from cursor ${bobCursor} and resumed, CURSOR_EXPIRED seen=${bob.expired}, failed mutations=${w.failed.length}`);
+    report(
+      t,
+      "4 redis SIGKILL + restart (AOF, fsync always)",
+      counts,
+      `renames made while Redis was down=${outage.length} (delivered to alice before it came back: ${deliveredDuringOutage}); bob dropped at cursor ${bobCursor}, resume attempts that failed during the outage: ${JSON.stringify(failedResumes)}, CURSOR_EXPIRED seen=${bob.expired}; failed mutations=${w.failed.length}`,
+    );
     assert.equal(deliveredDuringOutage, 0);
+    // Refused as retryable, the socket kept (it used to be closed with 4500 Internal error).
+    assert.ok(failedResumes.length > 0 && failedResumes.every((ending) => ending === "SUBSCRIPTION_UNAVAILABLE"), JSON.stringify(failedResumes));
     assert.equal(bob.expired, 0, "a persisted stream keeps every cursor valid");
     assert.deepEqual(w.failed, [], "mutations do not need Redis (rate limits fail open)");
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-aof"));

@@ -112,7 +112,10 @@ export class SubscriptionHub {
         await this.options.feed.check(ref, target.after);
       } catch (error) {
         if (error instanceof CursorError) return [new GraphQLError(error.message, { extensions: { code: error.code } })];
-        throw error;
+        // The streams cannot be asked (Redis away): refuse this subscription, retryable, rather than
+        // throw, which graphql-ws answers by closing the whole socket with 4500.
+        this.options.logger.warn({ err: error, correlationId }, "could not check a resume cursor; the client retries");
+        return [new GraphQLError("The subscription could not be started; retry", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })];
       }
     }
     return { ref, view };
