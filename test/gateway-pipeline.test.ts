@@ -11,6 +11,7 @@ interface Answer {
   status: number;
   contentType: string | null;
   cacheControl: string | null;
+  contentLength: string | null;
   body: string;
 }
 
@@ -24,6 +25,7 @@ async function send(url: string, body: unknown, headers: Record<string, string>)
     status: response.status,
     contentType: response.headers.get("content-type"),
     cacheControl: response.headers.get("cache-control"),
+    contentLength: response.headers.get("content-length"),
     body: await response.text(),
   };
 }
@@ -66,6 +68,7 @@ describe("lean GraphQL pipeline", () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.contentType, "application/json; charset=utf-8");
     assert.equal(ok.cacheControl, "no-store");
+    assert.equal(Number(ok.contentLength), Buffer.byteLength(ok.body));
     await same({ query: "{ me { id name } }" }, true); // cached document
     await same({ query: "query A { me { id } } query B { me { name } }", operationName: "B" }, true);
     await same(

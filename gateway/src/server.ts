@@ -255,7 +255,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (request.method === "POST") {
       const fast = await lean.http(body, request.headers, contextValue);
       if (fast) {
-        response.writeHead(fast.status, fast.headers);
+        // As sendGraphQLResponse: end() computes content-length (writeHead first would mean chunked).
+        response.statusCode = fast.status;
+        for (const [name, value] of Object.entries(fast.headers)) response.setHeader(name, value);
         return void response.end(fast.body);
       }
     }
