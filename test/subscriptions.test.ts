@@ -195,6 +195,17 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     assert.equal(notifications.results.length, 1);
   });
 
+  it("applies the gateway's operation limits to subscription documents", async () => {
+    const { client } = connect(await harness.token(0, "MEMBER"));
+    const costly = subscribe(
+      client,
+      `subscription($b: ID!) { boardActivity(boardId: $b) { item { comments(first: 1000) { nodes { item { comments(first: 1000) { nodes { body } } } } } } } }`,
+      { b: board().id },
+    );
+    await costly.completed;
+    assert.equal((costly.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "COST_LIMIT_EXCEEDED");
+  });
+
   it("refuses itemChanged on another organisation's item", async () => {
     const { client } = connect(await harness.token(1, "OWNER"));
     const live = subscribe(client, operation("ItemChanges"), { itemId: board().itemIds[0] });

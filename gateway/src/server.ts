@@ -327,7 +327,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const live = options.subscriptions
-    ? startSubscriptions({ ...options.subscriptions, httpServer: server, schema: apiSchema, admit, run: runOperation, metrics, logger })
+    ? startSubscriptions({ ...options.subscriptions, httpServer: server, schema: apiSchema, admit, run: runOperation, metrics, logger, limits: operationLimits })
     : null;
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));

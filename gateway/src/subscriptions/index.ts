@@ -5,6 +5,7 @@ import type { EventFeed } from "../../../events/streams/feed.ts";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { OperationLimits } from "../limits/operation-limits.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
 import { FanOut } from "./fan-out.ts";
 import { SubscriptionHub } from "./hub.ts";
@@ -57,6 +58,7 @@ export function startSubscriptions(options: SubscriptionsSetup & {
   readonly run: RunOperation;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  readonly limits: OperationLimits;
 }): LiveSubscriptions {
   const hub = new SubscriptionHub({
     feed: options.feed,

@@ -21,6 +21,7 @@ import { decodeJwt } from "jose";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
+import { checkOperation, type OperationLimits } from "../limits/operation-limits.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { correlationIdOf } from "../observability/correlation.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
@@ -41,6 +42,8 @@ export interface SubscriptionServerOptions {
   readonly presence: BoardPresence;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** The gateway's depth / alias / cost / token limits, applied to subscription documents too. */
+  readonly limits: OperationLimits;
   /** Sockets that send no connection_init in time are closed (4408). @default 10_000 */
   readonly connectionInitWaitTimeoutMs?: number;
 }
@@ -142,7 +145,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         if (!state || !schema) return badRequest("The connection is not ready");
         let document: DocumentNode;
         try {
-          document = parse(payload.query, { maxTokens: 5_000 });
+          document = parse(payload.query, { maxTokens: options.limits.maxTokens });
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError("Syntax error")];
         }
@@ -151,6 +154,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return badRequest("Name the operation to run");
         const variables = payload.variables ?? {};
+        const limited = checkOperation(document, payload.operationName ?? undefined, variables, options.limits);
+        if (!limited.ok) {
+          options.metrics.limitRefusals.inc({ code: limited.code });
+          return [new GraphQLError(limited.message, { extensions: { code: limited.code, limit: limited.limit, actual: limited.actual } })];
+        }
         const base = { schema, document, operationName: payload.operationName, variableValues: variables };
         if (operation.operation !== "subscription") {
           const prepared: Prepared = { kind: "operation", connection: state.connection };
