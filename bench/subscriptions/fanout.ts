@@ -10,6 +10,11 @@
 // process), children/pipeline.ts (outbox relay + bridge on the machine's Kafka and Redis), and
 // CLIENT_PROCESSES × children/clients.ts holding the sockets.
 import http from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatProfile, summarizeProfile } from "../gateway/profile.ts";
+import { summarizeHeap, type HeapRow } from "./heap-summary.ts";
 import { Redis } from "ioredis";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo } from "../../prisma/seed.ts";
@@ -46,6 +51,10 @@ const CHANGES = numberEnv("BENCH_CHANGES", 5);
 const EVENT_TIMEOUT_MS = numberEnv("BENCH_EVENT_TIMEOUT_MS", 60_000);
 const QUIET_WAIT = numberEnv("BENCH_QUIET_WAIT", 30);
 const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
+/** CPU-profile the gateway over the measured changes (the sampler costs some speed: read its shares). */
+const PROFILE = numberEnv("BENCH_PROFILE", 0) !== 0;
+/** Heap snapshots of the gateway before and after connecting: what each socket keeps (slow with many sockets). */
+const HEAP = numberEnv("BENCH_HEAP_SNAPSHOT", 0) !== 0;
 const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(" ").filter(Boolean);
 
 const database = `sunday_bench_subs_fanout_${process.pid}`;
@@ -100,7 +109,9 @@ async function main() {
     const databaseUrl = await createDatabase(database);
     await migrate(databaseUrl);
     const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
-    const seed = await seedDemo(prisma);
+    // A unique seed prefix: the demo seed derives its ids from it, and every test database seeded
+    // without one has the same board ids; their events reach our bridge through the shared topics.
+    const seed = await seedDemo(prisma, { prefix: `bench${process.pid}` });
     await ensureKafka();
     const subgraphs = await startChild("subgraphs", "stack.ts", {
       mode: "subgraphs",
@@ -132,7 +143,9 @@ async function main() {
     const itemId = board.itemIds[0]!;
     let version = (await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
 
+    const workDir = mkdtempSync(join(tmpdir(), "sunday-bench-subs-"));
     const rssIdle = memoryMb(gateway.pid).rss;
+    if (HEAP) await gateway.request("heap-snapshot", { path: join(workDir, "before.heapsnapshot") }, 600_000);
     const perProcess = Math.ceil(SOCKETS / CLIENT_PROCESSES);
     for (let i = 0; i < CLIENT_PROCESSES; i += 1) {
       const count = Math.min(perProcess, SOCKETS - i * perProcess);
@@ -171,12 +184,33 @@ async function main() {
     const heapAfterConnect = await gateway.request<NodeJS.MemoryUsage>("memory");
     console.log(`gateway: ${sockets} open sockets, RSS ${fmt(memAfterConnect.rss, 0)} MB (heap used ${fmt(heapAfterConnect.heapUsed / 2 ** 20, 0)} MB)`);
 
+    if (HEAP) {
+      await gateway.request("heap-snapshot", { path: join(workDir, "after.heapsnapshot") }, 600_000);
+      const before = summarizeHeap(join(workDir, "before.heapsnapshot"));
+      const after = summarizeHeap(join(workDir, "after.heapsnapshot"));
+      const old = new Map(before.rows.map((row) => [`${row.type}\n${row.name}`, row]));
+      const grown: HeapRow[] = after.rows
+        .map((row) => {
+          const was = old.get(`${row.type}\n${row.name}`);
+          return { ...row, count: row.count - (was?.count ?? 0), bytes: row.bytes - (was?.bytes ?? 0) };
+        })
+        .sort((a, b) => b.bytes - a.bytes);
+      console.log(`\nheap growth from connecting ${totalConnected} sockets: ${fmt((after.total - before.total) / 2 ** 20, 1)} MB self size (${fmt((after.total - before.total) / totalConnected, 0)} bytes per socket); top 20:\n`);
+      console.log(
+        table(
+          ["type", "constructor / name", "count per socket", "bytes per socket", "MB"],
+          grown.slice(0, 20).map((row) => [row.type, row.name || "–", fmt(row.count / totalConnected, 1), fmt(row.bytes / totalConnected, 0), fmt(row.bytes / 2 ** 20, 1)]),
+        ),
+      );
+      console.log("");
+    }
     const clientPids = clients.map((c) => c.pid);
     const results: ChangeResult[] = [];
     for (let change = 0; change <= CHANGES; change += 1) {
       const label = change === 0 ? "0 (first, cold)" : String(change);
       const quiet = change === 0 ? { foreign: NaN, waited: 0 } : await waitForQuiet([gateway.pid, subgraphs.pid, pipeline.pid, ...clientPids], database, QUIET_WAIT, QUIET_CORES);
       const name = `fan-${process.pid}-${change}`;
+      if (PROFILE && change === 1) await gateway.request("profile-start");
       await Promise.all(clients.map((client) => client.request("expect", { name })));
       const all = new Promise<void>((resolve) => doneWaiters.set(name, resolve));
       const cpuGateway0 = cpuOf([gateway.pid]);
@@ -221,6 +255,12 @@ async function main() {
       );
     }
     const peak = memoryMb(gateway.pid).peak;
+    if (PROFILE) {
+      const file = await gateway.request<string>("profile-stop", { path: join(workDir, "gateway-fanout.cpuprofile") });
+      console.log(`\ngateway CPU profile over changes 1–${CHANGES} (${file}):\n`);
+      console.log(formatProfile(summarizeProfile(file, 15)));
+    }
+    if (HEAP) rmSync(join(workDir, "before.heapsnapshot"), { force: true });
 
     console.log(`\n## Subscription fan-out: ${totalConnected} sockets on one gateway, one board\n`);
     console.log(

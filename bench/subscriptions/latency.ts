@@ -113,7 +113,9 @@ async function main() {
     const databaseUrl = await createDatabase(database);
     await migrate(databaseUrl);
     const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
-    const seed = await seedDemo(prisma);
+    // A unique seed prefix: the demo seed derives its ids from it, and every test database seeded
+    // without one has the same board ids; their events reach our bridge through the shared topics.
+    const seed = await seedDemo(prisma, { prefix: `bench${process.pid}` });
     await ensureKafka();
     console.log(`database ${database} seeded, Kafka up (${((now() - started) / 1000).toFixed(1)} s)`);
 
