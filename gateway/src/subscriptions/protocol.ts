@@ -6,6 +6,8 @@ export const CLOSE_CODES = {
   forbidden: 4403,
   /** Rate limited at connection time; retry later. */
   tooManyRequests: 4429,
+  /** A dependency of live updates (Redis) is down; reconnect shortly. */
+  tryAgainLater: 1013,
   /** The gateway is shutting down; reconnect (to another instance) and resume with the last cursor. */
   goingAway: 1001,
 } as const;

@@ -15,7 +15,7 @@ import {
   type FieldNode,
   type GraphQLSchema,
 } from "graphql";
-import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type Disposable as WsDisposable } from "graphql-ws";
+import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type Disposable as WsDisposable, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { decodeJwt } from "jose";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -102,6 +102,60 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   };
   options.httpServer.on("upgrade", onUpgrade);
 
+  /** Parses, validates and authorises one operation of a socket; the errors are the client's answer. */
+  async function prepareOperation(socket: WebSocket, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const state = states.get(socket);
+    const schema = options.schema();
+    if (!state || !schema) return badRequest("The connection is not ready");
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query, { maxTokens: options.limits.maxTokens });
+    } catch (error) {
+      return [error instanceof GraphQLError ? error : new GraphQLError("Syntax error")];
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) return errors;
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return badRequest("Name the operation to run");
+    const variables = payload.variables ?? {};
+    const limited = checkOperation(document, payload.operationName ?? undefined, variables, options.limits);
+    if (!limited.ok) {
+      options.metrics.limitRefusals.inc({ code: limited.code });
+      return [new GraphQLError(limited.message, { extensions: { code: limited.code, limit: limited.limit, actual: limited.actual } })];
+    }
+    const base = { schema, document, operationName: payload.operationName, variableValues: variables };
+    if (operation.operation !== "subscription") {
+      const prepared: Prepared = { kind: "operation", connection: state.connection };
+      return { ...base, contextValue: prepared };
+    }
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+    if (coerced.errors) return coerced.errors;
+    const rootField = operation.selectionSet.selections.find((selection): selection is FieldNode => selection.kind === Kind.FIELD);
+    const fieldDefinition = rootField && schema.getSubscriptionType()?.getFields()[rootField.name.value];
+    const eventType = fieldDefinition && getNamedType(fieldDefinition.type);
+    if (!rootField || !fieldDefinition || !isObjectType(eventType)) return badRequest("Subscribe to one field of Subscription");
+    const args = getArgumentValues(fieldDefinition, rootField, coerced.coerced) as Record<string, string | undefined>;
+    const subscriptionPayload = new SubscriptionPayload(schema, document, operation, coerced.coerced, rootField, eventType);
+    const { connection } = state;
+    if (rootField.name.value === "boardPresence") {
+      const boardId = args.boardId ?? "";
+      if (!(await hub.access.canRead(connection.caller, boardId, connection.correlationId))) {
+        return [new GraphQLError("You cannot read this board", { extensions: { code: SUBSCRIPTION_ERROR_CODES.forbidden } })];
+      }
+      options.metrics.subscriptionsStarted.inc({ field: "boardPresence" });
+      const prepared: Prepared = { kind: "stream", connection, start: () => presence.start(connection, boardId, subscriptionPayload) };
+      return { ...base, contextValue: prepared };
+    }
+    const target = targetOf(rootField.name.value, args);
+    if (!target) return badRequest(`Unknown subscription ${rootField.name.value}`);
+    const ready = await hub.prepare(connection, target);
+    if (Array.isArray(ready)) return ready;
+    const stream = ready as Exclude<typeof ready, readonly GraphQLError[]>;
+    options.metrics.subscriptionsStarted.inc({ field: rootField.name.value });
+    const prepared: Prepared = { kind: "stream", connection, start: () => hub.start(connection, stream, subscriptionPayload, target.after) };
+    return { ...base, contextValue: prepared };
+  }
+
   const serverDisposable: WsDisposable = useServer(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 10_000,
@@ -121,7 +175,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         }
         const caller = admission.caller;
         const connection: Connection = { caller, correlationId, close: (code, reason) => socket.close(code, reason) };
-        const disconnect = await hub.connect(connection);
+        let disconnect: () => Promise<void>;
+        try {
+          disconnect = await hub.connect(connection);
+        } catch (error) {
+          // The organisation's stream cannot be followed (Redis away): the client reconnects later.
+          logger.warn({ err: error, correlationId }, "socket refused: event streams unavailable");
+          socket.close(CLOSE_CODES.tryAgainLater, "Live updates are unavailable; reconnect shortly");
+          return false;
+        }
         const expiresAt = tokenExpiry(caller.via, ctx.connectionParams);
         const remaining = expiresAt === undefined ? undefined : expiresAt - Date.now();
         const expiry =
@@ -139,56 +201,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         options.metrics.subscriptionSockets.dec();
         await state.disconnect();
       },
-      async onSubscribe(ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
-        const state = states.get(ctx.extra.socket);
-        const schema = options.schema();
-        if (!state || !schema) return badRequest("The connection is not ready");
-        let document: DocumentNode;
+      async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         try {
-          document = parse(payload.query, { maxTokens: options.limits.maxTokens });
+          return await prepareOperation(ctx.extra.socket, payload);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError("Syntax error")];
+          // A dependency is down (Redis, the projects subgraph): refuse this subscription, retryable.
+          // Throwing would make graphql-ws close the whole socket (4500) with every other subscription on it.
+          logger.warn({ err: error, subscription: id }, "subscription could not be prepared; the client retries");
+          return [new GraphQLError("The subscription could not be started; retry", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })];
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return badRequest("Name the operation to run");
-        const variables = payload.variables ?? {};
-        const limited = checkOperation(document, payload.operationName ?? undefined, variables, options.limits);
-        if (!limited.ok) {
-          options.metrics.limitRefusals.inc({ code: limited.code });
-          return [new GraphQLError(limited.message, { extensions: { code: limited.code, limit: limited.limit, actual: limited.actual } })];
-        }
-        const base = { schema, document, operationName: payload.operationName, variableValues: variables };
-        if (operation.operation !== "subscription") {
-          const prepared: Prepared = { kind: "operation", connection: state.connection };
-          return { ...base, contextValue: prepared };
-        }
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
-        if (coerced.errors) return coerced.errors;
-        const rootField = operation.selectionSet.selections.find((selection): selection is FieldNode => selection.kind === Kind.FIELD);
-        const fieldDefinition = rootField && schema.getSubscriptionType()?.getFields()[rootField.name.value];
-        const eventType = fieldDefinition && getNamedType(fieldDefinition.type);
-        if (!rootField || !fieldDefinition || !isObjectType(eventType)) return badRequest("Subscribe to one field of Subscription");
-        const args = getArgumentValues(fieldDefinition, rootField, coerced.coerced) as Record<string, string | undefined>;
-        const subscriptionPayload = new SubscriptionPayload(schema, document, operation, coerced.coerced, rootField, eventType);
-        const { connection } = state;
-        if (rootField.name.value === "boardPresence") {
-          const boardId = args.boardId ?? "";
-          if (!(await hub.access.canRead(connection.caller, boardId, connection.correlationId))) {
-            return [new GraphQLError("You cannot read this board", { extensions: { code: SUBSCRIPTION_ERROR_CODES.forbidden } })];
-          }
-          const prepared: Prepared = { kind: "stream", connection, start: () => presence.start(connection, boardId, subscriptionPayload) };
-          return { ...base, contextValue: prepared };
-        }
-        const target = targetOf(rootField.name.value, args);
-        if (!target) return badRequest(`Unknown subscription ${rootField.name.value}`);
-        const ready = await hub.prepare(connection, target);
-        if (Array.isArray(ready)) return ready;
-        const stream = ready as Exclude<typeof ready, readonly GraphQLError[]>;
-        options.metrics.subscriptionsStarted.inc({ field: rootField.name.value });
-        const prepared: Prepared = { kind: "stream", connection, start: () => hub.start(connection, stream, subscriptionPayload, target.after) };
-        return { ...base, contextValue: prepared };
       },
       subscribe: (args) => (args.contextValue as Prepared & { kind: "stream" }).start() as AsyncIterable<never>,
       execute: async (args) => {
