@@ -4,6 +4,8 @@ import { parseEntry, type StreamEvent } from "./events.ts";
 
 /** Entries read per round trip. */
 const PAGE = 200;
+/** Wait before reading again after a failed read. */
+const RETRY_MS = 1_000;
 
 /**
  * One stream followed by this gateway instance for all of its local subscribers: read once, in
@@ -62,8 +64,10 @@ export class StreamTail<S> {
         if (page.length < PAGE) return;
       }
     } catch (error) {
-      // Redis away: the next wake-up (the feed wakes every watcher on reconnect) reads from `claimed` again.
+      // Redis away: the feed wakes every watcher when it reconnects; a retry covers a read that failed
+      // on a connection that never dropped. Either way reading resumes after `claimed`.
       this.onError(error);
+      setTimeout(() => this.wake(), RETRY_MS).unref();
     }
   }
 
