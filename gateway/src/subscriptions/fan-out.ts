@@ -85,7 +85,7 @@ export class FanOut {
  * delivered nor skipped; the subscription ends with an error the client answers by resuming
  * with its last cursor, which redelivers from this event on.
  */
-function interrupt(subscriber: Recipient): void {
+export function interrupt(subscriber: Recipient): void {
   subscriber.channel.push({
     errors: [new GraphQLError("Live delivery is interrupted; resume with the last cursor", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })],
   });

@@ -10,7 +10,7 @@ import { Channel } from "./channel.ts";
 import { accessChangeOf, boardActivityOf, boardIdOf, itemIdOf, notificationOf, parseEntry, type StreamEvent } from "./events.ts";
 import type { EventSource, SubscriptionPayload } from "./payload.ts";
 import { CLOSE_CODES, SUBSCRIPTION_ERROR_CODES } from "./protocol.ts";
-import { FanOut, forbidden, type Recipient } from "./fan-out.ts";
+import { FanOut, forbidden, interrupt, type Recipient } from "./fan-out.ts";
 import { StreamTail } from "./tail.ts";
 
 /** A socket as the hub sees it: who is on it, and how to close it. */
@@ -207,7 +207,14 @@ export class SubscriptionHub {
   private async handle(event: StreamEvent, tail: StreamTail<Subscriber>): Promise<void> {
     this.applyAccessChange(event);
     const candidates = [...tail.subscribers].filter((subscriber) => subscriber.live);
-    if (candidates.length > 0) await this.deliver(event, candidates);
+    if (candidates.length === 0) return;
+    try {
+      await this.deliver(event, candidates);
+    } catch (error) {
+      // The tail has moved past this event: whoever did not get it must resume to get it.
+      this.options.logger.error({ err: error, eventId: event.event.eventId }, "delivering an event failed; its subscribers resume");
+      for (const subscriber of candidates) if (!subscriber.channel.closed && subscriber.position === event.cursor) interrupt(subscriber);
+    }
   }
 
   private applyAccessChange(event: StreamEvent): void {
