@@ -245,6 +245,7 @@ class ResumingSubscriber {
       const before = this.events.length;
       const ending = await this.session();
       if (this.stopped) return;
+      if (this.offline) continue; // its own doing
       this.endings.push(ending);
       if (ending === "CURSOR_EXPIRED") {
         // Resuming would hide a gap: start over from now and refetch (see the class comment).
@@ -253,7 +254,7 @@ class ResumingSubscriber {
         this.refetchPending = true;
       }
       attempt = this.events.length > before ? 0 : attempt + 1;
-      if (!this.offline) await sleep(Math.min(100 * 2 ** attempt, 1_000));
+      await sleep(Math.min(100 * 2 ** attempt, 1_000));
     }
   }
 
@@ -289,7 +290,10 @@ class ResumingSubscriber {
             if (this.refetchPending) {
               this.refetchPending = false;
               const atEvent = this.events.length - 1;
-              void this.refetch().then((name) => (this.refetched = { name, atEvent }));
+              this.refetch().then(
+                (name) => (this.refetched = { name, atEvent }),
+                (error: unknown) => this.endings.push(`refetch failed: ${String(error)}`),
+              );
             }
           },
           error: (error) => {
@@ -448,7 +452,13 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
   const subscribers = () => [alice, bob];
 
   const writer = (prefix: string) => new Writer(harness, writerToken, itemId, prefix).start();
-  const itemName = async () => (await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } })).name;
+  /** The refetch a frontend does after CURSOR_EXPIRED: the item through the API. */
+  const refetchItem = (token: string) => async () => {
+    const result = await harness.gql(token, `query FaultRefetch($id: ID!) { item(id: $id) { name } }`, { id: itemId });
+    const name = (result.body.data?.item as { name?: unknown } | null | undefined)?.name;
+    if (typeof name !== "string") throw new Error(`refetch failed: ${JSON.stringify(result.body)}`);
+    return name;
+  };
 
   /** Waits until `who` received every name of `sent` (or fails listing what it did get). */
   const receivedAll = (who: ResumingSubscriber, prefix: string, sent: readonly string[]) =>
@@ -512,8 +522,8 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     writerToken = await harness.token(0, "OWNER");
     const readerToken = await harness.token(0, "MEMBER");
     const url = harness.stack.gateway.url;
-    alice = new ResumingSubscriber("alice", url, readerToken, board.id, itemName);
-    bob = new ResumingSubscriber("bob", url, readerToken, board.id, itemName);
+    alice = new ResumingSubscriber("alice", url, readerToken, board.id, refetchItem(readerToken));
+    bob = new ResumingSubscriber("bob", url, readerToken, board.id, refetchItem(readerToken));
     alice.start();
     bob.start();
     // Both subscriptions are live once each has received a rename made after they subscribed.
