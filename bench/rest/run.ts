@@ -27,7 +27,7 @@ const autocannon: typeof autocannonType = await import("autocannon").then(
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const CONNECTIONS = env("BENCH_CONNECTIONS", 10);
 const DURATION = env("BENCH_DURATION", 15);
-const WARMUP = env("BENCH_WARMUP", 5);
+const WARMUP = env("BENCH_WARMUP", 10);
 const ROUNDS = env("BENCH_ROUNDS", 2);
 const ITEMS = 100;
 const SIGNING_SECRET = "bench-rest-signing-secret";
@@ -98,9 +98,11 @@ interface Window {
   gatewayCpuMs: number;
   subgraphCpuMs: number;
   machineBusyMs: number;
+  /** Gateway CPU ms per request of each round, to pair REST with GraphQL round by round. */
+  gatewayCpuPerRound: number[];
 }
 
-const emptyWindow = (): Window => ({ requests: 0, seconds: 0, non2xx: 0, errors: 0, p50: [], p99: [], gatewayCpuMs: 0, subgraphCpuMs: 0, machineBusyMs: 0 });
+const emptyWindow = (): Window => ({ requests: 0, seconds: 0, non2xx: 0, errors: 0, p50: [], p99: [], gatewayCpuMs: 0, subgraphCpuMs: 0, machineBusyMs: 0, gatewayCpuPerRound: [] });
 
 function run(url: string, workload: Workload, seconds: number): Promise<autocannonType.Result> {
   return autocannon({
@@ -117,7 +119,8 @@ function run(url: string, workload: Workload, seconds: number): Promise<autocann
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+  const middle = sorted.length / 2;
+  return sorted.length % 2 === 1 ? (sorted[Math.floor(middle)] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
 async function main(): Promise<void> {
@@ -199,11 +202,13 @@ async function main(): Promise<void> {
     const graphqlData = (JSON.parse(graphqlAnswer!.text) as { data: { board: { items: { nodes: unknown[] } } } }).data.board.items.nodes;
     if (restData.length !== ITEMS || JSON.stringify(restData) !== JSON.stringify(graphqlData)) throw new Error("REST and GraphQL answers differ");
     console.log(`verified: both return the same ${ITEMS} items (REST body ${restAnswer!.text.length} B, GraphQL body ${graphqlAnswer!.text.length} B)`);
-    console.log(`load: autocannon ${CONNECTIONS} connections, warm-up ${WARMUP} s per workload (discarded), ${ROUNDS} rounds × ${DURATION} s each, order ABBA…`);
+    console.log(`load: autocannon ${CONNECTIONS} connections, warm-up ${WARMUP} s per workload in two alternating halves (discarded), ${ROUNDS} rounds × ${DURATION} s each, order ABBA…`);
 
-    for (const workload of workloads) {
+    // Warm both paths twice, alternating, so that neither is measured while the other's code is
+    // still being optimised (a single warm-up each left the first measured window slower).
+    for (const workload of [...workloads, ...workloads]) {
       process.stdout.write(`warm-up ${workload.name}… `);
-      await run(gateway.url, workload, WARMUP);
+      await run(gateway.url, workload, WARMUP / 2);
       await sleep(500);
     }
     console.log("done");
@@ -224,10 +229,15 @@ async function main(): Promise<void> {
         window.errors += result.errors + result.timeouts;
         window.p50.push(result.latency.p50);
         window.p99.push(result.latency.p99);
-        window.gatewayCpuMs += processCpuMs(gateway.pid) - before.gateway;
+        const gatewayCpu = processCpuMs(gateway.pid) - before.gateway;
+        window.gatewayCpuMs += gatewayCpu;
+        window.gatewayCpuPerRound.push(gatewayCpu / result.requests.total);
         window.subgraphCpuMs += processCpuMs(subgraphs.pid) - before.subgraphs;
-        window.machineBusyMs += machineBusyMs() - before.machine;
-        console.log(`  round ${round + 1} ${workload.name}: ${(result.requests.total / result.duration).toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`);
+        const busy = machineBusyMs() - before.machine;
+        window.machineBusyMs += busy;
+        console.log(
+          `  round ${round + 1} ${workload.name}: ${(result.requests.total / result.duration).toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, gateway ${(gatewayCpu / result.requests.total).toFixed(2)} CPU ms/req, machine ${(busy / (result.duration * 1000)).toFixed(2)} cores busy`,
+        );
       }
     }
 
@@ -254,6 +264,12 @@ async function main(): Promise<void> {
     const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
     console.log("");
     console.log(`REST overhead vs GraphQL: throughput ${pct(graphql.rps / rest.rps - 1)} (GraphQL req/s over REST req/s), p50 ${pct(rest.p50 / graphql.p50 - 1)}, p99 ${pct(rest.p99 / graphql.p99 - 1)}, gateway CPU/request ${pct(rest.gatewayCpu / graphql.gatewayCpu - 1)} (target ≤ +10 %)`);
+    // Windows of the same round ran back to back, under nearly the same machine load: their ratio
+    // is the least disturbed by other work; the median over rounds discards the odd one.
+    const restRounds = (windows.get(workloads[0]!.name) as Window).gatewayCpuPerRound;
+    const graphqlRounds = (windows.get(workloads[1]!.name) as Window).gatewayCpuPerRound;
+    const paired = restRounds.map((value, index) => value / (graphqlRounds[index] as number) - 1);
+    console.log(`gateway CPU/request, REST over GraphQL round by round: ${paired.map(pct).join(", ")}; median ${pct(median(paired))}`);
     if (rest.failures + graphql.failures > 0) process.exitCode = 1;
   } finally {
     for (const child of children.reverse()) await child.stop();
