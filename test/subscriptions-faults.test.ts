@@ -736,4 +736,39 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       assert.ok(refetchedAt >= firstAfter, `refetched ${bob.refetched?.name} is not older than ${afterExpiry[0]}`);
     },
   );
+
+  it("6. a subscription attempted while Redis is down (refused, retried) gets live events once Redis is back; a socket that stays away leaves no stream followed", async (t) => {
+    // A board nobody follows yet, so its stream is first watched during the outage.
+    const board = harness.seed.organizations[0].boards[1];
+    const otherItem = board.itemIds[0] ?? "";
+    const ownerToken = await harness.token(0, "OWNER");
+    await redisServer.stop("SIGTERM");
+    const carol = new ResumingSubscriber("carol", harness.stack.gateway.url, ownerToken, board.id, refetchItem(ownerToken));
+    carol.start();
+    try {
+      await waitFor("carol refused twice while Redis is down", () => carol.endings.length >= 2, () => JSON.stringify(carol.endings));
+      const refused = [...carol.endings];
+      await redisServer.start("memory", "redis-memory");
+      const w = new Writer(harness, writerToken, otherItem, "late").start();
+      // Fresh subscription (no cursor yet): it sees what is renamed once it is live, which it must become.
+      await waitFor("carol to receive live events after Redis is back", () => carol.names("late").length > 0, () => `sent ${w.sent.length}; carol endings ${JSON.stringify(carol.endings)}`, 20_000);
+      await w.sends(5);
+      const sent = await w.stop();
+      await waitFor("carol to reach the last rename", () => carol.names("late").at(-1) === sent.at(-1), () => JSON.stringify(carol.names("late")));
+      await quiet(500);
+      const got = carol.names("late");
+      const expected = sent.slice(sent.indexOf(got[0] ?? ""));
+      const counts = count("carol", expected, got);
+      report(t, "6 subscribe during a Redis outage", [counts], `refused during the outage: ${JSON.stringify(refused)}; renames before carol's subscription was live: ${sent.length - expected.length}`);
+      assert.ok(refused.every((ending) => ending === "SUBSCRIPTION_UNAVAILABLE" || ending.startsWith("closed 1013")), JSON.stringify(refused));
+      assertExact(counts, expected, got);
+      // Once carol is gone nobody on this gateway follows the board: its wake channel is released
+      // (a subscription refused during the outage must not leave a watch behind).
+      await carol.stop();
+      const wake = `${harness.redisPrefix}board:${board.id}:wake`;
+      await waitFor("the board's wake channel to be unsubscribed", async () => ((await redis.call("PUBSUB", "CHANNELS", wake)) as string[]).length === 0, () => wake, 10_000);
+    } finally {
+      await carol.stop();
+    }
+  });
 });

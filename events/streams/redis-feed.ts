@@ -9,6 +9,8 @@ import { checkCursor, latestCursor, readAfter } from "./resume.ts";
 export function redisFeed(redis: Redis): EventFeed {
   const subscriber = redis.duplicate();
   const watchers = new Map<string, Set<() => void>>();
+  /** Each watched channel's SUBSCRIBE, awaited by all its watchers; forgotten when it fails, so the next watch sends it again. */
+  const subscribed = new Map<string, Promise<unknown>>();
   let connectedOnce = false;
 
   subscriber.on("message", (channel: string) => {
@@ -26,24 +28,37 @@ export function redisFeed(redis: Redis): EventFeed {
     read: (stream, cursor, limit) => readAfter(redis, stream.key, cursor, limit),
     latest: (stream) => latestCursor(redis, stream.key),
     async watch(stream: StreamRef, onWake: () => void): Promise<Disposable> {
-      let set = watchers.get(stream.wake);
-      if (!set) {
-        set = new Set();
-        watchers.set(stream.wake, set);
-        await subscriber.subscribe(stream.wake);
+      for (;;) {
+        let set = watchers.get(stream.wake);
+        if (!set) watchers.set(stream.wake, (set = new Set()));
+        let ready = subscribed.get(stream.wake);
+        if (!ready) subscribed.set(stream.wake, (ready = subscriber.subscribe(stream.wake)));
+        try {
+          await ready;
+        } catch (error) {
+          // Redis away. Leaving the channel marked as watched would make every later watch skip its
+          // SUBSCRIBE: those streams would get no wake-ups, hence no live events, after Redis is back.
+          if (subscribed.get(stream.wake) === ready) subscribed.delete(stream.wake);
+          if (set.size === 0 && watchers.get(stream.wake) === set) watchers.delete(stream.wake);
+          throw error;
+        }
+        // The channel's last watcher may have left (and unsubscribed) while this one waited: start over.
+        if (watchers.get(stream.wake) !== set || subscribed.get(stream.wake) !== ready) continue;
+        set.add(onWake);
+        return {
+          async dispose() {
+            const current = watchers.get(stream.wake);
+            if (!current?.delete(onWake) || current.size > 0) return;
+            watchers.delete(stream.wake);
+            subscribed.delete(stream.wake);
+            if (subscriber.status === "ready") await subscriber.unsubscribe(stream.wake);
+          },
+        };
       }
-      set.add(onWake);
-      return {
-        async dispose() {
-          const current = watchers.get(stream.wake);
-          if (!current?.delete(onWake) || current.size > 0) return;
-          watchers.delete(stream.wake);
-          if (subscriber.status === "ready") await subscriber.unsubscribe(stream.wake);
-        },
-      };
     },
     async dispose() {
       watchers.clear();
+      subscribed.clear();
       subscriber.disconnect();
     },
   };
