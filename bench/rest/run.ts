@@ -29,6 +29,7 @@ const CONNECTIONS = env("BENCH_CONNECTIONS", 10);
 const DURATION = env("BENCH_DURATION", 15);
 const WARMUP = env("BENCH_WARMUP", 10);
 const ROUNDS = env("BENCH_ROUNDS", 2);
+const INTERLEAVED = env("BENCH_INTERLEAVED", 400);
 const ITEMS = 100;
 const SIGNING_SECRET = "bench-rest-signing-secret";
 const JWT = { secret: "bench-rest-jwt-secret-at-least-32-bytes!", issuer: "sunday-bench", audience: "sunday-api" };
@@ -270,6 +271,32 @@ async function main(): Promise<void> {
     const graphqlRounds = (windows.get(workloads[1]!.name) as Window).gatewayCpuPerRound;
     const paired = restRounds.map((value, index) => value / (graphqlRounds[index] as number) - 1);
     console.log(`gateway CPU/request, REST over GraphQL round by round: ${paired.map(pct).join(", ")}; median ${pct(median(paired))}`);
+
+    // Latency without the machine's drift: one request at a time, REST and GraphQL alternating
+    // request by request, so both see the same moment's load.
+    const latencies: number[][] = [[], []];
+    for (let index = 0; index < INTERLEAVED; index += 1) {
+      const order = index % 2 === 0 ? [0, 1] : [1, 0];
+      for (const which of order) {
+        const workload = workloads[which] as Workload;
+        const started = performance.now();
+        const response = await fetch(`${gateway.url}${workload.path}`, { method: workload.method, headers: workload.headers, body: workload.body });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${workload.name}: ${response.status}`);
+        (latencies[which] as number[]).push(performance.now() - started);
+      }
+    }
+    const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
+    console.log("");
+    console.log(`interleaved, one request at a time, ${INTERLEAVED} each (REST, GraphQL, GraphQL, REST, …):`);
+    console.log("| path | mean ms | p50 ms | p99 ms |");
+    console.log("|---|---:|---:|---:|");
+    workloads.forEach((workload, which) => {
+      const values = latencies[which] as number[];
+      console.log(`| ${workload.name} | ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)} | ${percentile(values, 0.5).toFixed(2)} | ${percentile(values, 0.99).toFixed(2)} |`);
+    });
+    const [restLatency, graphqlLatency] = latencies as [number[], number[]];
+    console.log(`REST overhead, interleaved: p50 ${pct(percentile(restLatency, 0.5) / percentile(graphqlLatency, 0.5) - 1)}, p99 ${pct(percentile(restLatency, 0.99) / percentile(graphqlLatency, 0.99) - 1)}`);
     if (rest.failures + graphql.failures > 0) process.exitCode = 1;
   } finally {
     for (const child of children.reverse()) await child.stop();
