@@ -67,6 +67,7 @@ const stack = await startStack({
 console.log(`
 Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"}, ${redis ? "REDIS_URL" : "in-process limits"}, events ${live.mode})
   GraphiQL:  ${stack.gateway.url}/graphql   (open in a browser; the token below is pre-filled)
+  REST v1:   ${stack.gateway.url}/api/v1/docs   (Swagger UI; OpenAPI 3.1 at /api/v1/openapi.json)
   Live:      ws://${stack.gateway.url.slice("http://".length)}/graphql   (graphql-transport-ws; try the boardActivity subscription in GraphiQL)
   Signed in: ${owner.user.name} <${owner.user.email}>, OWNER of ${acme.name}
   Dev token: ${token}
