@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProfile, summarizeProfile } from "../gateway/profile.ts";
 import { summarizeHeap, type HeapRow } from "./heap-summary.ts";
-import { Redis } from "ioredis";
+import { Redis } from "./redis.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo } from "../../prisma/seed.ts";
 import { createPrisma } from "../../subgraphs/shared/db.ts";

@@ -10,7 +10,7 @@
 // are the machine's. A fresh database is created, migrated and seeded, and dropped at the end;
 // Redis keys live under a unique prefix and are deleted.
 import http from "node:http";
-import { Redis } from "ioredis";
+import { Redis } from "./redis.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo } from "../../prisma/seed.ts";
 import { createPrisma } from "../../subgraphs/shared/db.ts";

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector";
 import { writeHeapSnapshot } from "node:v8";
-import { Redis } from "ioredis";
+import { Redis } from "../redis.ts";
 import { startGateway } from "../../../gateway/src/server.ts";
 import { SUPERGRAPH_PATH } from "../../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore } from "../../../gateway/src/subscriptions/index.ts";

@@ -4,7 +4,7 @@
 // Kafka, when Kafka acknowledged it, and when the bridge's consumer got the message.
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { Redis } from "ioredis";
+import { Redis } from "../redis.ts";
 import { pino } from "pino";
 import { createIdempotentProducer, createKafka, ensureTopics } from "../../../events/kafka.ts";
 import { kafkaPublisher } from "../../../events/publisher.ts";

@@ -2,7 +2,7 @@
 // the tests wire them). mode "full": the gateway serves live subscriptions from Redis (latency.ts);
 // the feed is wrapped to time when the gateway was woken and read each board-stream entry.
 // mode "subgraphs": no subscriptions; its gateway idles while fanout.ts runs its own gateway process.
-import { Redis } from "ioredis";
+import { Redis } from "../redis.ts";
 import type { EventFeed } from "../../../events/streams/feed.ts";
 import { startStack } from "../../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore } from "../../../gateway/src/subscriptions/index.ts";
