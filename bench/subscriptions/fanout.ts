@@ -28,6 +28,7 @@ import {
   REDIS_URL,
   cpuOf,
   createDatabase,
+  databaseBackends,
   dropDatabase,
   fmt,
   loadAverage,
@@ -57,6 +58,10 @@ const PROFILE = numberEnv("BENCH_PROFILE", 0) !== 0;
 const HEAP = numberEnv("BENCH_HEAP_SNAPSHOT", 0) !== 0;
 const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(" ").filter(Boolean);
 
+const selfCpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
 const database = `sunday_bench_subs_fanout_${process.pid}`;
 const prefix = `bench:subs-fanout:${process.pid}:`;
 const ROLES: MembershipRole[] = ["OWNER", "ADMIN", "MEMBER", "VIEWER", "GUEST"];
@@ -94,6 +99,8 @@ interface ChangeResult {
   rssAfter: number;
   foreignBefore: number;
   machineCores: number;
+  /** Cores used meanwhile by everything but our processes and our database's backends. */
+  otherCores: number;
 }
 
 async function main() {
@@ -215,6 +222,7 @@ async function main() {
       const all = new Promise<void>((resolve) => doneWaiters.set(name, resolve));
       const cpuGateway0 = cpuOf([gateway.pid]);
       const cpuClients0 = cpuOf(clientPids);
+      const ours0 = cpuOf([subgraphs.pid, pipeline.pid, ...databaseBackends(database)]) + selfCpuMs();
       const machine0 = machineBusyMs();
       const sentAt = now();
       const answer = JSON.parse(await post(mutateUrl, mutator, JSON.stringify({ query: UPDATE, variables: { input: { id: itemId, expectedVersion: version, name } } }))) as {
@@ -228,6 +236,7 @@ async function main() {
       const cpuGateway = cpuOf([gateway.pid]) - cpuGateway0;
       const cpuClients = cpuOf(clientPids) - cpuClients0;
       const machine = machineBusyMs() - machine0;
+      const oursOther = cpuOf([subgraphs.pid, pipeline.pid, ...databaseBackends(database)]) + selfCpuMs() - ours0;
       await sleep(500); // late duplicates
       const collected = await Promise.all(clients.map((client) => client.request<{ times: number[]; duplicates: number; cursorMs: number }>("collect", { name })));
       const times = collected.flatMap((c) => c.times.map((t) => t - sentAt));
@@ -248,6 +257,7 @@ async function main() {
         rssAfter: memoryMb(gateway.pid).rss,
         foreignBefore: quiet.foreign,
         machineCores: machine / (finishedAt - sentAt),
+        otherCores: Math.max(0, machine - cpuGateway - cpuClients - oursOther) / (finishedAt - sentAt),
       };
       results.push(result);
       console.log(
@@ -279,7 +289,7 @@ async function main() {
     console.log("");
     console.log(
       table(
-        ["change", "received", "dup", "mutation response ms", "sent -> XADD ms", "first socket ms", "p50 ms", "p99 ms", "last socket ms", "gateway CPU ms", "clients CPU ms", "machine busy (cores)", "other load before (cores)", "gateway RSS after MB"],
+        ["change", "received", "dup", "mutation response ms", "sent -> XADD ms", "first socket ms", "p50 ms", "p99 ms", "last socket ms", "gateway CPU ms", "clients CPU ms", "machine busy (cores)", "other load before / during (cores)", "gateway RSS after MB"],
         results.map((r) => [
           r.label,
           `${r.received}/${totalConnected}`,
@@ -293,7 +303,7 @@ async function main() {
           fmt(r.gatewayCpuMs, 0),
           fmt(r.clientsCpuMs, 0),
           fmt(r.machineCores, 2),
-          fmt(r.foreignBefore, 2),
+          `${fmt(r.foreignBefore, 2)} / ${fmt(r.otherCores, 2)}`,
           fmt(r.rssAfter, 0),
         ]),
       ),

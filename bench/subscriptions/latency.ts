@@ -96,6 +96,8 @@ interface RoundResult {
   waited: number;
   seconds: number;
   machineCores: number;
+  /** Cores used by everything but our processes, PostgreSQL's backends of our database, Kafka and Redis (a lower bound of foreign load). */
+  otherCores: number;
   cpu: Record<string, number>;
   total: ReturnType<typeof summary>;
   stages: { label: string; s: ReturnType<typeof summary> }[];
@@ -275,6 +277,7 @@ async function main() {
         waited: quiet.waited,
         seconds,
         machineCores: cpu.machine! / (seconds * 1000),
+        otherCores: Math.max(0, cpu.machine! - Object.entries(cpu).reduce((sum, [key, value]) => (key === "machine" ? sum : sum + value), 0)) / (seconds * 1000),
         cpu,
         total: summary(received.map((s) => s.receivedAt! - s.sentAt)),
         stages: Object.entries(stageValues).map(([label, values]) => ({ label, s: summary(values) })),
@@ -289,7 +292,7 @@ async function main() {
     console.log(`\n## Subscription latency: mutation sent -> event received (${EVENTS} events per round)\n`);
     console.log(
       table(
-        ["round", "events", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms", "lost", "duplicates", "errors", "other load before (cores)", "machine busy during (cores)", "seconds"],
+        ["round", "events", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms", "lost", "duplicates", "errors", "other load before (cores)", "other load during (cores)", "machine busy during (cores)", "seconds"],
         results.map((r) => [
           String(r.round),
           `${r.received}/${r.sent}`,
@@ -302,6 +305,7 @@ async function main() {
           String(r.duplicates),
           String(r.errors),
           fmt(r.foreignBefore, 2),
+          fmt(r.otherCores, 2),
           fmt(r.machineCores, 2),
           fmt(r.seconds, 1),
         ]),
