@@ -99,6 +99,21 @@ class OwnKafka {
     await this.script("stop.sh");
     this.running = false;
   }
+  /** A crash: SIGKILL, no controlled shutdown (start.sh then recovers the logs). */
+  async kill(): Promise<void> {
+    const pid = this.pid();
+    if (!pid) throw new Error("no broker pid");
+    process.kill(pid, "SIGKILL");
+    await waitFor(`broker pid ${pid} to die`, () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    this.running = false;
+  }
   private script(name: "start.sh" | "stop.sh"): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn("bash", [join(KAFKA_DIR, name)], { env: { ...process.env, ...this.env }, stdio: ["ignore", "ignore", "pipe"] });
@@ -550,7 +565,9 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
   it("1. Kafka broker stopped and started mid-stream: mutations keep succeeding (outbox), the relay catches up; 0 lost, 0 duplicates", async (t) => {
     const w = writer("kafka");
     await w.sends(8);
+    let mark = Date.now();
     await kafka.stop();
+    const stopMs = Date.now() - mark;
     // Mutations only write the outbox: they succeed while the broker is down.
     const downFrom = w.sent.length;
     await w.sends(8);
@@ -559,17 +576,47 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     const backlog = await harness.prisma.outboxEvent.count({ where: { publishedAt: null } });
     const outage = w.sent.slice(downFrom, downTo);
     const deliveredDuringOutage = subscribers().map((who) => who.names("kafka").filter((name) => outage.includes(name)).length);
+    mark = Date.now();
     await kafka.start();
+    const startMs = Date.now() - mark;
+    mark = Date.now();
+    for (const who of subscribers()) await receivedAll(who, "kafka", w.sent.slice(0, downTo));
+    const catchUpMs = Date.now() - mark;
     await w.sends(8);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "kafka", sent);
     await quiet(800); // late duplicates would show now
     const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka")));
-    report(t, "1 kafka broker stop/start", counts, `renames made while the broker was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), outbox backlog at restart=${backlog}, failed mutations=${w.failed.length}`);
+    report(t, "1 kafka broker stop/start", counts, `renames made while the broker was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), outbox backlog at restart=${backlog}, stop.sh ${stopMs} ms, start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
     assert.deepEqual(w.failed, [], "mutations do not need Kafka");
     assert.ok(backlog > 0, "the relay was held up while the broker was down");
     assert.deepEqual(deliveredDuringOutage, [0, 0]);
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("kafka"));
+  });
+
+  it("1b. Kafka broker killed (SIGKILL, unclean) mid-stream and started again: 0 lost, 0 duplicates", async (t) => {
+    const w = writer("kafka-kill");
+    await w.sends(6);
+    await kafka.kill();
+    const downFrom = w.sent.length;
+    await w.sends(5);
+    const outage = w.sent.slice(downFrom);
+    const deliveredDuringOutage = subscribers().map((who) => who.names("kafka-kill").filter((name) => outage.includes(name)).length);
+    let mark = Date.now();
+    await kafka.start();
+    const startMs = Date.now() - mark;
+    mark = Date.now();
+    for (const who of subscribers()) await receivedAll(who, "kafka-kill", w.sent.slice(0, downFrom + outage.length));
+    const catchUpMs = Date.now() - mark;
+    await w.sends(6);
+    const sent = await w.stop();
+    for (const who of subscribers()) await receivedAll(who, "kafka-kill", sent);
+    await quiet(800);
+    const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka-kill")));
+    report(t, "1b kafka broker SIGKILL/start", counts, `renames made while the broker was dead=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
+    assert.deepEqual(w.failed, []);
+    assert.deepEqual(deliveredDuringOutage, [0, 0]);
+    for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("kafka-kill"));
   });
 
   it("2. relay and bridge restarted mid-stream (stop + start, the bridge resumes from its committed offsets): 0 lost, 0 duplicates", async (t) => {
