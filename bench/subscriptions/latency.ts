@@ -37,7 +37,7 @@ import {
   waitForQuiet,
   type Child,
 } from "./lib.ts";
-import { BOARD_ACTIVITY, openSubscription, parseNext } from "./ws-client.ts";
+import { BOARD_ACTIVITY, BOARD_ACTIVITY_PLAIN, openSubscription, parseNext } from "./ws-client.ts";
 
 const EVENTS = numberEnv("BENCH_EVENTS", 1000);
 const ROUNDS = numberEnv("BENCH_ROUNDS", 2);
@@ -48,6 +48,8 @@ const QUIET_WAIT = numberEnv("BENCH_QUIET_WAIT", 60);
 const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
 /** Wait for each event before the next mutation (unloaded latency); 0 = next mutation right after the response + gap. */
 const WAIT_EVENT = numberEnv("BENCH_WAIT_EVENT", 1) !== 0;
+/** "item" (default): the cross-subgraph item selection; "plain": event fields only, no federated fetch at delivery. */
+const SELECTION = process.env.BENCH_SELECTION ?? "item";
 const CONSUMER_OPTIONS = process.env.BENCH_BRIDGE_CONSUMER ? (JSON.parse(process.env.BENCH_BRIDGE_CONSUMER) as Record<string, unknown>) : undefined;
 const RELAY_OPTIONS = process.env.BENCH_RELAY_OPTIONS ? (JSON.parse(process.env.BENCH_RELAY_OPTIONS) as Record<string, number>) : undefined;
 
@@ -105,7 +107,7 @@ interface RoundResult {
 
 async function main() {
   const started = now();
-  console.log(`subscription latency: ${EVENTS} events × ${ROUNDS} round(s), gap ${GAP_MS} ms, ${WAIT_EVENT ? "one event in flight" : "one mutation in flight"}; load average ${loadAverage()}`);
+  console.log(`subscription latency: ${EVENTS} events × ${ROUNDS} round(s), gap ${GAP_MS} ms, ${WAIT_EVENT ? "one event in flight" : "one mutation in flight"}, selection ${SELECTION === "plain" ? "event fields only (no item)" : "item { name assignees { name } board { name } }"}; load average ${loadAverage()}`);
   if (CONSUMER_OPTIONS) console.log(`bridge consumer options (experiment): ${JSON.stringify(CONSUMER_OPTIONS)}`);
   if (RELAY_OPTIONS) console.log(`relay options (experiment): ${JSON.stringify(RELAY_OPTIONS)}`);
   const children: Child[] = [];
@@ -157,7 +159,7 @@ async function main() {
     const live = await openSubscription({
       url: gatewayUrl,
       token: subscriber,
-      query: BOARD_ACTIVITY,
+      query: SELECTION === "plain" ? BOARD_ACTIVITY_PLAIN : BOARD_ACTIVITY,
       variables: { boardId: board.id },
       onNext: (text, receivedAt) => {
         const next = parseNext(text);

@@ -67,6 +67,16 @@ export const BOARD_ACTIVITY = `subscription BenchBoardActivity($boardId: ID!) {
   }
 }`;
 
+/** The same without entity fields: nothing is fetched through the federated plan at delivery (a lower bound). */
+export const BOARD_ACTIVITY_PLAIN = `subscription BenchBoardActivityPlain($boardId: ID!) {
+  boardActivity(boardId: $boardId) {
+    cursor
+    eventId
+    type
+    data
+  }
+}`;
+
 /** What a benchmark needs of a `next` message: which change it is and its stream cursor. */
 export function parseNext(text: string): { name: string | undefined; cursor: string | undefined; eventId: string | undefined; errors: unknown } {
   const message = JSON.parse(text) as {
