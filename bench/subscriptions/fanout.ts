@@ -150,7 +150,8 @@ async function main() {
     const itemId = board.itemIds[0]!;
     let version = (await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
 
-    const workDir = mkdtempSync(join(tmpdir(), "sunday-bench-subs-"));
+    // Only profiles are kept (the path is printed); heap snapshots are deleted once summarised.
+    const workDir = PROFILE || HEAP ? mkdtempSync(join(tmpdir(), "sunday-bench-subs-")) : "";
     const rssIdle = memoryMb(gateway.pid).rss;
     if (HEAP) await gateway.request("heap-snapshot", { path: join(workDir, "before.heapsnapshot") }, 600_000);
     const perProcess = Math.ceil(SOCKETS / CLIENT_PROCESSES);
@@ -270,7 +271,7 @@ async function main() {
       console.log(`\ngateway CPU profile over changes 1–${CHANGES} (${file}):\n`);
       console.log(formatProfile(summarizeProfile(file, 15)));
     }
-    if (HEAP) rmSync(join(workDir, "before.heapsnapshot"), { force: true });
+    if (HEAP) for (const file of ["before.heapsnapshot", "after.heapsnapshot"]) rmSync(join(workDir, file), { force: true });
 
     console.log(`\n## Subscription fan-out: ${totalConnected} sockets on one gateway, one board\n`);
     console.log(
