@@ -804,9 +804,17 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await redisServer.stop("SIGTERM");
     const carol = new ResumingSubscriber("carol", harness.stack.gateway.url, ownerToken, board.id, refetchItem(ownerToken));
     carol.start();
+    // Dave is of the other organisation, which nobody on this gateway follows: his socket itself is refused.
+    const globex = harness.seed.organizations[1];
+    const globexToken = await harness.token(1, "OWNER");
+    const dave = new ResumingSubscriber("dave", harness.stack.gateway.url, globexToken, globex.boards[0].id, refetchItem(globexToken));
+    dave.start();
+    const subscribedTo = async (channel: string) => ((await redis.call("PUBSUB", "CHANNELS", channel)) as string[]).length > 0;
     try {
       await waitFor("carol refused twice while Redis is down", () => carol.endings.length >= 2, () => JSON.stringify(carol.endings));
+      await waitFor("dave refused while Redis is down", () => dave.endings.length >= 1, () => JSON.stringify(dave.endings));
       const refused = [...carol.endings];
+      const daveRefused = [...dave.endings];
       await redisServer.start("memory", "redis-memory");
       const w = new Writer(harness, writerToken, otherItem, "late").start();
       // Fresh subscription (no cursor yet): it sees what is renamed once it is live, which it must become.
@@ -818,9 +826,15 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       const got = carol.names("late");
       const expected = sent.slice(sent.indexOf(got[0] ?? ""));
       const counts = count("carol", expected, got);
-      report(t, "6 subscribe during a Redis outage", [counts], `refused during the outage: ${JSON.stringify(refused)}; renames before carol's subscription was live: ${sent.length - expected.length}`);
+      report(t, "6 subscribe during a Redis outage", [counts], `carol refused during the outage: ${JSON.stringify(refused)}, dave: ${JSON.stringify(daveRefused.slice(0, 3))}; renames before carol's subscription was live: ${sent.length - expected.length}`);
       assert.ok(refused.every((ending) => ending === "SUBSCRIPTION_UNAVAILABLE" || ending.startsWith("closed 1013")), JSON.stringify(refused));
+      assert.ok(daveRefused.every((ending) => ending.startsWith("closed 1013")), JSON.stringify(daveRefused));
       assertExact(counts, expected, got);
+      // Dave gets in once Redis is back; when he leaves, nothing of his organisation stays followed.
+      const globexWakes = [`${harness.redisPrefix}org:${globex.id}:wake`, `${harness.redisPrefix}board:${globex.boards[0].id}:wake`];
+      await waitFor("dave connected and subscribed", async () => (await subscribedTo(globexWakes[0]!)) && (await subscribedTo(globexWakes[1]!)), () => JSON.stringify(dave.endings));
+      await dave.stop();
+      await waitFor("dave's organisation and board no longer followed", async () => !(await subscribedTo(globexWakes[0]!)) && !(await subscribedTo(globexWakes[1]!)), () => globexWakes.join(", "), 10_000);
       // Once carol is gone nobody on this gateway follows the board: its wake channel is released
       // (a subscription refused during the outage must not leave a watch behind).
       await carol.stop();
@@ -828,6 +842,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       await waitFor("the board's wake channel to be unsubscribed", async () => ((await redis.call("PUBSUB", "CHANNELS", wake)) as string[]).length === 0, () => wake, 10_000);
     } finally {
       await carol.stop();
+      await dave.stop();
     }
   });
 });

@@ -76,7 +76,16 @@ export class SubscriptionHub {
     if (!set) this.connections.set(organizationId, (set = new Set()));
     set.add(connection);
     const ref = this.streams.org(organizationId);
-    await this.acquire(ref);
+    try {
+      await this.acquire(ref);
+    } catch (error) {
+      // Refused (Redis away): undo the registration, or the use it counted would keep the
+      // organisation's stream followed after the last socket left.
+      set.delete(connection);
+      if (set.size === 0) this.connections.delete(organizationId);
+      await this.release(ref).catch(() => undefined);
+      throw error;
+    }
     return async () => {
       set.delete(connection);
       if (set.size === 0) this.connections.delete(organizationId);
