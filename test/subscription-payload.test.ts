@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { buildSchema, getNamedType, getOperationAST, isObjectType, parse, validate, type FieldNode } from "graphql";
-import { SubscriptionPayload } from "../gateway/src/subscriptions/payload.ts";
+import { SubscriptionPayload, subscriptionKey } from "../gateway/src/subscriptions/payload.ts";
 import { boardActivityOf, notificationOf, parseEntry, accessChangeOf } from "../gateway/src/subscriptions/events.ts";
 
 const schema = buildSchema(await readFile(new URL("../gateway/schema.graphql", import.meta.url), "utf8"));
@@ -17,7 +17,7 @@ function compile(query: string, variables: Record<string, unknown> = {}): Subscr
   const root = operation.selectionSet.selections[0] as FieldNode;
   const eventType = getNamedType(schema.getSubscriptionType()?.getFields()[root.name.value]?.type);
   assert.ok(isObjectType(eventType));
-  return new SubscriptionPayload(schema, document, operation, variables, root, eventType);
+  return new SubscriptionPayload(schema, document, operation, variables, root, eventType, subscriptionKey(query, document, undefined, variables, root));
 }
 
 const envelope = (eventType: string, data: Record<string, unknown>, userId = "u-actor") =>
@@ -99,6 +99,8 @@ describe("subscription payloads", () => {
     const query = `subscription($n: Int) { boardActivity(boardId: "b") { item { comments(first: $n) { nodes { body } } } } }`;
     assert.equal(compile(query, { n: 1 }).shapeKey, compile(query, { n: 1 }).shapeKey);
     assert.notEqual(compile(query, { n: 1 }).shapeKey, compile(query, { n: 2 }).shapeKey);
+    const resumable = `subscription($b: ID!, $after: String) { boardActivity(boardId: $b, after: $after) { cursor } }`;
+    assert.equal(compile(resumable, { b: "x", after: "1-0" }).shapeKey, compile(resumable, { b: "x", after: "2-0" }).shapeKey, "root arguments do not change the shape");
   });
 });
 

@@ -31,53 +31,77 @@ export class FanOut {
   ) {}
 
   async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null): Promise<void> {
-    const allowed = await Promise.all(
-      wanted.map(async (entry): Promise<boolean | "unknown"> => {
-        if (!boardId) return true;
-        const { caller, correlationId } = entry.subscriber.connection;
-        try {
-          return await this.access.canRead(caller, boardId, correlationId);
-        } catch (error) {
-          this.logger.warn({ err: error, correlationId }, "board access check failed");
-          return "unknown";
-        }
-      }),
-    );
-    const fetches = new Map<string, Promise<FormattedExecutionResult | null>>();
-    const shaped = new Map<string, Promise<ExecutionResult>>();
-    await Promise.all(
-      wanted.map(async ({ subscriber, source }, index) => {
-        const verdict = allowed[index];
-        if (verdict === "unknown") return interrupt(subscriber);
-        if (!verdict) return refuse(subscriber);
-        const { caller, correlationId } = subscriber.connection;
-        const fetch = subscriber.payload.fetchFor(source.entities);
+    // Reading rights: one (cached) answer per caller, however many sockets it has.
+    const verdicts = new Map<string, Promise<boolean | "unknown">>();
+    for (const { subscriber } of wanted) {
+      const { caller, correlationId } = subscriber.connection;
+      if (verdicts.has(caller.principal)) continue;
+      verdicts.set(
+        caller.principal,
+        boardId === null
+          ? Promise.resolve(true)
+          : this.access.canRead(caller, boardId, correlationId).catch((error: unknown) => {
+              this.logger.warn({ err: error, correlationId }, "board access check failed");
+              return "unknown" as const;
+            }),
+      );
+    }
+    const answers = new Map<string, boolean | "unknown">();
+    await Promise.all([...verdicts].map(async ([principal, verdict]) => answers.set(principal, await verdict)));
+
+    // Groups that get one result: the same event view, compiled subscription and answer to "who asks".
+    const groups = new Map<string, Group>();
+    const views = new Map<EventSource, number>();
+    for (const { subscriber, source } of wanted) {
+      const verdict = answers.get(subscriber.connection.caller.principal);
+      if (verdict === "unknown") interrupt(subscriber);
+      else if (!verdict) refuse(subscriber);
+      else {
+        const { caller } = subscriber.connection;
         const who = subscriber.payload.viewerDependent ? caller.principal : `${caller.identity.organizationId}/${caller.identity.role}`;
-        const fetchKey = fetch ? `${who}\n${fetch.key}` : "";
-        let resolved = fetches.get(fetchKey);
-        if (!resolved) {
-          resolved = fetch ? this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId }) : Promise.resolve(null);
+        let view = views.get(source);
+        if (view === undefined) views.set(source, (view = views.size));
+        const key = `${view}\n${who}\n${subscriber.payload.shapeKey}`;
+        const group = groups.get(key);
+        if (group) group.recipients.push(subscriber);
+        else groups.set(key, { who, source, payload: subscriber.payload, recipients: [subscriber] });
+      }
+    }
+
+    // The federated fetch once per distinct query (and who asks), shared by groups that need it.
+    const fetches = new Map<string, Promise<FormattedExecutionResult | null>>();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const [first] = group.recipients as [Recipient];
+        const { caller, correlationId } = first.connection;
+        const fetch = group.payload.fetchFor(group.source.entities);
+        let resolved: Promise<FormattedExecutionResult | null> = Promise.resolve(null);
+        if (fetch) {
+          const fetchKey = `${group.who}\n${fetch.key}`;
+          resolved = fetches.get(fetchKey) ?? this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId });
           fetches.set(fetchKey, resolved);
         }
-        const shapeKey = `${fetchKey}\n${subscriber.payload.shapeKey}`;
-        let result = shaped.get(shapeKey);
-        if (!result) {
-          result = resolved.then(
-            (answer) => subscriber.payload.shape(source, answer as { data?: Record<string, unknown> | null } | null),
-            (error: unknown) => {
-              this.logger.error({ err: error, correlationId }, "resolving a subscription payload failed");
-              return subscriber.payload.shape(source, {
-                data: null,
-                errors: [{ message: "The event's entities could not be resolved", extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } }],
-              });
-            },
-          );
-          shaped.set(shapeKey, result);
+        let result: ExecutionResult;
+        try {
+          result = group.payload.shape(group.source, (await resolved) as { data?: Record<string, unknown> | null } | null);
+        } catch (error) {
+          this.logger.error({ err: error, correlationId }, "resolving a subscription payload failed");
+          result = group.payload.shape(group.source, {
+            data: null,
+            errors: [{ message: "The event's entities could not be resolved", extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } }],
+          });
         }
-        subscriber.channel.push(await result);
+        for (const recipient of group.recipients) recipient.channel.push(result);
       }),
     );
   }
+}
+
+interface Group {
+  readonly who: string;
+  readonly source: EventSource;
+  readonly payload: SubscriptionPayload;
+  readonly recipients: Recipient[];
 }
 
 /**

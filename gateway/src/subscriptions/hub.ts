@@ -242,10 +242,13 @@ export class SubscriptionHub {
   /** Delivers one event to those of `subscribers` that have not handled it yet and want it. */
   private async deliver(event: StreamEvent, subscribers: readonly Subscriber[]): Promise<void> {
     const wanted: { subscriber: Subscriber; source: EventSource }[] = [];
+    // One view object per view (boardActivity's is shared by all its subscribers): fan-out groups by it.
+    const views = new Map<Subscriber["view"], EventSource | null>();
     for (const subscriber of subscribers) {
       if (compareCursors(event.cursor, subscriber.position) <= 0) continue;
       subscriber.position = event.cursor;
-      const source = subscriber.view(event);
+      let source = views.get(subscriber.view);
+      if (source === undefined) views.set(subscriber.view, (source = subscriber.view(event)));
       if (source) wanted.push({ subscriber, source });
     }
     if (wanted.length > 0) await this.fanOut.deliver(wanted, boardIdOf(event));

@@ -97,6 +97,10 @@ export class SubscriptionPayload {
   private readonly rootResponseKey: string;
   private readonly eventTypeName: string;
 
+  /**
+   * @param shapeKey see `subscriptionKey`: subscriptions with one key share this object (and the
+   *   variables it was built with, which differ from theirs only in the root field's arguments).
+   */
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly document: DocumentNode,
@@ -104,10 +108,11 @@ export class SubscriptionPayload {
     private readonly variables: Readonly<Record<string, unknown>>,
     rootField: FieldNode,
     eventType: GraphQLObjectType,
+    shapeKey: string,
   ) {
     this.rootResponseKey = rootField.alias?.value ?? rootField.name.value;
     this.eventTypeName = eventType.name;
-    this.shapeKey = `${print(document)}\n${operation.name?.value ?? ""}\n${JSON.stringify(variables)}`;
+    this.shapeKey = shapeKey;
     this.plan = planPayload(document, operation, variables, rootField, eventType);
     this.viewerDependent = this.plan?.viewerDependent ?? false;
   }
@@ -184,6 +189,28 @@ export class SubscriptionPayload {
     );
     return { ...result, errors: [...(result.errors ?? []), ...errors] };
   }
+}
+
+/**
+ * What makes two subscriptions' results for one event the same: the document, the operation and
+ * the values of the variables used inside the root field's selection. The root field's own
+ * arguments (board, cursor) choose the stream, not the shape, so they are left out.
+ */
+export function subscriptionKey(
+  text: string,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>>,
+  rootField: FieldNode,
+): string {
+  const fragments = new Map(
+    document.definitions
+      .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
+      .map((fragment) => [fragment.name.value, fragment]),
+  );
+  const names = rootField.selectionSet ? usage([rootField.selectionSet], fragments).variableNames : new Set<string>();
+  const used = [...names].sort().map((name) => [name, variables[name]]);
+  return `${text}\n${operationName ?? ""}\n${JSON.stringify(used)}`;
 }
 
 /** Field nodes of `selectionSet` on `type`, through fragment spreads and inline fragments. */

@@ -18,6 +18,7 @@ import {
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type Disposable as WsDisposable, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { decodeJwt } from "jose";
+import { LRUCache } from "lru-cache";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
@@ -26,7 +27,7 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
 import { correlationIdOf } from "../observability/correlation.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
 import type { Connection, SubscriptionHub, SubscriptionTarget } from "./hub.ts";
-import { SubscriptionPayload } from "./payload.ts";
+import { SubscriptionPayload, subscriptionKey } from "./payload.ts";
 import type { BoardPresence } from "./presence.ts";
 import { CLOSE_CODES, SUBSCRIPTION_ERROR_CODES } from "./protocol.ts";
 
@@ -79,7 +80,7 @@ interface SocketState {
 /** What onSubscribe decided, handed to `subscribe` in the execution context. */
 type Prepared =
   | { readonly kind: "stream"; readonly connection: Connection; readonly start: () => AsyncIterable<unknown> }
-  | { readonly kind: "operation"; readonly connection: Connection };
+  | { readonly kind: "operation"; readonly connection: Connection; readonly query: string };
 
 const badRequest = (message: string) => [new GraphQLError(message, { extensions: { code: SUBSCRIPTION_ERROR_CODES.badRequest } })];
 
@@ -102,19 +103,30 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   };
   options.httpServer.on("upgrade", onUpgrade);
 
+  // Parsed and validated documents and compiled payloads, per schema (a hot reload starts afresh):
+  // ten thousand sockets subscribing with one query keep one copy, not ten thousand.
+  const caches = new WeakMap<GraphQLSchema, { documents: LRUCache<string, Compiled>; payloads: LRUCache<string, SubscriptionPayload> }>();
+  const cachesOf = (schema: GraphQLSchema) => {
+    let found = caches.get(schema);
+    if (!found) caches.set(schema, (found = { documents: new LRUCache({ max: 1_000 }), payloads: new LRUCache({ max: 1_000 }) }));
+    return found;
+  };
+  const documentsOf = (schema: GraphQLSchema) => cachesOf(schema).documents;
+  const payloadsOf = (schema: GraphQLSchema) => cachesOf(schema).payloads;
+
   /** Parses, validates and authorises one operation of a socket; the errors are the client's answer. */
   async function prepareOperation(socket: WebSocket, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const state = states.get(socket);
     const schema = options.schema();
     if (!state || !schema) return badRequest("The connection is not ready");
-    let document: DocumentNode;
-    try {
-      document = parse(payload.query, { maxTokens: options.limits.maxTokens });
-    } catch (error) {
-      return [error instanceof GraphQLError ? error : new GraphQLError("Syntax error")];
+    const documents = documentsOf(schema);
+    let compiled = documents.get(payload.query);
+    if (!compiled) {
+      compiled = compile(schema, payload.query, options.limits.maxTokens);
+      documents.set(payload.query, compiled);
     }
-    const errors = validate(schema, document);
-    if (errors.length > 0) return errors;
+    if (!("document" in compiled)) return compiled.errors;
+    const { document } = compiled;
     const operation = getOperationAST(document, payload.operationName);
     if (!operation) return badRequest("Name the operation to run");
     const variables = payload.variables ?? {};
@@ -125,7 +137,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     }
     const base = { schema, document, operationName: payload.operationName, variableValues: variables };
     if (operation.operation !== "subscription") {
-      const prepared: Prepared = { kind: "operation", connection: state.connection };
+      const prepared: Prepared = { kind: "operation", connection: state.connection, query: payload.query };
       return { ...base, contextValue: prepared };
     }
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
@@ -135,7 +147,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     const eventType = fieldDefinition && getNamedType(fieldDefinition.type);
     if (!rootField || !fieldDefinition || !isObjectType(eventType)) return badRequest("Subscribe to one field of Subscription");
     const args = getArgumentValues(fieldDefinition, rootField, coerced.coerced) as Record<string, string | undefined>;
-    const subscriptionPayload = new SubscriptionPayload(schema, document, operation, coerced.coerced, rootField, eventType);
+    // Sockets that send one subscription share one compiled payload: the fan-out groups by it.
+    const key = subscriptionKey(payload.query, document, payload.operationName, coerced.coerced, rootField);
+    let subscriptionPayload = payloadsOf(schema).get(key);
+    if (!subscriptionPayload) {
+      subscriptionPayload = new SubscriptionPayload(schema, document, operation, coerced.coerced, rootField, eventType, key);
+      payloadsOf(schema).set(key, subscriptionPayload);
+    }
     const { connection } = state;
     if (rootField.name.value === "boardPresence") {
       const boardId = args.boardId ?? "";
@@ -213,8 +231,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       subscribe: (args) => (args.contextValue as Prepared & { kind: "stream" }).start() as AsyncIterable<never>,
       execute: async (args) => {
-        const { connection } = args.contextValue as Prepared;
-        const query = (args.document.loc?.source.body ?? "") as string;
+        const { connection, query } = args.contextValue as Prepared & { kind: "operation" };
         return (await options.run(
           { query, operationName: args.operationName ?? undefined, variables: (args.variableValues ?? {}) as Record<string, unknown> },
           connection,
@@ -244,6 +261,20 @@ function tokenExpiry(via: "jwt" | "api_key", params: Readonly<Record<string, unk
   const bearer = /^Bearer\s+(\S+)$/i.exec(credentialHeaders(params).authorization ?? "")?.[1];
   const exp = bearer ? decodeJwt(bearer).exp : undefined;
   return exp === undefined ? undefined : exp * 1000;
+}
+
+type Compiled = { readonly document: DocumentNode } | { readonly errors: readonly GraphQLError[] };
+
+/** Parse (bounded by the token limit, without locations: nothing reads them) and validate. */
+function compile(schema: GraphQLSchema, query: string, maxTokens: number): Compiled {
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens, noLocation: true });
+  } catch (error) {
+    return { errors: [error instanceof GraphQLError ? error : new GraphQLError("Syntax error")] };
+  }
+  const errors = validate(schema, document);
+  return errors.length > 0 ? { errors } : { document };
 }
 
 function targetOf(field: string, args: Record<string, string | undefined>): SubscriptionTarget | null {
