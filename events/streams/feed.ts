@@ -29,6 +29,11 @@ export interface EventFeed {
    * been lost meanwhile). Resolves once the watch is in place, so a read after it misses nothing.
    */
   watch(stream: StreamRef, onWake: () => void): Promise<Disposable>;
+  /**
+   * Calls `listener` after the feed lost its connection and got it back: a Redis restarted without
+   * persistence may have lost entries nobody read yet, which readers find out with `check`.
+   */
+  onReconnect?(listener: () => void): () => void;
   /** Closes connections the feed opened. */
   dispose(): Promise<void>;
 }

@@ -18,8 +18,12 @@ export function redisFeed(redis: Redis): EventFeed {
   });
   // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is gone, so
   // every watcher re-reads its stream.
+  const reconnected = new Set<() => void>();
   subscriber.on("ready", () => {
-    if (connectedOnce) for (const set of watchers.values()) for (const onWake of set) onWake();
+    if (connectedOnce) {
+      for (const listener of reconnected) listener();
+      for (const set of watchers.values()) for (const onWake of set) onWake();
+    }
     connectedOnce = true;
   });
 
@@ -27,6 +31,10 @@ export function redisFeed(redis: Redis): EventFeed {
     check: (stream, cursor) => checkCursor(redis, stream.key, cursor),
     read: (stream, cursor, limit) => readAfter(redis, stream.key, cursor, limit),
     latest: (stream) => latestCursor(redis, stream.key),
+    onReconnect(listener) {
+      reconnected.add(listener);
+      return () => reconnected.delete(listener);
+    },
     async watch(stream: StreamRef, onWake: () => void): Promise<Disposable> {
       for (;;) {
         let set = watchers.get(stream.wake);

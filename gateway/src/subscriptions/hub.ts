@@ -58,6 +58,7 @@ export interface HubOptions {
 export class SubscriptionHub {
   readonly access: BoardAccess;
   private readonly fanOut: FanOut;
+  private readonly stopVerifying: () => void;
   private readonly streams;
   private readonly tails = new Map<string, Promise<StreamTail<Subscriber>>>();
   private readonly uses = new Map<string, number>();
@@ -66,6 +67,7 @@ export class SubscriptionHub {
   constructor(private readonly options: HubOptions) {
     this.access = new BoardAccess(options.run, options.accessTtlMs);
     this.fanOut = new FanOut(this.access, options.run, options.logger);
+    this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);
     this.streams = streamsOf(options.streamPrefix);
   }
 
@@ -162,9 +164,31 @@ export class SubscriptionHub {
   }
 
   async dispose(): Promise<void> {
+    this.stopVerifying();
     const tails = await Promise.all(this.tails.values());
     this.tails.clear();
     await Promise.all(tails.map((tail) => tail.dispose()));
+  }
+
+  /**
+   * After a Redis reconnect: subscribers of a stream that lost entries nobody read are told
+   * CURSOR_EXPIRED (refetch, then subscribe again) instead of silently missing events.
+   */
+  private async verifyTails(): Promise<void> {
+    const tails = await Promise.allSettled(this.tails.values());
+    for (const settled of tails) {
+      if (settled.status !== "fulfilled") continue;
+      const tail = settled.value;
+      await tail.verify(() => {
+        this.options.logger.warn({ stream: tail.ref.key }, "events were lost with a Redis restart; subscribers must refetch");
+        for (const subscriber of tail.subscribers) {
+          subscriber.channel.push({
+            errors: [new GraphQLError("Events may have been lost; refetch and subscribe again", { extensions: { code: "CURSOR_EXPIRED" } })],
+          });
+          subscriber.channel.finish();
+        }
+      });
+    }
   }
 
   /** Reads what a resuming subscriber missed, up to where the tail took over, then makes it live. */

@@ -1,5 +1,5 @@
 import type { Disposable, EventFeed, StreamRef } from "../../../events/streams/feed.ts";
-import { compareCursors } from "../../../events/streams/resume.ts";
+import { compareCursors, CursorError } from "../../../events/streams/resume.ts";
 import { parseEntry, type StreamEvent } from "./events.ts";
 
 /** Entries read per round trip. */
@@ -68,6 +68,26 @@ export class StreamTail<S> {
       // on a connection that never dropped. Either way reading resumes after `claimed`.
       this.onError(error);
       setTimeout(() => this.wake(), RETRY_MS).unref();
+    }
+  }
+
+  /**
+   * After the feed reconnected: is the entry this tail handled last still in the stream? If not
+   * (a Redis restarted without persistence) entries may be lost unread: `onGap` is told, and the
+   * tail goes on from the stream's newest entry. Other failures wait for the next reconnect.
+   */
+  async verify(onGap: () => void): Promise<void> {
+    if (this.stopped || this.claimed === "0-0") return;
+    const claimed = this.claimed;
+    try {
+      await this.feed.check(this.ref, claimed);
+    } catch (error) {
+      if (!(error instanceof CursorError)) return;
+      onGap();
+      // Unless a read has moved on meanwhile, go on from the newest entry of the new stream.
+      const latest = await this.feed.latest(this.ref).catch(() => claimed);
+      if (this.claimed === claimed) this.claimed = latest;
+      this.wake();
     }
   }
 
