@@ -11,6 +11,14 @@ export const DOMAIN_TOPICS: readonly Topic[] = [
 ];
 export const DEAD_LETTER_TOPIC = "dead-letter-events";
 
+/**
+ * Topic names under a namespace: `prefix` keeps pipelines that share a broker apart (test files
+ * running side by side); production uses none.
+ */
+export function topicsOf(prefix = ""): { readonly domain: readonly string[]; readonly deadLetter: string; of(topic: string): string } {
+  return { domain: DOMAIN_TOPICS.map((topic) => prefix + topic), deadLetter: prefix + DEAD_LETTER_TOPIC, of: (topic) => prefix + topic };
+}
+
 export function kafkaBrokers(): string[] {
   return (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim()).filter(Boolean);
 }

@@ -1,7 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../subgraphs/shared/logger.ts";
-import { DEAD_LETTER_TOPIC, DOMAIN_TOPICS, createIdempotentProducer, type DeadLetter } from "../kafka.ts";
+import { createIdempotentProducer, topicsOf, type DeadLetter } from "../kafka.ts";
 import type { DomainEvent } from "../../subgraphs/shared/outbox.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 
@@ -19,6 +19,8 @@ export interface BridgeOptions {
   readonly retentionMs?: number;
   /** How long an event id is remembered to drop duplicates; longer than Kafka can replay. @default 7 days */
   readonly seenTtlSeconds?: number;
+  /** Namespace of the topics read and dead-lettered to (see topicsOf). @default "" */
+  readonly topicPrefix?: string;
   /** Namespaces every Redis key and channel the bridge writes (see streamsOf). @default "" */
   readonly keyPrefix?: string;
   /** Read topics from the beginning when the group has no offsets yet. @default true */
@@ -66,7 +68,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const consumer: Consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topics: [...DOMAIN_TOPICS], fromBeginning: options.fromBeginning ?? true });
+  const topics = topicsOf(options.topicPrefix);
+  await consumer.subscribe({ topics: [...topics.domain], fromBeginning: options.fromBeginning ?? true });
 
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
@@ -86,7 +89,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const original = message.value?.toString("utf8") ?? "";
     const record: DeadLetter = { reason, errors, source: `kafka:${topic}`, original, refusedAt: new Date().toISOString() };
     await producer.send({
-      topic: DEAD_LETTER_TOPIC,
+      topic: topics.deadLetter,
       acks: -1,
       messages: [{ key: message.key, value: JSON.stringify(record), headers: { reason, sourceTopic: topic } }],
     });

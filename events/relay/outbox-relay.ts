@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { Logger } from "../../subgraphs/shared/logger.ts";
-import { DEAD_LETTER_TOPIC, type DeadLetter } from "../kafka.ts";
+import { topicsOf, type DeadLetter } from "../kafka.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";
 
 /** What the relay asks of the event contracts: is this envelope publishable? */
@@ -9,6 +9,8 @@ export type EnvelopeCheck = (envelope: unknown) => { ok: true } | { ok: false; r
 export interface OutboxRelayOptions {
   readonly databaseUrl: string;
   readonly publisher: EventPublisher;
+  /** Namespace of the topics published to (see topicsOf). @default "" */
+  readonly topicPrefix?: string;
   /** Refused envelopes go to the dead-letter topic instead of their own. */
   readonly check?: EnvelopeCheck;
   /** Rows claimed per transaction. @default 200 */
@@ -55,6 +57,7 @@ const CLAIM = `
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const { logger } = options;
   const batchSize = options.batchSize ?? 200;
+  const topics = topicsOf(options.topicPrefix);
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
   pool.on("error", (error) => logger.warn({ err: error }, "outbox relay pool error"));
   let stopped = false;
@@ -67,7 +70,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   function toMessage(row: OutboxRow): OutgoingMessage {
     const headers = { eventId: row.id, eventType: row.eventType, schemaVersion: String(row.schemaVersion) };
     const verdict = options.check?.(row.envelope) ?? { ok: true as const };
-    if (verdict.ok) return { topic: row.topic, key: row.aggregateId, value: JSON.stringify(row.envelope), headers };
+    if (verdict.ok) return { topic: topics.of(row.topic), key: row.aggregateId, value: JSON.stringify(row.envelope), headers };
     const deadLetter: DeadLetter = {
       reason: verdict.reason,
       errors: verdict.errors,
@@ -76,7 +79,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       refusedAt: new Date().toISOString(),
     };
     logger.warn({ eventId: row.id, eventType: row.eventType, reason: verdict.reason }, "outbox event refused; sent to the dead-letter topic");
-    return { topic: DEAD_LETTER_TOPIC, key: row.aggregateId, value: JSON.stringify(deadLetter), headers: { ...headers, reason: verdict.reason } };
+    return { topic: topics.deadLetter, key: row.aggregateId, value: JSON.stringify(deadLetter), headers: { ...headers, reason: verdict.reason } };
   }
 
   async function relayBatch(): Promise<number> {

@@ -5,7 +5,7 @@ import type { FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { ensureKafka } from "../../infra/kafka/ready.ts";
-import { createIdempotentProducer, createKafka, ensureTopics } from "../../events/kafka.ts";
+import { createIdempotentProducer, createKafka, ensureTopics, topicsOf } from "../../events/kafka.ts";
 import { kafkaPublisher } from "../../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../../events/relay/outbox-relay.ts";
 import { startBridge, type Bridge } from "../../events/bridge/bridge.ts";
@@ -27,12 +27,20 @@ export interface LivePipeline {
   dispose(): Promise<void>;
 }
 
-export async function startLivePipeline(harness: Harness, options: { brokers?: string[] } = {}): Promise<LivePipeline> {
+/**
+ * On the shared broker each pipeline gets topics of its own (`test.<id>.item-events`, …): every
+ * test database is seeded with the same ids, so a bridge reading another file's events would put
+ * them into this file's board streams. A file with a broker of its own keeps the real names.
+ */
+export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string } = {}): Promise<LivePipeline> {
   if (!options.brokers) await ensureKafka();
-  const kafka = createKafka(`sunday-test-${randomUUID().slice(0, 8)}`, options.brokers);
+  const id = randomUUID().slice(0, 8);
+  const kafka = createKafka(`sunday-test-${id}`, options.brokers);
+  const topicPrefix = options.topicPrefix ?? (options.brokers ? "" : `test.${id}.`);
+  const topics = topicsOf(topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin);
+  await ensureTopics(admin, [...topics.domain, topics.deadLetter]);
   await admin.disconnect();
   const bridgeGroupId = `test-bridge-${randomUUID()}`;
   let producer: Producer | null = null;
@@ -40,7 +48,7 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
   const relay = async () => {
     producer = createIdempotentProducer(kafka);
     await producer.connect();
-    return startOutboxRelay({ databaseUrl: harness.databaseUrl, publisher: kafkaPublisher(producer), check: validateEvent, logger: silent });
+    return startOutboxRelay({ databaseUrl: harness.databaseUrl, publisher: kafkaPublisher(producer), check: validateEvent, logger: silent, topicPrefix });
   };
   const bridge = async () => {
     const started = await startBridge({
@@ -51,6 +59,7 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
       groupId: bridgeGroupId,
       fromBeginning: false,
       keyPrefix: harness.redisPrefix,
+      topicPrefix,
     });
     await started.ready;
     return started;
@@ -76,6 +85,12 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
     async dispose() {
       await pipeline.bridge.dispose();
       await stopRelay(pipeline.relay);
+      if (topicPrefix) {
+        const cleanup = kafka.admin();
+        await cleanup.connect();
+        await cleanup.deleteTopics({ topics: [...topics.domain, topics.deadLetter] }).catch(() => undefined);
+        await cleanup.disconnect();
+      }
     },
   };
   return pipeline;
