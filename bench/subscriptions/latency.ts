@@ -50,6 +50,11 @@ const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
 const WAIT_EVENT = numberEnv("BENCH_WAIT_EVENT", 1) !== 0;
 /** "item" (default): the cross-subgraph item selection; "plain": event fields only, no federated fetch at delivery. */
 const SELECTION = process.env.BENCH_SELECTION ?? "item";
+/**
+ * "one" (default): subgraphs and gateway in one process (npm start's wiring); "split": the gateway in
+ * a process of its own, as docker-compose runs it (the gateway's per-stage timings are then not taken).
+ */
+const TOPOLOGY = process.env.BENCH_TOPOLOGY === "split" ? "split" : "one";
 const CONSUMER_OPTIONS = process.env.BENCH_BRIDGE_CONSUMER ? (JSON.parse(process.env.BENCH_BRIDGE_CONSUMER) as Record<string, unknown>) : undefined;
 const RELAY_OPTIONS = process.env.BENCH_RELAY_OPTIONS ? (JSON.parse(process.env.BENCH_RELAY_OPTIONS) as Record<string, number>) : undefined;
 
@@ -124,7 +129,7 @@ async function main() {
     console.log(`database ${database} seeded, Kafka up (${((now() - started) / 1000).toFixed(1)} s)`);
 
     const stack = await startChild("stack", "stack.ts", {
-      mode: "full",
+      mode: TOPOLOGY === "split" ? "subgraphs" : "full",
       databaseUrl,
       signingSecret: BENCH_SIGNING_SECRET,
       jwt: BENCH_JWT,
@@ -141,8 +146,13 @@ async function main() {
       relayOptions: RELAY_OPTIONS,
     });
     children.push(pipeline);
-    const gatewayUrl = stack.info.gatewayUrl as string;
-    console.log(`stack (pid ${stack.pid}) at ${gatewayUrl}, relay + bridge (pid ${pipeline.pid}) ready (${((now() - started) / 1000).toFixed(1)} s)`);
+    const gatewayChild =
+      TOPOLOGY === "split"
+        ? await startChild("gateway", "gateway.ts", { signingSecret: BENCH_SIGNING_SECRET, jwt: BENCH_JWT, redisUrl: REDIS_URL, prefix, subgraphUrls: stack.info.subgraphUrls })
+        : null;
+    if (gatewayChild) children.push(gatewayChild);
+    const gatewayUrl = (gatewayChild ?? stack).info.gatewayUrl as string;
+    console.log(`${TOPOLOGY === "split" ? `subgraphs (pid ${stack.pid}), gateway (pid ${gatewayChild?.pid})` : `stack (pid ${stack.pid})`} at ${gatewayUrl}, relay + bridge (pid ${pipeline.pid}) ready (${((now() - started) / 1000).toFixed(1)} s)`);
 
     const acme = seed.organizations[0];
     const board = acme.boards[0];
@@ -204,12 +214,13 @@ async function main() {
     for (let i = 0; i < WARMUP; i += 1) warm.push(await change(`warm-${i}`));
     await sleep(500);
     console.log(`warm-up: ${warm.filter((sent) => sent.receivedAt).length}/${WARMUP} events received; p50 ${fmt(summary(warm.filter((s) => s.receivedAt).map((s) => s.receivedAt! - s.sentAt)).p50)} ms`);
-    await stack.request("timings");
+    if (!gatewayChild) await stack.request("timings");
     await pipeline.request("timings");
 
     const services = servicePids();
     const ours = () => ({
       stack: cpuOf([stack.pid]),
+      ...(gatewayChild ? { gateway: cpuOf([gatewayChild.pid]) } : {}),
       pipeline: cpuOf([pipeline.pid]),
       client: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       postgres: cpuOf(databaseBackends(database)),
@@ -220,7 +231,7 @@ async function main() {
 
     const results: RoundResult[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const quiet = await waitForQuiet([stack.pid, pipeline.pid], database, QUIET_WAIT, QUIET_CORES);
+      const quiet = await waitForQuiet([stack.pid, pipeline.pid, ...(gatewayChild ? [gatewayChild.pid] : [])], database, QUIET_WAIT, QUIET_CORES);
       process.stdout.write(`round ${round}: other processes ${quiet.foreign.toFixed(2)} cores (waited ${quiet.waited.toFixed(0)} s), load average ${loadAverage()}; `);
       const cpu0 = ours();
       const t0 = now();
@@ -231,11 +242,11 @@ async function main() {
       await sleep(300); // late duplicates
       const seconds = (now() - t0) / 1000;
       const cpu1 = ours();
-      const cpu = Object.fromEntries(Object.keys(cpu0).map((key) => [key, cpu1[key as keyof typeof cpu1] - cpu0[key as keyof typeof cpu0]]));
+      const cpu = Object.fromEntries(Object.keys(cpu0).map((key) => [key, (cpu1[key as keyof typeof cpu1] ?? 0) - (cpu0[key as keyof typeof cpu0] ?? 0)]));
 
       const eventIds = sent.flatMap((s) => (s.eventId ? [s.eventId] : []));
       const relayTimes = await pipeline.request<Record<string, { publishStart?: number; publishEnd?: number; bridgeReceived?: number }>>("timings", { ids: eventIds });
-      const gatewayTimes = await stack.request<Record<string, { woke: number; read: number }>>("timings");
+      const gatewayTimes = gatewayChild ? {} : await stack.request<Record<string, { woke: number; read: number }>>("timings");
       const outbox = new Map(
         (
           await prisma.$queryRawUnsafe<{ id: string; createdAt: Date; publishedAt: Date | null }[]>(
