@@ -5,6 +5,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import type { ApolloGateway } from "@apollo/gateway";
+import { InMemoryLRUCache } from "@apollo/utils.keyvaluecache";
+import { buildSchema, type GraphQLSchema } from "graphql";
+import { pino } from "pino";
+import { createLeanPipeline } from "../gateway/src/execution/pipeline.ts";
+import { DEFAULT_OPERATION_LIMITS } from "../gateway/src/limits/operation-limits.ts";
+import { GatewayMetrics } from "../gateway/src/observability/metrics.ts";
+import { PlanCacheTracker } from "../gateway/src/plugins/observability.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 
 interface Answer {
@@ -120,5 +128,40 @@ describe("lean GraphQL pipeline", () => {
     }
     const hit = await same({ extensions }, true);
     assert.deepEqual(JSON.parse(hit.body), { data: { me: { id: harness.seed.organizations[0].userIdsByRole.OWNER } } });
+  });
+});
+
+describe("lean pipeline document cache", () => {
+  it("validates cached documents again against a new schema (hot reload)", async () => {
+    let notify: (schema: { apiSchema: GraphQLSchema }) => void = () => {};
+    const executed: string[] = [];
+    const gateway = {
+      onSchemaLoadOrUpdate(listener: typeof notify) {
+        notify = listener;
+        return () => {};
+      },
+      async executor(context: { source: string }) {
+        executed.push(context.source);
+        return { data: { b: 1 } };
+      },
+    } as unknown as ApolloGateway;
+    const pipeline = createLeanPipeline({
+      gateway,
+      limits: DEFAULT_OPERATION_LIMITS,
+      metrics: new GatewayMetrics(),
+      logger: pino({ level: "silent" }),
+      plans: new PlanCacheTracker(),
+      apqCache: new InMemoryLRUCache<string>(),
+    });
+    const context = { identity: null, correlationId: "c" };
+    notify({ apiSchema: buildSchema("type Query { a: Int b: Int }") });
+    assert.deepEqual(await pipeline.operation({ query: "{ b }" }, context), { data: { b: 1 }, errors: undefined });
+    assert.deepEqual(await pipeline.operation({ query: "{ b }" }, context), { data: { b: 1 }, errors: undefined });
+    assert.equal(pipeline.cachedDocuments, 1);
+    // The new supergraph has no `b`: the cached document is not reused; Apollo Server answers it.
+    notify({ apiSchema: buildSchema("type Query { a: Int }") });
+    assert.equal(pipeline.cachedDocuments, 0);
+    assert.equal(await pipeline.operation({ query: "{ b }" }, context), null);
+    assert.deepEqual(executed, ["{ b }", "{ b }"]);
   });
 });
