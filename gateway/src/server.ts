@@ -8,7 +8,6 @@ import type { JwtSettings } from "./auth/jwt.ts";
 import { createApiKeyResolver } from "./auth/api-keys.ts";
 import { createAuthenticator } from "./auth/authenticate.ts";
 import { createAdmission } from "./execution/admission.ts";
-import { createLeanPipeline } from "./execution/pipeline.ts";
 import type { RunOperation } from "./execution/run-operation.ts";
 import { createFederation, type FederationTuning } from "./federation/gateway.ts";
 import { SupergraphFile } from "./federation/supergraph-file.ts";
@@ -170,9 +169,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       observabilityPlugin({ metrics, logger, plans }),
     ],
   });
-  // Runs what it can answer exactly as Apollo Server would, straight on the gateway's executor;
-  // the rest (GET, errors before execution, APQ registration/miss) goes to `apollo`.
-  const lean = createLeanPipeline({ gateway: federation.gateway, limits: operationLimits, metrics, logger, plans, apqCache });
   await apollo.start();
 
   const authenticate = createAuthenticator({
@@ -195,8 +191,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         });
   const admit = createAdmission({ authenticate, rateLimiter, metrics, logger });
   const runOperation: RunOperation = async (operation, { caller, correlationId }) => {
-    const fast = await lean.operation(operation, { identity: caller.identity, correlationId });
-    if (fast) return fast;
     const result = await apollo.executeOperation(
       { query: operation.query, operationName: operation.operationName, variables: { ...operation.variables } },
       { contextValue: { identity: caller.identity, correlationId } },
@@ -251,16 +245,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }
     }
 
-    const contextValue = { identity: caller?.identity ?? null, correlationId };
-    if (request.method === "POST") {
-      const fast = await lean.http(body, request.headers, contextValue);
-      if (fast) {
-        // As sendGraphQLResponse: end() computes content-length (writeHead first would mean chunked).
-        response.statusCode = fast.status;
-        for (const [name, value] of Object.entries(fast.headers)) response.setHeader(name, value);
-        return void response.end(fast.body);
-      }
-    }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? "GET", headers: toHeaderMap(request), search: url.search, body },
       context: async () => ({ identity: caller?.identity ?? null, correlationId }),

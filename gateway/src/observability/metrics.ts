@@ -79,12 +79,6 @@ export class GatewayMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
-  readonly pipeline = new Counter({
-    name: "sunday_gateway_pipeline_requests_total",
-    help: "GraphQL requests by the pipeline that ran them: lean (the gateway's executor directly) or apollo (Apollo Server)",
-    labelNames: ["path"] as const,
-    registers: [this.registry],
-  });
   readonly subscriptionSockets = new Gauge({
     name: "sunday_gateway_subscription_sockets",
     help: "Open graphql-ws sockets that passed connection_init",

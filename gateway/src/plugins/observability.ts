@@ -72,10 +72,9 @@ export function observabilityPlugin(options: {
 }
 
 /**
- * The metrics and the one log line of a finished GraphQL request, whichever pipeline ran it
- * (Apollo Server's, through observabilityPlugin, or the lean one in execution/pipeline.ts).
+ * The metrics and the one log line of a finished GraphQL request.
  */
-export function recordRequest(
+function recordRequest(
   sinks: { metrics: GatewayMetrics; logger: Logger },
   request: { operationName: string | null; codes: readonly string[]; hasData: boolean; seconds: number; context: GatewayContext },
 ): void {
