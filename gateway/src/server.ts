@@ -1,13 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { InMemoryLRUCache, type KeyValueCache } from "@apollo/utils.keyvaluecache";
 import type { Redis } from "ioredis";
-import { parse, type OperationDefinitionNode } from "graphql";
 import type { JwtSettings } from "./auth/jwt.ts";
 import { createApiKeyResolver } from "./auth/api-keys.ts";
 import { createAuthenticator } from "./auth/authenticate.ts";
 import { createAdmission } from "./execution/admission.ts";
+import { createGraphQLHandler } from "./execution/graphql-http.ts";
 import type { RunOperation } from "./execution/run-operation.ts";
 import { createFederation, type FederationTuning } from "./federation/gateway.ts";
 import { SupergraphFile } from "./federation/supergraph-file.ts";
@@ -18,19 +18,12 @@ import { createRateLimiter } from "./limits/rate-limit.ts";
 import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
 import { correlationIdOf } from "./observability/correlation.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
-import { TokenGate, limitsPlugin } from "./plugins/limits.ts";
+import { limitsPlugin } from "./plugins/limits.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
-import {
-  PayloadTooLargeError,
-  readBody,
-  sendGraphQLError,
-  sendGraphQLResponse,
-  sendJson,
-  toHeaderMap,
-} from "../../subgraphs/shared/http.ts";
+import { sendGraphQLError, sendJson } from "../../subgraphs/shared/http.ts";
 import { createLogger, type Logger } from "../../subgraphs/shared/logger.ts";
 
 export interface GatewayOptions {
@@ -77,22 +70,6 @@ export interface RunningGateway {
   /** Re-reads the supergraph file (as SIGHUP does); "unchanged" for a fixed SDL. */
   reloadSupergraph(): Promise<"updated" | "unchanged" | "rejected">;
   dispose(): Promise<void>;
-}
-
-/** Only `__schema` / `__type` / `__typename` at the top: what GraphiQL needs before a token is set. */
-function isIntrospectionOnly(body: unknown): boolean {
-  const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : undefined;
-  if (typeof query !== "string") return false;
-  try {
-    return parse(query).definitions.every(
-      (definition) =>
-        definition.kind === "OperationDefinition" &&
-        (definition as OperationDefinitionNode).operation === "query" &&
-        definition.selectionSet.selections.every((selection) => selection.kind === "Field" && selection.name.value.startsWith("__")),
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** Calls `log` at most once per `intervalMs`: an outage must not turn into a log flood. */
@@ -199,58 +176,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return result.body.singleResult;
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
-  const tokenGate = new TokenGate(operationLimits.maxTokens);
   const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes });
 
-  async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) {
-    let body: unknown;
-    if (request.method === "POST") {
-      let text: string;
-      try {
-        text = await readBody(request, maxBodyBytes);
-      } catch (error) {
-        if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, 413, "PAYLOAD_TOO_LARGE", error.message);
-        throw error;
-      }
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid JSON");
-      }
-    } else if (request.method !== "GET") {
-      response.setHeader("allow", "GET, POST");
-      return sendGraphQLError(response, 405, "METHOD_NOT_ALLOWED", "Use GET or POST");
-    }
-
-    const admission = await admit(request.headers, correlationId);
-    for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
-    if (!admission.ok) return sendGraphQLError(response, admission.refusal.status, admission.refusal.code, admission.refusal.message);
-    const { caller } = admission;
-    if (!caller) {
-      const query = request.method === "GET" ? { query: url.searchParams.get("query") } : body;
-      if (!(options.development && isIntrospectionOnly(query))) {
-        return sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token or API key is required");
-      }
-    }
-
-    const source = request.method === "GET" ? url.searchParams.get("query") : (body as { query?: unknown } | null)?.query;
-    if (typeof source === "string") {
-      const tokens = tokenGate.exceeded(source);
-      if (tokens !== null) {
-        metrics.limitRefusals.inc({ code: "TOKEN_LIMIT_EXCEEDED" });
-        return sendGraphQLError(response, 400, "TOKEN_LIMIT_EXCEEDED", `The document has more than ${operationLimits.maxTokens} tokens`, {
-          limit: operationLimits.maxTokens,
-          actual: tokens,
-        });
-      }
-    }
-
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? "GET", headers: toHeaderMap(request), search: url.search, body },
-      context: async () => ({ identity: caller?.identity ?? null, correlationId }),
-    });
-    await sendGraphQLResponse(response, result);
-  }
+  const handleGraphQL = createGraphQLHandler({ apollo, admit, metrics, maxBodyBytes, maxTokens: operationLimits.maxTokens, development: options.development ?? false });
 
   let inFlight = 0;
   let draining = false;

@@ -1,7 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type GraphQLFormattedError, type SelectionSetNode } from "graphql";
 import { isBrokenCircuitError } from "cockatiel";
-import { INTERNAL_HEADERS, signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
 import type { QueryDeduplicator } from "./deduplication.ts";
 import { SubgraphHttpError, SubgraphTimeoutError, type SubgraphClient } from "./subgraph-client.ts";
 

@@ -46,7 +46,7 @@ export function observabilityPlugin(options: {
   logger: Logger;
   plans: PlanCacheTracker;
 }): ApolloServerPlugin<GatewayContext> {
-  const { metrics, logger, plans } = options;
+  const { metrics, plans } = options;
   return {
     async requestDidStart() {
       const started = performance.now();
