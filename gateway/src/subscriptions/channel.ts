@@ -1,3 +1,5 @@
+import { GraphQLError } from "graphql";
+
 /**
  * A push-fed async iterator: the hub pushes results in delivery order, graphql-ws pulls them.
  * `return()` (the client completed, or the socket closed) runs `onReturn` once.
@@ -28,6 +30,12 @@ export class Channel<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.queue.push(value);
+  }
+
+  /** Sends one last result with this error, then ends: how a subscription tells the client why it stops. */
+  failWith(message: string, code: string): void {
+    this.push({ errors: [new GraphQLError(message, { extensions: { code } })] } as T);
+    this.finish();
   }
 
   /** Ends after what is already queued has been read. */

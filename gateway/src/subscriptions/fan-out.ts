@@ -110,14 +110,10 @@ interface Group {
  * with its last cursor, which redelivers from this event on.
  */
 export function interrupt(subscriber: Recipient): void {
-  subscriber.channel.push({
-    errors: [new GraphQLError("Live delivery is interrupted; resume with the last cursor", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })],
-  });
-  subscriber.channel.finish();
+  subscriber.channel.failWith("Live delivery is interrupted; resume with the last cursor", SUBSCRIPTION_ERROR_CODES.unavailable);
 }
 
 /** A subscriber that can no longer read its board gets one FORBIDDEN and nothing more. */
 function refuse(subscriber: Recipient): void {
-  subscriber.channel.push({ errors: [forbidden("You can no longer read this board")] });
-  subscriber.channel.finish();
+  subscriber.channel.failWith("You can no longer read this board", SUBSCRIPTION_ERROR_CODES.forbidden);
 }

@@ -123,10 +123,8 @@ export class SubscriptionHub {
         await this.options.feed.check(ref, target.after);
       } catch (error) {
         if (error instanceof CursorError) return [new GraphQLError(error.message, { extensions: { code: error.code } })];
-        // The streams cannot be asked (Redis away): refuse this subscription, retryable, rather than
-        // throw, which graphql-ws answers by closing the whole socket with 4500.
-        this.options.logger.warn({ err: error, correlationId }, "could not check a resume cursor; the client retries");
-        return [new GraphQLError("The subscription could not be started; retry", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })];
+        // The streams cannot be asked (Redis away): the adapter refuses this subscription, retryable.
+        throw error;
       }
     }
     return { ref, view };
@@ -152,8 +150,7 @@ export class SubscriptionHub {
       if (after !== undefined) await this.catchUp(subscriber, tail);
     })().catch((error: unknown) => {
       this.options.logger.error({ err: error, correlationId: connection.correlationId }, "subscription failed to start");
-      channel.push({ errors: [new GraphQLError("The subscription could not be started; retry", { extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } })] });
-      channel.finish();
+      channel.failWith("The subscription could not be started; retry", SUBSCRIPTION_ERROR_CODES.unavailable);
     });
     return channel;
   }
@@ -181,12 +178,7 @@ export class SubscriptionHub {
       const tail = settled.value;
       await tail.verify(() => {
         this.options.logger.warn({ stream: tail.ref.key }, "events were lost with a Redis restart; subscribers must refetch");
-        for (const subscriber of tail.subscribers) {
-          subscriber.channel.push({
-            errors: [new GraphQLError("Events may have been lost; refetch and subscribe again", { extensions: { code: "CURSOR_EXPIRED" } })],
-          });
-          subscriber.channel.finish();
-        }
+        for (const subscriber of tail.subscribers) subscriber.channel.failWith("Events may have been lost; refetch and subscribe again", "CURSOR_EXPIRED");
       });
     }
   }

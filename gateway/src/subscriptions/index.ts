@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { ApolloGateway } from "@apollo/gateway";
-import type { GraphQLSchema } from "graphql";
+import { buildSchema, printSchema, type GraphQLSchema } from "graphql";
 import type { EventFeed } from "../../../events/streams/feed.ts";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
@@ -41,11 +41,15 @@ export interface LiveSubscriptions {
   dispose(): Promise<void>;
 }
 
-/** The public API schema of whatever supergraph the gateway serves now (hot reload swaps it). */
+/**
+ * The public API schema of whatever supergraph the gateway serves now (hot reload swaps it), as a
+ * copy of our own: Apollo Server instruments the gateway's schema object in place (it wraps every
+ * field's resolver for its plugins), and payload shaping needs fields that keep our resolver.
+ */
 export function trackApiSchema(gateway: ApolloGateway): () => GraphQLSchema | undefined {
   let schema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
-    schema = apiSchema;
+    schema = buildSchema(printSchema(apiSchema));
   });
   return () => schema;
 }

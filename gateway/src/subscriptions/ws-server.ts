@@ -30,6 +30,7 @@ import type { Connection, SubscriptionHub, SubscriptionTarget } from "./hub.ts";
 import { SubscriptionPayload, subscriptionKey } from "./payload.ts";
 import type { BoardPresence } from "./presence.ts";
 import { CLOSE_CODES, SUBSCRIPTION_ERROR_CODES } from "./protocol.ts";
+import { forbidden } from "./fan-out.ts";
 
 export interface SubscriptionServerOptions {
   readonly httpServer: Server;
@@ -158,7 +159,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     if (rootField.name.value === "boardPresence") {
       const boardId = args.boardId ?? "";
       if (!(await hub.access.canRead(connection.caller, boardId, connection.correlationId))) {
-        return [new GraphQLError("You cannot read this board", { extensions: { code: SUBSCRIPTION_ERROR_CODES.forbidden } })];
+        return [forbidden("You cannot read this board")];
       }
       options.metrics.subscriptionsStarted.inc({ field: "boardPresence" });
       const prepared: Prepared = { kind: "stream", connection, start: () => presence.start(connection, boardId, subscriptionPayload) };
