@@ -27,7 +27,7 @@ export type SubscriptionTarget =
   | { readonly kind: "myNotifications"; readonly after?: string };
 
 interface Subscriber extends Recipient {
-  /** The board whose reading rights gate delivery (none for notifications of org-level events). */
+  /** What this subscriber is sent of an event (boardActivity, one item's, one user's notifications); null: nothing. */
   readonly view: (event: StreamEvent) => EventSource | null;
   /** Cursor of the last event handled for this subscriber: delivered, filtered out or refused. */
   position: string;
@@ -44,7 +44,6 @@ export interface HubOptions {
   /** See BoardAccess. @default 30_000 */
   readonly accessTtlMs?: number;
 }
-
 
 /**
  * The transport-free core of live subscriptions (graphql-ws is one adapter, see ws-server.ts).
