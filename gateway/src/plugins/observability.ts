@@ -46,7 +46,7 @@ export function observabilityPlugin(options: {
   logger: Logger;
   plans: PlanCacheTracker;
 }): ApolloServerPlugin<GatewayContext> {
-  const { metrics, plans } = options;
+  const { metrics, logger, plans } = options;
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -57,43 +57,27 @@ export function observabilityPlugin(options: {
           }
         },
         async willSendResponse(context) {
+          const seconds = (performance.now() - started) / 1000;
+          const operation = metrics.operationLabel(context.operationName ?? context.request.operationName);
           const codes = errorCodes(context);
-          recordRequest(options, {
-            operationName: context.operationName ?? context.request.operationName ?? null,
-            codes,
-            hasData: context.response.body.kind === "single" && context.response.body.singleResult.data != null,
-            seconds: (performance.now() - started) / 1000,
-            context: context.contextValue,
-          });
+          const hasData = context.response.body.kind === "single" && context.response.body.singleResult.data != null;
+          const outcome = codes.length === 0 ? "success" : hasData ? "partial" : "error";
+          metrics.requests.inc({ operation, outcome });
+          metrics.duration.observe({ operation }, seconds);
+          for (const code of codes) metrics.errors.inc({ code });
+          const { identity, correlationId } = context.contextValue;
+          const record = {
+            correlationId,
+            operation: context.operationName ?? context.request.operationName ?? null,
+            userId: identity?.userId,
+            organizationId: identity?.organizationId,
+            durationMs: Math.round(seconds * 1000 * 10) / 10,
+            ...(codes.length > 0 ? { errors: codes } : {}),
+          };
+          if (outcome === "success") logger.info(record, "graphql request");
+          else logger.warn(record, "graphql request with errors");
         },
       };
     },
   };
-}
-
-/**
- * The metrics and the one log line of a finished GraphQL request.
- */
-function recordRequest(
-  sinks: { metrics: GatewayMetrics; logger: Logger },
-  request: { operationName: string | null; codes: readonly string[]; hasData: boolean; seconds: number; context: GatewayContext },
-): void {
-  const { metrics, logger } = sinks;
-  const { codes, seconds } = request;
-  const operation = metrics.operationLabel(request.operationName);
-  const outcome = codes.length === 0 ? "success" : request.hasData ? "partial" : "error";
-  metrics.requests.inc({ operation, outcome });
-  metrics.duration.observe({ operation }, seconds);
-  for (const code of codes) metrics.errors.inc({ code });
-  const { identity, correlationId } = request.context;
-  const record = {
-    correlationId,
-    operation: request.operationName,
-    userId: identity?.userId,
-    organizationId: identity?.organizationId,
-    durationMs: Math.round(seconds * 1000 * 10) / 10,
-    ...(codes.length > 0 ? { errors: codes } : {}),
-  };
-  if (outcome === "success") logger.info(record, "graphql request");
-  else logger.warn(record, "graphql request with errors");
 }

@@ -56,7 +56,8 @@ export interface HubOptions {
  */
 export class SubscriptionHub {
   readonly access: BoardAccess;
-  private readonly fanOut: FanOut;
+  /** Shared with presence, which delivers through the same access checks. */
+  readonly fanOut: FanOut;
   private readonly stopVerifying: () => void;
   private readonly streams;
   private readonly tails = new Map<string, Promise<StreamTail<Subscriber>>>();

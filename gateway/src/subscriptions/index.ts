@@ -7,7 +7,6 @@ import type { RunOperation } from "../execution/run-operation.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { OperationLimits } from "../limits/operation-limits.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
-import { FanOut } from "./fan-out.ts";
 import { SubscriptionHub } from "./hub.ts";
 import { BoardPresence } from "./presence.ts";
 import type { PresenceStore } from "./presence-store.ts";
@@ -73,7 +72,7 @@ export function startSubscriptions(options: SubscriptionsSetup & {
   });
   const presence = new BoardPresence({
     store: options.presence,
-    fanOut: new FanOut(hub.access, options.run, options.logger),
+    fanOut: hub.fanOut,
     logger: options.logger,
     heartbeatMs: options.presenceHeartbeatMs,
     expiryMs: options.presenceExpiryMs,

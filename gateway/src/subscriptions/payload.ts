@@ -19,23 +19,16 @@ import {
   type SelectionSetNode,
 } from "graphql";
 
-/**
- * How an event-level field that names an entity is fetched through the federated plan: the
- * public root field that returns it by id (`item(id:)`, `board(id:)`, `user(id:)`).
- */
-export interface EntityField {
-  readonly rootField: "item" | "board" | "user";
-  /** The id argument's type in the public schema. */
-  readonly idType: "ID!";
-}
+/** The public root field that returns an entity by id (`item(id: ID!)`, `board(id:)`, `user(id:)`). */
+type RootField = "item" | "board" | "user";
 
-/** Event-level entity fields of the subscription event types, by field name. */
-export const ENTITY_FIELDS: Readonly<Record<string, EntityField>> = {
-  item: { rootField: "item", idType: "ID!" },
-  board: { rootField: "board", idType: "ID!" },
-  actor: { rootField: "user", idType: "ID!" },
-  user: { rootField: "user", idType: "ID!" },
-  viewers: { rootField: "user", idType: "ID!" },
+/** Event-level entity fields of the subscription event types, and the root field each is fetched through. */
+export const ENTITY_FIELDS: Readonly<Record<string, RootField>> = {
+  item: "item",
+  board: "board",
+  actor: "user",
+  user: "user",
+  viewers: "user",
 };
 
 /** Ids of the entities an event refers to, by event-level field name; a list for list fields. */
@@ -52,7 +45,7 @@ interface SelectedEntity {
   readonly responseKey: string;
   /** The event-level field name (item, board, actor, user, viewers). */
   readonly field: string;
-  readonly rootField: EntityField["rootField"];
+  readonly rootField: RootField;
   readonly list: boolean;
   /** The merged selection set's body, printed. */
   readonly body: string;
@@ -290,7 +283,7 @@ function planPayload(
   const entities: SelectedEntity[] = [...byKey].map(([responseKey, entry]) => ({
     responseKey,
     field: entry.field,
-    rootField: (ENTITY_FIELDS[entry.field] as EntityField).rootField,
+    rootField: ENTITY_FIELDS[entry.field] as RootField,
     list: isListType(getNullableType((eventType.getFields()[entry.field] as { type: GraphQLOutputType }).type)),
     body: entry.selections.map((selection) => print(selection).slice(1, -1).trim()).join("\n"),
   }));

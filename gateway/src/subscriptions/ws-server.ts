@@ -15,7 +15,7 @@ import {
   type FieldNode,
   type GraphQLSchema,
 } from "graphql";
-import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type Disposable as WsDisposable, type SubscribePayload } from "graphql-ws";
+import type { Disposable as WsDisposable, SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { decodeJwt } from "jose";
 import { LRUCache } from "lru-cache";
@@ -292,4 +292,3 @@ function targetOf(field: string, args: Record<string, string | undefined>): Subs
   }
 }
 
-export { GRAPHQL_TRANSPORT_WS_PROTOCOL };
