@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { AppendResult, AppendTarget, StreamAppender } from "../bridge/redis-append.ts";
 import { streamsOf } from "../bridge/redis-append.ts";
 import type { Disposable, EventFeed, StreamRef } from "./feed.ts";
@@ -12,7 +13,8 @@ import { compareCursors, verifyCursor, type StreamEntry } from "./resume.ts";
 export class MemoryEventStore implements StreamAppender, EventFeed {
   private readonly streams = new Map<string, StreamEntry[]>();
   private readonly watchers = new Map<string, Set<() => void>>();
-  private readonly seen = new Set<string>();
+  /** Event ids appended, to drop duplicates: bounded, as the bridge's seen-markers expire. */
+  private readonly seen = new LRUCache<string, true>({ max: 100_000 });
   private readonly refs = streamsOf();
   private lastMs = 0;
   private seq = 0;
@@ -21,7 +23,7 @@ export class MemoryEventStore implements StreamAppender, EventFeed {
 
   async append(target: AppendTarget): Promise<AppendResult> {
     if (this.seen.has(target.eventId)) return { duplicate: true, orgEntryId: null, boardEntryId: null };
-    this.seen.add(target.eventId);
+    this.seen.set(target.eventId, true);
     const orgEntryId = this.push(this.refs.org(target.organizationId), target);
     const boardEntryId = target.boardId ? this.push(this.refs.board(target.boardId), target) : null;
     return { duplicate: false, orgEntryId, boardEntryId };

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { SignJWT, createRemoteJWKSet, jwtVerify, errors, type JWTVerifyGetKey } from "jose";
 import { isRole, type Identity } from "../../../subgraphs/shared/identity.ts";
 
@@ -26,7 +27,6 @@ interface VerifiedToken {
   readonly identity: Identity;
   readonly exp: number;
   readonly nbf: number | undefined;
-  readonly until: number;
 }
 
 const VERIFIED_TTL_MS = 60_000;
@@ -40,7 +40,7 @@ const VERIFIED_CAPACITY = 10_000;
  * use, with jose's rules, so a remembered token expires on time; failures are never remembered.
  */
 export function createJwtVerifier(settings: JwtSettings): (token: string) => Promise<Identity> {
-  const verified = new Map<string, VerifiedToken>();
+  const verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_CAPACITY, ttl: VERIFIED_TTL_MS });
   const verifyWith = (token: string) =>
     settings.jwksUrl !== undefined
       ? jwtVerify(token, jwks(settings.jwksUrl), {
@@ -58,9 +58,8 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
   return async (token) => {
     const known = verified.get(token);
     if (known) {
-      const now = Date.now();
-      const seconds = Math.floor(now / 1000);
-      if (now < known.until && seconds < known.exp && (known.nbf === undefined || known.nbf <= seconds)) return known.identity;
+      const seconds = Math.floor(Date.now() / 1000);
+      if (seconds < known.exp && (known.nbf === undefined || known.nbf <= seconds)) return known.identity;
       verified.delete(token); // verified again below, which reports why it no longer passes
     }
     try {
@@ -70,10 +69,7 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
         throw new AuthenticationError("token lacks the sub, org and role claims");
       }
       const identity: Identity = Object.freeze({ userId: sub, organizationId: org, role });
-      if (typeof payload.exp === "number") {
-        if (verified.size >= VERIFIED_CAPACITY) verified.delete(verified.keys().next().value!);
-        verified.set(token, { identity, exp: payload.exp, nbf: payload.nbf, until: Date.now() + VERIFIED_TTL_MS });
-      }
+      if (typeof payload.exp === "number") verified.set(token, { identity, exp: payload.exp, nbf: payload.nbf });
       return identity;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
