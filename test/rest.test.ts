@@ -110,7 +110,7 @@ describe("REST v1", () => {
     });
 
     it("registers, lists, reads and deletes webhooks", async () => {
-      const created = await rest.call("POST", "/api/v1/webhooks", { token: owner, json: { url: "https://partner.example/hooks", events: ["item.created"], boardId: board().id } });
+      const created = await rest.call("POST", "/api/v1/webhooks", { token: owner, json: { url: "https://partner.example/hooks", events: ["project.item.created"], boardId: board().id } });
       assert.equal(created.status, 201);
       const { webhook, secret } = created.body as { webhook: Resource; secret: string };
       assert.ok(secret.length >= 32);

@@ -29,7 +29,12 @@ import {
   uuidList,
   type Schema,
 } from "./schema-kit.ts";
-import { EVENT_TYPE_PATTERN } from "./envelope.ts";
+
+/**
+ * What a webhook subscribes to: an event type, or a prefix wildcard (`project.item.*`). The
+ * integrations subgraph also checks that each one names or matches a type of this catalogue.
+ */
+export const EVENT_FILTER_PATTERN = "^[a-z_]+(\\.[a-z_]+)*(\\.\\*)?$";
 
 export type Producer = "users" | "projects" | "items" | "integrations" | "gateway";
 
@@ -266,7 +271,7 @@ export const CONTRACTS: readonly EventContract[] = [
       webhookId: uuid,
       // Not `format: "uri"`: the subgraph stores WHATWG URL serialisations, which RFC 3986 may refuse (`|`).
       url: { type: "string", maxLength: 2048, pattern: "^https?://" },
-      events: { type: "array", minItems: 1, maxItems: 50, uniqueItems: true, items: { type: "string", maxLength: 100, pattern: EVENT_TYPE_PATTERN } },
+      events: { type: "array", minItems: 1, maxItems: 50, uniqueItems: true, items: { type: "string", maxLength: 100, pattern: EVENT_FILTER_PATTERN } },
       boardId: nullableUuid,
     }),
   ),

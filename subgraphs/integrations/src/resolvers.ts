@@ -11,10 +11,18 @@ import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, notFound } from "../../shared/errors.ts";
 import { recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
-import { requireId, requireText, requireVersion } from "../../shared/validation.ts";
-
-const EVENT_TYPE = /^[a-z_]+(\.[a-z_]+)*$/;
-const MAX_CONFIG_BYTES = 16_000;
+import { isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import {
+  integrationsOfBoard,
+  requireWebhookReader,
+  seesSettings,
+  settingOf,
+  visibleIntegration,
+  visibleIntegrations,
+  visibleIntegrationsWhere,
+} from "./access.ts";
+import { requireEventFilters } from "./event-filters.ts";
+import { requireConfig } from "./config.ts";
 
 function origin(context: IntegrationsContext): EventSource {
   return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "integrations" };
@@ -38,13 +46,6 @@ function webhookUrl(value: string): string {
   if (url.protocol !== "https:" && url.protocol !== "http:") throw badInput("url must be http(s)", "url");
   if (url.username || url.password) throw badInput("url must not carry credentials", "url");
   return url.toString();
-}
-
-function configOf(value: unknown): Prisma.InputJsonObject {
-  if (value == null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw badInput("config must be a JSON object", "config");
-  if (JSON.stringify(value).length > MAX_CONFIG_BYTES) throw badInput(`config must be at most ${MAX_CONFIG_BYTES} bytes`, "config");
-  return value as Prisma.InputJsonObject;
 }
 
 async function bumpWebhook(
@@ -73,7 +74,7 @@ export const resolvers: Resolvers = {
       const page = pageRequest(args);
       const rows = await context.prisma.integration.findMany({
         where: {
-          organizationId: requireIdentity(context.identity).organizationId,
+          ...(await visibleIntegrationsWhere(context)),
           AND: keysetAfter<Prisma.IntegrationWhereInput>("createdAt", "asc", page.after, dateKey),
         },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
@@ -81,9 +82,11 @@ export const resolvers: Resolvers = {
       });
       return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
     },
-    integration: (_parent, { id }, context) => context.loaders.integration.load(requireId(id, "id")),
+    integration: async (_parent, { id }, context) =>
+      visibleIntegration(context, await context.loaders.integration.load(requireId(id, "id"))),
     async webhooks(_parent, args, context) {
       const page = pageRequest(args);
+      if (!seesSettings(context)) return toConnection([], page, (row: WebhookModel) => ({ key: row.createdAt.toISOString(), id: row.id }));
       const rows = await context.prisma.webhook.findMany({
         where: {
           organizationId: requireIdentity(context.identity).organizationId,
@@ -95,7 +98,10 @@ export const resolvers: Resolvers = {
       });
       return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
     },
-    webhook: (_parent, { id }, context) => context.loaders.webhook.load(requireId(id, "id")),
+    webhook: (_parent, { id }, context) => {
+      const webhookId = requireId(id, "id");
+      return seesSettings(context) ? context.loaders.webhook.load(webhookId) : null;
+    },
   },
 
   Mutation: {
@@ -103,7 +109,7 @@ export const resolvers: Resolvers = {
       const caller = requireAdmin(context.identity);
       const boardId = await requireBoard(context, input.boardId);
       const name = input.name == null ? input.type.toLowerCase() : requireText(input.name, "name", { max: 200 });
-      const config = configOf(input.config);
+      const config = requireConfig(input.config);
       return context.prisma.$transaction(async (tx) => {
         const existing = await tx.integration.findFirst({
           where: { organizationId: caller.organizationId, type: input.type, boardId },
@@ -154,14 +160,12 @@ export const resolvers: Resolvers = {
     async createWebhook(_parent, { input }, context) {
       const caller = requireAdmin(context.identity);
       const url = webhookUrl(input.url);
-      if (input.events.length === 0 || input.events.length > 50) throw badInput("events must list 1 to 50 event types", "events");
-      const bad = input.events.find((type) => type.length > 100 || !EVENT_TYPE.test(type));
-      if (bad !== undefined) throw badInput(`${JSON.stringify(bad)} is not an event type`, "events");
+      const events = requireEventFilters(input.events);
       const boardId = await requireBoard(context, input.boardId);
       const secret = randomBytes(32).toString("hex");
       return context.prisma.$transaction(async (tx) => {
         const webhook = await tx.webhook.create({
-          data: { organizationId: caller.organizationId, boardId, url, secret, events: [...new Set(input.events)], createdById: caller.userId },
+          data: { organizationId: caller.organizationId, boardId, url, secret, events, createdById: caller.userId },
         });
         await recordEvent(tx, origin(context), {
           eventType: "webhook.created",
@@ -210,17 +214,51 @@ export const resolvers: Resolvers = {
     },
   },
 
+  // `board` needs no check of its own: an integration is only handed out on a board the caller can read.
   Integration: {
-    __resolveReference: (reference, context) => context.loaders.integration.load(reference.id),
+    __resolveReference: async (reference, context) =>
+      isId(reference.id) ? visibleIntegration(context, await context.loaders.integration.load(reference.id)) : null,
     board: (integration) => (integration.boardId ? { id: integration.boardId } : null),
-    createdBy: (integration) => ({ id: integration.createdById }),
+    name: (integration, _args, context) => settingOf(context, integration.name),
+    createdBy: (integration, _args, context) => settingOf(context, { id: integration.createdById }),
+    version: (integration, _args, context) => settingOf(context, integration.version),
+    createdAt: (integration, _args, context) => settingOf(context, integration.createdAt),
+    updatedAt: (integration, _args, context) => settingOf(context, integration.updatedAt),
   },
 
   Webhook: {
-    __resolveReference: (reference, context) => context.loaders.webhook.load(reference.id),
-    board: (webhook) => (webhook.boardId ? { id: webhook.boardId } : null),
-    createdBy: (webhook) => ({ id: webhook.createdById }),
+    __resolveReference: (reference, context) =>
+      seesSettings(context) && isId(reference.id) ? context.loaders.webhook.load(reference.id) : null,
+    url: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.url;
+    },
+    events: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.events;
+    },
+    enabled: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.enabled;
+    },
+    board: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.boardId ? { id: webhook.boardId } : null;
+    },
+    createdBy: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return { id: webhook.createdById };
+    },
+    version: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.version;
+    },
+    createdAt: (webhook, _args, context) => {
+      requireWebhookReader(context, webhook.id);
+      return webhook.createdAt;
+    },
     async deliveries(webhook, args, context) {
+      requireWebhookReader(context, webhook.id);
       const page = pageRequest(args);
       const rows = await context.prisma.webhookDelivery.findMany({
         where: {
@@ -238,21 +276,18 @@ export const resolvers: Resolvers = {
   Organization: {
     __resolveReference: (reference, context) =>
       reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null,
-    integrations: (organization, _args, context) =>
-      context.prisma.integration.findMany({
-        where: { organizationId: organization.id },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      }),
+    integrations: async (organization, _args, context) =>
+      visibleIntegrations(
+        context,
+        await context.prisma.integration.findMany({
+          where: { organizationId: organization.id },
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        }),
+      ),
   },
 
   Board: {
     __resolveReference: (reference) => ({ id: reference.id }),
-    async integrations(board, _args, context) {
-      const [own, orgWide] = await Promise.all([
-        context.loaders.integrationsOfBoard.load(board.id),
-        context.loaders.integrationsOfBoard.load(""),
-      ]);
-      return [...own, ...orgWide];
-    },
+    integrations: (board, _args, context) => integrationsOfBoard(context, board.id),
   },
 };

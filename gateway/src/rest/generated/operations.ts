@@ -52,6 +52,10 @@ export type CreateItemInput = {
 
 export type CreateWebhookInput = {
   boardId?: string | number | null | undefined;
+  /**
+   * 1 to 50 event types of the event catalogue (e.g. `project.item.created`), or prefix wildcards
+   * (`project.item.*`: every type that starts with `project.item.`) that match at least one of them.
+   */
   events: Array<string>;
   url: string;
 };
@@ -196,7 +200,7 @@ export type UserFragment = { id: string, name: string, email: string, title: str
 
 export type WebhookFragment = { id: string, url: string, events: Array<string>, enabled: boolean, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } };
 
-export type IntegrationFragment = { id: string, type: IntegrationType, name: string, enabled: boolean, version: number, createdAt: Date | string, updatedAt: Date | string, board: { id: string } | null, createdBy: { id: string } };
+export type IntegrationFragment = { id: string, type: IntegrationType, name: string | null, enabled: boolean, version: number | null, createdAt: Date | string | null, updatedAt: Date | string | null, board: { id: string } | null, createdBy: { id: string } | null };
 
 export type PageFragment = { hasNextPage: boolean, endCursor: string | null };
 
@@ -242,14 +246,14 @@ export type RestListIntegrationsQueryVariables = Exact<{
 }>;
 
 
-export type RestListIntegrationsQuery = { integrations: { nodes: Array<{ id: string, type: IntegrationType, name: string, enabled: boolean, version: number, createdAt: Date | string, updatedAt: Date | string, board: { id: string } | null, createdBy: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type RestListIntegrationsQuery = { integrations: { nodes: Array<{ id: string, type: IntegrationType, name: string | null, enabled: boolean, version: number | null, createdAt: Date | string | null, updatedAt: Date | string | null, board: { id: string } | null, createdBy: { id: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type RestEnableIntegrationMutationVariables = Exact<{
   input: EnableIntegrationInput;
 }>;
 
 
-export type RestEnableIntegrationMutation = { enableIntegration: { id: string, type: IntegrationType, name: string, enabled: boolean, version: number, createdAt: Date | string, updatedAt: Date | string, board: { id: string } | null, createdBy: { id: string } } };
+export type RestEnableIntegrationMutation = { enableIntegration: { id: string, type: IntegrationType, name: string | null, enabled: boolean, version: number | null, createdAt: Date | string | null, updatedAt: Date | string | null, board: { id: string } | null, createdBy: { id: string } | null } };
 
 export type RestListBoardItemsQueryVariables = Exact<{
   boardId: string | number;

@@ -22,12 +22,16 @@ export type Scalars = {
 export type Board = {
   __typename?: 'Board';
   id: Scalars['ID']['output'];
-  /** Integrations limited to this board, and the organization-wide ones; null only when the integrations subgraph is unavailable. */
+  /** Integrations limited to this board, and the organization-wide ones (not for GUESTs), as the caller may see them (see Integration); null only when the integrations subgraph is unavailable. */
   integrations?: Maybe<Array<Integration>>;
 };
 
 export type CreateWebhookInput = {
   boardId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * 1 to 50 event types of the event catalogue (e.g. `project.item.created`), or prefix wildcards
+   * (`project.item.*`: every type that starts with `project.item.`) that match at least one of them.
+   */
   events: Array<Scalars['String']['input']>;
   url: Scalars['String']['input'];
 };
@@ -57,17 +61,28 @@ export type EnableIntegrationInput = {
   type: IntegrationType;
 };
 
+/**
+ * A connection to Slack, Teams or outgoing webhooks, for one board or (board null) the whole
+ * organization. OWNER and ADMIN see every integration with its settings. Other members see only the
+ * type and enabled flag of the integrations on boards they can read and, except GUESTs, of the
+ * organization-wide ones: for them the settings fields below are null.
+ */
 export type Integration = {
   __typename?: 'Integration';
   board?: Maybe<Board>;
-  createdAt: Scalars['DateTime']['output'];
-  createdBy: User;
+  /** Null unless the caller is OWNER or ADMIN. */
+  createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Null unless the caller is OWNER or ADMIN. */
+  createdBy?: Maybe<User>;
   enabled: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
-  name: Scalars['String']['output'];
+  /** Null unless the caller is OWNER or ADMIN. */
+  name?: Maybe<Scalars['String']['output']>;
   type: IntegrationType;
-  updatedAt: Scalars['DateTime']['output'];
-  version: Scalars['Int']['output'];
+  /** Null unless the caller is OWNER or ADMIN. */
+  updatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Null unless the caller is OWNER or ADMIN. */
+  version?: Maybe<Scalars['Int']['output']>;
 };
 
 export type IntegrationConnection = {
@@ -127,7 +142,7 @@ export type MutationSetWebhookEnabledArgs = {
 export type Organization = {
   __typename?: 'Organization';
   id: Scalars['ID']['output'];
-  /** Null (with an error) only when the integrations subgraph is unavailable. */
+  /** The integrations the caller may see (see Integration). Null (with an error) only when the integrations subgraph is unavailable. */
   integrations?: Maybe<Array<Integration>>;
 };
 
@@ -141,9 +156,13 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Null when the integration does not exist or the caller may not see it. */
   integration?: Maybe<Integration>;
+  /** The integrations the caller may see (see Integration), oldest first. */
   integrations: IntegrationConnection;
+  /** Null when the webhook does not exist or the caller is not OWNER or ADMIN. */
   webhook?: Maybe<Webhook>;
+  /** The organization's webhooks for OWNER and ADMIN; empty for everyone else. */
   webhooks: WebhookConnection;
 };
 
@@ -185,6 +204,10 @@ export type VersionedIntegrationInput = {
   id: Scalars['ID']['input'];
 };
 
+/**
+ * An outgoing webhook. Its URL is often a credential by itself: webhooks exist for OWNER and ADMIN
+ * only. For anyone else `webhooks` is empty and `webhook(id)` null, as for an id that does not exist.
+ */
 export type Webhook = {
   __typename?: 'Webhook';
   board?: Maybe<Board>;
@@ -199,6 +222,10 @@ export type Webhook = {
 };
 
 
+/**
+ * An outgoing webhook. Its URL is often a credential by itself: webhooks exist for OWNER and ADMIN
+ * only. For anyone else `webhooks` is empty and `webhook(id)` null, as for an id that does not exist.
+ */
 export type WebhookDeliveriesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -430,14 +457,14 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 export type IntegrationResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Integration'] = ResolversParentTypes['Integration'], FederationReferenceType extends FederationReferenceTypes['Integration'] = FederationReferenceTypes['Integration']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Integration']> | FederationReferenceType, FederationReferenceType, ContextType>;
   board?: Resolver<Maybe<ResolversTypes['Board']>, ParentType, ContextType>;
-  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  createdBy?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['IntegrationType'], ParentType, ContextType>;
-  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  version?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type IntegrationConnectionResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['IntegrationConnection'] = ResolversParentTypes['IntegrationConnection']> = ResolversObject<{
