@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { pino } from "pino";
-import { ensureKafka } from "../infra/kafka/ready.ts";
+import { preflight } from "./support/preflight.ts";
 import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics } from "../events/kafka.ts";
 import { kafkaPublisher } from "../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../events/relay/outbox-relay.ts";
@@ -48,7 +48,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
   let bridge: Bridge;
 
   before(async () => {
-    await ensureKafka();
+    await preflight("kafka");
     harness = await startHarness("pipeline", { itemsPerBoard: 3 });
     kafka = createKafka("sunday-test");
     const admin = kafka.admin();

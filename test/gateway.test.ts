@@ -1,7 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { signInternalRequest } from "../subgraphs/shared/identity.ts";
 import { codes, startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
+import { startRedisServer, type OwnRedisServer } from "./support/redis-server.ts";
 
 const encoder = new TextEncoder();
 const ME = "{ me { id name } }";
@@ -113,8 +113,8 @@ describe("gateway edge", () => {
       const admin = await post(harness.stack.gateway.url, { query: `{ apiKeys { nodes { id } } }` }, { "x-api-key": secret });
       assert.equal(code(admin), "FORBIDDEN");
 
+      // The harness's gateway caches no key lookups (apiKeyCacheTtlMs 0): the next request sees the revocation.
       await harness.gql(await harness.token(0, "ADMIN"), `mutation ($id: ID!, $v: Int!) { revokeApiKey(input: { id: $id, expectedVersion: $v }) { id } }`, { id: apiKey.id, v: apiKey.version });
-      await new Promise((resolve) => setTimeout(resolve, 200));
       const revoked = await post(harness.stack.gateway.url, { query: ME }, { "x-api-key": secret });
       assert.equal(revoked.status, 401);
       const unknown = await post(harness.stack.gateway.url, { query: ME }, { "x-api-key": `sk_sunday_${"A".repeat(43)}` });
@@ -176,10 +176,8 @@ describe("gateway edge", () => {
       assert.equal(code(miss), "PERSISTED_QUERY_NOT_FOUND");
       const register = await post(harness.stack.gateway.url, { query, extensions }, auth);
       assert.equal(register.status, 200);
-      // Apollo stores the query without awaiting the write.
-      for (let tries = 0; tries < 50 && !(await harness.redis.exists(`${harness.redisPrefix}apq:${sha256Hash}`)); tries += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // Apollo answers without awaiting its SET, but sends it before answering, on the client it
+      // shares with the harness: one connection runs commands in order, so this EXISTS comes after it.
       assert.equal(await harness.redis.exists(`${harness.redisPrefix}apq:${sha256Hash}`), 1);
       const hit = await post(harness.stack.gateway.url, { extensions }, auth);
       assert.deepEqual(hit.body.data, { me: { id: harness.seed.organizations[0].userIdsByRole.OWNER } });
@@ -212,6 +210,12 @@ describe("gateway edge", () => {
       }
     });
 
+    it("logs each circuit breaker's initial closed state at debug, not as a warning at every start", () => {
+      const breakerLines = lines.map((line) => JSON.parse(line) as { level: number; msg: string; subgraph?: string }).filter((line) => /circuit breaker/.test(line.msg));
+      assert.deepEqual(breakerLines.map((line) => line.subgraph).sort(), ["integrations", "items", "projects", "users"]);
+      assert.ok(breakerLines.every((line) => line.level < 40), JSON.stringify(breakerLines));
+    });
+
     it("exposes Prometheus metrics", async () => {
       const text = await (await fetch(`${harness.stack.gateway.url}/metrics`)).text();
       for (const name of [
@@ -235,16 +239,22 @@ describe("gateway edge", () => {
       const original = await readFile(supergraphPath, "utf8");
       let stop = false;
       const results: number[] = [];
+      let progressed = () => {};
       const load = (async () => {
         while (!stop) {
           const batch = await Promise.all(Array.from({ length: 5 }, () => harness.gql(token, "{ me { id } boards(first: 2) { nodes { id } } }")));
           results.push(...batch.map((result) => (result.status === 200 && !result.body.errors ? 1 : 0)));
+          progressed();
         }
       })();
       // Each step waits until more requests have completed, so requests are in flight around every reload.
-      const moreRequests = async (count: number) => {
+      const moreRequests = (count: number) => {
         const target = results.length + count;
-        while (results.length < target) await new Promise((resolve) => setTimeout(resolve, 10));
+        return new Promise<void>((resolve) => {
+          progressed = () => {
+            if (results.length >= target) resolve();
+          };
+        });
       };
       await moreRequests(10);
       const updates = async () =>
@@ -307,21 +317,18 @@ describe("rate limits", () => {
 
 describe("readiness", () => {
   let harness: Harness;
-  let redisServer: ChildProcess;
+  let redisServer: OwnRedisServer;
   let gateway: RunningGateway;
   let redis: Redis;
   const port = 6300 + (process.pid % 500);
 
   before(async () => {
     harness = await startHarness("readyz", { itemsPerBoard: 2 });
-    redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    redisServer = await startRedisServer(port);
     redis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     // Redis going away is this test's point: its reconnect errors are expected.
     redis.on("error", () => {});
-    for (let tries = 0; tries < 50; tries += 1) {
-      if (await redis.ping().then(() => true, () => false)) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await redis.ping();
     gateway = await startGateway({
       supergraph: { sdl: await readFile("supergraph.graphql", "utf8") },
       signingSecret: TEST_SIGNING_SECRET,
@@ -334,7 +341,7 @@ describe("readiness", () => {
   after(async () => {
     await gateway?.dispose();
     redis?.disconnect();
-    redisServer?.kill("SIGKILL");
+    redisServer?.process.kill("SIGKILL");
     await harness?.dispose();
   });
 
@@ -345,8 +352,8 @@ describe("readiness", () => {
     assert.equal(ready.status, 200, JSON.stringify(await ready.clone().json()));
     assert.deepEqual(((await ready.json()) as { subgraphs: Record<string, boolean> }).subgraphs, { users: true, projects: true, items: true, integrations: true });
 
-    redisServer.kill("SIGKILL");
-    await new Promise((resolve) => redisServer.once("exit", resolve));
+    redisServer.process.kill("SIGKILL");
+    await redisServer.exited;
     const notReady = await fetch(`${gateway.url}/readyz`);
     assert.equal(notReady.status, 503);
     assert.equal(((await notReady.json()) as { redis: boolean }).redis, false);

@@ -5,13 +5,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { ensureKafka, kafkaBrokers } from '../infra/kafka/ready.ts';
+import { kafkaBrokers } from '../infra/kafka/ready.ts';
+import { preflight } from './support/preflight.ts';
 
 const clients: Array<Admin | Producer | Consumer> = [];
 
 // Cold start (jar download + format + boot) can take a while; never skip, fail after 5 min.
 before(async () => {
-  await ensureKafka();
+  await preflight('kafka');
 }, { timeout: 300_000 });
 
 after(async () => {

@@ -2,7 +2,7 @@
 // database and to an in-memory PGlite served over the wire, and the migrations directory checked
 // against schema.prisma.
 //
-// Needs PostgreSQL at TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+// Needs PostgreSQL at TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
 // with the right to CREATE DATABASE. Run: node --import tsx --test test/migrations.test.ts
 
 import assert from "node:assert/strict";
@@ -20,6 +20,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 
 import { migrate } from "../prisma/tools/migrate.ts";
+import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
 import {
   DEFAULT_MIGRATIONS_DIR,
   DEFAULT_SCHEMA_PATH,
@@ -27,7 +28,7 @@ import {
   diffMigrationsToSchema,
 } from "../prisma/tools/schema-engine.ts";
 
-const SERVER_URL = process.env.TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const SERVER_URL = ADMIN_DATABASE_URL;
 
 function urlForDatabase(database: string): string {
   const u = new URL(SERVER_URL);
@@ -78,6 +79,7 @@ describe("migrations on PostgreSQL", () => {
   let client: pg.Client;
 
   before(async () => {
+    await preflight("postgres");
     admin = new pg.Client({ connectionString: SERVER_URL });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database}"`);

@@ -4,9 +4,9 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
+import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "../gateway/src/limits/rate-limit.ts";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 async function consumeTimes(limiter: { consume(principal: string): Promise<RateLimitDecision> }, principal: string, times: number) {
   const decisions: RateLimitDecision[] = [];
@@ -27,8 +27,8 @@ describe("rate limits in Redis", () => {
   let redis: Redis;
 
   before(async () => {
-    // No retries: a missing Redis fails this suite at once, loudly, instead of hanging.
-    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    await preflight("redis");
+    redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
     await redis.connect();
   });
 

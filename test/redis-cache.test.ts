@@ -4,9 +4,9 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PrefixingKeyValueCache } from "@apollo/utils.keyvaluecache";
 import { Redis } from "ioredis";
+import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 import { createRedisKeyValueCache } from "../gateway/src/limits/redis-cache.ts";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 describe("the APQ cache in Redis", () => {
   const prefix = `test:${randomUUID()}:apq:`;
@@ -14,9 +14,9 @@ describe("the APQ cache in Redis", () => {
   let otherInstance: Redis;
 
   before(async () => {
-    // No retries: a missing Redis fails this suite at once, loudly, instead of hanging.
-    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    otherInstance = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    await preflight("redis");
+    redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    otherInstance = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
     await Promise.all([redis.connect(), otherInstance.connect()]);
   });
 

@@ -1,7 +1,7 @@
 // The demo seed against a real PostgreSQL (a fresh database, dropped afterwards) and against the
 // embedded PGlite server. Fails (never skips) when Postgres is not reachable.
 //   node --import tsx --test test/seed.test.ts
-// TEST_POSTGRES_URL: a database to connect to for CREATE/DROP DATABASE
+// TEST_DATABASE_URL: a database to connect to for CREATE/DROP DATABASE
 // (default postgresql://postgres@127.0.0.1:5432/postgres).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,8 +14,9 @@ import { BoardKind, BoardPermission, ColumnType, MembershipRole, PrismaClient } 
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo, type DemoSeed } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
+import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
 
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL = ADMIN_DATABASE_URL;
 
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
@@ -86,6 +87,7 @@ describe("demo seed on PostgreSQL", () => {
   let seed: DemoSeed;
 
   before(async () => {
+    await preflight("postgres");
     await admin(`create database "${database}"`);
     const url = databaseUrl(database);
     await migrate(url);

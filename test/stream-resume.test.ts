@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { catchUp, CursorError, latestCursor } from "../events/streams/resume.ts";
-import { TEST_REDIS_URL } from "./support/harness.ts";
+import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 
 describe("resuming a board stream after a cursor", () => {
   let redis: Redis;
@@ -11,6 +11,7 @@ describe("resuming a board stream after a cursor", () => {
   const cursors: string[] = [];
 
   before(async () => {
+    await preflight("redis");
     redis = new Redis(TEST_REDIS_URL);
     for (let index = 0; index < 1200; index += 1) {
       cursors.push((await redis.xadd(key, "*", "type", "project.item.updated", "event", JSON.stringify({ index }))) ?? "");

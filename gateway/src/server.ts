@@ -123,10 +123,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       metrics.subgraphSharedFetches.inc({ subgraph });
       options.federation?.onSharedFetch?.(subgraph);
     },
-    onBreakerStateChange: (subgraph, state) => {
+    onBreakerStateChange: (subgraph, state, initial) => {
       metrics.setCircuit(subgraph, state);
-      logger.warn({ subgraph, state }, "subgraph circuit breaker changed state");
-      options.federation?.onBreakerStateChange?.(subgraph, state);
+      // Every breaker starts closed: only a transition after that is worth a warning.
+      if (initial) logger.debug({ subgraph, state }, "subgraph circuit breaker set up");
+      else logger.warn({ subgraph, state }, "subgraph circuit breaker changed state");
+      options.federation?.onBreakerStateChange?.(subgraph, state, initial);
     },
   });
   const apiSchema = trackApiSchema(federation.gateway);

@@ -133,11 +133,17 @@ function runStartScript(): Promise<void> {
 /** Makes sure a broker is up: starts infra/kafka/start.sh if nothing answers. Throws on failure. */
 export async function ensureKafka(): Promise<void> {
   const brokers = kafkaBrokers();
+  let unreachable = '';
   try {
     await waitForKafka(brokers, 2_000);
     return;
-  } catch {
-    // Not reachable yet: start it below.
+  } catch (err) {
+    unreachable = errorMessage(err);
+  }
+  // start.sh only starts a broker at 127.0.0.1:$KAFKA_PORT: waiting 30 s for one elsewhere would only delay the failure.
+  const local = `127.0.0.1:${process.env.KAFKA_PORT ?? '9092'}`;
+  if (brokers.length !== 1 || (brokers[0] !== local && brokers[0] !== local.replace('127.0.0.1', 'localhost'))) {
+    throw new Error(`${unreachable}; infra/kafka/start.sh starts a broker at ${local} only, not at ${brokers.join(',')}`);
   }
   try {
     await runStartScript();

@@ -9,13 +9,12 @@ import type { Role } from "../../subgraphs/shared/identity.ts";
 import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore, type SubscriptionsSetup } from "../../gateway/src/subscriptions/index.ts";
+import { ADMIN_DATABASE_URL, TEST_REDIS_URL, preflight } from "./preflight.ts";
 
-/** Where tests create their throw-away databases: the machine's real Postgres. */
-export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+export { ADMIN_DATABASE_URL, TEST_REDIS_URL };
 
 export const TEST_JWT: LocalJwtSettings = { secret: "test-jwt-secret-at-least-32-bytes!!", issuer: "sunday-test", audience: "sunday-api" };
 export const TEST_SIGNING_SECRET = "test-internal-signing-secret";
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export interface HarnessOptions {
   itemsPerBoard?: number;
@@ -29,6 +28,11 @@ export interface HarnessOptions {
   supergraphPath?: string;
   /** Live subscriptions on the gateway, reading the Redis streams under this harness's prefix (see test/support/live.ts). */
   subscriptions?: Partial<SubscriptionsSetup>;
+  /**
+   * How long the gateway reuses an API key lookup. @default 0: a revoked key fails on the next
+   * request, so tests need not wait out a cache (production keeps 30 s).
+   */
+  apiKeyCacheTtlMs?: number;
 }
 
 export interface GraphQLResult {
@@ -64,6 +68,7 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A fresh database (migrated, seeded) and the whole stack on free ports, for one test file. */
 export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
+  await preflight("postgres", ...(options.redis ? [] : (["redis"] as const)));
   const database = `sunday_test_${name}_${process.pid}`;
   await admin(async (client) => {
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -83,9 +88,12 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   };
   const ownRedis = options.redis === undefined;
   const redis = options.redis ?? new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  // Fail loudly when Redis is missing rather than letting the rate limiter fail open silently.
-  if (ownRedis) await redis.ping();
   const redisPrefix = `test:${name}:${process.pid}:`;
+  // Whatever fails from here on, the clients opened so far must not keep the test process alive.
+  const abandon = async () => {
+    if (ownRedis) redis.disconnect();
+    await prisma.$disconnect();
+  };
   const stack = await startStack({
     databaseUrl,
     signingSecret: TEST_SIGNING_SECRET,
@@ -104,11 +112,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
           ...options.subscriptions,
         }
       : undefined,
-    // Revocation must show within a test, not after the production 30 s.
-    apiKeyCacheTtlMs: 100,
+    apiKeyCacheTtlMs: options.apiKeyCacheTtlMs ?? 0,
     onQuery: () => {
       sql.count += 1;
     },
+  }).catch(async (error: unknown) => {
+    await abandon();
+    throw error;
   });
   return {
     stack,

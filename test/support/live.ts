@@ -4,7 +4,7 @@ import { pino } from "pino";
 import type { FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { ensureKafka } from "../../infra/kafka/ready.ts";
+import { preflight } from "./preflight.ts";
 import { createIdempotentProducer, createKafka, ensureTopics, topicsOf } from "../../events/kafka.ts";
 import { kafkaPublisher } from "../../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../../events/relay/outbox-relay.ts";
@@ -33,7 +33,7 @@ export interface LivePipeline {
  * them into this file's board streams. A file with a broker of its own keeps the real names.
  */
 export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string } = {}): Promise<LivePipeline> {
-  if (!options.brokers) await ensureKafka();
+  if (!options.brokers) await preflight("kafka");
   const id = randomUUID().slice(0, 8);
   const kafka = createKafka(`sunday-test-${id}`, options.brokers);
   const topicPrefix = options.topicPrefix ?? (options.brokers ? "" : `test.${id}.`);

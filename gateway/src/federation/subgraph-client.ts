@@ -54,8 +54,8 @@ export interface SubgraphFetchEvent {
 export interface SubgraphHooks {
   /** Once per subgraph fetch. Runs on the request path: keep it cheap. */
   readonly onFetch?: (event: SubgraphFetchEvent) => void;
-  /** With `closed` when a subgraph is first set up, then on every transition. */
-  readonly onBreakerStateChange?: (subgraph: string, state: BreakerState) => void;
+  /** With `closed` and `initial` true when a subgraph is first set up, then on every transition. */
+  readonly onBreakerStateChange?: (subgraph: string, state: BreakerState, initial: boolean) => void;
 }
 
 /** The fetch did not finish within `timeoutMs`; it was aborted. */
@@ -277,8 +277,8 @@ export class SubgraphClient {
     });
     const { onBreakerStateChange } = options;
     if (onBreakerStateChange) {
-      callHook(() => onBreakerStateChange(this.name, "closed"));
-      this.breaker.onStateChange((state) => callHook(() => onBreakerStateChange(this.name, BREAKER_STATES[state])));
+      callHook(() => onBreakerStateChange(this.name, "closed", true));
+      this.breaker.onStateChange((state) => callHook(() => onBreakerStateChange(this.name, BREAKER_STATES[state], false)));
     }
     // The breaker sits inside the retries so it sees every attempt, and an open circuit ends them.
     this.retryingBreaker = wrap(
