@@ -90,9 +90,21 @@ describe("subscription payloads", () => {
     assert.deepEqual(result.errors?.map((error) => [error.path, error.extensions.code]), [[["boardActivity", "item"], "SUBGRAPH_UNAVAILABLE"]]);
   });
 
-  it("marks selections with viewer-dependent fields so they are resolved per user, not per role", () => {
-    assert.equal(compile(`subscription { boardActivity(boardId: "b") { board { viewerCanWrite } } }`).viewerDependent, true);
-    assert.equal(compile(`subscription { boardActivity(boardId: "b") { board { name } } }`).viewerDependent, false);
+  it("shares answers per board only for selections of caller-independent fields; anything else per caller", () => {
+    const sharing = (selection: string) => compile(`subscription { boardActivity(boardId: "b") { ${selection} } }`).sharing;
+    // Fields of the event's item and board and of users: the same for every reader of the board.
+    assert.equal(sharing(`cursor type item { name assignees { name email } columnValues { value column { title } } board { name groups { name } } }`), "board");
+    assert.equal(sharing(`actor { name organization { name members { nodes { role user { name } } } } } board { items(first: 5) { nodes { name } } }`), "board");
+    assert.equal(compile(`subscription { boardActivity(boardId: "b") { item { ...F } __typename } } fragment F on Item { name creator { name } }`).sharing, "board");
+    // Filtered by the caller's rights, or about the caller: per caller.
+    assert.equal(sharing(`board { viewerCanWrite }`), "caller");
+    assert.equal(sharing(`actor { boards { nodes { name } } }`), "caller");
+    assert.equal(sharing(`actor { organization { boards { nodes { name } } } }`), "caller");
+    assert.equal(sharing(`actor { organization { workspaces { nodes { name } } } }`), "caller");
+    assert.equal(sharing(`board { workspace { boards { nodes { name } } } }`), "caller");
+    assert.equal(sharing(`board { integrations { type } }`), "caller");
+    assert.equal(compile(`subscription { boardActivity(boardId: "b") { item { ...G } } } fragment G on Item { board { ... on Board { viewerCanWrite } } }`).sharing, "caller");
+    assert.equal(compile(`subscription { myNotifications { item { name } } }`).sharing, "board");
   });
 
   it("shares one shape key between identical subscriptions and separates different variables", () => {

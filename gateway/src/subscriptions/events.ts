@@ -77,7 +77,14 @@ export function boardActivityOf(event: StreamEvent): EventSource | null {
 export function notificationOf(event: StreamEvent, userId: string): EventSource | null {
   const type = notificationType(event, userId);
   if (!type) return null;
-  return { values: { ...commonValues(event), type }, entities: commonEntities(event) };
+  return {
+    values: { ...commonValues(event), type },
+    entities: commonEntities(event),
+    personal: true,
+    // Being told you lost a board needs no right to read it; anything else about a board you
+    // cannot read (an assignment on a private board not shared with you) is not yours to see.
+    unreadable: type === "BOARD_UNSHARED" ? "deliver" : "skip",
+  };
 }
 
 function notificationType(event: StreamEvent, userId: string): NotificationType | null {

@@ -19,9 +19,17 @@ export const forbidden = (message: string): GraphQLError =>
 
 /**
  * One event to many subscribers: each must (still) be able to read the event's board; the
- * federated fetch of the selected entities runs once per distinct selection (and organisation and
- * role, or user for viewer-dependent selections), the shaping once per document, and the same
- * result object goes to every socket that asked for it.
+ * federated fetch of the selected entities runs once per group of subscribers whose answers are
+ * provably identical, the shaping once per document, and the same result object goes to every
+ * socket of the group.
+ *
+ * The rule: a subscriber never receives a value that the same selection, run as a query by that
+ * subscriber at that moment, would not return. So answers are shared only
+ * - between the sockets of one principal (user or API key): they would run the very same query;
+ * - or per board, when the selection reads only caller-independent fields (`sharing.ts`) of
+ *   entities every reader of the board may read, among subscribers who passed this event's board
+ *   check. Notifications are personal and never shared beyond their principal.
+ * Never per organisation or role: two MEMBERs differ in the private boards shared with them.
  */
 export class FanOut {
   constructor(
@@ -33,17 +41,15 @@ export class FanOut {
   async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null): Promise<void> {
     // Reading rights: one (cached) answer per caller, however many sockets it has.
     const verdicts = new Map<string, Promise<boolean | "unknown">>();
-    for (const { subscriber } of wanted) {
+    for (const { subscriber, source } of wanted) {
       const { caller, correlationId } = subscriber.connection;
-      if (verdicts.has(caller.principal)) continue;
+      if (verdicts.has(caller.principal) || boardId === null || source.unreadable === "deliver") continue;
       verdicts.set(
         caller.principal,
-        boardId === null
-          ? Promise.resolve(true)
-          : this.access.canRead(caller, boardId, correlationId).catch((error: unknown) => {
-              this.logger.warn({ err: error, correlationId }, "board access check failed");
-              return "unknown" as const;
-            }),
+        this.access.canRead(caller, boardId, correlationId).catch((error: unknown) => {
+          this.logger.warn({ err: error, correlationId }, "board access check failed");
+          return "unknown" as const;
+        }),
       );
     }
     const answers = new Map<string, boolean | "unknown">();
@@ -53,12 +59,14 @@ export class FanOut {
     const groups = new Map<string, Group>();
     const views = new Map<EventSource, number>();
     for (const { subscriber, source } of wanted) {
-      const verdict = answers.get(subscriber.connection.caller.principal);
+      const { caller } = subscriber.connection;
+      const verdict = boardId === null || source.unreadable === "deliver" ? true : answers.get(caller.principal);
       if (verdict === "unknown") interrupt(subscriber);
-      else if (!verdict) refuse(subscriber);
-      else {
-        const { caller } = subscriber.connection;
-        const who = subscriber.payload.viewerDependent ? caller.principal : `${caller.identity.organizationId}/${caller.identity.role}`;
+      else if (!verdict) {
+        if (source.unreadable !== "skip") refuse(subscriber);
+      } else {
+        const perBoard = boardId !== null && !source.personal && subscriber.payload.sharing === "board";
+        const who = perBoard ? `board:${caller.identity.organizationId}:${boardId}` : caller.principal;
         let view = views.get(source);
         if (view === undefined) views.set(source, (view = views.size));
         const key = `${view}\n${who}\n${subscriber.payload.shapeKey}`;

@@ -18,6 +18,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
+import { sharingOf, type Sharing } from "./sharing.ts";
 
 /** The public root field that returns an entity by id (`item(id: ID!)`, `board(id:)`, `user(id:)`). */
 type RootField = "item" | "board" | "user";
@@ -38,6 +39,14 @@ export type EntityIds = Readonly<Record<string, string | readonly string[] | nul
 export interface EventSource {
   readonly values: Readonly<Record<string, unknown>>;
   readonly entities: EntityIds;
+  /**
+   * What happens to a subscriber who cannot read the event's board: `end` (the default: a board
+   * stream whose reader lost access ends with FORBIDDEN), `skip` (a notification about a board the
+   * user cannot read is not theirs to see) or `deliver` (the notification that they lost it).
+   */
+  readonly unreadable?: "end" | "skip" | "deliver";
+  /** One subscriber's own view (notifications): its answers are never shared beyond its principal. */
+  readonly personal?: boolean;
 }
 
 /** An entity field the subscription selects: fetched per event through `rootField(id:)`. */
@@ -59,8 +68,6 @@ interface PayloadPlan {
   readonly fragments: string;
   /** Values of those variables. */
   readonly variables: Readonly<Record<string, unknown>>;
-  /** Some field names start with `viewer`: the answer depends on who asks, not only on their role. */
-  readonly viewerDependent: boolean;
 }
 
 /** One event's federated fetch: the query text and its variables, and a key to share it by. */
@@ -84,8 +91,8 @@ const listAlias = (responseKey: string, index: number) => `${responseKey}_${inde
 export class SubscriptionPayload {
   /** Key for sharing one shaped result: same document, operation and variables. */
   readonly shapeKey: string;
-  /** The selection reads `viewer*` fields: resolve per user, not per role. */
-  readonly viewerDependent: boolean;
+  /** Whom one federated answer to this selection may be shared with (see sharing.ts). */
+  readonly sharing: Sharing;
   private readonly plan: PayloadPlan | null;
   private readonly rootResponseKey: string;
   private readonly eventTypeName: string;
@@ -107,7 +114,7 @@ export class SubscriptionPayload {
     this.eventTypeName = eventType.name;
     this.shapeKey = shapeKey;
     this.plan = planPayload(document, operation, variables, rootField, eventType);
-    this.viewerDependent = this.plan?.viewerDependent ?? false;
+    this.sharing = sharingOf(schema, document);
   }
 
   /**
@@ -229,7 +236,6 @@ function collectFields(
 function usage(nodes: readonly SelectionSetNode[], fragments: ReadonlyMap<string, FragmentDefinitionNode>) {
   const fragmentNames = new Set<string>();
   const variableNames = new Set<string>();
-  let viewerDependent = false;
   const pending = [...nodes];
   while (pending.length > 0) {
     const node = pending.pop();
@@ -244,12 +250,9 @@ function usage(nodes: readonly SelectionSetNode[], fragments: ReadonlyMap<string
       Variable(variable) {
         variableNames.add(variable.name.value);
       },
-      Field(field) {
-        if (field.name.value.startsWith("viewer")) viewerDependent = true;
-      },
     });
   }
-  return { fragmentNames, variableNames, viewerDependent };
+  return { fragmentNames, variableNames };
 }
 
 function planPayload(
@@ -300,6 +303,5 @@ function planPayload(
     declarations,
     fragments: fragmentText,
     variables: Object.fromEntries(Object.entries(variables).filter(([name]) => used.variableNames.has(name))),
-    viewerDependent: used.viewerDependent,
   };
 }
