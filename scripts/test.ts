@@ -1,0 +1,78 @@
+// `npm test [-- test/some.test.ts …]`: checks the services the suites need (failing in seconds,
+// naming what is missing), type-checks, starts the local Kafka broker only if none answers, runs
+// the suites, and stops the broker again if it started it, so a run leaves the machine as it was
+// (CI starts Kafka itself beforehand: then it is left running). Exits with the tests' code.
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { kafkaBrokers, waitForKafka } from "../infra/kafka/ready.ts";
+import { MissingServiceError, preflight } from "../test/support/preflight.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** Test files run at once: each starts a whole stack, and the machine may have two cores. */
+const CONCURRENCY = process.env.TEST_CONCURRENCY ?? "3";
+
+/** Runs a command in the repository root with this terminal; resolves with its exit code. */
+function run(command: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: "inherit" });
+    running.add(child);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      running.delete(child);
+      resolve(code ?? (signal ? 128 + 2 : 1));
+    });
+  });
+}
+const running = new Set<ReturnType<typeof spawn>>();
+
+let startedKafka = false;
+async function stopKafka(): Promise<void> {
+  if (!startedKafka) return;
+  startedKafka = false;
+  console.log("--- stopping the Kafka broker this run started");
+  await run("bash", ["infra/kafka/stop.sh"]);
+}
+
+// Ctrl-C reaches the test runner too (same process group); the broker is stopped once it has ended.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    for (const child of running) child.kill(signal);
+    void stopKafka().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<number> {
+  const files = process.argv.slice(2);
+  const suites = files.length > 0 ? files : readdirSync(new URL("../test/", import.meta.url)).filter((name) => name.endsWith(".test.ts")).sort().map((name) => `test/${name}`);
+
+  await preflight("postgres", "redis", "redis-server");
+  const brokers = kafkaBrokers();
+  const kafkaUp = await waitForKafka(brokers, 2_000).then(
+    () => true,
+    () => false,
+  );
+  if (!kafkaUp) console.log(`--- no Kafka broker at ${brokers.join(",")}: starting one for this run (infra/kafka/start.sh)`);
+  // Only a broker this run started is stopped at the end; one that was up already is left alone.
+  const kafkaReady = kafkaUp ? Promise.resolve() : preflight("kafka").then(() => void (startedKafka = true));
+  // Type-check while the broker boots; both must be done before any suite runs.
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const [typecheck] = await Promise.all([run(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json"]), kafkaReady]);
+  if (typecheck !== 0) {
+    console.error("--- type check failed");
+    return typecheck;
+  }
+  return run(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${CONCURRENCY}`, ...suites]);
+}
+
+let code: number;
+try {
+  code = await main();
+} catch (error) {
+  console.error(error instanceof MissingServiceError ? `--- ${error.message}` : error);
+  code = 1;
+  for (const child of running) child.kill();
+}
+await stopKafka();
+process.exit(code);
