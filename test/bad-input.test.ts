@@ -1,0 +1,164 @@
+/**
+ * A bad-input suite of our own: malformed requests generated (fast-check, fixed seed) from the
+ * served OpenAPI document and the introspected GraphQL schema, over every REST route and every
+ * GraphQL query and mutation (subscriptions by POST/GET, which must be refused). Whatever is wrong
+ * with a request, the answer is a 4xx with a code in time, the connection stays usable, the process
+ * stays up and nothing is stored without a 2xx.
+ *
+ * Reproduce a run with BAD_INPUT_SEED=<seed printed at the start>.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import fc from "fast-check";
+import { pino } from "pino";
+import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery } from "graphql";
+import { startHarness, type Harness } from "./support/harness.ts";
+import { ROUTES } from "../gateway/src/rest/routes.ts";
+import { makeFixture, type Fixture } from "./support/bad-input/fixture.ts";
+import type { BadRequest } from "./support/bad-input/request.ts";
+import { operationsOf, restRequests } from "./support/bad-input/rest-requests.ts";
+import { graphqlOperations, graphqlRequests, operationName } from "./support/bad-input/graphql-requests.ts";
+import { runAll, type Outcome, type Run } from "./support/bad-input/runner.ts";
+import { countRows, unexplained, type Counts } from "./support/bad-input/ledger.ts";
+
+const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_204);
+/** Requests per REST operation and per GraphQL query/mutation: about 2,300 in all. */
+const PER_REST_OPERATION = 50;
+const PER_GRAPHQL_OPERATION = 22;
+const PER_SUBSCRIPTION = 4;
+const CONNECTIONS = 6;
+
+/** A rule's breaches, one line per distinct (target, malformation, breach), at most `limit` of them. */
+function report(outcomes: readonly Outcome[], breaches: (outcome: Outcome) => string[], limit = 60): string {
+  const distinct = new Map<string, { count: number; example: Outcome; breach: string }>();
+  for (const outcome of outcomes) {
+    for (const breach of breaches(outcome)) {
+      const key = `${outcome.request.target} | ${outcome.request.malformation} | ${breach}`;
+      const entry = distinct.get(key);
+      if (entry) entry.count += 1;
+      else distinct.set(key, { count: 1, example: outcome, breach });
+    }
+  }
+  const lines = [...distinct.values()].map(
+    ({ count, example, breach }) =>
+      `#${example.index} ${example.request.method} ${example.request.path.slice(0, 120)} [${example.request.target}] ${example.request.malformation} (${example.request.credential.slice(0, 24)}): ${breach}${count > 1 ? ` (x${count})` : ""} -> ${(example.error ?? example.text).slice(0, 300)}`,
+  );
+  return `${distinct.size} distinct (seed ${SEED}):\n${lines.slice(0, limit).join("\n")}${lines.length > limit ? `\n... and ${lines.length - limit} more` : ""}`;
+}
+
+/** Interleaves the per-target lists, so each stretch of the run touches every route and operation. */
+function interleave<T>(lists: readonly T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; lists.some((list) => i < list.length); i++) for (const list of lists) if (i < list.length) out.push(list[i] as T);
+  return out;
+}
+
+describe("bad input, generated from the API's own descriptions, never gets a 5xx or stores anything", () => {
+  let harness: Harness;
+  let fixture: Fixture;
+  let requests: BadRequest[];
+  let run: Run;
+  let before_: Counts;
+  let after_: Counts;
+  let restTargets: string[];
+  let graphqlTargets: string[];
+  let healthy: number;
+  const logged: string[] = [];
+
+  before(async () => {
+    // Errors the stack logs (a 5xx's cause) are kept for the failure report, not printed.
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+        done();
+      },
+    });
+    harness = await startHarness("bad_input", { itemsPerBoard: 10, logger: pino({ level: "error" }, sink) });
+    fixture = await makeFixture(harness);
+    const base = harness.stack.gateway.url;
+
+    const document = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as Record<string, unknown>;
+    const introspection = await harness.gql(await harness.token(0, "OWNER"), getIntrospectionQuery());
+    assert.equal(introspection.body.errors, undefined);
+    const schema = buildClientSchema(introspection.body.data as unknown as IntrospectionQuery);
+
+    const routeMutation = new Map(ROUTES.filter((route) => route.method !== "GET").map((route) => [`${route.method} ${route.path}`, route.select.split(".")[0] as string]));
+    const rest = operationsOf(document);
+    const graphql = graphqlOperations(schema);
+    restTargets = rest.map((operation) => `${operation.method} ${operation.template}`);
+    graphqlTargets = graphql.map(operationName);
+    const lists = [
+      ...rest.map((operation, i) => fc.sample(restRequests(fixture, operation, (method, template) => routeMutation.get(`${method} ${template}`)), { seed: SEED + i, numRuns: PER_REST_OPERATION })),
+      ...graphql.map((operation, i) =>
+        fc.sample(graphqlRequests(fixture, operation), { seed: SEED + 1_000 + i, numRuns: operation.root === "subscription" ? PER_SUBSCRIPTION : PER_GRAPHQL_OPERATION }),
+      ),
+    ];
+    requests = interleave(lists);
+    console.log(`bad-input: seed ${SEED} (BAD_INPUT_SEED to change), ${requests.length} requests over ${rest.length} REST operations and ${graphql.length} GraphQL fields`);
+
+    before_ = await countRows(harness);
+    run = await runAll(base, fixture, requests, { connections: CONNECTIONS });
+    after_ = await countRows(harness);
+    healthy = (await fetch(`${base}/healthz`)).status;
+
+    const byStatus = new Map<string, number>();
+    for (const outcome of run.outcomes) {
+      const key = `${outcome.request.surface} ${outcome.status === 0 ? "no answer" : outcome.status}`;
+      byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+    }
+    const slowest = Math.max(...run.outcomes.map((outcome) => outcome.ms));
+    console.log(
+      `bad-input: ${run.outcomes.length} requests in ${(run.ms / 1000).toFixed(1)} s (slowest ${Math.round(slowest)} ms); by status:\n${[...byStatus.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, count]) => `  ${key}: ${count}`)
+        .join("\n")}`,
+    );
+  });
+  after(() => harness?.dispose());
+
+  it("sends at least 2,000 malformed requests over every REST route and every GraphQL query, mutation and subscription", () => {
+    assert.ok(run.outcomes.length >= 2_000, `${run.outcomes.length} requests`);
+    const targets = new Set(run.outcomes.map((outcome) => outcome.request.target));
+    for (const target of [...restTargets, ...graphqlTargets]) assert.ok(targets.has(target), `${target} got no bad request`);
+    // Documented routes of the table: the served document must not have lost one.
+    assert.equal(restTargets.length, ROUTES.length);
+  });
+
+  it("answers no malformed request with a 5xx, and every request within 5 s", () => {
+    const broken = run.outcomes.filter((outcome) => outcome.failures.some((failure) => /^status 5|^took|^no answer/.test(failure)));
+    const causes = [...new Set(logged.map((line) => {
+      const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; code?: string } };
+      return `${entry.msg ?? ""}: ${entry.err?.code ?? ""} ${(entry.err?.message ?? "").slice(0, 160)}`;
+    }))];
+    assert.equal(broken.length, 0, `${report(broken, (outcome) => outcome.failures.filter((failure) => /^status 5|^took|^no answer/.test(failure)))}\nlogged errors:\n${causes.slice(0, 30).join("\n")}`);
+  });
+
+  it("answers every REST refusal with application/problem+json and a code", () => {
+    const rule = (outcome: Outcome) => (outcome.request.surface === "rest" && outcome.status < 500 ? outcome.failures.filter((failure) => /problem|content type|not JSON/.test(failure)) : []);
+    const broken = run.outcomes.filter((outcome) => rule(outcome).length > 0);
+    assert.equal(broken.length, 0, report(broken, rule));
+  });
+
+  it("gives every GraphQL error an extensions.code, and refuses subscriptions and mutations over plain HTTP GET with a 4xx", () => {
+    const rule = (outcome: Outcome) => (outcome.request.surface === "graphql" && outcome.status < 500 ? outcome.failures.filter((failure) => /GraphQL|not JSON|expected a 4xx/.test(failure)) : []);
+    const broken = run.outcomes.filter((outcome) => rule(outcome).length > 0);
+    assert.equal(broken.length, 0, report(broken, rule));
+  });
+
+  it("keeps each keep-alive connection usable: the next request on it after a refusal is answered", () => {
+    const lines = run.poisoned.slice(0, 40).map(({ index, request, error }) => `#${index} ${request.method} ${request.path.slice(0, 100)} [${request.target}] ${request.malformation}: ${error}`);
+    assert.equal(run.poisoned.length, 0, `${run.poisoned.length} poisoned connections (seed ${SEED}):\n${lines.join("\n")}`);
+  });
+
+  it("stays up: /healthz answers 200 after the run", () => {
+    assert.equal(healthy, 200);
+  });
+
+  it("changes row counts only by what its 2xx writes allow", () => {
+    const writes = new Map<string, number>();
+    for (const outcome of run.outcomes) if (outcome.wrote > 0 && outcome.request.writes) writes.set(outcome.request.writes, (writes.get(outcome.request.writes) ?? 0) + outcome.wrote);
+    const wrong = unexplained(before_, after_, writes);
+    assert.deepEqual(wrong, [], `2xx writes: ${JSON.stringify(Object.fromEntries(writes))}`);
+  });
+});
