@@ -5,7 +5,7 @@
 //   node --import tsx bench/gateway/run.ts --real      our real subgraphs on a seeded PostgreSQL: ours vs stock Apollo
 //   node --import tsx bench/gateway/run.ts --profile[=key]  one gateway (ours by default) under load, CPU-profiled
 //                                                       over the measured window: top self-time functions and packages
-//   --only=ours,ours-dedup,base,apollo,hive,hive-default   run a subset
+//   --only=ours,ours-dedup,ours-compressed,base,apollo,hive,hive-default   run a subset
 //   --report=<results.json>                            print an earlier run's report again
 //   env: BENCH_DURATION (20) BENCH_CONNECTIONS (50) BENCH_WARMUP (5) BENCH_ROUNDS (1) BENCH_PROFILE_DURATION (10)
 //        BENCH_QUIET_WAIT (60) BENCH_QUIET_CORES (0.25) BENCH_NODE_ENV (production) BENCH_OURS_REF (working tree)
@@ -13,6 +13,7 @@
 //        BENCH_GATEWAY_EXEC_ARGV (none: Node flags for every gateway process, e.g. --max-semi-space-size=64)
 //        BENCH_OURS_EXEC_ARGV (none: Node flags for our gateways only, as our production start paths set them)
 //        BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL (TEST_DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres)
+//        BENCH_COMPRESSION (none: br or gzip adds `ours-compressed`, ours asked with that Accept-Encoding)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -70,8 +71,15 @@ const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(/\s+
  * (`npm start`, docker-compose), to measure ours as deployed next to the others' defaults.
  */
 const OURS_EXEC_ARGV = (process.env.BENCH_OURS_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
-const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base";
+const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base" || key === "ours-compressed";
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
+/**
+ * BENCH_COMPRESSION=br|gzip (1 = br): adds a gateway `ours-compressed`, our gateway as is, loaded
+ * with `Accept-Encoding: <that>` so its JSON answers are compressed: next to `ours` (same requests,
+ * uncompressed answers) it measures what compression costs in gateway CPU per request.
+ */
+const COMPRESSION = ((value) => (value === "1" ? "br" : value))(process.env.BENCH_COMPRESSION ?? "");
+if (COMPRESSION && COMPRESSION !== "br" && COMPRESSION !== "gzip") throw new Error("BENCH_COMPRESSION must be br, gzip or 1");
 /** Rows whose window saw more foreign load than this are flagged as noisy. */
 const NOISY_CORES = 0.3;
 
@@ -137,6 +145,12 @@ function baseGateway(config: Record<string, unknown>): GatewaySpec[] {
   if (!ref) return [];
   const { sha, dir } = extractRef(ref);
   return [{ key: "base", label: `(a₀) ours at ${ref} (${sha})`, script: "ours.ts", config, env: { BENCH_SOURCE_ROOT: dir } }];
+}
+
+/** `ours-compressed` (with BENCH_COMPRESSION): the same gateway as `ours`, asked for compressed answers. */
+function compressedGateway(config: Record<string, unknown>): GatewaySpec[] {
+  if (!COMPRESSION) return [];
+  return [{ key: "ours-compressed", label: `(a″) ours, Accept-Encoding: ${COMPRESSION}`, script: "ours.ts", config, acceptEncoding: COMPRESSION }];
 }
 
 async function mintToken(identity: { userId: string; organizationId: string; role: "OWNER" }): Promise<string> {
@@ -403,6 +417,8 @@ interface GatewaySpec {
   config: unknown;
   /** Extra environment of the gateway's process (BENCH_SOURCE_ROOT for `base`). */
   env?: Record<string, string>;
+  /** Sent as Accept-Encoding with every request (BENCH_COMPRESSION); answers are then not byte-compared. */
+  acceptEncoding?: string;
 }
 
 interface Row {
@@ -428,6 +444,8 @@ interface Row {
   mismatches?: number;
   bodyChecked?: boolean;
   answerBytes?: number;
+  /** Response bytes on the wire per request (headers included), as autocannon counted them. */
+  wireBytesPerRequest?: number;
   byteIdentical?: boolean;
   gatewayCpuMsPerRequest?: number;
   gatewayCores?: number;
@@ -443,8 +461,11 @@ interface Row {
   profile?: string;
 }
 
-async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], workload: Workload, profile: boolean): Promise<Row> {
+async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], setupWorkload: Workload, profile: boolean): Promise<Row> {
   const row: Row = { key: spec.key, label: spec.label, ok: false };
+  const workload = spec.acceptEncoding
+    ? { ...setupWorkload, headers: { ...setupWorkload.headers, "accept-encoding": spec.acceptEncoding } }
+    : setupWorkload;
   const started = performance.now();
   process.stdout.write(`\n[${spec.key}] starting… `);
   let gateway: Child | null = null;
@@ -477,7 +498,10 @@ async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], work
     process.stdout.write(`measuring ${seconds} s… `);
     if (profile) gateway.profileStart();
     const before = await snapshot(gateway, subgraphs);
-    const result = await load(gateway.url, workload, seconds, verified.deterministic ? verified.text : undefined);
+    // A compressed answer is not the verified text byte for byte: only its status is checked under load.
+    const expectBody = verified.deterministic && !spec.acceptEncoding ? verified.text : undefined;
+    if (spec.acceptEncoding) row.bodyChecked = false;
+    const result = await load(gateway.url, workload, seconds, expectBody);
     const loadEnded = performance.now();
     const gatewayCpuAtLoadEnd = processCpuMs(gateway.pid);
     // (the profile covers the load only: the sampler's own CPU would keep drain() waiting)
@@ -501,6 +525,7 @@ async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], work
       non2xx: result.non2xx,
       mismatches: result.mismatches,
       sent,
+      wireBytesPerRequest: requests > 0 ? result.throughput.total / requests : undefined,
       gatewayCpuMsPerRequest: sent > 0 ? d("gateway") / sent : undefined,
       gatewayCores: (gatewayCpuAtLoadEnd - before.gateway) / wallMs,
       fetchesPerRequest: sent > 0 && subgraphs.length > 0 ? d("fetches") / sent : undefined,
@@ -550,6 +575,7 @@ async function inMemorySetup(): Promise<Setup> {
     },
     gateways: [
       { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+      ...compressedGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       {
         key: "ours-dedup",
@@ -645,6 +671,7 @@ async function realSetup(): Promise<Setup> {
       },
       gateways: [
         { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
+        ...compressedGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
         ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
         { key: "apollo", label: "(b) stock @apollo/gateway + standalone, signing wrapper over its default fetcher", script: "apollo.ts", config: { supergraphPath, signed } },
       ],
@@ -740,6 +767,7 @@ function ratios(allRounds: readonly Row[]): string[] {
   const roundNumbers = [...new Set(allRounds.map((row) => row.round ?? 1))];
   for (const [mine, key, name] of [
     ["ours", "base", "(a)/(a₀) vs our base ref"],
+    ["ours-compressed", "ours", "(a″)/(a) answers compressed vs not"],
     ["ours", "apollo", "(a)/(b) vs stock Apollo"],
     ["ours", "hive", "(a)/(c) vs Hive, dedup off"],
     ["ours", "hive-default", "(a)/(c′) vs Hive defaults"],
@@ -784,6 +812,10 @@ function report(rows: readonly Row[], allRounds: readonly Row[], rounds: number)
     );
   }
   for (const line of ratios(allRounds)) console.log(line);
+  const wire = rows.filter((row) => row.ok && row.wireBytesPerRequest !== undefined);
+  if (wire.some((row) => row.key === "ours-compressed")) {
+    console.log(`bytes on the wire per answer (headers included): ${wire.map((row) => `${row.key} ${Math.round(row.wireBytesPerRequest!)}`).join(", ")}`);
+  }
   if (rows.some(isNoisy)) {
     console.log(
       `⚠ noisy: other processes used more than ${NOISY_CORES} cores during that window (this machine is shared); ` +

@@ -12,6 +12,12 @@ import type { RunOperation } from "./execution/run-operation.ts";
 import { createFederation, type FederationTuning } from "./federation/gateway.ts";
 import { SupergraphFile } from "./federation/supergraph-file.ts";
 import type { GatewayContext } from "./federation/signed-data-source.ts";
+import { answerClientError } from "./http/client-error.ts";
+import { compressJsonResponses } from "./http/compression.ts";
+import { corsOriginsFromEnv, createCors, type CorsSettings } from "./http/cors.ts";
+import { routeHeadAsGet } from "./http/head.ts";
+import { closeIfBodyUnread } from "./http/keep-alive.ts";
+import { beforeHeaders } from "./http/response-hooks.ts";
 import { GRAPHIQL_ASSET_PREFIX, graphiqlHtml, sendGraphiqlAsset } from "./graphiql/page.ts";
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from "./limits/operation-limits.ts";
 import { createRateLimiter } from "./limits/rate-limit.ts";
@@ -19,6 +25,7 @@ import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
 import { correlationIdOf } from "./observability/correlation.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { limitsPlugin } from "./plugins/limits.ts";
+import { operationResolutionPlugin } from "./plugins/operation-resolution.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
@@ -53,6 +60,13 @@ export interface GatewayOptions {
   readonly port?: number;
   /** @default "127.0.0.1" */
   readonly host?: string;
+  /**
+   * Browser origins allowed to call the API (CORS). @default `CORS_ORIGINS` (comma-separated), else
+   * none. GraphiQL is served by the gateway itself (same origin) and needs no entry.
+   */
+  readonly cors?: CorsSettings;
+  /** gzip/br for JSON answers of 1 KB or more when the client accepts it. @default true */
+  readonly compression?: boolean;
   /** Development mode: GraphiQL page and anonymous introspection. @default false */
   readonly development?: boolean;
   /** Headers GraphiQL starts with (the embedded start puts a dev token here). */
@@ -85,11 +99,7 @@ function throttled(intervalMs: number, log: (error: unknown) => void): (error: u
 
 /** Stamps `x-response-time` just before the headers leave, whichever path sends them. */
 function stampResponseTime(response: ServerResponse, started: number): void {
-  const writeHead = response.writeHead;
-  response.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse["writeHead"]>) {
-    if (!this.headersSent) this.setHeader("x-response-time", `${(performance.now() - started).toFixed(1)}ms`);
-    return writeHead.apply(this, args);
-  } as ServerResponse["writeHead"];
+  beforeHeaders(response, (target) => target.setHeader("x-response-time", `${(performance.now() - started).toFixed(1)}ms`));
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -144,6 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     introspection: true,
     persistedQueries: { cache: apqCache, ttl: 86_400 },
     plugins: [
+      operationResolutionPlugin(),
       limitsPlugin({ limits: operationLimits, metrics }),
       observabilityPlugin({ metrics, logger, plans }),
     ],
@@ -182,6 +193,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const handleGraphQL = createGraphQLHandler({ apollo, admit, metrics, maxBodyBytes, maxTokens: operationLimits.maxTokens, development: options.development ?? false });
 
+  const cors = createCors(options.cors ?? { origins: corsOriginsFromEnv(process.env.CORS_ORIGINS) });
+  const compression = options.compression ?? true;
+
   let inFlight = 0;
   let draining = false;
   const idle = new Set<() => void>();
@@ -193,10 +207,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (inFlight === 0) for (const resolve of idle) resolve();
     });
     stampResponseTime(response, started);
+    beforeHeaders(response, () => closeIfBodyUnread(request, response));
     const correlationId = correlationIdOf(request);
     response.setHeader("x-correlation-id", correlationId);
     if (draining) response.setHeader("connection", "close");
+    routeHeadAsGet(request);
+    if (compression) compressJsonResponses(request, response);
     void (async () => {
+      if (await cors(request, response)) return;
       const url = new URL(request.url ?? "/", "http://gateway");
       switch (url.pathname) {
         case "/healthz":
@@ -234,6 +252,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   });
   server.keepAliveTimeout = 65_000;
+  server.on("clientError", answerClientError);
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);

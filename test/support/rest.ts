@@ -84,9 +84,9 @@ export class RestClient {
     return new RestClient(baseUrl, this.document, this.ajv, this.operations);
   }
 
-  /** Every operationId of the document. */
+  /** Every operationId of the document (the 405-only entries for methods a path lacks have none). */
   get operationIds(): string[] {
-    return this.operations.map((entry) => entry.operation.operationId);
+    return this.operations.flatMap((entry) => (entry.operation.operationId ? [entry.operation.operationId] : []));
   }
 
   async call(method: string, path: string, request: RestRequest = {}): Promise<RestResponse> {

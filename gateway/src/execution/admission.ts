@@ -18,11 +18,17 @@ export type Admission =
   | { readonly ok: true; readonly caller: Caller | null; readonly headers: Readonly<Record<string, string>> }
   | { readonly ok: false; readonly refusal: Refusal; readonly headers: Readonly<Record<string, string>> };
 
-export type Admit = (headers: IncomingHttpHeaders, correlationId: string) => Promise<Admission>;
+/**
+ * `clientAddress` (the socket's peer) is what anonymous callers are rate limited by; without it an
+ * anonymous request is admitted unmetered (surfaces that refuse anonymous callers outright).
+ */
+export type Admit = (headers: IncomingHttpHeaders, correlationId: string, clientAddress?: string) => Promise<Admission>;
 
 /**
  * Credential check, then the caller's rate limit. A request without a credential is admitted with
  * `caller: null`: each surface decides what anonymous callers may do (GraphiQL's introspection).
+ * Anonymous callers count against their client address (`anon:<address>`, the same windows as a
+ * user), so nobody gets unmetered work out of the gateway by leaving the credential off.
  * `headers` (X-RateLimit-*) belong on the response whatever the outcome.
  */
 export function createAdmission(options: {
@@ -32,7 +38,7 @@ export function createAdmission(options: {
   logger: Logger;
 }): Admit {
   const { authenticate, rateLimiter, metrics, logger } = options;
-  return async (headers, correlationId) => {
+  return async (headers, correlationId, clientAddress) => {
     let caller: Caller | null;
     try {
       caller = await authenticate(headers);
@@ -48,8 +54,10 @@ export function createAdmission(options: {
         refusal: { status: 503, code: "AUTHENTICATION_UNAVAILABLE", message: "Credentials cannot be checked right now; retry shortly" },
       };
     }
-    if (!caller || !rateLimiter) return { ok: true, caller, headers: {} };
-    const decision = await rateLimiter.consume(caller.principal);
+    if (!rateLimiter) return { ok: true, caller, headers: {} };
+    const principal = caller?.principal ?? (clientAddress === undefined ? null : `anon:${clientAddress}`);
+    if (principal === null) return { ok: true, caller, headers: {} };
+    const decision = await rateLimiter.consume(principal);
     const limitHeaders = rateLimitHeaders(decision);
     if (decision.allowed) return { ok: true, caller, headers: limitHeaders };
     metrics.rateLimitRefusals.inc();

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
-import { parse, type OperationDefinitionNode } from "graphql";
+import { Kind, parse } from "graphql";
 import type { GatewayContext } from "../federation/signed-data-source.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
@@ -15,26 +15,46 @@ import {
 
 export type GraphQLHandler = (request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) => Promise<void>;
 
-/** Only `__schema` / `__type` / `__typename` at the top: what GraphiQL needs before a token is set. */
-function isIntrospectionOnly(body: unknown): boolean {
-  const query = typeof body === "object" && body !== null ? (body as { query?: unknown }).query : undefined;
-  if (typeof query !== "string") return false;
+/** The root fields an anonymous caller may select in development: introspection, nothing else. */
+const INTROSPECTION_FIELDS = new Set(["__schema", "__type", "__typename"]);
+
+/**
+ * GraphQL-over-HTTP: a POST body is `application/json` (any charset parameter). Anything else,
+ * including a missing Content-Type, is refused with 415 rather than guessed at: a browser form or
+ * `text/plain` POST must not execute (it is also how cross-site requests avoid a CORS preflight).
+ */
+const JSON_REQUEST = /^application\/json\s*(?:;|$)/i;
+
+/**
+ * Whether every operation of the document selects only `__schema` / `__type` / `__typename` at
+ * its root: what GraphiQL needs before a token is set. Fragments are allowed (the standard
+ * `getIntrospectionQuery()` has them); they can only be spread below an introspection field.
+ * Called only after the token gate, and bounded by it again here.
+ */
+export function isIntrospectionOnly(source: string, maxTokens: number): boolean {
   try {
-    return parse(query).definitions.every(
-      (definition) =>
-        definition.kind === "OperationDefinition" &&
-        (definition as OperationDefinitionNode).operation === "query" &&
-        definition.selectionSet.selections.every((selection) => selection.kind === "Field" && selection.name.value.startsWith("__")),
-    );
+    const { definitions } = parse(source, { noLocation: true, maxTokens });
+    let operations = 0;
+    for (const definition of definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) continue;
+      if (definition.kind !== Kind.OPERATION_DEFINITION || definition.operation !== "query") return false;
+      operations += 1;
+      const onlyIntrospection = definition.selectionSet.selections.every(
+        (selection) => selection.kind === Kind.FIELD && INTROSPECTION_FIELDS.has(selection.name.value),
+      );
+      if (!onlyIntrospection) return false;
+    }
+    return operations > 0;
   } catch {
     return false;
   }
 }
 
 /**
- * POST/GET /graphql: body within its size, admission (credential, rate limit), the token count
- * before anything parses the document, then Apollo Server over the federated gateway. Every refusal
- * is a GraphQL error with a code.
+ * POST/GET /graphql, cheapest refusal first: method, media type, admission (credential, rate limit;
+ * anonymous callers are limited per client address) before the body is read, the body within its
+ * size, the token count before anything parses the document (anonymous callers included), then
+ * Apollo Server over the federated gateway. Every refusal is a GraphQL error with a code.
  */
 export function createGraphQLHandler(options: {
   readonly apollo: ApolloServer<GatewayContext>;
@@ -48,6 +68,22 @@ export function createGraphQLHandler(options: {
   const { apollo, admit, metrics, maxBodyBytes, maxTokens } = options;
   const tokenGate = new TokenGate(maxTokens);
   return async (request, response, url, correlationId) => {
+    if (request.method !== "GET" && request.method !== "POST") {
+      response.setHeader("allow", "GET, POST");
+      return sendGraphQLError(response, 405, "METHOD_NOT_ALLOWED", "Use GET or POST");
+    }
+    if (request.method === "POST" && !JSON_REQUEST.test(request.headers["content-type"] ?? "")) {
+      return sendGraphQLError(response, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json");
+    }
+
+    const admission = await admit(request.headers, correlationId, request.socket.remoteAddress);
+    for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
+    if (!admission.ok) return sendGraphQLError(response, admission.refusal.status, admission.refusal.code, admission.refusal.message);
+    const { caller } = admission;
+    const unauthenticated = () => sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token or API key is required");
+    // Outside development nothing is served anonymously: refuse before reading the body.
+    if (!caller && !options.development) return unauthenticated();
+
     let body: unknown;
     if (request.method === "POST") {
       let text: string;
@@ -62,20 +98,6 @@ export function createGraphQLHandler(options: {
       } catch {
         return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid JSON");
       }
-    } else if (request.method !== "GET") {
-      response.setHeader("allow", "GET, POST");
-      return sendGraphQLError(response, 405, "METHOD_NOT_ALLOWED", "Use GET or POST");
-    }
-
-    const admission = await admit(request.headers, correlationId);
-    for (const [name, value] of Object.entries(admission.headers)) response.setHeader(name, value);
-    if (!admission.ok) return sendGraphQLError(response, admission.refusal.status, admission.refusal.code, admission.refusal.message);
-    const { caller } = admission;
-    if (!caller) {
-      const query = request.method === "GET" ? { query: url.searchParams.get("query") } : body;
-      if (!(options.development && isIntrospectionOnly(query))) {
-        return sendGraphQLError(response, 401, "UNAUTHENTICATED", "A bearer token or API key is required");
-      }
     }
 
     const source = request.method === "GET" ? url.searchParams.get("query") : (body as { query?: unknown } | null)?.query;
@@ -89,9 +111,10 @@ export function createGraphQLHandler(options: {
         });
       }
     }
+    if (!caller && !(typeof source === "string" && isIntrospectionOnly(source, maxTokens))) return unauthenticated();
 
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? "GET", headers: toHeaderMap(request), search: url.search, body },
+      httpGraphQLRequest: { method: request.method, headers: toHeaderMap(request), search: url.search, body },
       context: async () => ({ identity: caller?.identity ?? null, correlationId }),
     });
     await sendGraphQLResponse(response, result);

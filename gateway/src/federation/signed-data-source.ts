@@ -205,16 +205,25 @@ function responseKeys(selectionSet: SelectionSetNode, document: DocumentNode, in
 }
 
 /**
- * Where the client sees the failure. The executor prefixes each path with the fetch's place in the
- * response. A root fetch gets one error per top-level field it was to fill. An entity fetch gets a
- * single error at the empty path, which the executor turns into the path of the entities it was
- * to complete (list positions shown as "@", as Apollo Router does), not one error per entity.
+ * Where the client sees the failure: at the fields the fetch was to fill. The executor prefixes
+ * each path with the fetch's place in the response. A root fetch gets one error per top-level
+ * field it was to fill. An entity fetch gets one error per field it was to add to the entities,
+ * which the executor places under the entities' path (list positions shown as "@", as Apollo Router
+ * does): `["board", "items"]`, not the entity `["board"]` that is still there, and not one error per
+ * entity. (A path whose second element is a number would be read as an `_entities` index and
+ * expanded per entity; field keys never are.)
  */
 function errorPaths(request: ProcessOptions["request"]): (ResponsePath | undefined)[] {
-  if (request.variables && "representations" in request.variables) return [[]];
   const document = parseOrNull(request.query);
   const operation = document && getOperationAST(document, request.operationName);
-  if (!document || !operation) return [undefined];
+  if (!document || !operation) return request.variables && "representations" in request.variables ? [[]] : [undefined];
+  if (request.variables && "representations" in request.variables) {
+    const entities = operation.selectionSet.selections.find(
+      (selection) => selection.kind === Kind.FIELD && selection.name.value === "_entities",
+    );
+    const keys = entities?.kind === Kind.FIELD && entities.selectionSet ? [...responseKeys(entities.selectionSet, document, new Set())] : [];
+    return keys.length > 0 ? keys.map((key) => [key]) : [[]];
+  }
   const keys = [...responseKeys(operation.selectionSet, document, new Set())];
   return keys.length > 0 ? keys.map((key) => [key]) : [undefined];
 }

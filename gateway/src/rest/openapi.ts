@@ -56,7 +56,11 @@ const HEADERS: Record<string, JsonSchema> = {
   Sunset: header("RFC 8594: after this date the route may stop answering."),
   "Idempotent-Replayed": header("`true` when this is the stored response of an earlier request with the same Idempotency-Key."),
   "x-correlation-id": header("Identifies the request in our logs; send your own to correlate."),
+  Allow: header("The methods the path does serve."),
 };
+
+/** The methods a path can be asked for; those a path does not serve are documented as 405. */
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
@@ -64,6 +68,7 @@ const PROBLEM_RESPONSES: Record<string, { status: number; description: string; h
   BadRequest: { status: 400, description: "Malformed JSON, or invalid query parameters (listed in `errors`)." },
   Unauthorized: { status: 401, description: "No credential, or an invalid, expired or revoked one." },
   Forbidden: { status: 403, description: "The caller's role does not allow this." },
+  MethodNotAllowed: { status: 405, description: "The path does not serve this method; `Allow` lists those it does.", headers: ["Allow"] },
   NotFound: { status: 404, description: "No such resource for the caller (another organization's ids are not found either)." },
   NotAcceptable: { status: 406, description: "The requested API version is not served." },
   Conflict: { status: 409, description: "The resource changed meanwhile (without If-Match), or a request with the same Idempotency-Key is still running." },
@@ -77,12 +82,16 @@ const PROBLEM_RESPONSES: Record<string, { status: number; description: string; h
   ServiceUnavailable: { status: 503, description: "A backing service is switched off for a while (see Retry-After), or credentials cannot be checked.", headers: ["Retry-After"] },
 };
 
+/**
+ * Every refusal a route can answer with. Some are the same everywhere: 400 (unknown query parameters,
+ * malformed cursors), 401, 403 (reads of some resources are role-bound too), 406, 429 and the
+ * upstream 5xx; the rest follow from what the route takes.
+ */
 function problemResponsesFor(route: CompiledRoute): string[] {
   const { definition } = route;
-  // Every route refuses unknown query parameters, hence 400 everywhere.
-  const names = ["BadRequest", "Unauthorized", "NotAcceptable", "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable"];
+  const names = ["BadRequest", "Unauthorized", "Forbidden", "NotAcceptable", "TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable"];
   if (Object.keys(route.pathParameters).length > 0 || definition.notFound || definition.method !== "GET") names.push("NotFound");
-  if (definition.method !== "GET") names.push("Forbidden", "Conflict");
+  if (definition.method !== "GET") names.push("Conflict");
   if (definition.concurrency) names.push("PreconditionFailed");
   if (route.body) names.push("PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent");
   else if (definition.method !== "GET") names.push("UnprocessableContent");
@@ -174,6 +183,24 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     }
     const path = (paths[definition.path] ??= {});
     path[definition.method.toLowerCase()] = operation;
+  }
+
+  // A path answers the methods it does not serve with 405 and Allow, before any credential is checked.
+  for (const [path, operations] of Object.entries(paths)) {
+    const served = METHODS.filter((method) => method in operations);
+    const servedOperation = operations[served[0] as string] as { tags?: unknown; parameters?: unknown[] } | undefined;
+    for (const method of METHODS) {
+      if (method in operations) continue;
+      operations[method] = {
+        summary: `${method.toUpperCase()} is not served here`,
+        description: `Answered 405 with \`Allow: ${served.map((name) => name.toUpperCase()).join(", ")}\`.`,
+        tags: servedOperation?.tags,
+        parameters: (servedOperation?.parameters ?? []).filter((parameter) => (parameter as { in?: string }).in === "path"),
+        security: [],
+        responses: { "405": ref("responses", "MethodNotAllowed") },
+        "x-method-not-allowed": true,
+      };
+    }
   }
 
   // Fragments are the shared resource shapes; a fragment can use others, so close over references.
