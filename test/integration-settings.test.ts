@@ -173,7 +173,14 @@ describe("integration settings", () => {
           assert.equal(problem.detail.replace(id, unknownId), missing.detail, `${caller}: the answer must not reveal that ${id} exists`);
           assert.equal(read.headers.get("etag"), null, caller);
         }
+        // Deleting answers alike for a webhook that exists and one that does not, and deletes nothing.
+        const deleteMissing = await rest.call("DELETE", `/api/v1/webhooks/${unknownId}`, { token: token(caller) });
+        const deleteExisting = await rest.call("DELETE", `/api/v1/webhooks/${privateWebhook}`, { token: token(caller) });
+        assert.equal(deleteExisting.status, deleteMissing.status, caller);
+        assert.equal((deleteExisting.body as { code: string }).code, (deleteMissing.body as { code: string }).code, caller);
+        assert.ok(deleteExisting.status >= 400, caller);
       }
+      assert.equal((await harness.prisma.webhook.findUniqueOrThrow({ where: { id: privateWebhook } })).deletedAt, null);
     });
   });
 
