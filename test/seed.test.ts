@@ -229,7 +229,7 @@ describe("demo seed on PostgreSQL", () => {
       assert.deepEqual(integrations.map((integration) => [integration.type, integration.enabled]), [["SLACK", false]]);
       const webhooks = await prisma.webhook.findMany({ where: { organizationId: org.id } });
       assert.equal(webhooks.length, 1);
-      assert.deepEqual(webhooks[0]?.events, ["item.created"]);
+      assert.deepEqual(webhooks[0]?.events, ["project.item.created"]);
       assert.match(webhooks[0]?.url ?? "", /^https:\/\/example\.invalid\/hooks\//);
     }
   });
