@@ -1,8 +1,41 @@
 // `npm run dev-token -- <email>`: prints a development token for a user of the database that
-// `npm start` uses (DATABASE_URL, or the embedded one while `npm start` runs on its default port).
-import { realpathSync } from "node:fs";
+// `npm start` uses: DATABASE_URL when set; else the embedded one, through the address a running
+// `npm start` left in .data/ (PGlite takes one process only), or opened here when none runs.
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JwtSettings, LocalJwtSettings } from "../gateway/src/auth/jwt.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The embedded database's data dir (`PGLITE_DATA_DIR`, relative to the repository root). @default .data/pglite */
+export function embeddedDataDir(): string {
+  const dir = process.env.PGLITE_DATA_DIR ?? ".data/pglite";
+  return isAbsolute(dir) ? dir : resolve(ROOT, dir);
+}
+
+/** Where a running `npm start` tells other processes how to reach its embedded database. */
+export function embeddedAddressFile(dataDir = embeddedDataDir()): string {
+  return `${dataDir}.address.json`;
+}
+
+export interface EmbeddedAddress {
+  readonly url: string;
+  readonly pid: number;
+}
+
+/** The embedded database's URL if an `npm start` that serves it is still running. */
+function runningEmbedded(dataDir: string): string | undefined {
+  const file = embeddedAddressFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  const { url, pid } = JSON.parse(readFileSync(file, "utf8")) as EmbeddedAddress;
+  try {
+    process.kill(pid, 0);
+    return url;
+  } catch {
+    return undefined; // left behind by an `npm start` that was killed
+  }
+}
 
 /** Development-only HS256 settings; production verifies RS256/ES256 through a JWKS URL instead. */
 export function devJwtSettings(): LocalJwtSettings {
@@ -21,8 +54,16 @@ export function jwtSettingsFromEnv(): JwtSettings {
 async function main(email: string) {
   const { createPrisma } = await import("../subgraphs/shared/db.ts");
   const { mintToken } = await import("../gateway/src/auth/jwt.ts");
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("set DATABASE_URL (the embedded database listens on the URL npm start printed)");
+  const dataDir = embeddedDataDir();
+  let url = process.env.DATABASE_URL ?? runningEmbedded(dataDir);
+  let stopEmbedded = async () => {};
+  if (!url) {
+    if (!existsSync(join(dataDir, "PG_VERSION"))) throw new Error(`no database yet at ${dataDir}: run \`npm start\` once (it creates and seeds it), or set DATABASE_URL`);
+    const { startEmbeddedPostgres } = await import("../infra/embedded/pglite.ts");
+    const embedded = await startEmbeddedPostgres({ dataDir, maxConnections: 2 });
+    url = embedded.url;
+    stopEmbedded = () => embedded.dispose();
+  }
   const prisma = createPrisma({ url, poolMax: 1 });
   try {
     const user = await prisma.user.findFirst({ where: { email }, include: { memberships: { where: { removedAt: null } } } });
@@ -31,6 +72,7 @@ async function main(email: string) {
     console.log(await mintToken({ userId: user.id, organizationId: user.organizationId, role: membership.role }, devJwtSettings()));
   } finally {
     await prisma.$disconnect();
+    await stopEmbedded();
   }
 }
 

@@ -3,13 +3,14 @@
 // applies migrations, seeds the demo data once, starts the four subgraphs and the gateway, and
 // prints the GraphiQL URL with a ready-to-paste development token.
 import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
 import { createPrisma } from "../subgraphs/shared/db.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
-import { devJwtSettings } from "./dev-token.ts";
+import { devJwtSettings, embeddedAddressFile, embeddedDataDir, type EmbeddedAddress } from "./dev-token.ts";
 import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 import { startLiveEvents } from "./live.ts";
 import { kafkaBrokers } from "../events/kafka.ts";
@@ -18,8 +19,11 @@ import { createLogger } from "../subgraphs/shared/logger.ts";
 const started = performance.now();
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({});
+const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: embeddedDataDir() });
 const databaseUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
+// PGlite serves one process: `npm run dev-token` reaches this one's database through its address.
+const addressFile = embedded ? embeddedAddressFile(embedded.dataDir) : undefined;
+if (embedded && addressFile) writeFileSync(addressFile, JSON.stringify({ url: embedded.url, pid: process.pid } satisfies EmbeddedAddress));
 const { applied } = await migrate(databaseUrl);
 if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
@@ -85,6 +89,7 @@ async function shutdown(signal: string) {
   await live.dispose();
   redis?.disconnect();
   await embedded?.dispose();
+  if (addressFile) rmSync(addressFile, { force: true });
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
