@@ -4,13 +4,21 @@
 // sockets), the gateway's RSS before and after connecting and after each event, time to connect.
 //
 //   node --import tsx bench/subscriptions/fanout.ts
+//   BENCH_DISTINCT_USERS=10000 node --import tsx bench/subscriptions/fanout.ts                 one user per socket
+//   BENCH_DISTINCT_USERS=10000 BENCH_SELECTION=viewer node --import tsx bench/subscriptions/fanout.ts
+//
+// BENCH_SELECTION: `board` (default) selects only fields of the event's item and board, whose
+// answer is shared by every reader of the board (one federated fetch per event); `viewer` selects
+// `actor { boards }`, whose answer differs per user (one federated fetch per user and event).
+// BENCH_DISTINCT_USERS=N creates N MEMBERs and gives each socket its own (0: the five role holders).
 //
 // Processes: this one (fresh database, mutations, report), children/stack.ts mode "subgraphs" (the
 // four subgraphs; its own gateway idles), children/gateway.ts (the measured gateway, alone in its
 // process), children/pipeline.ts (outbox relay + bridge on the machine's Kafka and Redis), and
 // CLIENT_PROCESSES × children/clients.ts holding the sockets.
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProfile, summarizeProfile } from "../gateway/profile.ts";
@@ -43,7 +51,7 @@ import {
   waitForQuiet,
   type Child,
 } from "./lib.ts";
-import { BOARD_ACTIVITY } from "./ws-client.ts";
+import { BOARD_ACTIVITY, BOARD_ACTIVITY_VIEWER } from "./ws-client.ts";
 
 const SOCKETS = numberEnv("BENCH_SOCKETS", 10_000);
 const CLIENT_PROCESSES = numberEnv("BENCH_CLIENT_PROCESSES", 4);
@@ -56,6 +64,8 @@ const QUIET_CORES = numberEnv("BENCH_QUIET_CORES", 0.25);
 const PROFILE = numberEnv("BENCH_PROFILE", 0) !== 0;
 /** Heap snapshots of the gateway before and after connecting: what each socket keeps (slow with many sockets). */
 const HEAP = numberEnv("BENCH_HEAP_SNAPSHOT", 0) !== 0;
+const DISTINCT_USERS = numberEnv("BENCH_DISTINCT_USERS", 0);
+const SELECTION = process.env.BENCH_SELECTION === "viewer" ? "viewer" : "board";
 const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(" ").filter(Boolean);
 
 const selfCpuMs = () => {
@@ -82,6 +92,17 @@ function post(url: string, token: string, body: string): Promise<string> {
     request.on("error", reject);
     request.end(body);
   });
+}
+
+/** `count` MEMBERs of the organisation (rows, so the subgraphs know them), and a token for each. */
+async function distinctMembers(prisma: ReturnType<typeof createPrisma>, organizationId: string, count: number): Promise<string[]> {
+  const users = Array.from({ length: count }, (_, index) => ({ id: randomUUID(), organizationId, email: `bench-${index}@example.invalid`, name: `Bench user ${index}` }));
+  for (let i = 0; i < users.length; i += 1_000) {
+    const slice = users.slice(i, i + 1_000);
+    await prisma.user.createMany({ data: slice });
+    await prisma.membership.createMany({ data: slice.map((user) => ({ organizationId, userId: user.id, role: "MEMBER" as const })) });
+  }
+  return Promise.all(users.map((user) => mintToken({ userId: user.id, organizationId, role: "MEMBER" }, BENCH_JWT)));
 }
 
 interface ChangeResult {
@@ -145,8 +166,9 @@ async function main() {
 
     const acme = seed.organizations[0];
     const board = acme.boards[0];
-    const tokens = await Promise.all(ROLES.map((role) => mintToken({ userId: acme.userIdsByRole[role], organizationId: acme.id, role }, BENCH_JWT)));
-    const mutator = tokens[0]!;
+    const mutator = await mintToken({ userId: acme.userIdsByRole.OWNER, organizationId: acme.id, role: "OWNER" }, BENCH_JWT);
+    const tokens = DISTINCT_USERS > 0 ? await distinctMembers(prisma, acme.id, DISTINCT_USERS) : await Promise.all(ROLES.map((role) => mintToken({ userId: acme.userIdsByRole[role], organizationId: acme.id, role }, BENCH_JWT)));
+    console.log(`${tokens.length} distinct users; selection: ${SELECTION}`);
     const itemId = board.itemIds[0]!;
     let version = (await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
 
@@ -154,11 +176,13 @@ async function main() {
     const workDir = PROFILE || HEAP ? mkdtempSync(join(tmpdir(), "sunday-bench-subs-")) : "";
     const rssIdle = memoryMb(gateway.pid).rss;
     if (HEAP) await gateway.request("heap-snapshot", { path: join(workDir, "before.heapsnapshot") }, 600_000);
+    const tokensFile = join(mkdtempSync(join(tmpdir(), "sunday-bench-tokens-")), "tokens.json");
+    writeFileSync(tokensFile, JSON.stringify(tokens));
     const perProcess = Math.ceil(SOCKETS / CLIENT_PROCESSES);
     for (let i = 0; i < CLIENT_PROCESSES; i += 1) {
       const count = Math.min(perProcess, SOCKETS - i * perProcess);
       clients.push(
-        await startChild(`clients-${i}`, "clients.ts", { url: gatewayUrl, tokens, count, offset: i * perProcess, query: BOARD_ACTIVITY, variables: { boardId: board.id }, batch: BATCH }),
+        await startChild(`clients-${i}`, "clients.ts", { url: gatewayUrl, tokensFile, count, offset: i * perProcess, query: SELECTION === "viewer" ? BOARD_ACTIVITY_VIEWER : BOARD_ACTIVITY, variables: { boardId: board.id }, batch: BATCH }),
       );
     }
     const done = new Map<string, number>();
@@ -278,6 +302,7 @@ async function main() {
       table(
         ["", "value"],
         [
+          ["distinct users / selection", `${tokens.length} / ${SELECTION === "viewer" ? "viewer-dependent (actor { boards })" : "board-scoped (item, assignees, board)"}`],
           ["sockets connected / asked", `${totalConnected} / ${SOCKETS} (${CLIENT_PROCESSES} client processes, ${BATCH} handshakes in flight each)`],
           ["time to connect and subscribe all", `${fmt(connectMs / 1000, 1)} s (${fmt(totalConnected / (connectMs / 1000), 0)} sockets/s)`],
           ["gateway CPU while connecting", `${fmt(gatewayConnectCpu / 1000, 1)} s (${fmt(gatewayConnectCpu / totalConnected, 2)} ms per socket)`],

@@ -67,6 +67,18 @@ export const BOARD_ACTIVITY = `subscription BenchBoardActivity($boardId: ID!) {
   }
 }`;
 
+/** A selection whose answer depends on who asks (the boards each subscriber may read): fetched per user. */
+export const BOARD_ACTIVITY_VIEWER = `subscription BenchBoardActivityViewer($boardId: ID!) {
+  boardActivity(boardId: $boardId) {
+    cursor
+    eventId
+    type
+    data
+    item { id name }
+    actor { name boards(first: 10) { nodes { name } } }
+  }
+}`;
+
 /** The same without entity fields: nothing is fetched through the federated plan at delivery (a lower bound). */
 export const BOARD_ACTIVITY_PLAIN = `subscription BenchBoardActivityPlain($boardId: ID!) {
   boardActivity(boardId: $boardId) {

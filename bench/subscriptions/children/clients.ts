@@ -1,12 +1,14 @@
 // A share of fanout.ts's sockets: each authenticates (round-robin over the given tokens) and
 // subscribes to the board; receive times of each change are kept per change name and sent back
 // on request. Several of these processes run so the gateway's process is measured alone.
+import { readFileSync } from "node:fs";
 import { openSubscription, type LiveSocket } from "../ws-client.ts";
 import { childConfig, emit, fail, ready, serve } from "./ipc.ts";
 
 export interface ClientsConfig {
   url: string;
-  tokens: string[];
+  /** A JSON file holding the tokens (thousands of them exceed what an environment variable can carry). */
+  tokensFile: string;
   /** Sockets of this process, and the global index of its first (for the token round-robin). */
   count: number;
   offset: number;
@@ -21,6 +23,7 @@ const CURSOR = /"cursor":"(\d+)-\d+"/;
 
 try {
   const config = childConfig<ClientsConfig>();
+  const tokens = JSON.parse(readFileSync(config.tokensFile, "utf8")) as string[];
   const sockets: LiveSocket[] = [];
   /** change name -> receive time per socket index (first copy), and copies beyond the first. */
   const received = new Map<string, { times: Float64Array; seen: Uint8Array; count: number; duplicates: number; cursorMs: number }>();
@@ -38,7 +41,7 @@ try {
   async function open(index: number): Promise<void> {
     const live = await openSubscription({
       url: config.url,
-      token: config.tokens[(config.offset + index) % config.tokens.length]!,
+      token: tokens[(config.offset + index) % tokens.length]!,
       query: config.query,
       variables: config.variables,
       onNext: (text, receivedAt) => {
