@@ -81,6 +81,36 @@ describe("mutations and the outbox", () => {
         query: `query($id: ID!) { board(id: $id) { items(after: "garbage!") { nodes { id } } } }`,
         variables: async (h) => ({ id: h.seed.organizations[0].boards[0].id }),
       },
+      {
+        name: "a forged cursor whose key is not a finite number",
+        code: "BAD_USER_INPUT",
+        query: `query($id: ID!, $after: String) { board(id: $id) { items(after: $after) { nodes { id } } } }`,
+        variables: async (h) => ({ id: h.seed.organizations[0].boards[0].id, after: Buffer.from('[1e999,"a"]').toString("base64url") }),
+      },
+      {
+        name: "a NUL byte in a name",
+        code: "BAD_USER_INPUT",
+        query: `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`,
+        variables: async (h) => ({ input: { id: item(h), expectedVersion: 1, name: "Null\u0000name" } }),
+      },
+      {
+        name: "a bidi override in a name",
+        code: "BAD_USER_INPUT",
+        query: `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`,
+        variables: async (h) => ({ input: { id: item(h), expectedVersion: 1, name: "invoice\u202Efdp.exe" } }),
+      },
+      {
+        name: "a column value nested 40 levels deep",
+        code: "BAD_USER_INPUT",
+        query: `mutation($input: SetColumnValueInput!) { setColumnValue(input: $input) { id } }`,
+        variables: async (h) => ({ input: { itemId: item(h), columnId: h.seed.organizations[0].boards[0].columnIds.TEXT, value: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) as unknown } }),
+      },
+      {
+        name: "column settings with a NUL in a label",
+        code: "BAD_USER_INPUT",
+        query: `mutation($input: CreateColumnInput!) { createColumn(input: $input) { id } }`,
+        variables: async (h) => ({ input: { boardId: h.seed.organizations[0].boards[0].id, title: "Stage", type: "STATUS", settings: { labels: ["a\u0000"] } } }),
+      },
     ];
     for (const testCase of cases) {
       it(`refuses ${testCase.name} with ${testCase.code}`, async () => {

@@ -33,6 +33,13 @@ const CASES: readonly BadCase[] = [
   { name: "an unknown query parameter", method: "GET", path: () => "/api/v1/boards?colour=red", status: 400, field: "colour" },
   { name: "an unknown enum filter", method: "GET", path: () => "/api/v1/boards?state=DELETED", status: 400, field: "state" },
   { name: "a repeated parameter", method: "GET", path: () => "/api/v1/boards?limit=1&limit=2", status: 400, field: "limit" },
+  { name: "an infinite limit", method: "GET", path: () => "/api/v1/boards?limit=Infinity", status: 400, code: "INVALID_PARAMETERS", field: "limit" },
+  { name: "a hexadecimal limit", method: "GET", path: () => "/api/v1/boards?limit=0x10", status: 400, code: "INVALID_PARAMETERS", field: "limit" },
+  { name: "a limit in exponent notation", method: "GET", path: () => "/api/v1/boards?limit=1e1", status: 400, code: "INVALID_PARAMETERS", field: "limit" },
+  { name: "a parameter named like an Object method", method: "GET", path: () => "/api/v1/boards?toString=1", status: 400, code: "INVALID_PARAMETERS", field: "toString" },
+  { name: "a search longer than 200 characters", method: "GET", path: () => `/api/v1/boards?search=${"a".repeat(201)}`, status: 400, code: "INVALID_PARAMETERS", field: "search" },
+  { name: "a search with a NUL byte", method: "GET", path: () => "/api/v1/boards?search=a%00", status: 400, code: "INVALID_PARAMETERS", field: "search" },
+  { name: "a forged cursor of the wrong types", method: "GET", path: () => `/api/v1/boards?cursor=${Buffer.from('["x","y"]').toString("base64url")}`, status: 400, code: "INVALID_PARAMETERS", field: "cursor" },
   // POST /boards
   { name: "a name of the wrong type", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ workspaceId: "", name: 5 }), status: 422, code: "BAD_USER_INPUT", field: "name" },
   { name: "a missing workspaceId", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "No workspace" }), status: 422, field: "workspaceId" },
@@ -47,6 +54,8 @@ const CASES: readonly BadCase[] = [
   { name: "an Idempotency-Key with spaces", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000" }), headers: { "idempotency-key": "a key" }, status: 400 },
   // /boards/{id}
   { name: "a board id that is not a UUID", method: "GET", path: () => "/api/v1/boards/123", status: 404, code: "NOT_FOUND" },
+  { name: "the nil UUID as a board id", method: "GET", path: () => "/api/v1/boards/00000000-0000-0000-0000-000000000000", status: 404, code: "NOT_FOUND" },
+  { name: "a board name with a NUL byte", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ name: "a\u0000b" }), status: 422, code: "BAD_USER_INPUT", field: "name" },
   { name: "an empty patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({}), status: 422 },
   { name: "a null name in a patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ name: null }), status: 422, field: "name" },
   { name: "an unknown field in a patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ owner: "me" }), status: 422, field: "owner" },
@@ -77,6 +86,9 @@ const CASES: readonly BadCase[] = [
   { name: "a column value body without value", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, json: (h: Harness) => ({}), status: 422, field: "value" },
   { name: "a column value of the wrong type for its column", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`, json: (h: Harness) => ({ value: "many" }), status: 422 },
   { name: "an unknown column value field", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, json: (h: Harness) => ({ value: "x", note: "y" }), status: 422, field: "note" },
+  { name: "a column value nested 5,000 deep", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, raw: `{"value":${"[".repeat(5000)}${"]".repeat(5000)}}`, headers: json, status: 422, code: "BAD_USER_INPUT", field: "value" },
+  { name: "a NUMBER column value of 1e400", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`, raw: '{"value":1e400}', headers: json, status: 422, code: "BAD_USER_INPUT", field: "value" },
+  { name: "a DATE that is not on the calendar", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.DATE}`, json: () => ({ value: { date: "2026-02-30" } }), status: 422, code: "BAD_USER_INPUT", field: "value" },
   { name: "a columnId that is not a UUID", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/status`, json: (h: Harness) => ({ value: "x" }), status: 404 },
   // /items/{id}/comments
   { name: "a non-numeric comment page size", method: "GET", path: (h) => `/api/v1/items/${item(h)}/comments?limit=all`, status: 400, field: "limit" },

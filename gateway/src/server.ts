@@ -24,6 +24,7 @@ import { createRateLimiter } from "./limits/rate-limit.ts";
 import { createRedisKeyValueCache } from "./limits/redis-cache.ts";
 import { correlationIdOf } from "./observability/correlation.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
+import { inputValuesPlugin } from "./plugins/input-values.ts";
 import { limitsPlugin } from "./plugins/limits.ts";
 import { operationResolutionPlugin } from "./plugins/operation-resolution.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
@@ -156,6 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: [
       operationResolutionPlugin(),
       limitsPlugin({ limits: operationLimits, metrics }),
+      inputValuesPlugin(),
       observabilityPlugin({ metrics, logger, plans }),
     ],
   });

@@ -1,4 +1,6 @@
+import type { GraphQLError } from "graphql";
 import { badInput } from "./errors.ts";
+import { isId } from "./validation.ts";
 
 /** Lists never return more than this many rows per page, whatever `first` asks for. */
 export const MAX_PAGE_SIZE = 1000;
@@ -32,17 +34,47 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString("base64url");
 }
 
-export function decodeCursor(value: string): Cursor {
+/**
+ * What the sort value of a list's cursors is: `date` (an ISO 8601 instant, as toISOString writes
+ * it) or `number` (a finite float, e.g. a position). Checked on decoding, so a forged cursor is
+ * refused as one, never handed to SQL as a value of the wrong type.
+ */
+export type CursorKey = "date" | "number";
+
+/** The instants toISOString writes (years 0000-9999); `Date.parse` alone accepts far more. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function invalidCursor(message = "after is not a valid cursor"): GraphQLError {
+  // BAD_USER_INPUT on `after` (REST answers 400 on `cursor`), with the reason subscriptions use.
+  const error = badInput(message, "after");
+  error.extensions.reason = "CURSOR_INVALID";
+  return error;
+}
+
+function validKey(key: unknown, kind: CursorKey | undefined): key is string | number {
+  if (typeof key === "number") return Number.isFinite(key) && (kind === undefined || kind === "number");
+  if (typeof key !== "string" || (kind !== undefined && kind !== "date")) return false;
+  if (kind === undefined) return key.length <= 64;
+  return ISO_INSTANT.test(key) && new Date(key).toISOString() === key;
+}
+
+/** Decodes and checks a cursor: a [key, id] pair with a key of `kind` and a UUID id. */
+export function decodeCursor(value: string, kind?: CursorKey): Cursor {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(value, "base64url").toString("utf8"));
-    if (Array.isArray(parsed) && parsed.length === 2) {
-      const [key, id] = parsed as unknown[];
-      if ((typeof key === "string" || typeof key === "number") && typeof id === "string") return { key, id };
-    }
+    parsed = value.length <= 1000 ? JSON.parse(Buffer.from(value, "base64url").toString("utf8")) : undefined;
   } catch {
     // fall through to the uniform error below
   }
-  throw badInput("after is not a valid cursor", "after");
+  if (Array.isArray(parsed) && parsed.length === 2) {
+    const [key, id] = parsed as unknown[];
+    if (typeof id === "string" && isId(id)) {
+      if (validKey(key, kind)) return { key, id: id.toLowerCase() };
+      // A well-formed cursor of the same list under another ordering says so.
+      if (kind !== undefined && validKey(key, kind === "date" ? "number" : "date")) throw invalidCursor("after is a cursor of another ordering");
+    }
+  }
+  throw invalidCursor();
 }
 
 export function pageSize(first: number | null | undefined): number {
@@ -58,8 +90,9 @@ export interface PageRequest {
   readonly after: Cursor | null;
 }
 
-export function pageRequest(args: PageArgs): PageRequest {
-  return { size: pageSize(args.first), after: args.after ? decodeCursor(args.after) : null };
+/** `key`: the kind of sort value this list's cursors carry (see CursorKey); every list should say. */
+export function pageRequest(args: PageArgs, key?: CursorKey): PageRequest {
+  return { size: pageSize(args.first), after: args.after ? decodeCursor(args.after, key) : null };
 }
 
 /** Builds a Relay connection from `size + 1` fetched rows. */
@@ -107,9 +140,8 @@ export function keysetAfter<W>(
   return [{ OR: [{ [field]: { [op]: key } }, { [field]: key, id: { [op]: after.id } }] } as W];
 }
 
-/** Dates travel in cursors as ISO strings. */
+/** Dates travel in cursors as ISO strings (checked when the cursor was decoded as a `date` one). */
 export const dateKey = (key: string | number): Date => {
-  const date = new Date(key);
-  if (typeof key !== "string" || Number.isNaN(date.getTime())) throw badInput("after is not a valid cursor", "after");
-  return date;
+  if (typeof key !== "string" || !validKey(key, "date")) throw invalidCursor();
+  return new Date(key);
 };

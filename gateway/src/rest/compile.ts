@@ -4,6 +4,7 @@
  * publishes. A route that names a missing operation, field or type fails here, not on a request.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { DataValidateFunction } from "ajv/dist/types/index.js";
 import addFormatsModule from "ajv-formats";
 import {
   GraphQLList,
@@ -18,7 +19,8 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from "graphql";
-import { COMPONENT_REF, inputObjectSchema, nonNullInputSchema, nonNullSelectionSchema, requireEnum, requireInputObject, type JsonSchema } from "./json-schema.ts";
+import { ID_PATTERN, jsonValueProblem, type JsonValueBounds } from "../../../subgraphs/shared/validation.ts";
+import { COMPONENT_REF, JSON_VALUE_KEYWORD, inputObjectSchema, withJsonValueBounds, nonNullInputSchema, nonNullSelectionSchema, requireEnum, requireInputObject, type JsonSchema } from "./json-schema.ts";
 import type { CatalogOperation, OperationCatalog } from "./operations.ts";
 import type { FieldError } from "./problem.ts";
 import type { HttpMethod, RouteDefinition } from "./route.ts";
@@ -41,6 +43,8 @@ export interface CompiledRoute {
   readonly body?: JsonSchema;
   /** The success response body, or undefined for 204. */
   readonly response?: JsonSchema;
+  /** GraphQL argument names (`after`, `filter.search`) to the REST parameters partners sent (`cursor`, `search`). */
+  readonly fieldNames: Readonly<Record<string, string>>;
   /** Path parameters whose values are GraphQL enum values in lower case. */
   readonly enumParameters: ReadonlySet<string>;
   validatePath(params: Record<string, string>): FieldError[] | null;
@@ -50,12 +54,52 @@ export interface CompiledRoute {
 }
 
 function ajvInstance(coerceTypes: boolean): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes, useDefaults: coerceTypes });
-  addFormats(ajv, ["uuid", "date-time", "uri"]);
+  // strictNumbers: `1e400` parses to Infinity, which no number field may hold (JSON cannot carry it).
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes, useDefaults: coerceTypes, strictNumbers: true });
+  addFormats(ajv, ["date-time", "uri"]);
+  // The subgraphs' id rule, not any 8-4-4-4-12 hex: the nil UUID is refused here as everywhere.
+  ajv.addFormat("uuid", ID_PATTERN);
   // JSON Schema annotations OpenAPI adds; ajv must accept them in the schemas it compiles.
   ajv.addKeyword({ keyword: "example" });
+  ajv.addKeyword({
+    keyword: JSON_VALUE_KEYWORD,
+    schemaType: "object",
+    errors: true,
+    validate: jsonValueKeyword,
+  });
   return ajv;
 }
+
+/** ajv's keyword function for JSON_VALUE_KEYWORD: the shared JSON value rules, one error naming where. */
+const jsonValueKeyword = Object.assign(
+  (bounds: JsonValueBounds, data: unknown): boolean => {
+    const problem = jsonValueProblem(data, bounds);
+    jsonValueKeyword.errors = problem
+      ? [{ keyword: JSON_VALUE_KEYWORD, message: `${problem.path.length > 0 ? `at ${problem.path.join("/")} ` : ""}${problem.message}`, params: {} }]
+      : undefined;
+    return problem === null;
+  },
+  { errors: undefined as DataValidateFunction["errors"] },
+);
+
+/** Digits only, as partners write numbers in URLs: no `0x10`, `+5`, `1e1`, ` 5`, `Infinity`. */
+const DECIMAL_INTEGER = /^-?[0-9]{1,15}$/;
+const DECIMAL_NUMBER = /^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$/;
+
+/** Query parameters that ajv would coerce with `Number()` (hex, exponents, signs, Infinity) checked first. */
+function strictNumbers(parameters: Readonly<Record<string, JsonSchema>>, query: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [name, value] of Object.entries(query)) {
+    const type = parameters[name]?.type;
+    if (typeof value !== "string") continue;
+    if (type === "integer" && !DECIMAL_INTEGER.test(value)) errors.push({ field: name, message: "must be a decimal integer" });
+    if (type === "number" && !DECIMAL_NUMBER.test(value)) errors.push({ field: name, message: "must be a decimal number" });
+  }
+  return errors;
+}
+
+/** Free-text query parameters (`search`): as long as the subgraphs accept. */
+const MAX_QUERY_TEXT = 200;
 
 /** ajv's errors as `{ field, message }`, fields as JSON Pointer-ish paths without the leading slash. */
 export function fieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
@@ -165,7 +209,8 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
     }
     if (definition.filters) {
       for (const field of Object.values(requireInputObject(schema, definition.filters).getFields())) {
-        const fieldSchema = nonNullInputSchema(field.type);
+        let fieldSchema = nonNullInputSchema(field.type);
+        if (fieldSchema.type === "string" && fieldSchema.format === undefined && fieldSchema.enum === undefined) fieldSchema = { ...fieldSchema, maxLength: MAX_QUERY_TEXT };
         queryParameters[field.name] = field.description ? { ...fieldSchema, description: field.description } : fieldSchema;
       }
     }
@@ -174,7 +219,7 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
     const validatePathFn = parameters.compile({ type: "object", properties: pathParameters, required: names, additionalProperties: false });
     const validateQueryFn = parameters.compile({ type: "object", properties: queryParameters, additionalProperties: false });
     // Body schemas are self-contained (no $ref), so they compile without the component registry.
-    const validateBodyFn = body ? bodies.compile(body) : undefined;
+    const validateBodyFn = body ? bodies.compile(withJsonValueBounds(body) as JsonSchema) : undefined;
     if (body && JSON.stringify(body).includes(COMPONENT_REF)) throw new Error(`${definition.operationId}: body schemas must be inline`);
 
     const current = definition.concurrency?.current
@@ -197,6 +242,11 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       body,
       response: responseSchema(definition, walked),
       enumParameters,
+      fieldNames: Object.fromEntries([
+        ["after", "cursor"],
+        ["first", "limit"],
+        ...Object.keys(queryParameters).map((name) => [`filter.${name}`, name]),
+      ]),
       match(path) {
         const found = pattern.exec(path);
         if (!found) return null;
@@ -211,7 +261,10 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
         return params;
       },
       validatePath: (params) => check(validatePathFn, params),
-      validateQuery: (query) => check(validateQueryFn, query),
+      validateQuery: (query) => {
+        const malformed = strictNumbers(queryParameters, query);
+        return malformed.length > 0 ? malformed : check(validateQueryFn, query);
+      },
       validateBody: (value) => (validateBodyFn ? check(validateBodyFn, value) : null),
     };
   });

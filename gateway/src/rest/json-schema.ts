@@ -17,6 +17,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from "graphql";
+import { JSON_VALUE_BOUNDS } from "../../../subgraphs/shared/validation.ts";
 
 /** A JSON Schema object; kept structural so it serialises into the OpenAPI document as is. */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -25,6 +26,30 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
 export const COMPONENT_REF = "#/components/schemas/";
 
 const INT32 = { minimum: -2_147_483_648, maximum: 2_147_483_647 };
+
+/**
+ * Marks the schema of a free-form JSON input (the JSON scalar). JSON Schema has no keyword for
+ * depth, so the published document describes the bounds in words, and the REST layer validates
+ * with a copy where each marked schema carries its own ajv keyword (`withJsonValueBounds`). A
+ * symbol, so it survives spreads but never reaches the served document.
+ */
+const JSON_VALUE = Symbol("json-value");
+
+/** The ajv keyword the REST layer's validators check free-form JSON inputs with. */
+export const JSON_VALUE_KEYWORD = "x-json-value";
+
+const JSON_VALUE_DESCRIPTION =
+  `Any JSON value, nested at most ${JSON_VALUE_BOUNDS.maxDepth} levels deep and at most ${JSON_VALUE_BOUNDS.maxLength} characters as JSON; finite numbers only, no U+0000 or unpaired surrogates in strings.`;
+
+/** A copy of `schema` in which every free-form JSON input carries JSON_VALUE_KEYWORD with its bounds. */
+export function withJsonValueBounds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withJsonValueBounds);
+  if (schema === null || typeof schema !== "object") return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) copy[key] = withJsonValueBounds(value);
+  if (JSON_VALUE in schema) copy[JSON_VALUE_KEYWORD] = { ...JSON_VALUE_BOUNDS };
+  return copy;
+}
 
 function scalarSchema(type: GraphQLScalarType, direction: "input" | "output"): Record<string, unknown> {
   switch (type.name) {
@@ -42,7 +67,8 @@ function scalarSchema(type: GraphQLScalarType, direction: "input" | "output"): R
     case "DateTime":
       return { type: "string", format: "date-time" };
     case "JSON":
-      return { description: type.description ?? "Any JSON value." };
+      // Free-form, but bounded (depth, size, finite numbers, no NUL): see JSON_VALUE.
+      return direction === "input" ? { description: JSON_VALUE_DESCRIPTION, [JSON_VALUE]: true } : { description: type.description ?? "Any JSON value." };
     default:
       throw new Error(`No JSON Schema mapping for the GraphQL scalar ${type.name}`);
   }

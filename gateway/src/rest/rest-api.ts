@@ -60,8 +60,6 @@ export interface RestApi {
 
 const SCHEMA_FILE = new URL("../../schema.graphql", import.meta.url);
 const JSON_BODY = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-/** GraphQL argument names of paged lists, as the REST parameters partners send. */
-const PAGE_FIELD_NAMES: Readonly<Record<string, string>> = { after: "cursor", first: "limit" };
 
 /** The value at a dotted path, or null when something on the way is missing. */
 function at(data: unknown, path: readonly string[]): unknown {
@@ -142,9 +140,10 @@ export function createRestApi(options: RestApiOptions): RestApi {
   }
 
   function parseQuery(route: CompiledRoute, url: URL): Record<string, unknown> {
-    const query: Record<string, unknown> = {};
+    // No prototype: `toString`, `constructor` and `__proto__` are parameter names like any other.
+    const query: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [name, value] of url.searchParams) {
-      if (name in query) throw new RestFailure(problem("INVALID_PARAMETERS", `${name} is given more than once`, { errors: [{ field: name, message: "is given more than once" }] }));
+      if (Object.hasOwn(query, name)) throw new RestFailure(problem("INVALID_PARAMETERS", `${name} is given more than once`, { errors: [{ field: name, message: "is given more than once" }] }));
       query[name] = value;
     }
     const errors = route.validateQuery(query);
@@ -183,7 +182,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
       throw new RestFailure(
         problemFromGraphQLErrors(result.errors, {
           ifMatch,
-          fieldNames: PAGE_FIELD_NAMES,
+          fieldNames: route.fieldNames,
           queryParameters: new Set(Object.keys(route.queryParameters)),
           body: input.body,
         }),

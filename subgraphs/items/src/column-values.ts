@@ -1,6 +1,6 @@
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { badInput } from "../../shared/errors.ts";
-import { isId } from "../../shared/validation.ts";
+import { isId, jsonValueProblem, textProblem } from "../../shared/validation.ts";
 import type { ColumnFacts } from "./context.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -10,8 +10,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A real calendar day: `Date.parse` accepts 2026-02-30 (and rolls it over to March 2). */
 function isDate(value: unknown): value is string {
-  return typeof value === "string" && DATE.test(value) && !Number.isNaN(Date.parse(value));
+  if (typeof value !== "string" || !DATE.test(value)) return false;
+  const day = new Date(`${value}T00:00:00.000Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value;
 }
 
 function labelsOf(settings: unknown): string[] | null {
@@ -32,11 +35,17 @@ function optionsOf(settings: unknown): string[] | null {
 export function parseColumnValue(column: ColumnFacts, value: unknown): Prisma.InputJsonValue {
   const field = "value";
   const fail = (message: string) => badInput(`${column.type} column ${column.id}: ${message}`, field);
+  // The JSON scalar checked this already; a value that reached here another way is checked too.
+  const problem = jsonValueProblem(value);
+  if (problem) throw fail(`${["value", ...problem.path].join(".")} ${problem.message}`);
   switch (column.type) {
-    case "TEXT":
+    case "TEXT": {
       if (typeof value !== "string") throw fail("expects a string");
+      const textual = textProblem(value, "multi-line");
+      if (textual) throw fail(`text ${textual}`);
       if (value.length > MAX_TEXT) throw fail(`text must be at most ${MAX_TEXT} characters`);
       return value;
+    }
     case "NUMBER":
       if (typeof value !== "number" || !Number.isFinite(value)) throw fail("expects a finite number");
       return value;

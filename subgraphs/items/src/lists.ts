@@ -2,10 +2,9 @@ import type DataLoader from "dataloader";
 import { Prisma } from "../../../generated/prisma/client.ts";
 import type { ActivityLogModel, CommentModel, ItemModel } from "../../../generated/prisma/models.ts";
 import type { PrismaClient } from "../../shared/db.ts";
-import { badInput } from "../../shared/errors.ts";
 import { pageRequest, type Connection, type PageArgs } from "../../shared/pagination.ts";
 import { pagedByParent, type ParentPage } from "../../shared/paged-loader.ts";
-import { requireId, requireText } from "../../shared/validation.ts";
+import { likeContains, optionalSearch, requireId } from "../../shared/validation.ts";
 import { windowedPage } from "../../shared/windowed.ts";
 
 export interface ItemListArgs extends PageArgs {
@@ -23,11 +22,8 @@ export function createItemLists(prisma: PrismaClient, organizationId: () => stri
   return {
     itemsOfBoard: pagedByParent<ItemListArgs, ItemModel>(
       async (boardIds, args) => {
-        const request = pageRequest(args);
         const byCreation = args.orderBy?.field === "CREATED_AT";
-        if (request.after && typeof request.after.key !== (byCreation ? "string" : "number")) {
-          throw badInput("after is a cursor of another ordering", "after");
-        }
+        const request = pageRequest(args, byCreation ? "date" : "number");
         const filter = args.filter;
         const conditions: Prisma.Sql[] = [Prisma.sql`t."organizationId" = CAST(${organizationId()} AS uuid)`, Prisma.sql`t."deletedAt" IS NULL`];
         if (filter?.groupId) conditions.push(Prisma.sql`t."groupId" = CAST(${requireId(filter.groupId, "filter.groupId")} AS uuid)`);
@@ -35,10 +31,8 @@ export function createItemLists(prisma: PrismaClient, organizationId: () => stri
           const assigneeId = requireId(filter.assigneeId, "filter.assigneeId");
           conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM items."ItemAssignee" a WHERE a."itemId" = t."id" AND a."userId" = CAST(${assigneeId} AS uuid))`);
         }
-        if (filter?.search) {
-          const search = requireText(filter.search, "filter.search", { max: 200 }).replace(/[\\%_]/g, (c) => `\\${c}`);
-          conditions.push(Prisma.sql`t."name" ILIKE ${`%${search}%`}`);
-        }
+        const search = optionalSearch(filter?.search, "filter.search");
+        if (search !== undefined) conditions.push(Prisma.sql`t."name" ILIKE ${likeContains(search)}`);
         const rows = await windowedPage<ItemModel>(prisma, {
           table: 'items."Item"',
           parentColumn: "boardId",
@@ -60,7 +54,7 @@ export function createItemLists(prisma: PrismaClient, organizationId: () => stri
     ),
     commentsOfItem: pagedByParent<PageArgs, CommentModel>(
       async (itemIds, args) => {
-        const request = pageRequest(args);
+        const request = pageRequest(args, "date");
         const rows = await windowedPage<CommentModel>(prisma, {
           table: 'items."Comment"',
           parentColumn: "itemId",
@@ -79,7 +73,7 @@ export function createItemLists(prisma: PrismaClient, organizationId: () => stri
     ),
     activityOfBoard: pagedByParent<PageArgs, ActivityLogModel>(
       async (boardIds, args) => {
-        const request = pageRequest(args);
+        const request = pageRequest(args, "date");
         const rows = await windowedPage<ActivityLogModel>(prisma, {
           table: 'items."ActivityLog"',
           parentColumn: "boardId",

@@ -1,4 +1,4 @@
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ColumnFacts, ItemsContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
@@ -9,7 +9,7 @@ import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
 import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
-import { requireId, requireIds, requireText, requireVersion } from "../../shared/validation.ts";
+import { BoundedJSON, requireId, requireIds, requireText, requireVersion } from "../../shared/validation.ts";
 import { parseColumnValue, personIds } from "./column-values.ts";
 
 function origin(context: ItemsContext): EventSource {
@@ -82,7 +82,7 @@ async function endOfGroup(tx: Tx, boardId: string, groupId: string): Promise<num
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
-  JSON: JSONResolver,
+  JSON: BoundedJSON,
 
   Query: {
     async item(_parent, { id }, context) {
@@ -289,7 +289,7 @@ export const resolvers: Resolvers = {
     async addComment(_parent, { input }, context) {
       const caller = requireWriter(context.identity);
       const itemId = requireId(input.itemId, "itemId");
-      const body = requireText(input.body, "body", { max: 10_000 });
+      const body = requireText(input.body, "body", { max: 10_000, multiline: true });
       const item = await writableItem(context, itemId);
       return context.prisma.$transaction(async (tx) => {
         const comment = await tx.comment.create({

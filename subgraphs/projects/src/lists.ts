@@ -4,7 +4,7 @@ import type { BoardModel } from "../../../generated/prisma/models.ts";
 import type { PrismaClient } from "../../shared/db.ts";
 import type { Identity } from "../../shared/identity.ts";
 import { pagedByParent, type ParentPage } from "../../shared/paged-loader.ts";
-import { dateKey, pageRequest, type Connection, type PageArgs } from "../../shared/pagination.ts";
+import { pageRequest, type Connection, type PageArgs } from "../../shared/pagination.ts";
 import { windowedPage } from "../../shared/windowed.ts";
 import { readableBoardsSql } from "./access.ts";
 
@@ -22,8 +22,7 @@ export function createBoardLists(prisma: PrismaClient, caller: () => Identity): 
   return {
     boardsOfUser: pagedByParent<PageArgs, UserBoardRow>(
       async (userIds, args) => {
-        const request = pageRequest(args);
-        if (request.after) dateKey(request.after.key);
+        const request = pageRequest(args, "date");
         const keyset = request.after
           ? Prisma.sql`AND (t."createdAt", t."id") < (CAST(${request.after.key} AS timestamptz), CAST(${request.after.id} AS uuid))`
           : Prisma.empty;
@@ -47,8 +46,7 @@ export function createBoardLists(prisma: PrismaClient, caller: () => Identity): 
     ),
     boardsOfWorkspace: pagedByParent<PageArgs, BoardModel>(
       async (workspaceIds, args) => {
-        const request = pageRequest(args);
-        if (request.after) dateKey(request.after.key);
+        const request = pageRequest(args, "date");
         const rows = await windowedPage<BoardModel>(prisma, {
           table: 'projects."Board"',
           parentColumn: "workspaceId",

@@ -1,4 +1,4 @@
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ProjectsContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
@@ -10,7 +10,7 @@ import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
-import { optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import { BoundedJSON, JSON_VALUE_BOUNDS, likeEscaped, optionalSearch, optionalText, requireFinite, requireId, requireJsonValue, requireText, requireVersion } from "../../shared/validation.ts";
 import { canAdministerBoard, canWriteBoard, readableBoards } from "./access.ts";
 
 const COLOR = /^#[0-9a-f]{6}$/i;
@@ -23,9 +23,7 @@ function origin(context: ProjectsContext): EventSource {
 function settingsOf(value: unknown): Prisma.InputJsonObject {
   if (value === null || value === undefined) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw badInput("settings must be a JSON object", "settings");
-  if (JSON.stringify(value).length > MAX_SETTINGS_BYTES) {
-    throw badInput(`settings must be at most ${MAX_SETTINGS_BYTES} bytes`, "settings");
-  }
+  requireJsonValue(value, "settings", { maxDepth: JSON_VALUE_BOUNDS.maxDepth, maxLength: MAX_SETTINGS_BYTES });
   return value as Prisma.InputJsonObject;
 }
 
@@ -52,7 +50,7 @@ async function boardFor(
 }
 
 async function boardsPage(context: ProjectsContext, args: PageArgs, where: Prisma.BoardWhereInput) {
-  const page = pageRequest(args);
+  const page = pageRequest(args, "date");
   const rows = await context.prisma.board.findMany({
     where: {
       AND: [readableBoards(requireIdentity(context.identity)), where, ...keysetAfter<Prisma.BoardWhereInput>("createdAt", "desc", page.after, dateKey)],
@@ -64,7 +62,7 @@ async function boardsPage(context: ProjectsContext, args: PageArgs, where: Prism
 }
 
 async function workspacesPage(context: ProjectsContext, args: PageArgs) {
-  const page = pageRequest(args);
+  const page = pageRequest(args, "date");
   const rows = await context.prisma.workspace.findMany({
     where: {
       organizationId: requireIdentity(context.identity).organizationId,
@@ -78,12 +76,11 @@ async function workspacesPage(context: ProjectsContext, args: PageArgs) {
 }
 
 function boardFilter(filter: { state?: "ACTIVE" | "ARCHIVED" | null; workspaceId?: string | null; search?: string | null } | null | undefined): Prisma.BoardWhereInput {
+  const search = optionalSearch(filter?.search, "filter.search");
   return {
     ...(filter?.state ? { state: filter.state } : {}),
     ...(filter?.workspaceId ? { workspaceId: requireId(filter.workspaceId, "filter.workspaceId") } : {}),
-    ...(filter?.search
-      ? { name: { contains: requireText(filter.search, "filter.search", { max: 200 }), mode: "insensitive" as const } }
-      : {}),
+    ...(search !== undefined ? { name: { contains: likeEscaped(search), mode: "insensitive" as const } } : {}),
   };
 }
 
@@ -93,7 +90,7 @@ async function nextPosition(current: Promise<{ _max: { position: number | null }
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
-  JSON: JSONResolver,
+  JSON: BoundedJSON,
 
   Query: {
     workspaces: (_parent, args, context) => workspacesPage(context, args),
@@ -106,7 +103,7 @@ export const resolvers: Resolvers = {
     async createWorkspace(_parent, { input }, context) {
       const caller = requireWriter(context.identity);
       const name = requireText(input.name, "name", { max: 200 });
-      const description = optionalText(input.description, "description", { max: 2000 }) ?? null;
+      const description = optionalText(input.description, "description", { max: 2000, multiline: true }) ?? null;
       return context.prisma.$transaction(async (tx) => {
         const workspace = await tx.workspace.create({ data: { organizationId: caller.organizationId, name, description } });
         await recordEvent(tx, origin(context), {
@@ -124,7 +121,7 @@ export const resolvers: Resolvers = {
       const caller = requireWriter(context.identity);
       const workspaceId = requireId(input.workspaceId, "workspaceId");
       const name = requireText(input.name, "name", { max: 200 });
-      const description = optionalText(input.description, "description", { max: 2000 }) ?? null;
+      const description = optionalText(input.description, "description", { max: 2000, multiline: true }) ?? null;
       return context.prisma.$transaction(async (tx) => {
         const workspace = await tx.workspace.findFirst({ where: { id: workspaceId, organizationId: caller.organizationId } });
         if (!workspace) throw notFound("Workspace", workspaceId);
@@ -155,7 +152,7 @@ export const resolvers: Resolvers = {
       const id = requireId(input.id, "id");
       const expectedVersion = requireVersion(input.expectedVersion);
       const name = input.name == null ? undefined : requireText(input.name, "name", { max: 200 });
-      const description = optionalText(input.description, "description", { max: 2000 });
+      const description = optionalText(input.description, "description", { max: 2000, multiline: true });
       const kind = input.kind ?? undefined;
       return context.prisma.$transaction(async (tx) => {
         const before = await boardFor(tx, caller, id, "administer");
@@ -232,7 +229,7 @@ export const resolvers: Resolvers = {
       const expectedVersion = requireVersion(input.expectedVersion);
       const name = input.name == null ? undefined : requireText(input.name, "name", { max: 200 });
       const color = colorOf(input.color);
-      const position = input.position ?? undefined;
+      const position = input.position == null ? undefined : requireFinite(input.position, "position");
       return context.prisma.$transaction(async (tx) => {
         const before = await tx.group.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Group", id);
@@ -311,7 +308,7 @@ export const resolvers: Resolvers = {
       const expectedVersion = requireVersion(input.expectedVersion);
       const title = input.title == null ? undefined : requireText(input.title, "title", { max: 200 });
       const settings = input.settings == null ? undefined : settingsOf(input.settings);
-      const position = input.position ?? undefined;
+      const position = input.position == null ? undefined : requireFinite(input.position, "position");
       return context.prisma.$transaction(async (tx) => {
         const before = await tx.column.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Column", id);

@@ -1,4 +1,4 @@
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers, MembershipRole } from "./generated/resolvers.ts";
 import type { UsersContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
@@ -9,7 +9,7 @@ import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
-import { optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import { BoundedJSON, likeEscaped, optionalSearch, optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
 import { generateApiKey, roleAtMost, weakerRole } from "../../shared/api-keys.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 
@@ -57,7 +57,7 @@ async function bumpMembership(
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
-  JSON: JSONResolver,
+  JSON: BoundedJSON,
 
   Query: {
     async me(_parent, _args, context) {
@@ -76,7 +76,7 @@ export const resolvers: Resolvers = {
     team: (_parent, { id }, context) => context.loaders.team.load(requireId(id, "id")),
     async apiKeys(_parent, args, context) {
       const caller = requireAdmin(context.identity);
-      const page = pageRequest(args);
+      const page = pageRequest(args, "date");
       const rows = await context.prisma.apiKey.findMany({
         where: {
           organizationId: caller.organizationId,
@@ -107,8 +107,9 @@ export const resolvers: Resolvers = {
     },
     async users(_parent, args, context) {
       const organizationId = orgOf(context);
-      const page = pageRequest(args);
-      const search = args.filter?.search ? requireText(args.filter.search, "filter.search", { max: 200 }) : undefined;
+      const page = pageRequest(args, "date");
+      const found = optionalSearch(args.filter?.search, "filter.search");
+      const search = found === undefined ? undefined : likeEscaped(found);
       const rows = await context.prisma.user.findMany({
         where: {
           organizationId,
@@ -292,7 +293,7 @@ export const resolvers: Resolvers = {
   Organization: {
     __resolveReference: (reference, context) => context.loaders.organization.load(reference.id),
     async members(organization, args, context) {
-      const page = pageRequest(args);
+      const page = pageRequest(args, "date");
       const rows = await context.prisma.membership.findMany({
         where: {
           organizationId: organization.id,
