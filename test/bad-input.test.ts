@@ -23,10 +23,9 @@ import { runAll, type Outcome, type Run } from "./support/bad-input/runner.ts";
 import { countRows, unexplained, type Counts } from "./support/bad-input/ledger.ts";
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_204);
-/** Requests per REST operation and per GraphQL query/mutation: about 2,300 in all. */
-const PER_REST_OPERATION = 50;
-const PER_GRAPHQL_OPERATION = 22;
-const PER_SUBSCRIPTION = 4;
+/** Requests per operation, more where there is more input to get wrong: about 2,200 in all. */
+const PER_REST_OPERATION = { withBody: 70, withoutBody: 35 };
+const PER_GRAPHQL_OPERATION = { mutation: 26, query: 14, subscription: 4 };
 const CONNECTIONS = 6;
 
 /** A rule's breaches, one line per distinct (target, malformation, breach), at most `limit` of them. */
@@ -89,9 +88,9 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     restTargets = rest.map((operation) => `${operation.method} ${operation.template}`);
     graphqlTargets = graphql.map(operationName);
     const lists = [
-      ...rest.map((operation, i) => fc.sample(restRequests(fixture, operation, (method, template) => routeMutation.get(`${method} ${template}`)), { seed: SEED + i, numRuns: PER_REST_OPERATION })),
+      ...rest.map((operation, i) => fc.sample(restRequests(fixture, operation, (method, template) => routeMutation.get(`${method} ${template}`)), { seed: SEED + i, numRuns: operation.body ? PER_REST_OPERATION.withBody : PER_REST_OPERATION.withoutBody })),
       ...graphql.map((operation, i) =>
-        fc.sample(graphqlRequests(fixture, operation), { seed: SEED + 1_000 + i, numRuns: operation.root === "subscription" ? PER_SUBSCRIPTION : PER_GRAPHQL_OPERATION }),
+        fc.sample(graphqlRequests(fixture, operation), { seed: SEED + 1_000 + i, numRuns: PER_GRAPHQL_OPERATION[operation.root] }),
       ),
     ];
     requests = interleave(lists);

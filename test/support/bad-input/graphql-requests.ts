@@ -257,18 +257,21 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
     body: toJson(envelope),
     writes: operation.root === "mutation" ? field.name : undefined,
   });
-  const arbitraries: fc.Arbitrary<Built>[] = [];
+  // Weighted towards what reaches validation and execution: a variable made wrong.
+  const arbitraries: fc.WeightedArbitrary<Built>[] = [];
+  const add = (weight: number, arbitrary: fc.Arbitrary<Built>) => arbitraries.push({ weight, arbitrary });
 
   if (operation.root === "subscription") {
     // Subscriptions live on graphql-ws: by POST (or GET) they must be refused, whatever the input.
-    arbitraries.push(fc.constant<Built>({ ...post("a subscription by POST", { query: base, variables: baseVariables }), expectRefusal: true }));
-    arbitraries.push(fc.constant<Built>({ malformation: "a subscription by GET", method: "GET", path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}`, headers: {}, expectRefusal: true }));
+    add(1, fc.constant<Built>({ ...post("a subscription by POST", { query: base, variables: baseVariables }), expectRefusal: true }));
+    add(1, fc.constant<Built>({ malformation: "a subscription by GET", method: "GET", path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}`, headers: {}, expectRefusal: true }));
     return fc.oneof(...arbitraries);
   }
 
   if (args.length > 0) {
     const places = args.flatMap((arg) => leaves(arg.name, arg.type));
-    arbitraries.push(
+    add(
+      8,
       fc.constantFrom(...places).chain((place) =>
         badValue(kindOf(place.type)).map((bad: Labelled) => {
           const argName = place.path[0] as string;
@@ -282,7 +285,8 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
     );
     const requiredPlaces = places.filter((place) => place.required);
     if (requiredPlaces.length > 0) {
-      arbitraries.push(
+      add(
+        1,
         fc.constantFrom(...requiredPlaces).map((place) => {
           const variables = setAt({ ...baseVariables }, place.path, undefined) as Record<string, Wire>;
           return post(`variable ${place.path.join(".")} is missing`, { query: base, variables });
@@ -291,7 +295,8 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
     }
     const objects = places.filter((place) => isInputObjectType(getNamedType(place.type)) && !place.path.includes(0));
     if (objects.length > 0) {
-      arbitraries.push(
+      add(
+        1,
         fc.tuple(fc.constantFrom(...objects), fc.constantFrom(...protoKeys, "zzz", "organizationId", "id"), badValue("json")).map(([place, key, bad]) => {
           const argName = place.path[0] as string;
           const arg = args.find((candidate) => candidate.name === argName) as GraphQLArgument;
@@ -304,7 +309,8 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
     }
     const scalars = args.filter((arg) => isScalarType(getNamedType(arg.type)) || isEnumType(getNamedType(arg.type)));
     if (scalars.length > 0) {
-      arbitraries.push(
+      add(
+        2,
         fc.tuple(fc.constantFrom(...scalars), fc.constantFrom(...LITERALS)).map(([arg, [label, literal]]) => {
           const used = args.filter((candidate) => isNonNullType(candidate.type) || candidate.name === arg.name);
           const variables = { ...baseVariables };
@@ -313,15 +319,18 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
         }),
       );
     }
-    arbitraries.push(
+    add(
+      1,
       fc.constantFrom(...protoKeys, "zzz").map((key) => post(`an unknown argument ${key}`, { query: base.replace(`${field.name}(`, `${field.name}(${key}: 1, `), variables: baseVariables })),
     );
   }
-  arbitraries.push(fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))));
-  arbitraries.push(
+  add(3, fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))));
+  add(
+    1,
     fc.constantFrom(...CONTENT_TYPES).map((type) => post(`Content-Type ${JSON.stringify(type)}`, type === "application/graphql" ? new RawJson(base) : { query: base, variables: baseVariables }, type === "" ? {} : { "content-type": type })),
   );
-  arbitraries.push(
+  add(
+    1,
     fc.constantFrom<[string, string]>(
       ["truncated JSON", '{"query": '],
       ["an empty body", ""],
@@ -332,20 +341,23 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
       ["a query of 1e400", '{"query":1e400}'],
     ).map(([label, raw]) => ({ ...post(`a body of ${label}`, null), body: raw === "\u00ff\u00fe" ? new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : raw })),
   );
-  arbitraries.push(
+  add(
+    1,
     fc.constantFrom("content-length", "chunked").map((how) => {
       const text = JSON.stringify({ query: base, variables: { ...baseVariables, pad: "p".repeat(1_100_000) } });
       return { ...post(`a 1.1 MB body (${how})`, null), body: how === "chunked" ? { chunks: [text.slice(0, 1_000), text.slice(1_000)] } : text };
     }),
   );
-  arbitraries.push(
+  add(
+    1,
     fc.constantFrom("PUT", "PATCH", "DELETE", "OPTIONS").map((method): Built => ({ ...post(`the wrong method ${method}`, { query: base, variables: baseVariables }), method })),
   );
-  arbitraries.push(
+  add(
+    1,
     fc.constantFrom<[string, string]>(
       ["a GET", ""],
       ["a GET with variables that are not JSON", "&variables=%7Bnot"],
-      ["a GET with variables nested 5,000 deep", `&variables=${encodeURIComponent(`{"v":${deepArray().text}}`)}`],
+      ["a GET with variables nested 1,000 deep", `&variables=${encodeURIComponent(`{"v":${deepArray(1_000).text}}`)}`],
       ["a GET with a repeated query", `&query=${encodeURIComponent("{ __typename }")}`],
       ["a GET with a raw %", "&variables=%"],
     ).map(([label, extra]): Built => ({

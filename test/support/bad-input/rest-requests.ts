@@ -229,7 +229,9 @@ const EXTRA_QUERIES: readonly string[] = [
 ];
 
 function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mutated> {
-  const arbitraries: fc.Arbitrary<Mutated>[] = [];
+  // Weighted towards what reaches validation: a body field or a parameter made wrong.
+  const arbitraries: fc.WeightedArbitrary<Mutated>[] = [];
+  const add = (weight: number, arbitrary: fc.Arbitrary<Mutated>) => arbitraries.push({ weight, arbitrary });
   const body = operation.body;
   const queryParameters = operation.parameters.filter((parameter) => parameter.in === "query");
   const pathNames = operation.parameters.filter((parameter) => parameter.in === "path").map((parameter) => parameter.name);
@@ -237,7 +239,8 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
 
   if (body) {
     const paths = fieldPaths(body);
-    arbitraries.push(
+    add(
+      8,
       fc.tuple(fc.constantFrom(...paths), columnType).chain(([field, type]) =>
         badValue(field.path.at(-1) === "value" && type === "DATE" ? "date" : kindOf(field.schema)).map(
           (bad: Labelled): Mutated => ({
@@ -249,19 +252,21 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
       ),
     );
     if ((body.required ?? []).length > 0) {
-      arbitraries.push(fc.constantFrom(...(body.required as string[])).map((name): Mutated => ({ malformation: `body without the required ${name}`, body: toJson(setAt(validBody(fixture, body, "TEXT"), [name], undefined)) })));
+      add(1, fc.constantFrom(...(body.required as string[])).map((name): Mutated => ({ malformation: `body without the required ${name}`, body: toJson(setAt(validBody(fixture, body, "TEXT"), [name], undefined)) })));
     }
-    arbitraries.push(
+    add(
+      2,
       fc.tuple(fc.constantFrom(...protoKeys, "zzz", "id", "organizationId", "version", "createdBy"), badValue("json")).map(([key, bad]): Mutated => ({
         malformation: `body with an unknown field ${key} of ${bad.label}`,
         body: toJson(withKey(validBody(fixture, body, "TEXT"), key, bad.value)),
       })),
     );
-    arbitraries.push(badValue("object").map((bad): Mutated => ({ malformation: `a body that is ${bad.label}`, body: toJson(bad.value) })));
-    arbitraries.push(fc.constantFrom(...RAW_BODIES).map(([label, raw]): Mutated => ({ malformation: `a body of ${label}`, body: raw })));
-    arbitraries.push(fc.constantFrom(...CONTENT_TYPES).map((type): Mutated => ({ malformation: `Content-Type ${type}`, headers: { "content-type": type }, body: toJson(validBody(fixture, body, "TEXT")) })));
-    arbitraries.push(fc.constant<Mutated>({ malformation: "no Content-Type", headers: { "content-type": "" }, body: toJson(validBody(fixture, body, "TEXT")) }));
-    arbitraries.push(
+    add(1, badValue("object").map((bad): Mutated => ({ malformation: `a body that is ${bad.label}`, body: toJson(bad.value) })));
+    add(2, fc.constantFrom(...RAW_BODIES).map(([label, raw]): Mutated => ({ malformation: `a body of ${label}`, body: raw })));
+    add(1, fc.constantFrom(...CONTENT_TYPES).map((type): Mutated => ({ malformation: `Content-Type ${type}`, headers: { "content-type": type }, body: toJson(validBody(fixture, body, "TEXT")) })));
+    add(1, fc.constant<Mutated>({ malformation: "no Content-Type", headers: { "content-type": "" }, body: toJson(validBody(fixture, body, "TEXT")) }));
+    add(
+      1,
       fc.constantFrom("content-length", "chunked").map((how): Mutated => {
         const text = JSON.stringify({ ...validBody(fixture, body, "TEXT"), name: "x".repeat(OVERSIZED) });
         return { malformation: `a ${OVERSIZED.toLocaleString("en")}-byte body (${how})`, body: how === "chunked" ? { chunks: [text.slice(0, 1_000), text.slice(1_000)] } : text };
@@ -269,22 +274,24 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
     );
   }
   if (pathNames.length > 0) {
-    arbitraries.push(
+    add(
+      3,
       fc.tuple(fc.constantFrom(...pathNames), badValue("uuid")).map(([name, bad]): Mutated => {
         const value = typeof bad.value === "string" ? bad.value : toJson(bad.value);
         return { malformation: `path ${name} is ${bad.label}`, path: name, query: encode(value.slice(0, 3_000)) };
       }),
     );
-    arbitraries.push(fc.tuple(fc.constantFrom(...pathNames), fc.constantFrom(...rawEncodings, "", fixture.foreignBoardId)).map(([name, raw]): Mutated => ({ malformation: `path ${name} is ${JSON.stringify(raw)}`, path: name, query: raw })));
+    add(1, fc.tuple(fc.constantFrom(...pathNames), fc.constantFrom(...rawEncodings, "", fixture.foreignBoardId)).map(([name, raw]): Mutated => ({ malformation: `path ${name} is ${JSON.stringify(raw)}`, path: name, query: raw })));
   }
   for (const parameter of queryParameters) {
     const kind = parameter.name === "cursor" ? anyCursor() : parameter.name === "limit" ? badValue("integer") : badValue(kindOf(parameter.schema));
-    arbitraries.push(kind.map((bad): Mutated => ({ malformation: `query ${parameter.name} is ${bad.label}`, query: `${parameter.name}=${encode(typeof bad.value === "string" ? bad.value : toJson(bad.value))}` })));
-    arbitraries.push(fc.constantFrom(...rawEncodings).map((raw): Mutated => ({ malformation: `query ${parameter.name} is the raw ${raw}`, query: `${parameter.name}=${raw}` })));
+    add(4, kind.map((bad): Mutated => ({ malformation: `query ${parameter.name} is ${bad.label}`, query: `${parameter.name}=${encode(typeof bad.value === "string" ? bad.value : toJson(bad.value))}` })));
+    add(1, fc.constantFrom(...rawEncodings).map((raw): Mutated => ({ malformation: `query ${parameter.name} is the raw ${raw}`, query: `${parameter.name}=${raw}` })));
   }
-  arbitraries.push(fc.constantFrom(...EXTRA_QUERIES).map((query): Mutated => ({ malformation: `the query ?${query.slice(0, 60)}`, query })));
-  arbitraries.push(fc.constantFrom(...HEADERS).map(([label, name, value]): Mutated => ({ malformation: label, headers: { [name]: value }, body: body ? toJson(validBody(fixture, body, "TEXT")) : undefined })));
-  arbitraries.push(
+  add(1, fc.constantFrom(...EXTRA_QUERIES).map((query): Mutated => ({ malformation: `the query ?${query.slice(0, 60)}`, query })));
+  add(1, fc.constantFrom(...HEADERS).map(([label, name, value]): Mutated => ({ malformation: label, headers: { [name]: value }, body: body ? toJson(validBody(fixture, body, "TEXT")) : undefined })));
+  add(
+    1,
     fc.constantFrom(...METHODS.filter((method) => method !== operation.method), "OPTIONS", "HEAD").map((method): Mutated => ({
       malformation: `the wrong method ${method}`,
       method,
