@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { pino } from "pino";
 import { preflight } from "./support/preflight.ts";
@@ -41,6 +42,76 @@ async function collect(kafka: Kafka, topic: string, done: (messages: KafkaMessag
 
 const eventIdOf = (message: KafkaMessage) => message.headers?.eventId?.toString() ?? "";
 
+/** Polls `condition` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A TCP proxy in front of Postgres that can be cut (every connection reset, new ones refused, as
+ * when the database host goes away) and restored on the same port: the relay's outage, with the
+ * real Postgres the rest of the suite keeps using.
+ */
+async function cuttableProxy(target: { host: string; port: number }): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  let port = 0;
+  const listen = async () => {
+    server = createServer((inbound) => {
+      const outbound = netConnect(target.port, target.host);
+      for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
+        sockets.add(a);
+        a.on("error", () => b.destroy());
+        a.on("close", () => {
+          sockets.delete(a);
+          b.destroy();
+        });
+        a.pipe(b);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  };
+  const cut = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.resetAndDestroy();
+    await closed;
+  };
+  await listen();
+  return { port, cut, restore: listen, close: cut };
+}
+
+type Organization = Harness["seed"]["organizations"][number];
+
+/** An outbox row of a comment.added event (a valid envelope), as the items subgraph writes them. */
+function commentRow(organization: Organization, aggregateId: string, version: number) {
+  const eventId = randomUUID();
+  const board = organization.boards[0];
+  return {
+    id: eventId,
+    organizationId: organization.id,
+    topic: "collaboration-events",
+    eventType: "comment.added",
+    aggregateType: "Comment",
+    aggregateId,
+    aggregateVersion: version,
+    envelope: {
+      eventId,
+      eventType: "comment.added",
+      schemaVersion: 1,
+      aggregateId,
+      aggregateType: "Comment",
+      version,
+      data: { boardId: board.id, itemId: board.itemIds[0] ?? "", commentId: aggregateId, authorId: organization.userIdsByRole.OWNER, body: `#${version}` },
+      metadata: { correlationId: "outage-test-001", userId: organization.userIdsByRole.OWNER, organizationId: organization.id, timestamp: new Date().toISOString(), source: "items" },
+    },
+  };
+}
+
 describe("event pipeline: outbox -> Kafka -> Redis", () => {
   let harness: Harness;
   let kafka: Kafka;
@@ -71,7 +142,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       check: validateEvent,
       logger,
     });
-    relays.push({ drain: started.drain, dispose: async () => { await started.dispose(); await producer.disconnect(); } });
+    relays.push({ drain: started.drain, health: started.health, dispose: async () => { await started.dispose(); await producer.disconnect(); } });
     return started;
   }
 
@@ -201,6 +272,10 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       metadata: { correlationId: "dup-test-00001", userId: acme.userIdsByRole.OWNER, organizationId: acme.id, timestamp: new Date().toISOString(), source: "items" },
     };
     const garbageKey = randomUUID();
+    // A later event of the same aggregate: same key, same partition, read after the other three.
+    // Once it is in the stream, the bridge has handled the duplicate before it (no fixed wait).
+    const sentinelId = randomUUID();
+    const sentinel = { ...envelope, eventId: sentinelId, version: 2, data: { ...envelope.data, body: "sentinel" } };
     await producer.send({
       topic: "collaboration-events",
       acks: -1,
@@ -208,19 +283,78 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
         { key: commentId, value: JSON.stringify(envelope), headers: { eventId } },
         { key: commentId, value: "{ not json", headers: { eventId: garbageKey } },
         { key: commentId, value: JSON.stringify(envelope), headers: { eventId } },
+        { key: commentId, value: JSON.stringify(sentinel), headers: { eventId: sentinelId } },
       ],
     });
     await producer.disconnect();
-    let count = 0;
-    for (let tries = 0; tries < 200; tries += 1) {
-      count = (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(eventId)).length;
-      if (count > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
+    await until("the sentinel event in the board stream", async () => (await inStream(sentinelId)) > 0);
     const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some((message) => message.value?.toString().includes("{ not json")));
     assert.ok(dead.length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    count = (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(eventId)).length;
+    const count = await inStream(eventId);
     assert.equal(count, 1, "the duplicate was dropped");
+  });
+
+  it("after Postgres was unreachable for longer than its timeouts, the relay reconnects by itself (LISTEN too), says it is not ready meanwhile, and publishes every event once", async () => {
+    // This relay alone: the others of this file reach Postgres directly and would relay its backlog.
+    for (const running of relays.splice(0)) await running.dispose();
+    const acme = harness.seed.organizations[0];
+    const database = new URL(harness.databaseUrl);
+    const proxy = await cuttableProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    const viaProxy = new URL(harness.databaseUrl);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    // No polling to speak of: only LISTEN (and the relay's own retries) can bring the events through.
+    const outageRelay = await startOutboxRelay({
+      databaseUrl: viaProxy.toString(),
+      publisher: kafkaPublisher(producer),
+      check: validateEvent,
+      logger,
+      pollIntervalMs: 600_000,
+      stalledAfterMs: 1_000,
+    });
+    const aggregateId = randomUUID();
+    let version = 0;
+    const write = async (count: number) => {
+      const rows = Array.from({ length: count }, () => commentRow(acme, aggregateId, (version += 1)));
+      await harness.prisma.outboxEvent.createMany({ data: rows });
+      return rows.map((row) => row.id);
+    };
+    const published = async (ids: readonly string[]) => (await harness.prisma.outboxEvent.count({ where: { id: { in: [...ids] }, publishedAt: { not: null } } })) === ids.length;
+    try {
+      const before = await write(3);
+      await until("the first events relayed through the proxy", () => published(before));
+      assert.equal(outageRelay.health().ready, true);
+      await proxy.cut();
+      const downAt = Date.now();
+      const during = await write(5);
+      await until("the relay to say it is not ready", () => !outageRelay.health().ready);
+      const notReady = outageRelay.health();
+      // The outage itself (the fault under test): longer than the relay's 5 s connection timeout
+      // and its longest LISTEN backoff, so every reconnect attempt meanwhile has failed.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 8_000 - (Date.now() - downAt))));
+      assert.equal(await published(during), false, "nothing relayed while Postgres was away");
+      await proxy.restore();
+      await until("the backlog relayed after Postgres is back", () => published(during), 20_000);
+      const after = await write(2);
+      await until("a new event relayed promptly (LISTEN is back)", () => published(after), 10_000);
+      await until("the relay ready again", () => outageRelay.health().ready);
+      const ids = new Set<string>([...before, ...during, ...after]);
+      const messages = await collect(kafka, "collaboration-events", (all) => all.filter((message) => ids.has(eventIdOf(message))).length >= ids.size);
+      const mine = messages.filter((message) => ids.has(eventIdOf(message)));
+      assert.match(notReady.reason ?? "", /Postgres/);
+      assert.equal(mine.length, ids.size, "each event published once");
+      assert.deepEqual(
+        mine.map((message) => (JSON.parse(message.value?.toString() ?? "{}") as { version: number }).version),
+        Array.from({ length: ids.size }, (_, index) => index + 1),
+        "in order",
+      );
+    } finally {
+      await outageRelay.dispose();
+      await producer.disconnect();
+      await proxy.close();
+    }
   });
 });

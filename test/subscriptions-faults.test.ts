@@ -15,6 +15,8 @@
 //   3      crash replays: outbox rows published but not marked sent are published again; the
 //          bridge's committed offsets are rewound behind what Redis has (Kafka holds duplicates)
 //   4      Redis (AOF, fsync always) SIGKILLed; one client drops and retries during the outage
+//   4b     Redis down for 12 s, twice the bridge's Kafka session (6 s here, 10 s in production):
+//          the bridge keeps its group membership, is not ready meanwhile, and catches up by itself
 //   5      Redis without persistence restarted: the streams are gone; every subscriber is told
 //          CURSOR_EXPIRED and refetches (never a silent gap; see the test for "0 lost")
 //   6      a subscription first attempted while Redis is down works once it is back
@@ -30,12 +32,15 @@ import { Redis } from "ioredis";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { pino } from "pino";
-import { startBridge } from "../events/bridge/bridge.ts";
+import { bridgeRedis, startBridge, type Bridge } from "../events/bridge/bridge.ts";
 import { parseEventMessage } from "../events/contracts/registry.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
-import { quiet, startLivePipeline, type LivePipeline } from "./support/live.ts";
+import { startLivePipeline, type LivePipeline } from "./support/live.ts";
 
 const KAFKA_DIR = fileURLToPath(new URL("../infra/kafka/", import.meta.url));
+/** Scenario 4b: the bridge's Kafka session, and a Redis outage twice as long. */
+const BRIDGE_SESSION_MS = 6_000;
+const LONG_OUTAGE_MS = 12_000;
 const ITEM_TOPIC = "item-events";
 
 const ACTIVITY = `subscription FaultActivity($boardId: ID!, $after: String) {
@@ -540,7 +545,35 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     }
   }
 
+  /** The member ids of the bridge's consumer group: the same id means the member was never dropped. */
+  async function bridgeMembers(): Promise<string[]> {
+    const admin = pipeline.kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([pipeline.bridgeGroupId]);
+      return (groups[0]?.members ?? []).map((member) => member.memberId).sort();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   const outboxDrained = async () => (await harness.prisma.outboxEvent.count({ where: { publishedAt: null } })) === 0;
+
+  /**
+   * Renames `item` once more ("sentinel-<label>") and waits until each of `who` received it. One
+   * item's events travel one partition and one stream in order, and a client reads its stream in
+   * order: whatever could still arrive late (a duplicate of a replay, of a resume overlapping live
+   * delivery) arrives before the sentinel. So once it is in, the counts are final; no fixed wait.
+   */
+  async function sentinel(label: string, who: readonly ResumingSubscriber[] = subscribers(), item = itemId): Promise<void> {
+    const name = `sentinel-${label}`;
+    const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: item } });
+    const result = await harness.gql(writerToken, UPDATE_ITEM, { input: { id: item, expectedVersion: version, name } });
+    assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+    for (const one of who) {
+      await waitFor(`${one.label} to receive ${name}`, () => one.events.some((event) => event.name === name), () => `endings ${JSON.stringify(one.endings)}`);
+    }
+  }
 
   before(async () => {
     await rm(root, { recursive: true, force: true });
@@ -623,7 +656,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await w.sends(8);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "kafka", sent);
-    await quiet(800); // late duplicates would show now
+    await sentinel("kafka"); // late duplicates would show before it
     const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka")));
     report(t, "1 kafka broker stop/start", counts, `renames made while the broker was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), outbox backlog at restart=${backlog}, stop.sh ${stopMs} ms, start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
     assert.deepEqual(w.failed, [], "mutations do not need Kafka");
@@ -649,7 +682,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await w.sends(6);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "kafka-kill", sent);
-    await quiet(800);
+    await sentinel("kafka-kill");
     const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka-kill")));
     report(t, "1b kafka broker SIGKILL/start", counts, `renames made while the broker was dead=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
     assert.deepEqual(w.failed, []);
@@ -669,7 +702,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await w.sends(6);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "restart", sent);
-    await quiet(800);
+    await sentinel("restart");
     const counts = subscribers().map((who) => count(who.label, sent, who.names("restart")));
     report(t, "2 relay + bridge restart", counts, `failed mutations=${w.failed.length}`);
     assert.deepEqual(w.failed, []);
@@ -713,7 +746,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     for (const who of subscribers()) await receivedAll(who, "replay", sent);
     // The replays are over only when the outbox is drained and the bridge has committed the topic's end.
     await waitFor("outbox drained and bridge caught up", async () => (await outboxDrained()) && (await bridgeCaughtUp()));
-    await quiet(800);
+    await sentinel("replay");
     const counts = subscribers().map((who) => count(who.label, sent, who.names("replay")));
     report(t, "3 relay/bridge crash replays", counts, `outbox rows republished=${unmarked}, kafka messages replayed by the bridge=${replayed}`);
     assert.ok(unmarked > 0 && replayed > 0, "the replays happened");
@@ -742,7 +775,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     await w.sends(6);
     const sent = await w.stop();
     for (const who of subscribers()) await receivedAll(who, "redis-aof", sent);
-    await quiet(800);
+    await sentinel("redis-aof");
     const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-aof")));
     report(
       t,
@@ -757,6 +790,83 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     assert.deepEqual(w.failed, [], "mutations do not need Redis (rate limits fail open)");
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-aof"));
   });
+
+  it(
+    `4b. Redis down ${LONG_OUTAGE_MS / 1000} s, longer than the bridge's Kafka session (${BRIDGE_SESSION_MS / 1000} s), while renames go on: the same bridge (never restarted) keeps its group membership, says it is not ready meanwhile, and delivers every event exactly once when Redis is back`,
+    async (t) => {
+      // The bridge as events/main.ts runs it (its own Redis client, whose commands wait through an
+      // outage), with a shorter session than production's 10 s so the outage can be 2x longer in
+      // half the time. It used to wait on the append without heartbeats: dropped from the group,
+      // its commit refused, kafkajs gave the consumer up and live events stopped for good.
+      const bridgeClient = bridgeRedis(`redis://127.0.0.1:${redisServer.port}`);
+      await pipeline.bridge.dispose();
+      const bridge: Bridge = await startBridge({
+        kafka: pipeline.kafka,
+        redis: bridgeClient,
+        check: parseEventMessage,
+        logger: pino({ level: "silent" }),
+        groupId: pipeline.bridgeGroupId,
+        fromBeginning: false,
+        keyPrefix: harness.redisPrefix,
+        sessionTimeoutMs: BRIDGE_SESSION_MS,
+        stalledAfterMs: 1_000,
+      });
+      pipeline.bridge = bridge;
+      const w = writer("redis-long");
+      try {
+        await bridge.ready;
+        await w.sends(4);
+        for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent);
+        const memberBefore = await bridgeMembers();
+        const readyBefore = bridge.health();
+        await redisServer.stop("SIGKILL");
+        const downAt = Date.now();
+        const downFrom = w.sent.length;
+        await waitFor("the bridge to say it is not ready", () => !bridge.health().ready, () => JSON.stringify(bridge.health()));
+        const notReady = bridge.health();
+        // The outage itself (the fault under test, not a wait for something): renames go on meanwhile.
+        await sleep(Math.max(0, LONG_OUTAGE_MS - (Date.now() - downAt)));
+        const outage = w.sent.slice(downFrom);
+        const deliveredDuringOutage = subscribers().map((who) => who.names("redis-long").filter((name) => outage.includes(name)).length);
+        const membersDuringOutage = await bridgeMembers();
+        const outageMs = Date.now() - downAt;
+        await redisServer.start("aof", "redis-aof");
+        const mark = Date.now();
+        for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent.slice(0, downFrom + outage.length));
+        const catchUpMs = Date.now() - mark;
+        await w.sends(6);
+        const sent = await w.stop();
+        for (const who of subscribers()) await receivedAll(who, "redis-long", sent);
+        await sentinel("redis-long");
+        await waitFor("the bridge to be ready again", () => bridge.health().ready, () => JSON.stringify(bridge.health()));
+        const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-long")));
+        report(
+          t,
+          "4b redis down longer than the kafka session",
+          counts,
+          `outage ${outageMs} ms (session ${BRIDGE_SESSION_MS} ms), renames made meanwhile=${outage.length} (delivered before Redis came back: ${deliveredDuringOutage.join("/")}), backlog delivered ${catchUpMs} ms after Redis answered; bridge readiness during the outage: ${JSON.stringify(notReady.reason)}; consumer rebuilds=${String(bridge.health().details?.rebuilds)}; group members before/during/after: ${memberBefore.join(",")} / ${membersDuringOutage.join(",")} / ${(await bridgeMembers()).join(",")}`,
+        );
+        assert.equal(readyBefore.ready, true);
+        assert.equal(notReady.ready, false, "readiness says the bridge cannot append");
+        assert.ok(outageMs > BRIDGE_SESSION_MS * 1.5, `the outage (${outageMs} ms) is clearly longer than the session (${BRIDGE_SESSION_MS} ms)`);
+        assert.ok(outage.length > 0);
+        assert.deepEqual(deliveredDuringOutage, [0, 0]);
+        assert.deepEqual(w.failed, [], "mutations do not need Redis");
+        // The member heartbeated through the outage: the same one, never dropped, nothing rebuilt.
+        assert.equal(memberBefore.length, 1);
+        assert.deepEqual(membersDuringOutage, memberBefore);
+        assert.deepEqual(await bridgeMembers(), memberBefore);
+        assert.equal(bridge.health().details?.rebuilds, 0);
+        for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-long"));
+      } finally {
+        await w.stop();
+        // Back to the pipeline's usual bridge (on the shared client) for the scenarios after this one.
+        if (!redisServer.running) await redisServer.start("aof", "redis-aof");
+        await pipeline.restartBridge();
+        bridgeClient.disconnect();
+      }
+    },
+  );
 
   it(
     "5. Redis without persistence restarted: every connected or resuming client is told CURSOR_EXPIRED (never a silent gap), refetches, then gets every later event exactly once",
@@ -790,7 +900,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       for (const who of subscribers()) {
         await waitFor(`${who.label} to reach the last rename`, () => who.names("redis-mem").at(-1) === sent.at(-1), () => `${JSON.stringify(who.names("redis-mem"))}; endings ${JSON.stringify(who.endings)}`);
       }
-      await quiet(800);
+      await sentinel("redis-mem");
       const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-mem")));
       const told = subscribers().map((who, i) => who.expired - (expiredBefore[i] ?? 0));
       report(
@@ -836,7 +946,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       await w.sends(5);
       const sent = await w.stop();
       await waitFor("carol to reach the last rename", () => carol.names("late").at(-1) === sent.at(-1), () => JSON.stringify(carol.names("late")));
-      await quiet(500);
+      await sentinel("late", [carol], otherItem);
       const got = carol.names("late");
       const expected = sent.slice(sent.indexOf(got[0] ?? ""));
       const counts = count("carol", expected, got);

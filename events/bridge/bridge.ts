@@ -1,9 +1,11 @@
-import type { Consumer, Kafka, KafkaMessage, Producer } from "kafkajs";
-import type { Redis } from "ioredis";
+import type { Consumer, ConsumerCrashEvent, Kafka, KafkaMessage, Producer } from "kafkajs";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../subgraphs/shared/logger.ts";
 import { createIdempotentProducer, topicsOf, type DeadLetter } from "../kafka.ts";
 import type { DomainEvent } from "../../subgraphs/shared/outbox.ts";
+import type { Health } from "../health.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
+import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
 
 /** What the bridge asks of the event contracts. */
 export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
@@ -25,12 +27,37 @@ export interface BridgeOptions {
   readonly keyPrefix?: string;
   /** Read topics from the beginning when the group has no offsets yet. @default true */
   readonly fromBeginning?: boolean;
+  /** The Kafka session: a member that does not heartbeat for this long is dropped from the group. @default 10_000 */
+  readonly sessionTimeoutMs?: number;
+  /** An append failing (Redis away) for this long makes the bridge not ready. @default 5_000 */
+  readonly stalledAfterMs?: number;
+  /** Consumers rebuilt in a row without a group join in between before the bridge gives up (`failed`). @default 10 */
+  readonly maxRebuilds?: number;
 }
 
 export interface Bridge {
   /** Resolves once the consumer has joined its group and fetched from its partitions. */
   readonly ready: Promise<void>;
+  /** The readiness an entry point serves: consuming, or why not. */
+  health(): Health;
+  /**
+   * Resolves with the reason once the bridge has given up consuming for good: its process should
+   * exit non-zero so that its supervisor starts a new one. Never resolves otherwise.
+   */
+  readonly failed: Promise<Error>;
   dispose(): Promise<void>;
+}
+
+/**
+ * The bridge's own Redis connection, as events/main.ts makes it. Commands wait through a Redis
+ * outage rather than fail after a few reconnects (the bridge retries anyway, heartbeating meanwhile),
+ * and connecting is retried every second at most, so an append goes through soon after Redis is back.
+ */
+export function bridgeRedis(url: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(100 * times, 1_000), ...options });
+  // Errors are logged by the append retries; without a listener ioredis prints every reconnect attempt.
+  redis.on("error", () => undefined);
+  return redis;
 }
 
 function stringOf(value: unknown): string | null {
@@ -54,10 +81,19 @@ export function appendTargetOf(event: DomainEvent, payload: string): AppendTarge
  * Kafka -> Redis. Each event is validated (a refused one goes to the dead-letter topic with the
  * reason), appended once (duplicates dropped by event id) to its organisation's and board's Redis
  * Streams with a pub/sub wake-up, and only then is its offset committed: a crash replays, never skips.
+ *
+ * Outages: an append that fails is retried with backoff for as long as Redis is away, the consumer
+ * heartbeating meanwhile (see patient-step.ts), so it keeps its partitions and commits once Redis
+ * is back. Should kafkajs still give a consumer up for good (a crash it does not restart), the
+ * bridge builds a new one in the same group, which resumes from the committed offsets; after
+ * `maxRebuilds` failed rebuilds `failed` resolves and the process should exit non-zero.
  */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
   const groupId = options.groupId ?? "sunday-bridge";
+  const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+  const stalledAfterMs = options.stalledAfterMs ?? 5_000;
+  const maxRebuilds = options.maxRebuilds ?? 10;
   const appender = createStreamAppender(options.redis, {
     consumerGroup: groupId,
     retentionMs: options.retentionMs ?? 24 * 3600_000,
@@ -65,25 +101,29 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     keyPrefix: options.keyPrefix,
   });
   const producer: Producer = createIdempotentProducer(options.kafka);
-  const consumer: Consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-  await producer.connect();
-  await consumer.connect();
   const topics = topicsOf(options.topicPrefix);
-  await consumer.subscribe({ topics: [...topics.domain], fromBeginning: options.fromBeginning ?? true });
+  // Heartbeats at a fifth of the session: four can be lost before the member is.
+  const heartbeatEveryMs = Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 5)));
 
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
     resolveReady = resolve;
   });
-  // Ready once the group is joined and a first fetch has resolved the starting offsets: an event
-  // produced after `ready` is then read even by a new group that starts at the latest offset.
-  let joined = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
+  let resolveFailed: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    resolveFailed = resolve;
   });
-  consumer.on(consumer.events.FETCH, () => {
-    if (joined) resolveReady();
-  });
+
+  let state: "starting" | "consuming" | "rebuilding" | "failed" | "stopped" = "starting";
+  let stateReason = "joining the consumer group";
+  /** Since when an append has been failing (Redis away), and the last error; null while appends work. */
+  let appendTrouble: { since: number; error: string } | null = null;
+  /** When each append in progress started (one per partition at most): a Redis that does not answer shows here, not as a failure. */
+  const appending = new Set<{ readonly since: number }>();
+  let rebuilds = 0;
+  let rebuildsInARow = 0;
+  let stopping = false;
+  let consumer: Consumer | null = null;
 
   async function deadLetter(topic: string, message: KafkaMessage, reason: string, errors: readonly string[]) {
     const original = message.value?.toString("utf8") ?? "";
@@ -96,27 +136,138 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     logger.warn({ topic, offset: message.offset, reason }, "event refused; sent to the dead-letter topic");
   }
 
-  async function handle(topic: string, message: KafkaMessage): Promise<void> {
+  /** Handles one message; false when it was abandoned (not to be committed). */
+  async function handle(topic: string, message: KafkaMessage, control: BatchControl): Promise<boolean> {
     const value = message.value?.toString("utf8") ?? "";
     const verdict = options.check(value);
-    if (!verdict.ok) return deadLetter(topic, message, verdict.reason, verdict.errors);
-    const result = await appender.append(appendTargetOf(verdict.event, value));
+    if (!verdict.ok) {
+      await deadLetter(topic, message, verdict.reason, verdict.errors);
+      return true;
+    }
+    const target = appendTargetOf(verdict.event, value);
+    const started = { since: Date.now() };
+    appending.add(started);
+    const result = await untilDone(() => appender.append(target), control, {
+      heartbeatEveryMs,
+      initialBackoffMs: 200,
+      maxBackoffMs: 2_000,
+      onFailure(error, attempt) {
+        appendTrouble ??= { since: Date.now(), error: "" };
+        appendTrouble.error = error instanceof Error ? error.message : String(error);
+        if (attempt === 1) logger.warn({ err: error, eventId: target.eventId }, "appending to Redis failed; retrying until it is back");
+      },
+    }).finally(() => appending.delete(started));
+    if (result === ABANDONED) return false;
+    if (appendTrouble) {
+      logger.info({ outageMs: Date.now() - appendTrouble.since }, "appending to Redis works again");
+      appendTrouble = null;
+    }
     if (result.duplicate) logger.debug({ eventId: verdict.event.eventId }, "duplicate event dropped");
+    return true;
   }
 
-  await consumer.run({
-    autoCommit: false,
-    partitionsConsumedConcurrently: 3,
-    eachMessage: async ({ topic, partition, message }) => {
-      await handle(topic, message);
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-    },
-  });
+  async function startConsumer(): Promise<void> {
+    const created = options.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: heartbeatEveryMs });
+    // The current consumer from here on: a crash while it first joins must already be handled as its.
+    consumer = created;
+    // Ready once the group is joined and a first fetch has resolved the starting offsets: an event
+    // produced after `ready` is then read even by a new group that starts at the latest offset.
+    let joined = false;
+    created.on(created.events.GROUP_JOIN, () => {
+      joined = true;
+      rebuildsInARow = 0;
+      state = "consuming";
+    });
+    created.on(created.events.FETCH, () => {
+      if (joined) resolveReady();
+    });
+    created.on(created.events.CRASH, (event: ConsumerCrashEvent) => onCrash(created, event));
+    try {
+      await created.connect();
+      await created.subscribe({ topics: [...topics.domain], fromBeginning: options.fromBeginning ?? true });
+      await created.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          const control: BatchControl = { heartbeat, isRunning, isStale };
+          for (const message of batch.messages) {
+            if (!isRunning() || isStale()) return;
+            if (!(await handle(batch.topic, message, control))) return;
+            await created.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            resolveOffset(message.offset);
+            await heartbeat();
+          }
+        },
+      });
+    } catch (error) {
+      await created.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** kafkajs restarts a consumer after a retriable crash by itself; after any other, the bridge builds a new one. */
+  function onCrash(crashed: Consumer, event: ConsumerCrashEvent): void {
+    const { error, restart } = event.payload;
+    if (stopping || crashed !== consumer) return;
+    if (restart) {
+      logger.warn({ err: error }, "the Kafka consumer crashed; kafkajs restarts it");
+      state = "rebuilding";
+      stateReason = `consumer restarting after: ${error.message}`;
+      return;
+    }
+    logger.error({ err: error }, "the Kafka consumer was given up (non-retriable crash); building a new one");
+    void rebuild(error);
+  }
+
+  async function rebuild(cause: Error): Promise<void> {
+    state = "rebuilding";
+    stateReason = `consumer rebuilt after: ${cause.message}`;
+    for (;;) {
+      if (stopping) return;
+      rebuilds += 1;
+      rebuildsInARow += 1;
+      if (rebuildsInARow > maxRebuilds) {
+        state = "failed";
+        stateReason = `gave up after ${maxRebuilds} consumer rebuilds: ${cause.message}`;
+        logger.error({ err: cause }, stateReason);
+        resolveFailed(new Error(stateReason, { cause }));
+        return;
+      }
+      try {
+        await consumer?.disconnect().catch(() => undefined);
+        await startConsumer();
+        return;
+      } catch (error) {
+        cause = error instanceof Error ? error : new Error(String(error));
+        logger.error({ err: error }, "building a new Kafka consumer failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** rebuildsInARow, 10_000)));
+      }
+    }
+  }
+
+  await producer.connect();
+  await startConsumer();
 
   return {
     ready,
+    failed,
+    health() {
+      const now = Date.now();
+      const oldestAppend = Math.min(now, ...[...appending].map((append) => append.since));
+      const details = { state, rebuilds, appendFailingForMs: appendTrouble ? now - appendTrouble.since : 0, appendPendingForMs: now - oldestAppend };
+      if (state !== "consuming") return { ready: false, reason: stateReason, details };
+      if (appendTrouble && now - appendTrouble.since >= stalledAfterMs) {
+        return { ready: false, reason: `appending to Redis has failed for ${now - appendTrouble.since} ms: ${appendTrouble.error}`, details };
+      }
+      if (now - oldestAppend >= stalledAfterMs) return { ready: false, reason: `an append to Redis has been waiting for ${now - oldestAppend} ms`, details };
+      return { ready: true, details };
+    },
     async dispose() {
-      await consumer.disconnect();
+      stopping = true;
+      state = "stopped";
+      stateReason = "stopped";
+      await consumer?.disconnect();
       await producer.disconnect();
     },
   };

@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { Logger } from "../../subgraphs/shared/logger.ts";
+import type { Health } from "../health.ts";
 import { topicsOf, type DeadLetter } from "../kafka.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";
 
@@ -17,12 +18,19 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Safety net when a notification is missed (a dropped LISTEN connection). @default 1_000 */
   readonly pollIntervalMs?: number;
+  /** A drain failing or pending (Postgres or Kafka away) for this long makes the relay not ready. @default 5_000 */
+  readonly stalledAfterMs?: number;
   readonly logger: Logger;
 }
 
 export interface OutboxRelay {
   /** Publishes everything unpublished now; resolves with how many rows were relayed. */
   drain(): Promise<number>;
+  /**
+   * The readiness an entry point serves. The relay recovers from any outage by itself (every
+   * connection is retried for as long as it takes), so not ready means "waiting for Postgres or Kafka".
+   */
+  health(): Health;
   dispose(): Promise<void>;
 }
 
@@ -58,7 +66,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const { logger } = options;
   const batchSize = options.batchSize ?? 200;
   const topics = topicsOf(options.topicPrefix);
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+  // A connection attempt to an unreachable Postgres fails after 5 s instead of hanging the drain.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5_000, keepAlive: true });
   pool.on("error", (error) => logger.warn({ err: error }, "outbox relay pool error"));
   let stopped = false;
   let running: Promise<number> | null = null;
@@ -66,6 +75,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let failures = 0;
   let listener: pg.Client | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
+  let listenTimer: NodeJS.Timeout | null = null;
+  let listenFailures = 0;
+  /** Since when the LISTEN connection has been down (null: listening). */
+  let deafSince: number | null = null;
+  /** When the drain in progress started, and when drains began failing (null: the last one succeeded). */
+  let drainingSince: number | null = null;
+  let failingSince: number | null = null;
+  let lastError = "";
+  const stalledAfterMs = options.stalledAfterMs ?? 5_000;
 
   function toMessage(row: OutboxRow): OutgoingMessage {
     const headers = { eventId: row.id, eventType: row.eventType, schemaVersion: String(row.schemaVersion) };
@@ -123,19 +141,24 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       again = true;
       return running;
     }
+    drainingSince = Date.now();
     running = drainAll()
       .then((count) => {
         failures = 0;
+        failingSince = null;
         return count;
       })
       .catch((error: unknown) => {
         failures += 1;
+        failingSince ??= Date.now();
+        lastError = error instanceof Error ? error.message : String(error);
         logger.error({ err: error, failures }, "outbox relay could not publish; will retry");
         scheduleRetry();
         return 0;
       })
       .finally(() => {
         running = null;
+        drainingSince = null;
       });
     return running;
   }
@@ -149,31 +172,79 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }, delay);
   }
 
+  /**
+   * LISTENs on its own connection. When that connection is lost, it is made again with backoff for
+   * as long as it takes (Postgres away); the poll keeps relaying meanwhile.
+   */
   async function listen(): Promise<void> {
-    if (stopped) return;
-    const client = new pg.Client({ connectionString: options.databaseUrl });
-    client.on("notification", () => void drain());
-    client.on("error", (error) => {
-      logger.warn({ err: error }, "outbox LISTEN connection lost; reconnecting");
-      listener = null;
+    const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true });
+    let lost = false;
+    const onLost = (error: Error) => {
+      if (lost) return;
+      lost = true;
+      if (listener === client) listener = null;
+      deafSince ??= Date.now();
       client.end().catch(() => undefined);
-      if (!stopped) setTimeout(() => void listen().catch(() => undefined), 1_000);
-    });
-    await client.connect();
-    await client.query("LISTEN outbox_event");
+      if (stopped) return;
+      logger.warn({ err: error }, "outbox LISTEN connection lost; reconnecting");
+      relisten();
+    };
+    client.on("error", onLost);
+    client.on("notification", () => void drain());
+    try {
+      await client.connect();
+      await client.query("LISTEN outbox_event");
+    } catch (error) {
+      lost = true;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (stopped) return void (await client.end().catch(() => undefined));
     listener = client;
+    listenFailures = 0;
+    deafSince = null;
+    // Server-side ends (a terminated backend, a restart) come as "end", sometimes without "error".
+    client.once("end", () => onLost(new Error("LISTEN connection ended")));
     void drain();
   }
 
+  function relisten(): void {
+    if (stopped || listenTimer) return;
+    listenFailures += 1;
+    listenTimer = setTimeout(() => {
+      listenTimer = null;
+      listen().catch((error: unknown) => {
+        logger.warn({ err: error, attempts: listenFailures }, "outbox LISTEN could not reconnect; retrying");
+        relisten();
+      });
+    }, Math.min(500 * 2 ** Math.min(listenFailures - 1, 4), 5_000));
+  }
+
+  // Postgres unreachable at start fails the start: the process exits and its supervisor retries.
   await listen();
   const poll = setInterval(() => void drain(), options.pollIntervalMs ?? 1_000);
 
   return {
     drain,
+    health() {
+      const now = Date.now();
+      const details = { listening: listener !== null, failures, drainingForMs: drainingSince === null ? 0 : now - drainingSince };
+      if (failingSince !== null && now - failingSince >= stalledAfterMs) {
+        return { ready: false, reason: `relaying has failed for ${now - failingSince} ms: ${lastError}`, details };
+      }
+      if (deafSince !== null && now - deafSince >= stalledAfterMs) {
+        return { ready: false, reason: `the LISTEN connection to Postgres has been down for ${now - deafSince} ms`, details };
+      }
+      if (drainingSince !== null && now - drainingSince >= stalledAfterMs) {
+        return { ready: false, reason: `a relay batch has been pending for ${now - drainingSince} ms (Kafka or Postgres away?)`, details };
+      }
+      return { ready: true, details };
+    },
     async dispose() {
       stopped = true;
       clearInterval(poll);
       if (retryTimer) clearTimeout(retryTimer);
+      if (listenTimer) clearTimeout(listenTimer);
       await running;
       await listener?.end().catch(() => undefined);
       await pool.end();

@@ -8,6 +8,9 @@ import { checkCursor, latestCursor, readAfter } from "./resume.ts";
  */
 export function redisFeed(redis: Redis): EventFeed {
   const subscriber = redis.duplicate();
+  // A duplicate does not inherit the error listeners: without one ioredis prints every failed
+  // reconnect. An outage shows in the reads that fail, and its end in "ready" below.
+  subscriber.on("error", () => undefined);
   const watchers = new Map<string, Set<() => void>>();
   /** Each watched channel's SUBSCRIBE, awaited by all its watchers; forgotten when it fails, so the next watch sends it again. */
   const subscribed = new Map<string, Promise<unknown>>();

@@ -169,18 +169,12 @@ export class SubscriptionHub {
 
   /**
    * After a Redis reconnect: subscribers of a stream that lost entries nobody read are told
-   * CURSOR_EXPIRED (refetch, then subscribe again) instead of silently missing events.
+   * CURSOR_EXPIRED (refetch, then subscribe again) instead of silently missing events. Each tail
+   * checks in its own read round, before it reads the stream again (see StreamTail.unverified).
    */
   private async verifyTails(): Promise<void> {
     const tails = await Promise.allSettled(this.tails.values());
-    for (const settled of tails) {
-      if (settled.status !== "fulfilled") continue;
-      const tail = settled.value;
-      await tail.verify(() => {
-        this.options.logger.warn({ stream: tail.ref.key }, "events were lost with a Redis restart; subscribers must refetch");
-        for (const subscriber of tail.subscribers) subscriber.channel.failWith("Events may have been lost; refetch and subscribe again", "CURSOR_EXPIRED");
-      });
-    }
+    for (const settled of tails) if (settled.status === "fulfilled") settled.value.reverify();
   }
 
   /** Reads what a resuming subscriber missed, up to where the tail took over, then makes it live. */
@@ -208,6 +202,10 @@ export class SubscriptionHub {
         this.options.feed,
         (event, self) => this.handle(event, self),
         (error) => this.options.logger.warn({ err: error, stream: ref.key }, "reading an event stream failed; retrying on the next wake-up"),
+        () => {
+          this.options.logger.warn({ stream: ref.key }, "events were lost with a Redis restart; subscribers must refetch");
+          for (const subscriber of created.subscribers) subscriber.channel.failWith("Events may have been lost; refetch and subscribe again", "CURSOR_EXPIRED");
+        },
       );
       tail = created.start().then(() => created);
       this.tails.set(ref.key, tail);

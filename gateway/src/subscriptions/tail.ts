@@ -20,6 +20,13 @@ export class StreamTail<S> {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /**
+   * Set when Redis may have restarted (the feed reconnected, or a read failed): before reading on,
+   * the tail checks that the entry at `claimed` is still there. This check is part of the read
+   * round, never beside it: a round that read the restarted stream first would move `claimed` onto
+   * one of its entries, which exists, and the loss would go untold.
+   */
+  private unverified = false;
 
   constructor(
     readonly ref: StreamRef,
@@ -27,6 +34,8 @@ export class StreamTail<S> {
     /** Handles one event; the next waits for it, so each subscriber sees the stream's order. */
     private readonly handle: (event: StreamEvent, tail: StreamTail<S>) => Promise<void>,
     private readonly onError: (error: unknown) => void,
+    /** Entries this tail had not read may be lost (a Redis restarted without persistence). */
+    private readonly onGap: () => void,
   ) {}
 
   /** Starts following from the stream's newest entry; the watch comes first so nothing falls between. */
@@ -52,6 +61,7 @@ export class StreamTail<S> {
 
   private async drain(): Promise<void> {
     try {
+      if (this.unverified) await this.verifyClaimed();
       for (;;) {
         const page = await this.feed.read(this.ref, this.claimed, PAGE);
         for (const entry of page) {
@@ -66,29 +76,36 @@ export class StreamTail<S> {
     } catch (error) {
       // Redis away: the feed wakes every watcher when it reconnects; a retry covers a read that failed
       // on a connection that never dropped. Either way reading resumes after `claimed`.
+      // The failure may be Redis going away: check `claimed` before the next read.
+      this.unverified = true;
       this.onError(error);
       setTimeout(() => this.wake(), RETRY_MS).unref();
     }
   }
 
+  /** After the feed reconnected: the next read round first checks that nothing was lost (see `unverified`). */
+  reverify(): void {
+    this.unverified = true;
+    this.wake();
+  }
+
   /**
-   * After the feed reconnected: is the entry this tail handled last still in the stream? If not
-   * (a Redis restarted without persistence) entries may be lost unread: `onGap` is told, and the
-   * tail goes on from the stream's newest entry. Other failures wait for the next reconnect.
+   * Is the entry this tail handled last still in the stream? If not (a Redis restarted without
+   * persistence), entries may be lost unread: `onGap` is told, and the tail goes on from the stream's
+   * newest entry. A failed check throws: the read round retries, still unverified.
    */
-  async verify(onGap: () => void): Promise<void> {
-    if (this.stopped || this.claimed === "0-0") return;
-    const claimed = this.claimed;
-    try {
-      await this.feed.check(this.ref, claimed);
-    } catch (error) {
-      if (!(error instanceof CursorError)) return;
-      onGap();
-      // Unless a read has moved on meanwhile, go on from the newest entry of the new stream.
-      const latest = await this.feed.latest(this.ref).catch(() => claimed);
-      if (this.claimed === claimed) this.claimed = latest;
-      this.wake();
+  private async verifyClaimed(): Promise<void> {
+    // Nothing handled yet: nothing this tail could have lost.
+    if (this.claimed !== "0-0") {
+      try {
+        await this.feed.check(this.ref, this.claimed);
+      } catch (error) {
+        if (!(error instanceof CursorError)) throw error;
+        this.onGap();
+        this.claimed = await this.feed.latest(this.ref);
+      }
     }
+    this.unverified = false;
   }
 
   /** Resolves once the current read round is over; for a stable point in tests and shutdown. */
