@@ -100,10 +100,10 @@ describe("mutations and the outbox", () => {
         variables: async (h) => ({ input: { id: item(h), expectedVersion: 1, name: "invoice\u202Efdp.exe" } }),
       },
       {
-        name: "a column value nested 40 levels deep",
+        name: "column settings nested 40 levels deep",
         code: "BAD_USER_INPUT",
-        query: `mutation($input: SetColumnValueInput!) { setColumnValue(input: $input) { id } }`,
-        variables: async (h) => ({ input: { itemId: item(h), columnId: h.seed.organizations[0].boards[0].columnIds.TEXT, value: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) as unknown } }),
+        query: `mutation($input: CreateColumnInput!) { createColumn(input: $input) { id } }`,
+        variables: async (h) => ({ input: { boardId: h.seed.organizations[0].boards[0].id, title: "Deep", type: "TEXT", settings: { nested: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) as unknown } } }),
       },
       {
         name: "column settings with a NUL in a label",

@@ -39,7 +39,7 @@ const CASES: readonly BadCase[] = [
   { name: "a parameter named like an Object method", method: "GET", path: () => "/api/v1/boards?toString=1", status: 400, code: "INVALID_PARAMETERS", field: "toString" },
   { name: "a search longer than 200 characters", method: "GET", path: () => `/api/v1/boards?search=${"a".repeat(201)}`, status: 400, code: "INVALID_PARAMETERS", field: "search" },
   { name: "a search with a NUL byte", method: "GET", path: () => "/api/v1/boards?search=a%00", status: 400, code: "INVALID_PARAMETERS", field: "search" },
-  { name: "a forged cursor of the wrong types", method: "GET", path: () => `/api/v1/boards?cursor=${Buffer.from('["x","y"]').toString("base64url")}`, status: 400, code: "INVALID_PARAMETERS", field: "cursor" },
+  { name: "a forged cursor of the wrong types", method: "GET", path: () => `/api/v1/boards?cursor=${Buffer.from('["2025-01-01T00:00:00.000Z","y"]').toString("base64url")}`, status: 400, code: "INVALID_PARAMETERS", field: "cursor" },
   // POST /boards
   { name: "a name of the wrong type", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ workspaceId: "", name: 5 }), status: 422, code: "BAD_USER_INPUT", field: "name" },
   { name: "a missing workspaceId", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "No workspace" }), status: 422, field: "workspaceId" },

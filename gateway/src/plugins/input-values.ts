@@ -98,26 +98,53 @@ function checkLiterals(schema: GraphQLSchema, document: DocumentNode, operation:
   );
 }
 
+/** Whether a value of this input type can hold a JSON scalar value somewhere inside. */
+function reachesJson(type: GraphQLInputType, seen = new Set<string>()): boolean {
+  const named = getNamedType(type);
+  if (isJsonScalar(named)) return true;
+  if (!(named instanceof GraphQLInputObjectType) || seen.has(named.name)) return false;
+  seen.add(named.name);
+  return Object.values(named.getFields()).some((field) => reachesJson(field.type, seen));
+}
+
+/** What a resolved operation needs checked on every request; its literals are checked once. */
+interface OperationCheck {
+  /** Variables that can carry JSON values, with their types. */
+  readonly jsonVariables: readonly { readonly name: string; readonly type: GraphQLInputType }[];
+}
+
+function prepare(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationCheck {
+  checkLiterals(schema, document, operation);
+  const jsonVariables: { name: string; type: GraphQLInputType }[] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
+    if (type && reachesJson(type)) jsonVariables.push({ name: definition.variable.name.value, type });
+  }
+  return { jsonVariables };
+}
+
 /**
  * Bounds every free-form JSON value (variables and literals) at the edge, before anything is
  * planned: a value nested thousands deep used to overflow the stack while the subgraph request
  * was serialised (JSON.stringify), which surfaced as SUBGRAPH_UNAVAILABLE with no fetch made, and
  * `1e400` became Infinity, which JSON.stringify writes as null (a NUMBER column was cleared).
- * The subgraphs apply the same rules again (BoundedJSON).
+ * The subgraphs apply the same rules again (BoundedJSON). Apollo Server reuses the parsed
+ * document of a query it has seen, so literals are walked once per document, not per request.
  */
 export function inputValuesPlugin(): ApolloServerPlugin<GatewayContext> {
+  const prepared = new WeakMap<OperationDefinitionNode, OperationCheck>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return;
-          checkLiterals(schema, document, operation);
-          const variables = request.variables ?? {};
-          for (const definition of operation.variableDefinitions ?? []) {
-            const name = definition.variable.name.value;
-            const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
-            if (type) checkVariable(variables[name], type, [name], 0);
+          let check = prepared.get(operation);
+          if (!check) {
+            check = prepare(schema, document, operation);
+            prepared.set(operation, check);
           }
+          const variables = request.variables ?? {};
+          for (const { name, type } of check.jsonVariables) checkVariable(variables[name], type, [name], 0);
         },
       };
     },

@@ -47,6 +47,8 @@ export function requestFingerprint(method: string, path: string, body: unknown):
   return createHash("sha256").update(`${method} ${path}\n${canonicalJson(body)}`).digest("base64url");
 }
 
+// Recursive: bodies get here validated (free-form JSON values at most 32 deep, the rest shaped by
+// the route's schema), so a body nested thousands deep is a 422 before it is fingerprinted.
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
