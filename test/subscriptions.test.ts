@@ -7,7 +7,7 @@ import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { SUPERGRAPH_PATH } from "../scripts/stack.ts";
 import type { BoardActivitySubscription, ItemChangesSubscription, NotificationsSubscription, PresenceSubscription } from "./generated/operations.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
-import { quiet, startLivePipeline, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
+import { pipelineSettled, startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
 
 const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
 /** One named operation of the file (graphql-ws sends no operationName here, so the document holds one). */
@@ -29,6 +29,10 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     clients.push(opened.client);
     return opened;
   };
+  // Subscriptions start after the streams' current heads: they get every later event however long
+  // they take to start, so no test waits for a subscription to be "established".
+  const boardHead = () => streamHead(harness, "board", board().id);
+  const orgHead = () => streamHead(harness, "org", acme().id);
   async function rename(itemId: string, name: string) {
     const owner = await harness.token(0, "OWNER");
     const result = await harness.gql(owner, `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`, {
@@ -40,6 +44,8 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   before(async () => {
     harness = await startHarness("subscriptions", { itemsPerBoard: 5, subscriptions: { presenceHeartbeatMs: 200, presenceExpiryMs: 600 } });
     pipeline = await startLivePipeline(harness);
+    // One event in the board's (and so the organisation's) stream, for the first head to be after.
+    await rename(board().itemIds[4] ?? "", "Warm-up");
   });
   after(async () => {
     for (const client of clients) await client.dispose();
@@ -49,8 +55,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("delivers a mutation on the items subgraph with the cross-subgraph selection", async () => {
     const { client } = connect(await harness.token(0, "MEMBER"));
-    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
-    await quiet(300);
+    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     const itemId = board().itemIds[0] ?? "";
     await rename(itemId, "Live rename");
     const [first] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
@@ -69,14 +74,20 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   });
 
   it("refuses another organisation's guessed board id with FORBIDDEN and sends no event", async () => {
-    const { client } = connect(await harness.token(1, "OWNER"));
-    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    const globex = connect(await harness.token(1, "OWNER"));
+    const live = subscribe(globex.client, operation("BoardActivity"), { boardId: board().id });
     await live.completed;
     const errors = live.error() as { extensions?: { code?: string } }[];
     assert.equal(errors[0]?.extensions?.code, "FORBIDDEN");
+    const witness = subscribe(connect(await harness.token(0, "MEMBER")).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[1] ?? "", "Not for Globex");
-    await quiet(500);
-    assert.equal(live.results.length, 0);
+    // The sentinel: the same item's next change, after it in the stream. Once the witness has it,
+    // the gateway has handled the rename for every socket; the flush brings in what it sent Globex.
+    await rename(board().itemIds[1] ?? "", "Sentinel after Globex");
+    await witness.until(2);
+    await globex.flush();
+    assert.equal(live.sent(), 0, JSON.stringify(globex.messages));
+    witness.dispose();
   });
 
   it("refuses a board the caller cannot read within the organisation (GUEST, private board)", async () => {
@@ -88,9 +99,8 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("stops delivery when access is revoked: one FORBIDDEN, then nothing", async () => {
     const guestId = acme().userIdsByRole.GUEST;
-    const { client } = connect(await harness.token(0, "GUEST"));
-    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id });
-    await quiet(300);
+    const guest = connect(await harness.token(0, "GUEST"));
+    const live = subscribe(guest.client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[2] ?? "", "Seen by the guest");
     await live.until(1);
     const owner = await harness.token(0, "OWNER");
@@ -102,9 +112,16 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await live.completed;
     const last = live.results.at(-1) as { errors?: { extensions?: { code?: string } }[] };
     assert.equal(last.errors?.[0]?.extensions?.code, "FORBIDDEN");
+    const witness = subscribe(connect(owner).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[2] ?? "", "Not seen by the guest");
-    await quiet(500);
-    assert.equal(live.results.length, 2, JSON.stringify(live.results));
+    // The sentinel (the same item's next change): once the owner has it, the gateway has handled
+    // the rename before it; the flush brings in whatever it sent the guest. The client itself drops
+    // messages of a completed subscription, so the socket's own record is what counts.
+    await rename(board().itemIds[2] ?? "", "Sentinel after the guest");
+    await witness.until(2);
+    await guest.flush();
+    assert.equal(live.sent(), 2, JSON.stringify(guest.messages));
+    witness.dispose();
     // Share it back for the tests that follow.
     await harness.gql(owner, `mutation($input: ShareBoardInput!) { shareBoard(input: $input) { id } }`, {
       input: { boardId: board().id, userId: guestId, permission: "VIEWER" },
@@ -130,8 +147,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const token = await harness.token(0, "MEMBER");
     const itemId = board().itemIds[3] ?? "";
     const first = connect(token);
-    const live = subscribe(first.client, operation("BoardActivity"), { boardId: board().id });
-    await quiet(300);
+    const live = subscribe(first.client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(itemId, "before-disconnect");
     const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
     const cursor = seen?.data?.boardActivity.cursor;
@@ -139,12 +155,8 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await first.client.dispose();
 
     for (const name of ["missed-1", "missed-2", "missed-3"]) await rename(itemId, name);
-    // Wait until the bridge has appended all three (the resume must find them in the stream).
-    const streamKey = `${harness.redisPrefix}board:${board().id}:events`;
-    for (let tries = 0; tries < 100; tries += 1) {
-      if ((await harness.redis.xrange(streamKey, `(${cursor}`, "+")).length >= 3) break;
-      await quiet(100);
-    }
+    // The resume must find all three in the stream.
+    await pipelineSettled(harness);
     const second = connect(token);
     const resumed = subscribe(second.client, operation("BoardActivity"), { boardId: board().id, after: cursor });
     const missed = (await resumed.until(3)) as { data?: BoardActivitySubscription }[];
@@ -153,12 +165,16 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
       ["missed-1", "missed-2", "missed-3"],
     );
     await rename(itemId, "after-resume");
-    const all = (await resumed.until(4)) as { data?: BoardActivitySubscription }[];
-    await quiet(300);
-    assert.equal(all.length, 4, "no duplicates");
-    assert.equal(all[3]?.data?.boardActivity.item?.name, "after-resume");
+    // The sentinel: a duplicate of anything before it would arrive before it.
+    await rename(itemId, "sentinel");
+    const all = (await resumed.until(5)) as { data?: BoardActivitySubscription }[];
+    assert.deepEqual(
+      all.map((result) => (result.data?.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
+      ["missed-1", "missed-2", "missed-3", "after-resume", "sentinel"],
+      "no duplicates",
+    );
     const cursors = all.map((result) => result.data?.boardActivity.cursor);
-    assert.equal(new Set(cursors).size, 4);
+    assert.equal(new Set(cursors).size, 5);
   });
 
   it("answers a cursor older than the retention with CURSOR_EXPIRED and a malformed one with CURSOR_INVALID", async () => {
@@ -174,9 +190,8 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   it("itemChanged sends only that item's events; myNotifications tells a user they were assigned", async () => {
     const { client } = connect(await harness.token(0, "VIEWER"));
     const [watched, other] = [board().itemIds[0] ?? "", board().itemIds[1] ?? ""];
-    const item = subscribe(client, operation("ItemChanges"), { itemId: watched });
-    const notifications = subscribe(client, operation("Notifications"));
-    await quiet(300);
+    const item = subscribe(client, operation("ItemChanges"), { itemId: watched, after: await boardHead() });
+    const notifications = subscribe(client, operation("Notifications"), { after: await orgHead() });
     await rename(other, "someone else's item");
     await rename(watched, "the watched item");
     const owner = await harness.token(0, "OWNER");
@@ -189,10 +204,25 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const [notice] = (await notifications.until(1)) as { data?: NotificationsSubscription }[];
     assert.equal(notice?.data?.myNotifications.type, "ASSIGNED");
     assert.equal(notice?.data?.myNotifications.item?.name, "the watched item");
-    await item.until(2);
-    await quiet(300);
-    assert.equal(item.results.length, 2, "the rename and the assignment of the watched item, not the other item");
-    assert.equal(notifications.results.length, 1);
+    // The sentinel, written once every change before it is in the streams (the other item's
+    // rename included), so it arrives after all of them: unassigning the viewer is the watched
+    // item's next change and the viewer's next notification.
+    await pipelineSettled(harness);
+    const unassigned = await harness.gql(owner, `mutation($input: AssignUsersInput!) { assignUsers(input: $input) { id } }`, {
+      input: { itemId: watched, remove: [acme().userIdsByRole.VIEWER] },
+    });
+    assert.equal(unassigned.body.errors, undefined);
+    const changes = (await item.until(3)) as { data?: ItemChangesSubscription }[];
+    assert.deepEqual(
+      changes.map((result) => [result.data?.itemChanged.type, result.data?.itemChanged.item?.name]),
+      Array.from({ length: 3 }, () => ["ITEM_UPDATED", "the watched item"]),
+      "the rename, the assignment and the unassignment of the watched item, not the other item",
+    );
+    const notices = (await notifications.until(2)) as { data?: NotificationsSubscription }[];
+    assert.deepEqual(
+      notices.map((result) => result.data?.myNotifications.type),
+      ["ASSIGNED", "UNASSIGNED"],
+    );
   });
 
   it("applies the gateway's operation limits to subscription documents", async () => {
@@ -214,12 +244,16 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   });
 
   it("resolves an event once per distinct selection, not once per socket", async () => {
-    const before = await payloadFetches();
     const token = await harness.token(0, "MEMBER");
-    const subscriptions = Array.from({ length: 5 }, () => subscribe(connect(token).client, operation("BoardActivity"), { boardId: board().id }));
-    await quiet(500);
-    await rename(board().itemIds[4] ?? "", "fan-out");
+    const after = await boardHead();
+    const subscriptions = Array.from({ length: 5 }, () => subscribe(connect(token).client, operation("BoardActivity"), { boardId: board().id, after }));
+    // Each subscription that has this event is live (a late one caught up on its own), so the next
+    // event reaches all five through the stream's one reader at once.
+    await rename(board().itemIds[4] ?? "", "fan-out warm-up");
     for (const live of subscriptions) await live.until(1);
+    const before = await payloadFetches();
+    await rename(board().itemIds[4] ?? "", "fan-out");
+    for (const live of subscriptions) await live.until(2);
     assert.equal((await payloadFetches()) - before, 1);
     for (const live of subscriptions) live.dispose();
   });
@@ -267,9 +301,10 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     });
     const userId = (invited.body.data?.inviteMember as { user: { id: string } }).user.id;
     const token = await mintToken({ userId, organizationId: acme().id, role: "MEMBER" }, TEST_JWT);
-    const { client, closed } = connect(token);
+    const { client, closed, connected } = connect(token);
     subscribe(client, operation("BoardActivity"), { boardId: board().id });
-    await quiet(300);
+    // Acknowledged: the socket is registered and its organisation's stream followed.
+    await connected;
     const removed = await harness.gql(owner, `mutation($input: RemoveMemberInput!) { removeMember(input: $input) { id } }`, { input: { userId } });
     assert.equal(removed.body.errors, undefined, JSON.stringify(removed.body.errors));
     assert.equal((await closed).code, CLOSE_CODES.forbidden);
@@ -313,10 +348,10 @@ describe("live subscriptions across gateway instances", () => {
       assert.equal(result.body.errors, undefined);
     };
     const token = await harness.token(0, "MEMBER");
+    await rename("warm-up");
     const onB = wsClient(second.url, token);
     clients.push(onB.client);
-    const live = subscribe(onB.client, operation("BoardActivity"), { boardId: board.id });
-    await quiet(300);
+    const live = subscribe(onB.client, operation("BoardActivity"), { boardId: board.id, after: await streamHead(harness, "board", board.id) });
     await rename("via A, seen on B");
     const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
     assert.equal(seen?.data?.boardActivity.item?.name, "via A, seen on B");
@@ -329,11 +364,12 @@ describe("live subscriptions across gateway instances", () => {
     clients.push(onA.client);
     const resumed = subscribe(onA.client, operation("BoardActivity"), { boardId: board.id, after: seen?.data?.boardActivity.cursor });
     await rename("after reconnecting");
-    const results = (await resumed.until(2)) as { data?: BoardActivitySubscription }[];
-    await quiet(300);
+    // The sentinel: a duplicate of either would arrive before it.
+    await rename("sentinel");
+    const results = (await resumed.until(3)) as { data?: BoardActivitySubscription }[];
     assert.deepEqual(
       results.map((result) => (result.data?.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
-      ["while reconnecting", "after reconnecting"],
+      ["while reconnecting", "after reconnecting", "sentinel"],
     );
   });
 });

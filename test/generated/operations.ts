@@ -83,6 +83,7 @@ export type BoardActivitySubscription = { boardActivity: { cursor: string, type:
 
 export type ItemChangesSubscriptionVariables = Exact<{
   itemId: string | number;
+  after?: string | null | undefined;
 }>;
 
 
@@ -95,7 +96,9 @@ export type PresenceSubscriptionVariables = Exact<{
 
 export type PresenceSubscription = { boardPresence: { change: PresenceChange, viewerCount: number, user: { id: string, name: string } | null, viewers: Array<{ id: string }> } };
 
-export type NotificationsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+export type NotificationsSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
 
 
 export type NotificationsSubscription = { myNotifications: { type: NotificationType, item: { name: string } | null, actor: { name: string } | null } };

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
 import { pino } from "pino";
 import type { FormattedExecutionResult } from "graphql";
-import { createClient, type Client } from "graphql-ws";
+import { createClient, type Client, type Message } from "graphql-ws";
 import WebSocket from "ws";
 import { preflight } from "./preflight.ts";
 import { createIdempotentProducer, createKafka, ensureTopics, topicsOf } from "../../events/kafka.ts";
@@ -10,6 +10,7 @@ import { kafkaPublisher } from "../../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../../events/relay/outbox-relay.ts";
 import { startBridge, type Bridge } from "../../events/bridge/bridge.ts";
 import { parseEventMessage, validateEvent } from "../../events/contracts/registry.ts";
+import { latestCursor } from "../../events/streams/resume.ts";
 import type { Harness } from "./harness.ts";
 
 const silent = pino({ level: "silent" });
@@ -96,19 +97,49 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
   return pipeline;
 }
 
-/** A graphql-ws client of a gateway, authenticated with `token`; `closed` records how the socket ended. */
-export function wsClient(gatewayUrl: string, token: string | null): { client: Client; closed: Promise<{ code: number; reason: string }> } {
+/** One socket of a test: its client, how it ended, and every message the server sent on it. */
+export interface LiveSocket {
+  readonly client: Client;
+  /** How the socket ended. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Resolves once the server acknowledged connection_init: the socket is registered with the hub. */
+  readonly connected: Promise<void>;
+  /** Every message the server sent, in order, including those for subscriptions the client has already let go. */
+  readonly messages: Message[];
+  /**
+   * Resolves once everything the server sent on this socket before the call has arrived: a query
+   * over the same socket is answered after it. With a sentinel that shows the server has handled an
+   * event, this proves a socket was NOT sent something, without waiting for a guessed time.
+   */
+  flush(): Promise<void>;
+}
+
+/** Subscription ids by client: the id graphql-ws gives the next subscribe call (it generates it synchronously). */
+const nextIds = new WeakMap<Client, { last: string; messages: Message[] }>();
+
+/** A graphql-ws client of a gateway, authenticated with `token`. */
+export function wsClient(gatewayUrl: string, token: string | null): LiveSocket {
   let resolveClosed: (value: { code: number; reason: string }) => void = () => undefined;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     resolveClosed = resolve;
   });
+  let resolveConnected: () => void = () => undefined;
+  const connected = new Promise<void>((resolve) => {
+    resolveConnected = resolve;
+  });
+  const messages: Message[] = [];
+  const ids = { last: "", messages };
+  let counter = 0;
   const client = createClient({
     url: `${gatewayUrl.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
     lazy: false,
+    generateID: () => (ids.last = `s${(counter += 1)}`),
     on: {
+      connected: () => resolveConnected(),
+      message: (message) => messages.push(message),
       closed: (event) => {
         const { code, reason } = event as { code: number; reason: string };
         resolveClosed({ code, reason: String(reason) });
@@ -116,7 +147,17 @@ export function wsClient(gatewayUrl: string, token: string | null): { client: Cl
     },
     onNonLazyError: () => undefined,
   });
-  return { client, closed };
+  nextIds.set(client, ids);
+  return {
+    client,
+    closed,
+    connected,
+    messages,
+    flush: () =>
+      new Promise<void>((resolve, reject) => {
+        client.subscribe({ query: "{ __typename }" }, { next: () => undefined, error: reject, complete: resolve });
+      }),
+  };
 }
 
 type Result = FormattedExecutionResult<Record<string, unknown>, unknown>;
@@ -124,6 +165,8 @@ type Result = FormattedExecutionResult<Record<string, unknown>, unknown>;
 /** One subscription's results as they arrive, with waits that fail with what did arrive. */
 export interface Subscription {
   readonly results: Result[];
+  /** What the server sent for this subscription (`next` payloads), counted on the socket itself: the client drops what comes after it completed. */
+  sent(): number;
   /** Resolves when the server completed the subscription (after an error, too). */
   readonly completed: Promise<void>;
   readonly error: () => unknown;
@@ -143,6 +186,7 @@ export function subscribe(client: Client, query: string, variables: Record<strin
   const notify = () => {
     for (const waiter of waiters.splice(0)) waiter();
   };
+  const socket = nextIds.get(client);
   const dispose = client.subscribe<Record<string, unknown>>(
     { query, variables },
     {
@@ -161,8 +205,13 @@ export function subscribe(client: Client, query: string, variables: Record<strin
       },
     },
   );
+  const id = socket?.last;
   return {
     results,
+    sent: () => {
+      if (!socket) throw new Error("sent() needs a client made by wsClient");
+      return socket.messages.filter((message) => message.type === "next" && message.id === id).length;
+    },
     completed,
     error: () => failure,
     async until(count, timeoutMs = 15_000) {
@@ -184,5 +233,58 @@ export function subscribe(client: Client, query: string, variables: Record<strin
   };
 }
 
-/** Waits `ms`: only to show that something does NOT arrive. */
+/** Waits `ms`. Prefer a sentinel (see LiveSocket.flush, pipelineSettled): a guessed time is a flaky test. */
 export const quiet = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The Redis stream keys of a harness's organisation and board streams. */
+export const streamKey = (harness: Harness, kind: "org" | "board", id: string): string => `${harness.redisPrefix}${kind}:${id}:events`;
+
+/**
+ * Resolves once every event in the harness's outbox is in its organisation's stream (the bridge
+ * appends every event there, board events to the board's stream in the same step): nothing written
+ * so far is still on its way through the relay, Kafka and the bridge. Woken by the appends
+ * themselves (XREAD BLOCK), never by a guessed time.
+ */
+export async function pipelineSettled(harness: Harness, timeoutMs = 20_000): Promise<void> {
+  const rows = await harness.prisma.outboxEvent.findMany({ select: { id: true, organizationId: true } });
+  const pending = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const key = streamKey(harness, "org", row.organizationId);
+    let ids = pending.get(key);
+    if (!ids) pending.set(key, (ids = new Set()));
+    ids.add(row.id);
+  }
+  const deadline = Date.now() + timeoutMs;
+  const reader = harness.redis.duplicate();
+  try {
+    for (const [key, ids] of pending) {
+      let last = "0-0";
+      for (;;) {
+        for (const [cursor, fields] of await reader.xrange(key, `(${last}`, "+")) {
+          last = cursor;
+          const envelope = fields[fields.indexOf("event") + 1];
+          if (envelope) ids.delete((JSON.parse(envelope) as { eventId: string }).eventId);
+        }
+        if (ids.size === 0) break;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`${ids.size} outbox events never reached ${key}: ${[...ids].join(", ")}`);
+        await reader.xread("COUNT", 1, "BLOCK", left, "STREAMS", key, last);
+      }
+    }
+  } finally {
+    reader.disconnect();
+  }
+}
+
+/**
+ * The newest cursor of a stream once the pipeline has settled: subscribing with `after` set to it
+ * gets exactly the events written from now on, however long the subscription takes to start (so
+ * no test waits for it to be "established"). The stream must not be empty (an empty one has no
+ * cursor to resume after): write one event to it first.
+ */
+export async function streamHead(harness: Harness, kind: "org" | "board", id: string): Promise<string> {
+  await pipelineSettled(harness);
+  const cursor = await latestCursor(harness.redis, streamKey(harness, kind, id));
+  if (cursor === "0-0") throw new Error(`the ${kind} stream of ${id} is empty: write an event to it before subscribing after its head`);
+  return cursor;
+}
