@@ -28,6 +28,7 @@ import { inputValuesPlugin } from "./plugins/input-values.ts";
 import { limitsPlugin } from "./plugins/limits.ts";
 import { operationResolutionPlugin } from "./plugins/operation-resolution.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
+import { variableCoercionPlugin } from "./plugins/variable-coercion.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
@@ -158,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       operationResolutionPlugin(),
       limitsPlugin({ limits: operationLimits, metrics }),
       inputValuesPlugin(),
+      variableCoercionPlugin(),
       observabilityPlugin({ metrics, logger, plans }),
     ],
   });
