@@ -23,9 +23,9 @@ import { runAll, type Outcome, type Run } from "./support/bad-input/runner.ts";
 import { countRows, unexplained, type Counts } from "./support/bad-input/ledger.ts";
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_204);
-/** Requests per operation, more where there is more input to get wrong: about 2,200 in all. */
-const PER_REST_OPERATION = { withBody: 70, withoutBody: 35 };
-const PER_GRAPHQL_OPERATION = { mutation: 26, query: 14, subscription: 4 };
+/** Requests per operation, more where there is more input to get wrong: about 3,100 in all. */
+const PER_REST_OPERATION = { withBody: 100, withoutBody: 50 };
+const PER_GRAPHQL_OPERATION = { mutation: 36, query: 20, subscription: 4 };
 const CONNECTIONS = 6;
 
 /** A rule's breaches, one line per distinct (target, malformation, breach), at most `limit` of them. */
@@ -44,6 +44,13 @@ function report(outcomes: readonly Outcome[], breaches: (outcome: Outcome) => st
       `#${example.index} ${example.request.method} ${example.request.path.slice(0, 120)} [${example.request.target}] ${example.request.malformation} (${example.request.credential.slice(0, 24)}): ${breach}${count > 1 ? ` (x${count})` : ""} -> ${(example.error ?? example.text).slice(0, 300)}`,
   );
   return `${distinct.size} distinct (seed ${SEED}):\n${lines.slice(0, limit).join("\n")}${lines.length > limit ? `\n... and ${lines.length - limit} more` : ""}`;
+}
+
+/** Successful writes per mutation root field. */
+function writesOf(run: Run): Map<string, number> {
+  const writes = new Map<string, number>();
+  for (const outcome of run.outcomes) if (outcome.wrote > 0 && outcome.request.writes) writes.set(outcome.request.writes, (writes.get(outcome.request.writes) ?? 0) + outcome.wrote);
+  return writes;
 }
 
 /** Interleaves the per-target lists, so each stretch of the run touches every route and operation. */
@@ -111,7 +118,7 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
       `bad-input: ${run.outcomes.length} requests in ${(run.ms / 1000).toFixed(1)} s (slowest ${Math.round(slowest)} ms); by status:\n${[...byStatus.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([key, count]) => `  ${key}: ${count}`)
-        .join("\n")}`,
+        .join("\n")}\n2xx writes: ${JSON.stringify(Object.fromEntries(writesOf(run)))}`,
     );
   });
   after(() => harness?.dispose());
@@ -183,8 +190,7 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
   });
 
   it("changes row counts only by what its 2xx writes allow", () => {
-    const writes = new Map<string, number>();
-    for (const outcome of run.outcomes) if (outcome.wrote > 0 && outcome.request.writes) writes.set(outcome.request.writes, (writes.get(outcome.request.writes) ?? 0) + outcome.wrote);
+    const writes = writesOf(run);
     const wrong = unexplained(before_, after_, writes);
     assert.deepEqual(wrong, [], `2xx writes: ${JSON.stringify(Object.fromEntries(writes))}`);
   });
