@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createConnection, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloServer, HeaderMap } from "@apollo/server";
 import {
@@ -31,10 +32,30 @@ interface Body {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Resolves once `condition` holds, checked whenever `emitter` says "change"; fails naming `what` after `timeoutMs`. */
+async function until(emitter: EventEmitter, condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  if (condition()) return;
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!condition()) return;
+      clearTimeout(timer);
+      emitter.off("change", check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      emitter.off("change", check);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    emitter.on("change", check);
+  });
+}
+
 /** TCP in front of a subgraph: it can forward, reset every connection, or be gone altogether. */
 class TcpProxy {
   /** Connections accepted since start (reset ones included). */
   accepted = 0;
+  /** Says "change" whenever a socket closes. */
+  readonly events = new EventEmitter();
   private mode: "forward" | "reset" = "forward";
   private readonly sockets = new Set<Socket>();
   private server: TcpServer;
@@ -92,6 +113,7 @@ class TcpProxy {
           this.sockets.delete(socket);
           client.destroy();
           upstream.destroy();
+          this.events.emit("change");
         });
       }
       client.pipe(upstream).pipe(client);
@@ -109,14 +131,18 @@ class HttpStub {
   requests = 0;
   /** Requests whose connection went away before the stub answered. */
   abandoned = 0;
+  /** Says "change" whenever a request arrives or is abandoned. */
+  readonly events = new EventEmitter();
   private constructor(private readonly server: HttpServer) {}
 
   static async start(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<HttpStub> {
     const stub: HttpStub = new HttpStub(
       createHttpServer((request, response) => {
         stub.requests += 1;
+        stub.events.emit("change");
         response.once("close", () => {
           if (!response.writableFinished) stub.abandoned += 1;
+          stub.events.emit("change");
         });
         request.resume();
         request.once("end", () => handle(request, response));
@@ -144,6 +170,8 @@ class HttpStub {
 class TestGateway {
   readonly events: SubgraphFetchEvent[] = [];
   readonly states: [string, BreakerState][] = [];
+  /** When each subgraph's breaker last opened (Date.now(), the breaker's own clock). */
+  readonly openedAt = new Map<string, number>();
   readonly federation: Federation;
   private readonly apollo: ApolloServer<GatewayContext>;
 
@@ -158,7 +186,10 @@ class TestGateway {
       subgraphUrls,
       ...tuning,
       onFetch: (event) => this.events.push(event),
-      onBreakerStateChange: (subgraph, state) => this.states.push([subgraph, state]),
+      onBreakerStateChange: (subgraph, state) => {
+        this.states.push([subgraph, state]);
+        if (state === "open") this.openedAt.set(subgraph, Date.now());
+      },
     });
     this.apollo = new ApolloServer<GatewayContext>({
       gateway: this.federation.gateway,
@@ -261,8 +292,7 @@ describe("subgraph resilience", () => {
     assert.ok(gateway.integrationEvents.every((event) => event.outcome === "ok" && event.status === 200 && event.retries === 0));
     await gateway.stop();
     // The sockets' close reaches the proxy asynchronously; on a busy machine that takes more than a tick.
-    for (let waited = 0; tcp.open > 0 && waited < 2_000; waited += 20) await sleep(20);
-    assert.equal(tcp.open, 0, "stopping the gateway closes its pools");
+    await until(tcp.events, () => tcp.open === 0, "stopping the gateway to close its pools");
   });
 
   it("answers a killed subgraph's fields with null and SUBGRAPH_UNAVAILABLE, the rest with data", async () => {
@@ -315,7 +345,8 @@ describe("subgraph resilience", () => {
     const gateway = await gatewayOver(tcp.url, { resilience: { maxRetries: 0, halfOpenAfterMs: 500 } });
     assertWhole((await gateway.gql(PARTIAL_QUERY, { integrationId })).body);
     tcp.resetConnections();
-    const before = tcp.accepted;
+    // Attempts, not connections: a pooled connection the reset has not reached yet fails without a new one.
+    const attemptsBefore = gateway.integrationEvents.length;
 
     for (let failure = 1; failure <= 5; failure += 1) {
       const { status, body } = await gateway.gql(PARTIAL_QUERY, { integrationId });
@@ -323,7 +354,8 @@ describe("subgraph resilience", () => {
       assert.deepEqual(body.errors?.map((error) => error.extensions?.code), ["SUBGRAPH_UNAVAILABLE"]);
       assert.equal(gateway.breakerState(), failure < 5 ? "closed" : "open");
     }
-    assert.equal(tcp.accepted - before, 5);
+    assert.equal(gateway.integrationEvents.length - attemptsBefore, 5, "one attempt per request");
+    const acceptedWhenOpened = tcp.accepted;
     assert.deepEqual(gateway.states.filter(([name]) => name === "integrations"), [
       ["integrations", "closed"],
       ["integrations", "open"],
@@ -332,7 +364,7 @@ describe("subgraph resilience", () => {
     const started = performance.now();
     const { status, text, body } = await gateway.gql(PARTIAL_QUERY, { integrationId });
     assert.equal(status, 200);
-    assert.equal(tcp.accepted - before, 5, "an open circuit does not connect");
+    assert.equal(tcp.accepted, acceptedWhenOpened, "an open circuit does not connect");
     assert.ok(performance.now() - started < 250, "an open circuit fails fast");
     assert.equal((body.data as { organization: { name: string } }).organization.name, harness.seed.organizations[0].name);
     assert.deepEqual(body.errors?.map((error) => [error.path, error.extensions?.code, error.extensions?.subgraph]), [
@@ -342,7 +374,8 @@ describe("subgraph resilience", () => {
     assert.equal(gateway.integrationEvents.at(-1)?.outcome, "circuit_open");
 
     tcp.forward();
-    await sleep(600);
+    // Half-open is the breaker's own deadline (halfOpenAfterMs after it opened), checked on the next call.
+    await sleep(Math.max(0, (gateway.openedAt.get("integrations") ?? 0) + 500 - Date.now()) + 1);
     assertWhole((await gateway.gql(PARTIAL_QUERY, { integrationId })).body);
     assert.equal(gateway.breakerState(), "closed");
     assert.deepEqual(
@@ -408,26 +441,44 @@ describe("subgraph resilience", () => {
     assert.equal(event?.outcome, "timeout");
     assert.equal(event?.retries, 0);
     assert.equal(slow.requests, 1, "a timed-out attempt is not retried");
-    for (let waited = 0; slow.abandoned === 0 && waited < 2_000; waited += 20) await sleep(20);
+    await until(slow.events, () => slow.abandoned > 0, "the timed-out fetch to be aborted");
     assert.equal(slow.abandoned, 1, "the timed-out fetch was aborted");
   });
 
   it("with deduplicateQueries, sends identical query fetches in flight once per caller, never mutations", async () => {
     // The stub cannot see the body (HttpStub discards it): one answer fits both operations, and
-    // the gateway keeps only the fields each one selected.
-    const slow = await stub((_request, response) => {
-      setTimeout(() => {
-        response.writeHead(200, { "content-type": "application/json" });
-        response.end(JSON.stringify({ data: { integration: { id: integrationId, name: "Shared" }, enableIntegration: { id: integrationId } } }));
-      }, 150);
-    });
+    // the gateway keeps only the fields each one selected. While `holding`, it keeps its answers
+    // until the test lets them go, so the fetches under test are in flight together for sure.
+    let holding = true;
+    const held: (() => void)[] = [];
+    const answer = (response: ServerResponse) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ data: { integration: { id: integrationId, name: "Shared" }, enableIntegration: { id: integrationId } } }));
+    };
+    const slow = await stub((_request, response) => (holding ? held.push(() => answer(response)) : answer(response)));
+    /** Answers what is held, and what arrives from now on until `holding` is set again. */
+    const letGo = () => {
+      holding = false;
+      for (const release of held.splice(0)) release();
+    };
+    const progress = new EventEmitter();
     const shared: string[] = [];
-    const gateway = await gatewayOver(slow.url, { deduplicateQueries: true, onSharedFetch: (subgraph) => shared.push(subgraph) });
+    const gateway = await gatewayOver(slow.url, {
+      deduplicateQueries: true,
+      onSharedFetch: (subgraph) => {
+        shared.push(subgraph);
+        progress.emit("change");
+      },
+    });
+    const sharedIntegrations = () => shared.filter((subgraph) => subgraph === "integrations").length;
 
-    const together = await Promise.all([1, 2, 3].map(() => gateway.gql(PARTIAL_QUERY, { integrationId })));
+    const pending = Promise.all([1, 2, 3].map(() => gateway.gql(PARTIAL_QUERY, { integrationId })));
+    await until(progress, () => sharedIntegrations() === 2, "the second and third identical fetch to join the first");
+    letGo();
+    const together = await pending;
     for (const { body } of together) assertWhole(body);
     assert.equal(slow.requests, 1, "three identical query fetches in flight together are sent once");
-    assert.deepEqual(shared.filter((subgraph) => subgraph === "integrations"), ["integrations", "integrations"]);
+    assert.equal(sharedIntegrations(), 2);
     // Each caller got its own copy: changing one answer leaves the others alone.
     (together[0]!.body.data as { integration: { name: string } }).integration.name = "changed";
     assert.equal((together[1]!.body.data as { integration: { name: string } }).integration.name, "Shared");
@@ -435,13 +486,23 @@ describe("subgraph resilience", () => {
     await gateway.gql(PARTIAL_QUERY, { integrationId });
     assert.equal(slow.requests, 2, "a fetch after the first one completed is sent again");
 
+    // Both in flight at once, neither answered until both reached the subgraph: had one joined the
+    // other's fetch, the second request would never come.
     const organization = harness.seed.organizations[0];
     const admin: Identity = { userId: organization.userIdsByRole.ADMIN, organizationId: organization.id, role: "ADMIN" };
-    await Promise.all([gateway.gql(PARTIAL_QUERY, { integrationId }), gateway.gql(PARTIAL_QUERY, { integrationId }, admin)]);
+    holding = true;
+    const callers = Promise.all([gateway.gql(PARTIAL_QUERY, { integrationId }), gateway.gql(PARTIAL_QUERY, { integrationId }, admin)]);
+    await until(slow.events, () => slow.requests === 4, "both callers' fetches to reach the subgraph");
+    letGo();
+    await callers;
     assert.equal(slow.requests, 4, "another caller's identical fetch is not shared");
 
     const mutation = `mutation { enableIntegration(input: { type: SLACK }) { id } }`;
-    const mutations = await Promise.all([gateway.gql(mutation), gateway.gql(mutation)]);
+    holding = true;
+    const pendingMutations = Promise.all([gateway.gql(mutation), gateway.gql(mutation)]);
+    await until(slow.events, () => slow.requests === 6, "both mutations to reach the subgraph");
+    letGo();
+    const mutations = await pendingMutations;
     for (const { body } of mutations) assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     assert.equal(slow.requests, 6, "mutations are never merged");
   });
