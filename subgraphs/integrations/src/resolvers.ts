@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { IntegrationsContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
@@ -11,7 +11,7 @@ import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, notFound } from "../../shared/errors.ts";
 import { recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
-import { isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
+import { BoundedJSON, isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
 import {
   integrationsOfBoard,
   requireWebhookReader,
@@ -67,7 +67,7 @@ async function bumpWebhook(
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
-  JSON: JSONResolver,
+  JSON: BoundedJSON,
 
   Query: {
     async integrations(_parent, args, context) {
