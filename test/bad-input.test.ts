@@ -21,6 +21,7 @@ import { operationsOf, restRequests } from "./support/bad-input/rest-requests.ts
 import { graphqlOperations, graphqlRequests, operationName } from "./support/bad-input/graphql-requests.ts";
 import { runAll, type Outcome, type Run } from "./support/bad-input/runner.ts";
 import { countRows, unexplained, type Counts } from "./support/bad-input/ledger.ts";
+import { badStoredText } from "./support/bad-input/stored-text.ts";
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_204);
 /** Requests per operation, more where there is more input to get wrong: about 3,100 in all. */
@@ -70,6 +71,8 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
   let restTargets: string[];
   let graphqlTargets: string[];
   let healthy: number;
+  let textBefore: string[];
+  let textAfter: string[];
   const logged: string[] = [];
 
   before(async () => {
@@ -104,8 +107,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     console.log(`bad-input: seed ${SEED} (BAD_INPUT_SEED to change), ${requests.length} requests over ${rest.length} REST operations and ${graphql.length} GraphQL fields`);
 
     before_ = await countRows(harness);
+    textBefore = await badStoredText(harness);
     run = await runAll(base, fixture, requests, { connections: CONNECTIONS });
     after_ = await countRows(harness);
+    textAfter = await badStoredText(harness);
     healthy = (await fetch(`${base}/healthz`)).status;
 
     const byStatus = new Map<string, number>();
@@ -187,6 +192,11 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
       assert.equal(answer.status, 400);
       assert.deepEqual(answer.errors.map((error) => error.extensions?.code), ["BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT"]);
     });
+  });
+
+  it("stores no text the input rules refuse (control or bidi characters in names, replaced surrogates)", () => {
+    assert.deepEqual(textBefore, []);
+    assert.deepEqual(textAfter, []);
   });
 
   it("changes row counts only by what its 2xx writes allow", () => {

@@ -19,6 +19,8 @@ export interface Outcome {
   readonly ms: number;
   readonly contentType: string;
   readonly text: string;
+  /** Length of the whole answer (text is cut short). */
+  readonly bytes: number;
   /** A transport error instead of an answer. */
   readonly error?: string;
   /** Broken rules, in words (empty when the answer is fine). */
@@ -133,13 +135,13 @@ export async function runAll(baseUrl: string, fixture: Fixture, requests: readon
         // The server may close instead of reading an oversized body: the client then sees the socket
         // close mid-upload. That is a refusal, not a failure; anything else without an answer is.
         const oversized = /1\.1 MB|1,100,000-byte/.test(request.malformation) && !(error instanceof undiciErrors.HeadersTimeoutError) && !(error instanceof undiciErrors.BodyTimeoutError);
-        outcomes.push({ index, request, status: 0, ms, contentType: "", text: "", error: message, failures: oversized ? [] : [`no answer: ${message}`], wrote: 0 });
+        outcomes.push({ index, request, status: 0, ms, contentType: "", text: "", bytes: 0, error: message, failures: oversized ? [] : [`no answer: ${message}`], wrote: 0 });
         await client.destroy().catch(() => undefined);
         client = connect();
         continue;
       }
       const ms = performance.now() - begin;
-      outcomes.push({ index, request, status: answer.status, ms, contentType: answer.contentType, text: answer.text.slice(0, 2_000), failures: judge(request, answer, ms), wrote: writesOf(request, answer) });
+      outcomes.push({ index, request, status: answer.status, ms, contentType: answer.contentType, text: answer.text.slice(0, 2_000), bytes: answer.text.length, failures: judge(request, answer, ms), wrote: writesOf(request, answer) });
       if (answer.status >= 400 || answer.status === 0) {
         // The next request on this very connection (a new one only if the server said it closes).
         try {
