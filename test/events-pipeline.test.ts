@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { pino } from "pino";
@@ -162,24 +163,25 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     });
     assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
     const row = await harness.prisma.outboxEvent.findFirstOrThrow({ where: { eventType: "project.item.created" }, orderBy: { sequence: "desc" } });
-    await relay();
+    // A drain started after the row was written: once it resolves, the row is published and marked sent.
+    await (await relay()).drain();
 
     const published = await collect(kafka, "item-events", (messages) => messages.some((message) => eventIdOf(message) === row.id));
     const message = published.find((candidate) => eventIdOf(candidate) === row.id);
     assert.equal(message?.key?.toString(), row.aggregateId, "keyed by aggregate id");
     assert.ok(validateEvent(JSON.parse(message?.value?.toString() ?? "null")).ok);
-    for (let tries = 0; tries < 100 && !(await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
     assert.ok((await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt, "marked sent");
 
-    let entries: [string, string[]][] = [];
-    for (let tries = 0; tries < 200; tries += 1) {
-      entries = await harness.redis.xrange(streamKeys.board(board.id), "-", "+");
-      if (entries.some(([, fields]) => fields.includes(JSON.stringify(message ? JSON.parse(message.value?.toString() ?? "") : null)) || fields.join("").includes(row.id))) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // The bridge publishes a wake-up after each append: look again at each one until this event is in.
+    const mineIn = async () => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(row.id));
+    let mine: Awaited<ReturnType<typeof mineIn>> = [];
+    for (;;) {
+      const wakeUps = woken.length;
+      mine = await mineIn();
+      if (mine.length > 0) break;
+      // A wake-up that came while reading is already counted: read again at once, else wait for the next.
+      if (woken.length === wakeUps) await once(wake, "message", { signal: AbortSignal.timeout(15_000) });
     }
-    const mine = entries.filter(([, fields]) => fields.join("").includes(row.id));
     assert.equal(mine.length, 1, "appended once to the board stream");
     assert.ok(woken.includes(mine[0]?.[0] ?? ""), "a wake-up named the new entry");
     const orgEntries = await harness.redis.xrange(streamKeys.org(acme.id), "-", "+");
