@@ -344,6 +344,14 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
       assert.equal(viaGet.status, 405);
     });
 
+    it("refuses a literal nested thousands deep under the token limit with NESTING_LIMIT_EXCEEDED, before the parser overflows", async () => {
+      const query = `query Deep { __typename(x: ${"[".repeat(2_000)}1${"]".repeat(2_000)}) }`;
+      const result = await post({ query, operationName: "Deep" });
+      assert.equal(result.status, 400);
+      assert.deepEqual(codeOf(result), ["NESTING_LIMIT_EXCEEDED"]);
+      assert.doesNotMatch(JSON.stringify(result.body), /call stack/);
+    });
+
     it("executes only application/json bodies: anything else is 415", async () => {
       for (const contentType of ["application/xml", "text/html", "text/plain", "application/x-www-form-urlencoded"]) {
         const result = await post({ query: "{ me { id } }" }, { "content-type": contentType });

@@ -6,6 +6,8 @@ import {
   checkOperation,
   countTokens,
   DEFAULT_OPERATION_LIMITS,
+  MAX_NESTING,
+  refuseSource,
   type OperationCheck,
   type OperationLimits,
 } from "../gateway/src/limits/operation-limits.ts";
@@ -127,6 +129,19 @@ describe("operation tokens", () => {
       limit: 100,
       actual: 101,
     });
+  });
+});
+
+describe("document sources before parsing", () => {
+  it("refuses brackets nested deeper than MAX_NESTING under the token limit, which would overflow the parser's stack", () => {
+    const deep = `{ item(id: "1") { name } } query Q { search(filter: ${"[".repeat(2_000)}1${"]".repeat(2_000)}) { id } }`;
+    assert.ok(countTokens(deep, 5_000) < 5_000);
+    assert.deepEqual(refuseSource(deep, 5_000), { code: "NESTING_LIMIT_EXCEEDED", message: `The document nests brackets more than ${MAX_NESTING} deep`, limit: MAX_NESTING, actual: MAX_NESTING + 1 });
+  });
+
+  it("accepts GraphiQL's introspection query and nesting up to MAX_NESTING", () => {
+    assert.equal(refuseSource(getIntrospectionQuery(), 5_000), null);
+    assert.equal(refuseSource(`query { a(x: ${"[".repeat(MAX_NESTING - 2)}1${"]".repeat(MAX_NESTING - 2)}) }`, 5_000), null);
   });
 });
 

@@ -102,13 +102,10 @@ export function createGraphQLHandler(options: {
 
     const source = request.method === "GET" ? url.searchParams.get("query") : (body as { query?: unknown } | null)?.query;
     if (typeof source === "string") {
-      const tokens = tokenGate.exceeded(source);
-      if (tokens !== null) {
-        metrics.limitRefusals.inc({ code: "TOKEN_LIMIT_EXCEEDED" });
-        return sendGraphQLError(response, 400, "TOKEN_LIMIT_EXCEEDED", `The document has more than ${maxTokens} tokens`, {
-          limit: maxTokens,
-          actual: tokens,
-        });
+      const refused = tokenGate.refusal(source);
+      if (refused) {
+        metrics.limitRefusals.inc({ code: refused.code });
+        return sendGraphQLError(response, 400, refused.code, refused.message, { limit: refused.limit, actual: refused.actual });
       }
     }
     if (!caller && !(typeof source === "string" && isIntrospectionOnly(source, maxTokens))) return unauthenticated();

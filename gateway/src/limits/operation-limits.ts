@@ -51,14 +51,42 @@ export type OperationCheck =
  * A lexical error ends the count instead of throwing, so the parser can report it with its own message.
  */
 export function countTokens(source: string, max: number): number {
+  return measureSource(source, max).tokens;
+}
+
+/**
+ * Brackets, braces and parentheses open at once. graphql-js parses them recursively, so a few
+ * thousand of them (`[[[[…` in a literal, well under the token limit) overflow its stack; the
+ * deepest document the operation limits allow nests far less than this.
+ */
+export const MAX_NESTING = 128;
+
+/** Tokens (stopping at `max + 1`) and the deepest nesting of a source, from one lexer pass. */
+export function measureSource(source: string, max: number): { tokens: number; nesting: number } {
   const lexer = new Lexer(new Source(source));
-  let count = 0;
+  let tokens = 0;
+  let open = 0;
+  let nesting = 0;
   try {
-    while (count <= max && lexer.advance().kind !== TokenKind.EOF) count += 1;
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF && tokens <= max && nesting <= MAX_NESTING; token = lexer.advance()) {
+      tokens += 1;
+      if (token.kind === TokenKind.BRACE_L || token.kind === TokenKind.BRACKET_L || token.kind === TokenKind.PAREN_L) nesting = Math.max(nesting, (open += 1));
+      else if (token.kind === TokenKind.BRACE_R || token.kind === TokenKind.BRACKET_R || token.kind === TokenKind.PAREN_R) open -= 1;
+    }
   } catch {
-    // see above: the parse that follows reports the syntax error
+    // see countTokens: the parse that follows reports the syntax error
   }
-  return count;
+  return { tokens, nesting };
+}
+
+/** Why a document's source must not be parsed at all, or null. */
+export function refuseSource(source: string, maxTokens: number): { code: "TOKEN_LIMIT_EXCEEDED" | "NESTING_LIMIT_EXCEEDED"; message: string; limit: number; actual: number } | null {
+  // Nothing nests deeper than half its length: short sources cannot exceed either limit.
+  if (source.length <= Math.min(maxTokens, 2 * MAX_NESTING)) return null;
+  const { tokens, nesting } = measureSource(source, maxTokens);
+  if (tokens > maxTokens) return { code: "TOKEN_LIMIT_EXCEEDED", message: `The document has more than ${maxTokens} tokens`, limit: maxTokens, actual: tokens };
+  if (nesting > MAX_NESTING) return { code: "NESTING_LIMIT_EXCEEDED", message: `The document nests brackets more than ${MAX_NESTING} deep`, limit: MAX_NESTING, actual: nesting };
+  return null;
 }
 
 /**

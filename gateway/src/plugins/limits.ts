@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GatewayContext } from "../federation/signed-data-source.ts";
-import { checkOperation, countTokens, type OperationLimits } from "../limits/operation-limits.ts";
+import { checkOperation, refuseSource, type OperationLimits } from "../limits/operation-limits.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 
 function refusal(code: string, message: string, limit: number, actual: number): GraphQLError {
@@ -39,11 +39,11 @@ export class TokenGate {
   private readonly within = new Set<string>();
   constructor(private readonly maxTokens: number, private readonly capacity = 50_000) {}
 
-  /** The token count when over the limit, else null. */
-  exceeded(source: string): number | null {
-    if (source.length <= this.maxTokens || this.within.has(source)) return null;
-    const tokens = countTokens(source, this.maxTokens);
-    if (tokens > this.maxTokens) return tokens;
+  /** Why the source must not be parsed (too many tokens, too deeply nested), else null. */
+  refusal(source: string): ReturnType<typeof refuseSource> {
+    if (this.within.has(source)) return null;
+    const refused = refuseSource(source, this.maxTokens);
+    if (refused) return refused;
     if (this.within.size >= this.capacity) this.within.clear();
     this.within.add(source);
     return null;

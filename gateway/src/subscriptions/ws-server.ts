@@ -22,7 +22,7 @@ import { LRUCache } from "lru-cache";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
-import { checkOperation, type OperationLimits } from "../limits/operation-limits.ts";
+import { checkOperation, refuseSource, type OperationLimits } from "../limits/operation-limits.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { correlationIdOf } from "../observability/correlation.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
@@ -268,6 +268,8 @@ type Compiled = { readonly document: DocumentNode } | { readonly errors: readonl
 
 /** Parse (bounded by the token limit, without locations: nothing reads them) and validate. */
 function compile(schema: GraphQLSchema, query: string, maxTokens: number): Compiled {
+  const refused = refuseSource(query, maxTokens);
+  if (refused) return { errors: [new GraphQLError(refused.message, { extensions: { code: refused.code, limit: refused.limit, actual: refused.actual } })] };
   let document: DocumentNode;
   try {
     document = parse(query, { maxTokens, noLocation: true });
