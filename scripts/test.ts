@@ -3,7 +3,7 @@
 // the suites, and stops the broker again if it started it, so a run leaves the machine as it was
 // (CI starts Kafka itself beforehand: then it is left running). Exits with the tests' code.
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { kafkaBrokers, waitForKafka } from "../infra/kafka/ready.ts";
@@ -27,11 +27,24 @@ function run(command: string, args: readonly string[]): Promise<number> {
 }
 const running = new Set<ReturnType<typeof spawn>>();
 
-let startedKafka = false;
+/** The pid of the broker infra/kafka/start.sh started last (its pid file), if any. */
+function brokerPid(): string | undefined {
+  try {
+    return readFileSync(`${process.env.KAFKA_DATA_DIR ?? "/tmp/sunday-kafka"}/kafka.pid`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+/** The broker's pid before this run: a pid file that names another one afterwards is this run's broker. */
+let pidBefore: string | undefined;
+let kafkaStarting = false;
 async function stopKafka(): Promise<void> {
-  if (!startedKafka) return;
-  startedKafka = false;
-  console.log("--- stopping the Kafka broker this run started");
+  if (!kafkaStarting) return;
+  kafkaStarting = false;
+  const pid = brokerPid();
+  // Only a broker this run started is stopped (a busy broker that answered the probe late is not ours).
+  if (pid === undefined || pid === pidBefore) return;
+  console.log(`--- stopping the Kafka broker this run started (pid ${pid})`);
   await run("bash", ["infra/kafka/stop.sh"]);
 }
 
@@ -53,9 +66,12 @@ async function main(): Promise<number> {
     () => true,
     () => false,
   );
-  if (!kafkaUp) console.log(`--- no Kafka broker at ${brokers.join(",")}: starting one for this run (infra/kafka/start.sh)`);
-  // Only a broker this run started is stopped at the end; one that was up already is left alone.
-  const kafkaReady = kafkaUp ? Promise.resolve() : preflight("kafka").then(() => void (startedKafka = true));
+  if (!kafkaUp) {
+    console.log(`--- no Kafka broker at ${brokers.join(",")}: starting one for this run (infra/kafka/start.sh)`);
+    pidBefore = brokerPid();
+    kafkaStarting = true;
+  }
+  const kafkaReady = kafkaUp ? Promise.resolve() : preflight("kafka");
   // Type-check while the broker boots; both must be done before any suite runs.
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   const [typecheck] = await Promise.all([run(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json"]), kafkaReady]);
