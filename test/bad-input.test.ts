@@ -21,7 +21,7 @@ import { operationsOf, restRequests } from "./support/bad-input/rest-requests.ts
 import { graphqlOperations, graphqlRequests, operationName } from "./support/bad-input/graphql-requests.ts";
 import { runAll, type Outcome, type Run } from "./support/bad-input/runner.ts";
 import { countRows, unexplained, type Counts } from "./support/bad-input/ledger.ts";
-import { badStoredText } from "./support/bad-input/stored-text.ts";
+import { badStoredText, badStoredValues } from "./support/bad-input/stored-text.ts";
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20_261_204);
 /** Requests per operation, more where there is more input to get wrong: about 3,100 in all. */
@@ -107,16 +107,28 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     console.log(`bad-input: seed ${SEED} (BAD_INPUT_SEED to change), ${requests.length} requests over ${rest.length} REST operations and ${graphql.length} GraphQL fields`);
 
     before_ = await countRows(harness);
-    textBefore = await badStoredText(harness);
+    textBefore = [...(await badStoredText(harness)), ...(await badStoredValues(harness))];
     run = await runAll(base, fixture, requests, { connections: CONNECTIONS });
     after_ = await countRows(harness);
-    textAfter = await badStoredText(harness);
+    textAfter = [...(await badStoredText(harness)), ...(await badStoredValues(harness))];
     healthy = (await fetch(`${base}/healthz`)).status;
 
     const byStatus = new Map<string, number>();
     for (const outcome of run.outcomes) {
       const key = `${outcome.request.surface} ${outcome.status === 0 ? "no answer" : outcome.status}`;
       byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+    }
+    if (process.env.BAD_INPUT_VERBOSE) {
+      // Per target and status, to see what a generator reaches (BAD_INPUT_VERBOSE=1).
+      const byTarget = new Map<string, { count: number; example: Outcome }>();
+      for (const outcome of run.outcomes) {
+        const key = `${outcome.request.target} ${outcome.status}`;
+        const entry = byTarget.get(key);
+        if (entry) entry.count += 1;
+        else byTarget.set(key, { count: 1, example: outcome });
+      }
+      const line = ([key, { count, example }]: [string, { count: number; example: Outcome }]) => `  ${key}: ${count} (e.g. ${example.request.malformation}: ${example.text.slice(0, 160)})`;
+      console.log([...byTarget.entries()].sort(([a], [b]) => a.localeCompare(b)).map(line).join("\n"));
     }
     const slowest = Math.max(...run.outcomes.map((outcome) => outcome.ms));
     console.log(
@@ -194,7 +206,7 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     });
   });
 
-  it("stores no text the input rules refuse (control or bidi characters in names, replaced surrogates)", () => {
+  it("stores no text the input rules refuse (control or bidi characters in names, replaced surrogates) and no column value of the wrong shape", () => {
     assert.deepEqual(textBefore, []);
     assert.deepEqual(textAfter, []);
   });

@@ -83,11 +83,29 @@ function kindOf(schema: Schema | undefined): Parameters<typeof badValue>[0] {
 }
 
 /** A column (of each type) and a value it accepts. */
-const COLUMN_VALUES: Readonly<Record<string, Wire>> = { TEXT: "probe", NUMBER: 5, DATE: "2026-01-15", PERSON: [], DROPDOWN: [], STATUS: null, TIMELINE: null };
+const COLUMN_VALUES: Readonly<Record<string, Wire>> = {
+  TEXT: "probe",
+  NUMBER: 5,
+  DATE: { date: "2026-01-15" },
+  TIMELINE: { from: "2026-01-15", to: "2026-02-15" },
+  PERSON: { userIds: [] },
+  DROPDOWN: { labels: [] },
+  STATUS: null,
+};
+
+/** Inside a column's value: where a wrong value reaches the column type's own checks. */
+const VALUE_PATHS: Readonly<Record<string, readonly { path: (string | number)[]; kind: Parameters<typeof badValue>[0] }[]>> = {
+  TEXT: [{ path: ["value"], kind: "string" }],
+  NUMBER: [{ path: ["value"], kind: "number" }],
+  DATE: [{ path: ["value", "date"], kind: "date" }, { path: ["value"], kind: "date" }],
+  TIMELINE: [{ path: ["value", "from"], kind: "date" }, { path: ["value", "to"], kind: "date" }],
+  PERSON: [{ path: ["value", "userIds", 0], kind: "uuid" }, { path: ["value", "userIds"], kind: "array" }],
+  DROPDOWN: [{ path: ["value", "labels", 0], kind: "string" }],
+  STATUS: [{ path: ["value", "label"], kind: "string" }, { path: ["value"], kind: "json" }],
+};
 
 /** A valid path for the operation: the real ids it needs (scratch rows for what deletes). */
-function pathParams(fixture: Fixture, operation: RestOperation, columnType: string): Record<string, string> {
-  const { template, method } = operation;
+function pathParams(fixture: Fixture, template: string, method: string, columnType: string): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [, collection, name] of template.matchAll(/\/([\w-]+)\/\{(\w+)\}/g)) {
     const key = name as string;
@@ -241,15 +259,19 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
     const paths = fieldPaths(body);
     add(
       8,
-      fc.tuple(fc.constantFrom(...paths), columnType).chain(([field, type]) =>
-        badValue(field.path.at(-1) === "value" && type === "DATE" ? "date" : kindOf(field.schema)).map(
-          (bad: Labelled): Mutated => ({
-            malformation: `body ${field.path.join(".")} is ${bad.label}`,
-            body: toJson(setAt(validBody(fixture, body, type), field.path, bad.value)),
-            columnType: type,
-          }),
-        ),
-      ),
+      fc.tuple(fc.constantFrom(...paths), columnType).chain(([field, type]) => {
+        // A column's value: aim inside the shape its column type expects.
+        const inner = field.path.length === 1 && field.path[0] === "value" ? fc.constantFrom(...(VALUE_PATHS[type] ?? [])) : fc.constant({ path: field.path, kind: kindOf(field.schema) });
+        return inner.chain((place) =>
+          badValue(place.kind).map(
+            (bad: Labelled): Mutated => ({
+              malformation: `body ${place.path.join(".")}${place.path[0] === "value" ? ` of a ${type} column` : ""} is ${bad.label}`,
+              body: toJson(setAt(validBody(fixture, body, type), place.path, bad.value)),
+              columnType: type,
+            }),
+          ),
+        );
+      }),
     );
     if ((body.required ?? []).length > 0) {
       add(1, fc.constantFrom(...(body.required as string[])).map((name): Mutated => ({ malformation: `body without the required ${name}`, body: toJson(setAt(validBody(fixture, body, "TEXT"), [name], undefined)) })));
@@ -304,10 +326,11 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
 /** Arbitrary bad requests for one operation. */
 export function restRequests(fixture: Fixture, operation: RestOperation, mutationOf: (method: string, template: string) => string | undefined): fc.Arbitrary<BadRequest> {
   return fc.tuple(mutations(fixture, operation), credentials).map(([mutated, credential]): BadRequest => {
-    const params = pathParams(fixture, operation, mutated.columnType ?? "TEXT");
+    const method = mutated.method ?? operation.method;
+    // By the method sent: a wrong method can be a DELETE of a route that has one.
+    const params = pathParams(fixture, operation.template, method, mutated.columnType ?? "TEXT");
     let path = operation.template.replace(/\{(\w+)\}/g, (_whole, name: string) => (mutated.path === name ? (mutated.query ?? "") : encode(params[name] as string)));
     if (mutated.path === undefined && mutated.query !== undefined) path += `?${mutated.query}`;
-    const method = mutated.method ?? operation.method;
     const headers: Record<string, string> = {};
     if (mutated.body !== undefined) headers["content-type"] = "application/json";
     Object.assign(headers, mutated.headers ?? {});
@@ -321,7 +344,7 @@ export function restRequests(fixture: Fixture, operation: RestOperation, mutatio
       headers,
       body: mutated.body,
       credential,
-      writes: method === operation.method ? mutationOf(operation.method, operation.template) : undefined,
+      writes: mutationOf(method, operation.template),
     };
   });
 }

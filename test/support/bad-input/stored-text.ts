@@ -2,12 +2,40 @@
  * Text the input rules refuse (subgraphs/shared/validation.ts) must not be found stored, whatever a
  * bad request got answered: no control or bidi characters in names, no control characters in
  * multi-line text, and no U+FFFD, which is what an unpaired surrogate or invalid UTF-8 becomes when
- * it is silently "repaired" on the way to PostgreSQL.
+ * it is silently "repaired" on the way to PostgreSQL. Column values must be of their column's shape
+ * (a DATE of 2026-02-30 was stored).
  */
 import type { Harness } from "../harness.ts";
 
 const SINGLE_LINE = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFD]/;
 const MULTI_LINE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/;
+
+/** A real calendar day (2026-02-30 is not one). */
+function isDay(value: unknown): boolean {
+  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00.000Z`).toISOString().slice(0, 10) === value;
+}
+
+/** Stored column values that are not of their column's shape: DATE and TIMELINE days, finite NUMBERs. */
+export async function badStoredValues(harness: Harness): Promise<string[]> {
+  const [rows, columns] = await Promise.all([
+    harness.prisma.columnValue.findMany({ select: { itemId: true, columnId: true, value: true } }),
+    harness.prisma.column.findMany({ select: { id: true, type: true } }),
+  ]);
+  const typeOf = new Map(columns.map((column) => [column.id, column.type as string]));
+  const found: string[] = [];
+  for (const row of rows) {
+    const type = typeOf.get(row.columnId);
+    const value = row.value as unknown;
+    const record = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+    const ok =
+      type === "DATE" ? isDay(record.date) :
+      type === "TIMELINE" ? isDay(record.from) && isDay(record.to) :
+      type === "NUMBER" ? typeof value === "number" && Number.isFinite(value) :
+      true;
+    if (!ok) found.push(`ColumnValue of item ${row.itemId}, ${type} column ${row.columnId}: ${JSON.stringify(value)}`);
+  }
+  return found;
+}
 
 /** `Model.field id: value` for every stored string that breaks the rules. */
 export async function badStoredText(harness: Harness): Promise<string[]> {

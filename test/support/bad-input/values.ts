@@ -178,7 +178,7 @@ export function badValue(kind: "string" | "uuid" | "integer" | "number" | "boole
     case "enum":
       return fc.oneof(labelled([["lower case", "public"], ["padded", " PUBLIC "], ["with NUL", "PUBLIC\u0000"], ["unknown", "SECRET"], ["the number 1", 1], ["the string true", "true"]]), strings, types);
     case "date":
-      return fc.oneof(dates, strings, numbers);
+      return fc.oneof({ arbitrary: dates, weight: 4 }, { arbitrary: strings, weight: 1 }, { arbitrary: numbers, weight: 1 });
     case "json":
       return fc.oneof({ arbitrary: types, weight: 3 }, numbers, strings, dates, cursors);
     case "array":
