@@ -5,9 +5,8 @@
  * revoke the key they authenticate with.
  */
 import assert from "node:assert/strict";
-import type { Harness } from "../harness.ts";
 import { mintToken } from "../../../gateway/src/auth/jwt.ts";
-import { TEST_JWT } from "../harness.ts";
+import { TEST_JWT, type Harness } from "../harness.ts";
 
 export type Credential = "owner" | "member" | "ownerKey" | "memberKey" | "anonymous" | "garbage" | "otherOrg";
 
@@ -54,7 +53,7 @@ export async function makeFixture(harness: Harness): Promise<Fixture> {
   const scratchKey = await made(harness, owner, `mutation { createApiKey(input: { name: "scratch" }) { apiKey { id } } }`, field<{ apiKey: { id: string } }>("createApiKey"));
   const ownerKey = await made(harness, owner, `mutation { createApiKey(input: { name: "bad-input owner" }) { secret } }`, field<{ secret: string }>("createApiKey"));
   const memberKey = await made(harness, owner, `mutation { createApiKey(input: { name: "bad-input member", role: MEMBER }) { secret } }`, field<{ secret: string }>("createApiKey"));
-  const expired = await mintToken({ userId: acme.userIdsByRole.OWNER, organizationId: acme.id, role: "OWNER" }, { ...TEST_JWT, secret: "another-secret-of-at-least-32-bytes!!" });
+  const forged = await mintToken({ userId: acme.userIdsByRole.OWNER, organizationId: acme.id, role: "OWNER" }, { ...TEST_JWT, secret: "another-secret-of-at-least-32-bytes!!" });
 
   return {
     workspaceId: acme.workspaceId,
@@ -77,7 +76,7 @@ export async function makeFixture(harness: Harness): Promise<Fixture> {
       memberKey: `Bearer ${memberKey.secret}`,
       anonymous: undefined,
       // A token signed with another secret: well-formed, but forged.
-      garbage: `Bearer ${expired}`,
+      garbage: `Bearer ${forged}`,
       otherOrg: `Bearer ${await harness.token(1, "OWNER")}`,
     },
   };
