@@ -319,11 +319,16 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
         }),
       );
     }
-    add(
-      1,
-      fc.constantFrom(...protoKeys, "zzz").map((key) => post(`an unknown argument ${key}`, { query: base.replace(`${field.name}(`, `${field.name}(${key}: 1, `), variables: baseVariables })),
-    );
   }
+  add(
+    1,
+    fc.constantFrom(...protoKeys, "zzz").map((key) =>
+      post(`an unknown argument ${key}`, {
+        query: base.includes(`${field.name}(`) ? base.replace(`${field.name}(`, `${field.name}(${key}: 1, `) : base.replace(` { ${field.name}`, ` { ${field.name}(${key}: 1)`),
+        variables: baseVariables,
+      }),
+    ),
+  );
   add(3, fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))));
   add(
     1,
