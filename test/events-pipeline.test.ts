@@ -9,7 +9,7 @@ import { preflight } from "./support/preflight.ts";
 import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics } from "../events/kafka.ts";
 import { kafkaPublisher } from "../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../events/relay/outbox-relay.ts";
-import { startBridge, type Bridge } from "../events/bridge/bridge.ts";
+import { startBridge, type Bridge, type EventCheck } from "../events/bridge/bridge.ts";
 import { streamKeys } from "../events/bridge/redis-append.ts";
 import { parseEventMessage, validateEvent } from "../events/contracts/registry.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
@@ -357,6 +357,42 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       await outageRelay.dispose();
       await producer.disconnect();
       await proxy.close();
+    }
+  });
+
+  it("a bridge frozen for longer than its Kafka session (a long GC pause) is dropped from its group, carries on with a new consumer by itself, and appends every event once", async () => {
+    const acme = harness.seed.organizations[0];
+    const board = acme.boards[0]; // where commentRow's events go
+    const commentId = randomUUID();
+    const [frozenEvent, laterEvent] = [1, 2].map((version) => commentRow(acme, commentId, version).envelope);
+    // The whole process stops for 9 s while the bridge handles one message, as in a long GC pause:
+    // no heartbeat can go out, the broker drops the member, and the commit after it is refused as
+    // "not aware of this member". kafkajs does not restart a consumer after that error.
+    let freezes = 0;
+    const check: EventCheck = (value) => {
+      const verdict = parseEventMessage(value);
+      if (verdict.ok && verdict.event.eventId === frozenEvent?.eventId && freezes++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 9_000);
+      return verdict;
+    };
+    const frozenBridge = await startBridge({ kafka, redis: harness.redis, check, logger, groupId: `test-bridge-${randomUUID()}`, fromBeginning: false, sessionTimeoutMs: 6_000 });
+    try {
+      await frozenBridge.ready;
+      const producer = createIdempotentProducer(kafka);
+      await producer.connect();
+      await producer.send({
+        topic: "collaboration-events",
+        acks: -1,
+        messages: [frozenEvent, laterEvent].map((envelope) => ({ key: commentId, value: JSON.stringify(envelope), headers: { eventId: envelope?.eventId ?? "" } })),
+      });
+      await producer.disconnect();
+      const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
+      await until("the event after the freeze in the board stream", async () => (await inStream(laterEvent?.eventId ?? "")) > 0, 45_000);
+      assert.equal(freezes >= 1, true, "the bridge was frozen");
+      assert.equal(await inStream(frozenEvent?.eventId ?? ""), 1, "the event handled during the freeze appended once");
+      assert.equal(await inStream(laterEvent?.eventId ?? ""), 1);
+      await until("the bridge ready again", () => frozenBridge.health().ready);
+    } finally {
+      await frozenBridge.dispose();
     }
   });
 });

@@ -206,6 +206,29 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
   }
 
+  /**
+   * A new group that starts at the latest offsets commits them before it consumes: "latest" is then
+   * fixed at this start, and a consumer rebuilt after a crash (or a restarted bridge) resumes there
+   * instead of at a later "latest", which would skip what arrived in between. Partitions with a
+   * committed offset keep it. If the group already has running members, kafkajs's own rule applies.
+   */
+  async function pinStartingOffsets(): Promise<void> {
+    const admin = options.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics.domain] })) {
+        const missing = partitions.filter((partition) => partition.offset === "-1");
+        if (missing.length === 0) continue;
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map((end) => [end.partition, end.high]));
+        await admin.setOffsets({ groupId, topic, partitions: missing.map(({ partition }) => ({ partition, offset: ends.get(partition) ?? "0" })) });
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "could not commit the starting offsets of a new group");
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** kafkajs restarts a consumer after a retriable crash by itself; after any other, the bridge builds a new one. */
   function onCrash(crashed: Consumer, event: ConsumerCrashEvent): void {
     const { error, restart } = event.payload;
@@ -247,6 +270,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   }
 
   await producer.connect();
+  if (!(options.fromBeginning ?? true)) await pinStartingOffsets();
   await startConsumer();
 
   return {
