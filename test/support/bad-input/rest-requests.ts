@@ -215,6 +215,8 @@ const HEADERS: readonly [label: string, name: string, value: string][] = [
   ["an Idempotency-Key with spaces", "idempotency-key", "a key with spaces"],
   ["a 300-character Idempotency-Key", "idempotency-key", "k".repeat(300)],
   ["a Latin-1 Idempotency-Key", "idempotency-key", "cl\u00e9"],
+  // The same key on many requests (other bodies, other routes, at once): 422, 409 or a replay.
+  ["a reused Idempotency-Key", "idempotency-key", "bad-input-reused"],
   ["a garbage If-Match", "if-match", "garbage"],
   ["a weak If-Match", "if-match", 'W/"1"'],
   ["If-Match *", "if-match", "*"],

@@ -41,6 +41,8 @@ interface Answer {
   contentType: string;
   text: string;
   closes: boolean;
+  /** An Idempotency-Key replay: a 2xx that wrote nothing this time. */
+  replayed: boolean;
 }
 
 async function send(client: Client, request: BadRequest, authorization: string | undefined): Promise<Answer> {
@@ -60,7 +62,7 @@ async function send(client: Client, request: BadRequest, authorization: string |
     const value = response.headers[name];
     return Array.isArray(value) ? value.join(", ") : (value ?? "");
   };
-  return { status: response.statusCode, contentType: header("content-type"), text, closes: /close/i.test(header("connection")) };
+  return { status: response.statusCode, contentType: header("content-type"), text, closes: /close/i.test(header("connection")), replayed: header("idempotent-replayed") === "true" };
 }
 
 /** The rules every answer to a bad request must keep; returns the broken ones. */
@@ -99,7 +101,7 @@ export function judge(request: BadRequest, answer: { status: number; contentType
 
 /** How many writes (of `request.writes`) an answer reports as done. */
 function writesOf(request: BadRequest, answer: Answer): number {
-  if (!request.writes || answer.status < 200 || answer.status >= 300) return 0;
+  if (!request.writes || answer.status < 200 || answer.status >= 300 || answer.replayed) return 0;
   if (request.surface === "rest") return 1;
   try {
     const data = (JSON.parse(answer.text) as { data?: Record<string, unknown> | null }).data;
@@ -142,7 +144,7 @@ export async function runAll(baseUrl: string, fixture: Fixture, requests: readon
       }
       const ms = performance.now() - begin;
       outcomes.push({ index, request, status: answer.status, ms, contentType: answer.contentType, text: answer.text.slice(0, 2_000), bytes: answer.text.length, failures: judge(request, answer, ms), wrote: writesOf(request, answer) });
-      if (answer.status >= 400 || answer.status === 0) {
+      if (answer.status >= 400) {
         // The next request on this very connection (a new one only if the server said it closes).
         try {
           const check = await send(client, { surface: "rest", target: "healthz", malformation: "", method: "GET", path: "/healthz", headers: {}, credential: "anonymous" }, undefined);
