@@ -211,6 +211,33 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     assert.deepEqual(textAfter, []);
   });
 
+  describe("an Accept header no answer can satisfy (found by this suite: the mutation ran, then 406)", () => {
+    const createBoard = (accept: string) =>
+      fetch(`${harness.stack.gateway.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string, accept },
+        body: JSON.stringify({ query: "mutation Make($input: CreateBoardInput!) { createBoard(input: $input) { id } }", variables: { input: { workspaceId: fixture.workspaceId, name: "Accept probe" } } }),
+      });
+
+    for (const accept of ["application/xml", "text/event-stream", "multipart/mixed; deferSpec=20220824", "application/json; charset=latin1"]) {
+      it(`refuses Accept: ${accept} with 406 NOT_ACCEPTABLE and creates nothing`, async () => {
+        const boards = await harness.prisma.board.count();
+        const response = await createBoard(accept);
+        assert.equal(response.status, 406);
+        assert.deepEqual(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["NOT_ACCEPTABLE"]);
+        assert.equal(await harness.prisma.board.count(), boards);
+      });
+    }
+
+    it("still runs it for the Accept headers GraphQL clients send", async () => {
+      for (const accept of ["application/graphql-response+json, application/json;q=0.9", "*/*", "application/json; charset=utf-8"]) {
+        const response = await createBoard(accept);
+        assert.equal(response.status, 200, accept);
+        assert.ok(((await response.json()) as { data?: { createBoard?: { id: string } } }).data?.createBoard?.id, accept);
+      }
+    });
+  });
+
   it("changes row counts only by what its 2xx writes allow", () => {
     const writes = writesOf(run);
     const wrong = unexplained(before_, after_, writes);

@@ -26,6 +26,26 @@ const INTROSPECTION_FIELDS = new Set(["__schema", "__type", "__typename"]);
 const JSON_REQUEST = /^application\/json\s*(?:;|$)/i;
 
 /**
+ * Whether the Accept header admits a JSON answer (absent, a wildcard, application/json or
+ * application/graphql-response+json, with no parameter but q and charset=utf-8). Apollo Server
+ * negotiates only after executing, so an unanswerable Accept ran a mutation and then said 406.
+ * Checked here first, at least as strictly as Apollo's negotiation (hand-rolled: a few lines,
+ * where the library Apollo uses is not a dependency of ours).
+ */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === "") return true;
+  return accept.split(",").some((range) => {
+    const [type = "", ...parameters] = range.split(";").map((part) => part.trim().toLowerCase());
+    if (!["*/*", "application/*", "application/json", "application/graphql-response+json"].includes(type)) return false;
+    return parameters.every((parameter) => {
+      const [name, value = ""] = parameter.split("=").map((part) => part.trim());
+      if (name === "q") return Number(value) > 0;
+      return name === "charset" && (value === "utf-8" || value === "*");
+    });
+  });
+}
+
+/**
  * Whether every operation of the document selects only `__schema` / `__type` / `__typename` at
  * its root: what GraphiQL needs before a token is set. Fragments are allowed (the standard
  * `getIntrospectionQuery()` has them); they can only be spread below an introspection field.
@@ -74,6 +94,9 @@ export function createGraphQLHandler(options: {
     }
     if (request.method === "POST" && !JSON_REQUEST.test(request.headers["content-type"] ?? "")) {
       return sendGraphQLError(response, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json");
+    }
+    if (!acceptsJson(request.headers.accept)) {
+      return sendGraphQLError(response, 406, "NOT_ACCEPTABLE", "Accept application/graphql-response+json or application/json: nothing else is served");
     }
 
     const admission = await admit(request.headers, correlationId, request.socket.remoteAddress);

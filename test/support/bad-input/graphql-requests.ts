@@ -233,8 +233,22 @@ const DOCUMENTS: readonly [label: string, build: (operation: string) => Wire][] 
   ["6,000 tokens", () => ({ query: `{ ${"__typename ".repeat(6_000)}}` })],
   ["500 aliases", (op) => ({ query: op.replace(/\{ (\w+)/, (_whole, field: string) => `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: ${field}`).join(" ")} __typename: ${field}`) })],
   ["a NUL byte in the document", (op) => ({ query: `${op}\u0000` })],
+  ["a @defer fragment", (op) => ({ query: op.replace(/\}\s*$/, " ... @defer { __typename } }") })],
+  ["a @stream directive", (op) => ({ query: op.replace(/\}\s*$/, " __typename @stream(initialCount: 1) }") })],
+  ["a persisted query whose hash is not the document's", (op) => ({ query: op, extensions: { persistedQuery: { version: 1, sha256Hash: "f".repeat(64) } } })],
+  ["introspection nested 20 deep", () => ({ query: `{ __schema { types { ${"fields { type { ".repeat(10)}name${" } }".repeat(10)} } } }` })],
   ["a batch of two", (op) => [{ query: op }, { query: op }]],
   ["an empty batch", () => []],
+];
+
+/** Accept headers a GraphQL client might send, and some no server can satisfy. */
+const ACCEPTS: readonly string[] = [
+  "multipart/mixed; deferSpec=20220824",
+  "text/event-stream",
+  "application/graphql-response+json",
+  "application/xml",
+  "text/html",
+  ";;;",
 ];
 
 const CONTENT_TYPES: readonly string[] = ["application/xml", "text/html", "text/plain", "application/x-www-form-urlencoded", "application/graphql", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "", "application/graphql-response+json, text/html"];
@@ -330,6 +344,10 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
     ),
   );
   add(3, fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))));
+  add(
+    1,
+    fc.constantFrom(...ACCEPTS).map((accept) => post(`Accept: ${accept}`, { query: base, variables: baseVariables }, { "content-type": "application/json", accept })),
+  );
   add(
     1,
     fc.constantFrom(...CONTENT_TYPES).map((type) => post(`Content-Type ${JSON.stringify(type)}`, type === "application/graphql" ? new RawJson(base) : { query: base, variables: baseVariables }, type === "" ? {} : { "content-type": type })),
