@@ -1,10 +1,10 @@
 // The README's first steps as a newcomer takes them: `npm start` on the embedded database, then
-// the `npm run dev-token -- <email>` command it prints, exactly as printed.
+// the `npm run dev-token -- <email>` command it prints, run exactly as printed.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,8 +26,11 @@ describe("npm start on the embedded database", () => {
     // The embedded defaults (no DATABASE_URL, REDIS_URL or KAFKA_BROKERS), a data dir of its own, free ports.
     env = { ...process.env, PGLITE_DATA_DIR: dataDir, PORT: "0", USERS_PORT: "0", PROJECTS_PORT: "0", ITEMS_PORT: "0", INTEGRATIONS_PORT: "0" };
     for (const name of ["DATABASE_URL", "REDIS_URL", "KAFKA_BROKERS", "NODE_ENV"]) delete env[name];
-    // Its own process group, so stopping it stops npm and the node process under it.
-    start = spawn("npm", ["start"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    // `npm start`'s own command, without npm in between: npm does not pass SIGTERM on to it, and a
+    // process of the test's own is stopped with the test (and by a Ctrl-C of the run).
+    const [command = "", ...args] = (JSON.parse(await readFile(new URL("package.json", ROOT), "utf8")) as { scripts: { start: string } }).scripts.start.split(" ");
+    assert.equal(command, "node");
+    start = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     start.stderr?.resume();
     await new Promise<void>((resolve, reject) => {
       start.stdout?.on("data", (chunk: Buffer) => {
@@ -38,9 +41,9 @@ describe("npm start on the embedded database", () => {
     });
   });
   after(async () => {
-    if (start?.exitCode === null && start.pid) {
+    if (start?.exitCode === null) {
       const exited = new Promise((resolve) => start.once("exit", resolve));
-      process.kill(-start.pid, "SIGTERM");
+      start.kill("SIGTERM");
       await exited;
     }
     if (dir) await rm(dir, { recursive: true, force: true });
