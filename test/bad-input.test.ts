@@ -238,6 +238,18 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     });
   });
 
+  it("codes a refused persisted query (wrong version, hash not the document's) BAD_REQUEST, not INTERNAL_SERVER_ERROR (found by this suite)", async () => {
+    for (const persistedQuery of [{ version: 1, sha256Hash: "f".repeat(64) }, { version: 99, sha256Hash: "x" }]) {
+      const response = await fetch(`${harness.stack.gateway.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string },
+        body: JSON.stringify({ query: "{ me { id } }", extensions: { persistedQuery } }),
+      });
+      assert.equal(response.status, 400);
+      assert.deepEqual(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["BAD_REQUEST"]);
+    }
+  });
+
   it("changes row counts only by what its 2xx writes allow", () => {
     const writes = writesOf(run);
     const wrong = unexplained(before_, after_, writes);

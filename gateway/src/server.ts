@@ -29,6 +29,7 @@ import { limitsPlugin } from "./plugins/limits.ts";
 import { operationResolutionPlugin } from "./plugins/operation-resolution.ts";
 import { PlanCacheTracker, observabilityPlugin } from "./plugins/observability.ts";
 import { variableCoercionPlugin } from "./plugins/variable-coercion.ts";
+import { codeClientErrors } from "./execution/client-error-codes.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
@@ -151,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const apollo = new ApolloServer<GatewayContext>({
     gateway: federation.gateway,
     includeStacktraceInErrorResponses: false,
+    formatError: codeClientErrors,
     // Shutdown is ours (dispose()); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     introspection: true,

@@ -84,6 +84,7 @@ export function judge(request: BadRequest, answer: { status: number; contentType
       if (answer.contentType.split(";")[0]?.trim() !== "application/problem+json") failures.push(`content type ${JSON.stringify(answer.contentType)}, not application/problem+json`);
       const code = (body as { code?: unknown } | undefined)?.code;
       if (typeof code !== "string" || code === "") failures.push("problem without a code");
+      else if (answer.status < 500 && code === "INTERNAL_SERVER_ERROR") failures.push(`problem of a ${answer.status} coded INTERNAL_SERVER_ERROR`);
     }
   } else {
     const errors = (body as { errors?: unknown } | undefined)?.errors;
@@ -93,6 +94,8 @@ export function judge(request: BadRequest, answer: { status: number; contentType
     if (Array.isArray(errors)) {
       for (const error of errors as { extensions?: { code?: unknown }; message?: unknown }[]) {
         if (typeof error?.extensions?.code !== "string") failures.push(`GraphQL error without extensions.code: ${String(error?.message).slice(0, 120)}`);
+        // A refused request is the client's mistake: its code must say so, not blame the server.
+        else if (answer.status >= 400 && answer.status < 500 && error.extensions.code === "INTERNAL_SERVER_ERROR") failures.push(`GraphQL error of a ${answer.status} coded INTERNAL_SERVER_ERROR: ${String(error?.message).slice(0, 120)}`);
       }
     }
   }
