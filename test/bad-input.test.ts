@@ -250,6 +250,27 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     }
   });
 
+  it("refuses a body that is not UTF-8 with 400 instead of storing U+FFFD in its place (found by this suite)", async () => {
+    // {"name":"<a UTF-16 surrogate encoded as UTF-8: ED A0 80>"}: decoded leniently, a group named "\ufffd\ufffd\ufffd".
+    const bytes = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+    const groups = await harness.prisma.group.count();
+    const rest = await fetch(`${harness.stack.gateway.url}/api/v1/boards/${fixture.boardId}/groups`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string },
+      body: bytes,
+    });
+    assert.equal(rest.status, 400);
+    assert.equal(((await rest.json()) as { code: string }).code, "BAD_REQUEST");
+    const graphql = await fetch(`${harness.stack.gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string },
+      body: Buffer.concat([Buffer.from(`{"query":"mutation { createGroup(input: { boardId: \\"${fixture.boardId}\\", name: \\"`), Buffer.from([0xff, 0xfe]), Buffer.from('\\" }) { id } }"}')]),
+    });
+    assert.equal(graphql.status, 400);
+    assert.deepEqual(((await graphql.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["BAD_REQUEST"]);
+    assert.equal(await harness.prisma.group.count(), groups);
+  });
+
   it("changes row counts only by what its 2xx writes allow", () => {
     const writes = writesOf(run);
     const wrong = unexplained(before_, after_, writes);

@@ -7,7 +7,16 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-/** Reads the whole body as UTF-8, refusing bodies over `limit` bytes without buffering them. */
+/** A body that is not UTF-8: decoding would silently turn its bytes into U+FFFD and store those. */
+export class MalformedBodyError extends Error {
+  constructor() {
+    super("request body is not valid UTF-8");
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Reads the whole body as UTF-8, refusing bodies over `limit` bytes without buffering them, and bodies that are not UTF-8. */
 export async function readBody(request: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limit) throw new PayloadTooLargeError(limit);
@@ -18,7 +27,11 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
     if (size > limit) throw new PayloadTooLargeError(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  try {
+    return UTF8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new MalformedBodyError();
+  }
 }
 
 export function toHeaderMap(request: IncomingMessage): HeaderMap {

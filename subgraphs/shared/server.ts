@@ -9,6 +9,7 @@ import type { PrismaClient } from "./db.ts";
 import type { BaseContext } from "./context.ts";
 import { NonceRegistry, verifyInternalRequest } from "./identity.ts";
 import {
+  MalformedBodyError,
   PayloadTooLargeError,
   headerOf,
   readBody,
@@ -101,6 +102,7 @@ export async function startSubgraph<TContext extends BaseContext>(
         if (error instanceof PayloadTooLargeError) {
           return sendGraphQLError(response, 413, "BAD_REQUEST", error.message);
         }
+        if (error instanceof MalformedBodyError) return sendGraphQLError(response, 400, "BAD_REQUEST", error.message);
         throw error;
       }
       const verified = verifyInternalRequest(

@@ -6,6 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
 import type { Admit } from "./admission.ts";
 import {
+  MalformedBodyError,
   PayloadTooLargeError,
   readBody,
   sendGraphQLError,
@@ -114,6 +115,7 @@ export function createGraphQLHandler(options: {
         text = await readBody(request, maxBodyBytes);
       } catch (error) {
         if (error instanceof PayloadTooLargeError) return sendGraphQLError(response, 413, "PAYLOAD_TOO_LARGE", error.message);
+        if (error instanceof MalformedBodyError) return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid UTF-8");
         throw error;
       }
       try {

@@ -13,7 +13,7 @@ import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { Caller } from "../auth/authenticate.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
-import { PayloadTooLargeError, readBody } from "../../../subgraphs/shared/http.ts";
+import { MalformedBodyError, PayloadTooLargeError, readBody } from "../../../subgraphs/shared/http.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
 import { compileRoutes, type CompiledRoute } from "./compile.ts";
 import { contentEtag, noneMatchSatisfied, parseIfMatch, versionEtag } from "./conditional.ts";
@@ -158,6 +158,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
       text = await readBody(request, maxBodyBytes);
     } catch (error) {
       if (error instanceof PayloadTooLargeError) throw new RestFailure(problem("PAYLOAD_TOO_LARGE", `The body exceeds ${maxBodyBytes} bytes`));
+      if (error instanceof MalformedBodyError) throw new RestFailure(problem("BAD_REQUEST", "The body is not valid UTF-8"));
       throw error;
     }
     let body: unknown = {};
