@@ -233,9 +233,6 @@ export function subscribe(client: Client, query: string, variables: Record<strin
   };
 }
 
-/** Waits `ms`. Prefer a sentinel (see LiveSocket.flush, pipelineSettled): a guessed time is a flaky test. */
-export const quiet = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** The Redis stream keys of a harness's organisation and board streams. */
 export const streamKey = (harness: Harness, kind: "org" | "board", id: string): string => `${harness.redisPrefix}${kind}:${id}:events`;
 
