@@ -374,8 +374,11 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       if (verdict.ok && verdict.event.eventId === frozenEvent?.eventId && freezes++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 9_000);
       return verdict;
     };
+    // This bridge alone: the first test's bridge (another group) would append the same events too.
+    await bridge?.dispose();
     const frozenBridge = await startBridge({ kafka, redis: harness.redis, check, logger, groupId: `test-bridge-${randomUUID()}`, fromBeginning: false, sessionTimeoutMs: 6_000 });
-    try {
+    bridge = frozenBridge; // disposed by after()
+    {
       await frozenBridge.ready;
       const producer = createIdempotentProducer(kafka);
       await producer.connect();
@@ -391,8 +394,6 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       assert.equal(await inStream(frozenEvent?.eventId ?? ""), 1, "the event handled during the freeze appended once");
       assert.equal(await inStream(laterEvent?.eventId ?? ""), 1);
       await until("the bridge ready again", () => frozenBridge.health().ready);
-    } finally {
-      await frozenBridge.dispose();
     }
   });
 });
