@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import type { Role } from "../subgraphs/shared/identity.ts";
-import { TEST_JWT, startHarness, type Harness } from "./support/harness.ts";
+import { boardReadersOf } from "../gateway/src/subscriptions/access.ts";
+import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, subscribe, wsClient, type LivePipeline, type Subscription } from "./support/live.ts";
 
 /** A selection whose answer depends on who asks: the boards a user can read. */
@@ -216,5 +217,28 @@ describe("subscription payloads are computed for each subscriber's own rights", 
     assert.ok(!JSON.stringify(forViewer.results).includes("After the revocation"));
     forViewer.dispose();
     forMember.dispose();
+  });
+
+  it("the batched reading check (projects' _boardReaders) agrees with board(id) for every user, role and board", async () => {
+    const readers = boardReadersOf({ projectsUrl: () => harness.stack.subgraphUrls.projects, signingSecret: TEST_SIGNING_SECRET });
+    const organizations = harness.seed.organizations;
+    const identities = organizations.flatMap((organization) => organization.users.map((user) => ({ userId: user.id, organizationId: organization.id, role: user.role as Role })));
+    // An API key acts with a weaker role than its creator's: the answer follows the identity's role.
+    identities.push({ ...identities.find((identity) => identity.role === "OWNER")!, role: "GUEST" });
+    for (const board of organizations.flatMap((organization) => organization.boards)) {
+      const batched = await readers(board.id, identities, "tenancy-test");
+      const one = await Promise.all(
+        identities.map(async (identity) => {
+          const result = await harness.gql(await mintToken(identity, TEST_JWT), `query($id: ID!) { board(id: $id) { id } }`, { id: board.id });
+          return (result.body.data?.board ?? null) !== null;
+        }),
+      );
+      assert.deepEqual(batched, one, `board ${board.name}`);
+    }
+  });
+
+  it("keeps _boardReaders out of the public API", async () => {
+    const viaGateway = await harness.gql(await owner(), `{ _boardReaders(boardId: "${publicBoard().id}", readers: []) }`);
+    assert.equal(viaGateway.body.errors?.[0]?.extensions?.code, "GRAPHQL_VALIDATION_FAILED");
   });
 });

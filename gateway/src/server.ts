@@ -32,6 +32,7 @@ import { variableCoercionPlugin } from "./plugins/variable-coercion.ts";
 import { codeClientErrors } from "./execution/client-error-codes.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
+import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
 import { sendGraphQLError, sendJson } from "../../subgraphs/shared/http.ts";
 import { createLogger, type Logger } from "../../subgraphs/shared/logger.ts";
@@ -266,7 +267,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const live = options.subscriptions
-    ? startSubscriptions({ ...options.subscriptions, httpServer: server, schema: apiSchema, admit, run: runOperation, metrics, logger, limits: operationLimits })
+    ? startSubscriptions({
+        ...options.subscriptions,
+        httpServer: server,
+        schema: apiSchema,
+        admit,
+        run: runOperation,
+        metrics,
+        logger,
+        limits: operationLimits,
+        readers: boardReadersOf({
+          projectsUrl: () => federation.subgraphs.find((subgraph) => subgraph.name === "projects")?.url ?? options.subgraphUrls?.projects,
+          signingSecret: options.signingSecret,
+        }),
+      })
     : null;
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));

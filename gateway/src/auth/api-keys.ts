@@ -1,5 +1,6 @@
 import { hashApiKey } from "../../../subgraphs/shared/api-keys.ts";
-import { isRole, signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { isRole, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { askSubgraph } from "../federation/internal-query.ts";
 
 export interface ApiKeyPrincipal extends Identity {
   readonly apiKeyId: string;
@@ -27,18 +28,12 @@ export function createApiKeyResolver(options: ApiKeyResolverOptions): (secret: s
   const maxEntries = options.maxEntries ?? 10_000;
   const cache = new Map<string, { principal: ApiKeyPrincipal | null; expires: number }>();
   async function lookup(hash: string): Promise<ApiKeyPrincipal | null> {
-    const usersUrl = options.usersUrl();
-    if (!usersUrl) throw new Error("the supergraph has no users subgraph to check API keys with");
-    const body = JSON.stringify({ query: QUERY, variables: { hash } });
-    const path = new URL(usersUrl).pathname;
-    const headers = signInternalRequest({ method: "POST", path, body, identity: null, correlationId: "" }, options.signingSecret);
-    const response = await fetch(usersUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-    const result = (await response.json()) as {
-      data?: { _apiKeyPrincipal: { apiKeyId: string; userId: string; organizationId: string; role: string } | null };
-      errors?: { message: string }[];
-    };
-    if (!result.data) throw new Error(`API key lookup failed: ${result.errors?.map((error) => error.message).join("; ") ?? response.status}`);
-    const found = result.data._apiKeyPrincipal;
+    const data = await askSubgraph<{ _apiKeyPrincipal: { apiKeyId: string; userId: string; organizationId: string; role: string } | null }>(
+      options.usersUrl(),
+      options.signingSecret,
+      { query: QUERY, variables: { hash } },
+    );
+    const found = data._apiKeyPrincipal;
     if (!found || !isRole(found.role)) return null;
     return { apiKeyId: found.apiKeyId, userId: found.userId, organizationId: found.organizationId, role: found.role };
   }

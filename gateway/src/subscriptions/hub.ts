@@ -5,7 +5,7 @@ import type { EventFeed, StreamRef } from "../../../events/streams/feed.ts";
 import { streamsOf } from "../../../events/bridge/redis-append.ts";
 import { compareCursors, CursorError } from "../../../events/streams/resume.ts";
 import type { Logger } from "../../../subgraphs/shared/logger.ts";
-import { BoardAccess } from "./access.ts";
+import { BoardAccess, type BoardReaders } from "./access.ts";
 import { Channel } from "./channel.ts";
 import { accessChangeOf, boardActivityOf, boardIdOf, itemIdOf, notificationOf, parseEntry, type StreamEvent } from "./events.ts";
 import type { EventSource, SubscriptionPayload } from "./payload.ts";
@@ -43,6 +43,8 @@ export interface HubOptions {
   readonly streamPrefix?: string;
   /** See BoardAccess. @default 30_000 */
   readonly accessTtlMs?: number;
+  /** Who may read a board, many readers per question (`boardReadersOf`). */
+  readonly readers: BoardReaders;
 }
 
 /**
@@ -65,7 +67,7 @@ export class SubscriptionHub {
   private readonly connections = new Map<string, Set<Connection>>();
 
   constructor(private readonly options: HubOptions) {
-    this.access = new BoardAccess(options.run, options.accessTtlMs);
+    this.access = new BoardAccess(options.run, options.readers, options.accessTtlMs);
     this.fanOut = new FanOut(this.access, options.run, options.logger);
     this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);
     this.streams = streamsOf(options.streamPrefix);

@@ -11,6 +11,7 @@ import { SubscriptionHub } from "./hub.ts";
 import { BoardPresence } from "./presence.ts";
 import type { PresenceStore } from "./presence-store.ts";
 import { startSubscriptionServer } from "./ws-server.ts";
+import type { BoardReaders } from "./access.ts";
 
 export { MemoryEventStore } from "../../../events/streams/memory-store.ts";
 export { redisFeed } from "../../../events/streams/redis-feed.ts";
@@ -62,6 +63,7 @@ export function startSubscriptions(options: SubscriptionsSetup & {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly limits: OperationLimits;
+  readonly readers: BoardReaders;
 }): LiveSubscriptions {
   const hub = new SubscriptionHub({
     feed: options.feed,
@@ -69,6 +71,7 @@ export function startSubscriptions(options: SubscriptionsSetup & {
     logger: options.logger,
     streamPrefix: options.streamPrefix,
     accessTtlMs: options.accessTtlMs,
+    readers: options.readers,
   });
   const presence = new BoardPresence({
     store: options.presence,

@@ -16,6 +16,17 @@ export function readableBoards(identity: Identity): Prisma.BoardWhereInput {
   return { ...base, OR: [{ kind: { not: "PRIVATE" } }, { ownerId: identity.userId }, sharedWithCaller] };
 }
 
+/**
+ * `readableBoards` for one loaded board, given whether it is shared with the reader: the same
+ * rule, for answering many readers of one board at once (the gateway's per-event checks).
+ */
+export function canReadBoard(identity: Identity, board: Pick<BoardModel, "organizationId" | "kind" | "ownerId">, shared: boolean): boolean {
+  if (board.organizationId !== identity.organizationId) return false;
+  if (isAdmin(identity)) return true;
+  if (identity.role === "GUEST") return shared;
+  return board.kind !== "PRIVATE" || board.ownerId === identity.userId || shared;
+}
+
 /** Writing board content needs a writer role and no read-only share on that board. */
 export function canWriteBoard(identity: Identity, board: BoardModel, share: BoardMemberModel | undefined): boolean {
   if (!isWriter(identity) || board.state === "ARCHIVED") return false;

@@ -2,7 +2,7 @@ import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ProjectsContext } from "./context.ts";
 import type { Tx } from "../../shared/db.ts";
-import type { Identity } from "../../shared/identity.ts";
+import { isRole, type Identity } from "../../shared/identity.ts";
 import type { BoardModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
@@ -11,7 +11,10 @@ import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
 import { BoundedJSON, JSON_VALUE_BOUNDS, likeEscaped, optionalSearch, optionalText, requireFinite, requireId, requireJsonValue, requireText, requireVersion } from "../../shared/validation.ts";
-import { canAdministerBoard, canWriteBoard, readableBoards } from "./access.ts";
+import { canAdministerBoard, canReadBoard, canWriteBoard, readableBoards } from "./access.ts";
+
+/** Readers per `_boardReaders` request: the gateway sends bigger sets in slices of this size. */
+export const MAX_BOARD_READERS = 2_000;
 
 const COLOR = /^#[0-9a-f]{6}$/i;
 const MAX_SETTINGS_BYTES = 16_000;
@@ -97,6 +100,23 @@ export const resolvers: Resolvers = {
     workspace: (_parent, { id }, context) => context.loaders.workspace.load(requireId(id, "id")),
     boards: (_parent, args, context) => boardsPage(context, args, boardFilter(args.filter)),
     board: (_parent, { id }, context) => context.loaders.board.load(requireId(id, "id")),
+    async _boardReaders(_parent, { boardId, readers }, context) {
+      // Only the gateway asks this, as itself (a signed request without a user identity).
+      if (context.identity) throw forbidden("Not available to users");
+      if (readers.length > MAX_BOARD_READERS) throw badInput(`At most ${MAX_BOARD_READERS} readers per request`, "readers");
+      const identities = readers.map((reader, index): Identity => {
+        if (!isRole(reader.role)) throw badInput("Not a role", `readers.${index}.role`);
+        return { userId: requireId(reader.userId, `readers.${index}.userId`), organizationId: requireId(reader.organizationId, `readers.${index}.organizationId`), role: reader.role };
+      });
+      const board = await context.prisma.board.findUnique({ where: { id: requireId(boardId, "boardId") }, select: { organizationId: true, kind: true, ownerId: true } });
+      if (!board) return identities.map(() => false);
+      const shares = await context.prisma.boardMember.findMany({
+        where: { boardId, userId: { in: [...new Set(identities.map((identity) => identity.userId))] } },
+        select: { userId: true },
+      });
+      const shared = new Set(shares.map((share) => share.userId));
+      return identities.map((identity) => canReadBoard(identity, board, shared.has(identity.userId)));
+    },
   },
 
   Mutation: {

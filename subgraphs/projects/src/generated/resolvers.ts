@@ -96,6 +96,13 @@ export type BoardPresenceEvent = {
   viewers: Array<User>;
 };
 
+/** Who asks to read a board, as the gateway's signed identity would say (an API key acts with its own, possibly weaker, role). */
+export type BoardReaderInput = {
+  organizationId: Scalars['ID']['input'];
+  role: Scalars['String']['input'];
+  userId: Scalars['ID']['input'];
+};
+
 export type BoardState =
   | 'ACTIVE'
   | 'ARCHIVED';
@@ -270,12 +277,24 @@ export type PresenceChange =
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Asked by the gateway as itself, never by users (not in the public API): whether each reader may
+   * read the board, by the rule of every board read. Live subscriptions check every subscriber of a
+   * board on every event; this answers all of them in one request.
+   */
+  _boardReaders: Array<Scalars['Boolean']['output']>;
   /** A board the caller may read; null otherwise (another organization's boards do not exist). */
   board?: Maybe<Board>;
   /** Boards the caller may read, newest first. */
   boards: BoardConnection;
   workspace?: Maybe<Workspace>;
   workspaces: WorkspaceConnection;
+};
+
+
+export type Query_BoardReadersArgs = {
+  boardId: Scalars['ID']['input'];
+  readers: Array<BoardReaderInput>;
 };
 
 
@@ -526,6 +545,7 @@ export type ResolversTypes = ResolversObject<{
   BoardMember: ResolverTypeWrapper<BoardMemberModel>;
   BoardPermission: BoardPermission;
   BoardPresenceEvent: ResolverTypeWrapper<Omit<BoardPresenceEvent, 'user' | 'viewers'> & { user?: Maybe<ResolversTypes['User']>, viewers: Array<ResolversTypes['User']> }>;
+  BoardReaderInput: BoardReaderInput;
   BoardState: BoardState;
   Column: ResolverTypeWrapper<ColumnModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -567,6 +587,7 @@ export type ResolversParentTypes = ResolversObject<{
   BoardFilter: BoardFilter;
   BoardMember: BoardMemberModel;
   BoardPresenceEvent: Omit<BoardPresenceEvent, 'user' | 'viewers'> & { user?: Maybe<ResolversParentTypes['User']>, viewers: Array<ResolversParentTypes['User']> };
+  BoardReaderInput: BoardReaderInput;
   Column: ColumnModel;
   Float: Scalars['Float']['output'];
   CreateBoardInput: CreateBoardInput;
@@ -697,6 +718,7 @@ export type PageInfoResolvers<ContextType = ProjectsContext, ParentType extends 
 }>;
 
 export type QueryResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  _boardReaders?: Resolver<Array<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<Query_BoardReadersArgs, 'boardId' | 'readers'>>;
   board?: Resolver<Maybe<ResolversTypes['Board']>, ParentType, ContextType, RequireFields<QueryBoardArgs, 'id'>>;
   boards?: Resolver<ResolversTypes['BoardConnection'], ParentType, ContextType, Partial<QueryBoardsArgs>>;
   workspace?: Resolver<Maybe<ResolversTypes['Workspace']>, ParentType, ContextType, RequireFields<QueryWorkspaceArgs, 'id'>>;
