@@ -129,14 +129,19 @@ describe("bad values through the API", () => {
       assert.deepEqual(await stateOf(harness), before);
     });
 
-    it("GraphQL refuses a deep createItem value (variable or literal) with BAD_USER_INPUT, not SUBGRAPH_UNAVAILABLE", async () => {
+    it("GraphQL refuses a deep createItem value (variable or literal) with BAD_USER_INPUT or NESTING_LIMIT_EXCEEDED, not SUBGRAPH_UNAVAILABLE", async () => {
       const before = await stateOf(harness);
       const mutation = `mutation($v: JSON) { createItem(input: { boardId: \\"${board().id}\\", groupId: \\"${board().groupIds[0]}\\", name: \\"Deep\\", columnValues: [{ columnId: \\"${column("TEXT")}\\", value: $v }] }) { id } }`;
       const byVariable = await rawGraphQL(`{"query":"${mutation}","variables":{"v":${nested(5_000)}}}`);
       assert.deepEqual(byVariable.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(byVariable.body).slice(0, 300));
-      const literal = `mutation { createItem(input: { boardId: \\"${board().id}\\", groupId: \\"${board().groupIds[0]}\\", name: \\"Deep\\", columnValues: [{ columnId: \\"${column("TEXT")}\\", value: ${nested(1_000)} }] }) { id } }`;
-      const byLiteral = await rawGraphQL(`{"query":"${literal}"}`);
+      const literal = (depth: number) =>
+        `mutation { createItem(input: { boardId: \\"${board().id}\\", groupId: \\"${board().groupIds[0]}\\", name: \\"Deep\\", columnValues: [{ columnId: \\"${column("TEXT")}\\", value: ${nested(depth)} }] }) { id } }`;
+      // Over the JSON bound (32) but within the document's bracket nesting (128): the value is refused.
+      const byLiteral = await rawGraphQL(`{"query":"${literal(40)}"}`);
       assert.deepEqual(byLiteral.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(byLiteral.body).slice(0, 300));
+      // A thousand deep never reaches the parser.
+      const tooDeep = await rawGraphQL(`{"query":"${literal(1_000)}"}`);
+      assert.deepEqual(tooDeep.body.errors?.map((error) => error.extensions?.code), ["NESTING_LIMIT_EXCEEDED"], JSON.stringify(tooDeep.body).slice(0, 300));
       const config = await rawGraphQL(`{"query":"mutation($c: JSON) { enableIntegration(input: { type: SLACK, config: $c }) { id } }","variables":{"c":{"deep":${nested(5_000)}}}}`);
       assert.deepEqual(config.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(config.body).slice(0, 300));
       assert.deepEqual(await stateOf(harness), before);

@@ -89,7 +89,7 @@ async function cuttableProxy(target: { host: string; port: number }): Promise<{ 
 type Organization = Harness["seed"]["organizations"][number];
 
 /** An outbox row of a comment.added event (a valid envelope), as the items subgraph writes them. */
-function commentRow(organization: Organization, aggregateId: string, version: number) {
+function commentRow(organization: Organization, aggregateId: string, version: number, correlationId = "outage-test-001") {
   const eventId = randomUUID();
   const board = organization.boards[0];
   return {
@@ -108,7 +108,7 @@ function commentRow(organization: Organization, aggregateId: string, version: nu
       aggregateType: "Comment",
       version,
       data: { boardId: board.id, itemId: board.itemIds[0] ?? "", commentId: aggregateId, authorId: organization.userIdsByRole.OWNER, body: `#${version}` },
-      metadata: { correlationId: "outage-test-001", userId: organization.userIdsByRole.OWNER, organizationId: organization.id, timestamp: new Date().toISOString(), source: "items" },
+      metadata: { correlationId, userId: organization.userIdsByRole.OWNER, organizationId: organization.id, timestamp: new Date().toISOString(), source: "items" },
     },
   };
 }
@@ -195,26 +195,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     const rows = Array.from({ length: 160 }, (_, index) => {
       const aggregateId = aggregates[index % aggregates.length] ?? "";
       const version = Math.floor(index / aggregates.length) + 1;
-      const eventId = randomUUID();
-      return {
-        id: eventId,
-        organizationId: acme.id,
-        topic: "collaboration-events",
-        eventType: "comment.added",
-        aggregateType: "Comment",
-        aggregateId,
-        aggregateVersion: version,
-        envelope: {
-          eventId,
-          eventType: "comment.added",
-          schemaVersion: 1,
-          aggregateId,
-          aggregateType: "Comment",
-          version,
-          data: { boardId: acme.boards[0].id, itemId: acme.boards[0].itemIds[0] ?? "", commentId: aggregateId, authorId: acme.userIdsByRole.OWNER, body: `#${version}` },
-          metadata: { correlationId: "order-test-0001", userId: acme.userIdsByRole.OWNER, organizationId: acme.id, timestamp: new Date().toISOString(), source: "items" },
-        },
-      };
+      return commentRow(acme, aggregateId, version, "order-test-0001");
     });
     await harness.prisma.outboxEvent.createMany({ data: rows });
     const [first, second] = [relays[0] ?? (await relay()), await relay()];
