@@ -121,6 +121,15 @@ describe("bad values through the API", () => {
       assert.deepEqual(await stateOf(harness), before);
     });
 
+    it("answers a body of 100,000 wrongly typed entries with at most 50 field errors, not one per entry", async () => {
+      const before = await stateOf(harness);
+      const entries = new Array(100_000).fill(1).join(",");
+      const response = await call("POST", `/api/v1/boards/${board().id}/items`, { raw: `{"name":"Many","groupId":"${board().groupIds[0]}","columnValues":[${entries}]}` });
+      const problem = assertProblem(response, 422, "BAD_USER_INPUT");
+      assert.ok((problem.errors?.length ?? 0) > 0 && (problem.errors?.length ?? 0) <= 50, String(problem.errors?.length));
+      assert.deepEqual(await stateOf(harness), before);
+    });
+
     it("POST integrations/{type}/enable refuses a deep config with 422", async () => {
       const before = await stateOf(harness);
       const response = await call("POST", "/api/v1/integrations/slack/enable", { raw: `{"config":{"channels":${nested(5_000)}}}` });

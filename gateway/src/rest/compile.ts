@@ -102,8 +102,11 @@ function strictNumbers(parameters: Readonly<Record<string, JsonSchema>>, query: 
 const MAX_QUERY_TEXT = 200;
 
 /** ajv's errors as `{ field, message }`, fields as JSON Pointer-ish paths without the leading slash. */
+/** Field errors reported at most: a body of 100,000 wrong entries must not answer 100,000 of them (8 MB). */
+export const MAX_FIELD_ERRORS = 50;
+
 export function fieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
-  return (errors ?? []).map((error) => {
+  return (errors ?? []).slice(0, MAX_FIELD_ERRORS).map((error) => {
     const base = error.instancePath.replace(/^\//, "");
     const params = error.params as { missingProperty?: string; additionalProperty?: string };
     if (error.keyword === "required" && params.missingProperty) {

@@ -78,6 +78,9 @@ export function redisPresenceStore(redis: Redis, prefix = ""): PresenceStore {
   const key = (boardId: string) => `${prefix}board:${boardId}:viewers`;
   const channel = (boardId: string) => `${prefix}board:${boardId}:presence`;
   const subscriber = redis.duplicate();
+  // A duplicate does not inherit the error listeners: without one ioredis prints every failed
+  // reconnect. An outage shows in the presence calls that fail (and their logs).
+  subscriber.on("error", () => undefined);
   const events = new EventEmitter();
   events.setMaxListeners(0);
   subscriber.on("message", (name: string, message: string) => {
