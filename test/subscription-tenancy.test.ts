@@ -200,7 +200,11 @@ describe("subscription payloads are computed for each subscriber's own rights", 
       open(viewer, "VIEWER", boardActivity(selection), { boardId: board.id, after }),
       open(alan.id, "MEMBER", boardActivity(selection), { boardId: board.id, after }),
     ]);
-    // Events up to and including the share may be delivered to the viewer; what counts is what follows the revocation.
+    // The viewer's subscription is live once it delivered a change made after it was sent (the share
+    // itself may come first); only then is the revocation one it must be told about.
+    await rename(board.itemIds[2] ?? "", "Before the revocation");
+    const named = (name: string) => (result: unknown) => (result as { data?: { boardActivity?: { item?: { name?: string } } } }).data?.boardActivity?.item?.name === name;
+    while (!forViewer.results.some(named("Before the revocation"))) await forViewer.until(forViewer.results.length + 1);
     await gql(ownerToken, `mutation($input: UnshareBoardInput!) { unshareBoard(input: $input) { id } }`, { input: { boardId: board.id, userId: viewer } });
     await forViewer.completed;
     const last = forViewer.results.at(-1) as Result | undefined;
@@ -208,11 +212,7 @@ describe("subscription payloads are computed for each subscriber's own rights", 
     const seenByViewer = forViewer.results.length;
     await rename(board.itemIds[1] ?? "", "After the revocation");
     // The member's stream is the sentinel: once the rename reached him, it was delivered (or not) to everyone.
-    const memberResults = forMember.results;
-    await forMember.until(memberResults.length + 1);
-    while (!memberResults.some((result) => (result as { data?: { boardActivity?: { item?: { name?: string } } } }).data?.boardActivity?.item?.name === "After the revocation")) {
-      await forMember.until(memberResults.length + 1);
-    }
+    while (!forMember.results.some(named("After the revocation"))) await forMember.until(forMember.results.length + 1);
     assert.equal(forViewer.results.length, seenByViewer, "nothing after FORBIDDEN");
     assert.ok(!JSON.stringify(forViewer.results).includes("After the revocation"));
     forViewer.dispose();
