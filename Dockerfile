@@ -1,5 +1,5 @@
 # One image for every part; docker-compose.yml picks the part with the command.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY prisma ./prisma
@@ -7,4 +7,4 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run prisma:generate
 ENV NODE_ENV=production
-CMD ["node", "--import", "tsx", "scripts/serve.ts", "gateway"]
+CMD ["node", "scripts/serve.ts", "gateway"]

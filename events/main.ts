@@ -1,4 +1,4 @@
-// The event processes, one per part: `node --import tsx events/main.ts relay|bridge`.
+// The event processes, one per part: `node events/main.ts relay|bridge`.
 // Configured by DATABASE_URL (relay), KAFKA_BROKERS, REDIS_URL (bridge), and PORT / HOST for the
 // probes: GET /healthz (200 while the process runs) and /readyz (200, or 503 with the reason while
 // the part waits for a dependency). A part that gives up consuming exits with status 1, for its

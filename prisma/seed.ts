@@ -5,7 +5,7 @@
 // date, and the "random" choices come from a seeded PRNG, so two runs produce the same rows.
 // No outbox rows: seeding is not a domain change to publish.
 //
-//   node --import tsx prisma/seed.ts     seeds DATABASE_URL unless the org `acme` exists already
+//   node prisma/seed.ts     seeds DATABASE_URL unless the org `acme` exists already
 
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";

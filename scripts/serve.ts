@@ -1,4 +1,4 @@
-// One process per part, for docker-compose and production: `node --import tsx scripts/serve.ts <part>`
+// One process per part, for docker-compose and production: `node scripts/serve.ts <part>`
 // where <part> is users | projects | items | integrations | gateway. Configured by environment:
 // DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST, {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL,
 // and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE, SUPERGRAPH_PATH and REDIS_URL (rate

@@ -79,7 +79,7 @@ async function main(): Promise<number> {
     console.error("--- type check failed");
     return typecheck;
   }
-  return run(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${CONCURRENCY}`, ...suites]);
+  return run(process.execPath, ["--test", `--test-concurrency=${CONCURRENCY}`, ...suites]);
 }
 
 let code: number;

@@ -15,6 +15,6 @@ describe("generated code", () => {
   });
 
   it("supergraph.graphql and gateway/schema.graphql are up to date with supergraph.yaml", async () => {
-    await assert.doesNotReject(run("node", ["--import", "tsx", "scripts/compose.ts", "--check"]), "run npm run compose");
+    await assert.doesNotReject(run("node", ["scripts/compose.ts", "--check"]), "run npm run compose");
   });
 });

@@ -1,6 +1,6 @@
 // Smoke test against a real single-node Kafka broker (infra/kafka/start.sh).
 // Fails (never skips) when Kafka cannot be started.
-//   node --import tsx --test test/kafka.smoke.test.ts
+//   node --test test/kafka.smoke.test.ts
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

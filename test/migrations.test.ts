@@ -3,7 +3,7 @@
 // against schema.prisma.
 //
 // Needs PostgreSQL at TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
-// with the right to CREATE DATABASE. Run: node --import tsx --test test/migrations.test.ts
+// with the right to CREATE DATABASE. Run: node --test test/migrations.test.ts
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -146,7 +146,7 @@ describe("migrations on PostgreSQL", () => {
   test("the migrations directory matches schema.prisma (migrate:diff --check)", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", "prisma/tools/diff.ts", "--check", "--server", SERVER_URL],
+      ["prisma/tools/diff.ts", "--check", "--server", SERVER_URL],
       { cwd: ROOT_DIR, timeout: 15_000 },
     );
     assert.match(stdout, /no changes/);

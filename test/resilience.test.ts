@@ -61,7 +61,10 @@ class TcpProxy {
   private server: TcpServer;
   private port = 0;
 
-  private constructor(private readonly target: URL) {
+  private readonly target: URL;
+
+  private constructor(target: URL) {
+    this.target = target;
     this.server = this.createServer();
   }
 
@@ -133,7 +136,11 @@ class HttpStub {
   abandoned = 0;
   /** Says "change" whenever a request arrives or is abandoned. */
   readonly events = new EventEmitter();
-  private constructor(private readonly server: HttpServer) {}
+  private readonly server: HttpServer;
+
+  private constructor(server: HttpServer) {
+    this.server = server;
+  }
 
   static async start(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<HttpStub> {
     const stub: HttpStub = new HttpStub(
@@ -175,11 +182,14 @@ class TestGateway {
   readonly federation: Federation;
   private readonly apollo: ApolloServer<GatewayContext>;
 
+  private readonly identity: Identity;
+
   private constructor(
-    private readonly identity: Identity,
+    identity: Identity,
     subgraphUrls: Record<string, string>,
     tuning: FederationTuning,
   ) {
+    this.identity = identity;
     this.federation = createFederation({
       supergraphSdl: SUPERGRAPH,
       signingSecret: TEST_SIGNING_SECRET,

@@ -1,6 +1,6 @@
 // The demo seed against a real PostgreSQL (a fresh database, dropped afterwards) and against the
 // embedded PGlite server. Fails (never skips) when Postgres is not reachable.
-//   node --import tsx --test test/seed.test.ts
+//   node --test test/seed.test.ts
 // TEST_DATABASE_URL: a database to connect to for CREATE/DROP DATABASE
 // (default postgresql://postgres@127.0.0.1:5432/postgres).
 import { after, before, describe, test } from "node:test";

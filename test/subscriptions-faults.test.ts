@@ -93,7 +93,11 @@ async function freePort(): Promise<number> {
 /** A Kafka broker of our own: infra/kafka/start.sh and stop.sh with our ports and data dir. */
 class OwnKafka {
   running = false;
-  constructor(private readonly env: { KAFKA_PORT: string; KAFKA_CONTROLLER_PORT: string; KAFKA_DATA_DIR: string }) {}
+  private readonly env: { KAFKA_PORT: string; KAFKA_CONTROLLER_PORT: string; KAFKA_DATA_DIR: string };
+
+  constructor(env: { KAFKA_PORT: string; KAFKA_CONTROLLER_PORT: string; KAFKA_DATA_DIR: string }) {
+    this.env = env;
+  }
   get brokers(): string[] {
     return [`127.0.0.1:${this.env.KAFKA_PORT}`];
   }
@@ -145,7 +149,13 @@ class OwnKafka {
 /** A redis-server child on a fixed port; restarted on the same port, with or without persistence. */
 class OwnRedis {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number, private readonly root: string) {}
+  readonly port: number;
+  private readonly root: string;
+
+  constructor(port: number, root: string) {
+    this.port = port;
+    this.root = root;
+  }
   get running(): boolean {
     return this.child !== null;
   }
@@ -232,13 +242,25 @@ class ResumingSubscriber {
   private refetchPending = false;
   private loop: Promise<void> | null = null;
 
+  readonly label: string;
+  private readonly url: string;
+  private readonly token: string;
+  private readonly boardId: string;
+  private readonly refetch: () => Promise<string>;
+
   constructor(
-    readonly label: string,
-    private readonly url: string,
-    private readonly token: string,
-    private readonly boardId: string,
-    private readonly refetch: () => Promise<string>,
-  ) {}
+    label: string,
+    url: string,
+    token: string,
+    boardId: string,
+    refetch: () => Promise<string>,
+  ) {
+    this.label = label;
+    this.url = url;
+    this.token = token;
+    this.boardId = boardId;
+    this.refetch = refetch;
+  }
 
   start(): void {
     this.loop = this.run();
@@ -352,13 +374,25 @@ class Writer {
   private openGate: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
+  private readonly harness: Harness;
+  private readonly token: string;
+  private readonly itemId: string;
+  readonly prefix: string;
+  private readonly paceMs: number;
+
   constructor(
-    private readonly harness: Harness,
-    private readonly token: string,
-    private readonly itemId: string,
-    readonly prefix: string,
-    private readonly paceMs = 60,
-  ) {}
+    harness: Harness,
+    token: string,
+    itemId: string,
+    prefix: string,
+    paceMs = 60,
+  ) {
+    this.harness = harness;
+    this.token = token;
+    this.itemId = itemId;
+    this.prefix = prefix;
+    this.paceMs = paceMs;
+  }
 
   start(): this {
     this.loop = this.run();

@@ -1,5 +1,5 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by function and by package.
-// Usage on its own: node --import tsx bench/gateway/profile.ts <file.cpuprofile> [top]
+// Usage on its own: node bench/gateway/profile.ts <file.cpuprofile> [top]
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -131,7 +131,7 @@ export function formatProfile(summary: ProfileSummary): string {
 if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const file = process.argv[2];
   if (!file) {
-    console.error("usage: node --import tsx bench/gateway/profile.ts <file.cpuprofile> [top]");
+    console.error("usage: node bench/gateway/profile.ts <file.cpuprofile> [top]");
     process.exit(2);
   }
   console.log(formatProfile(summarizeProfile(file, Number(process.argv[3] ?? 10))));

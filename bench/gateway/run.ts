@@ -1,9 +1,9 @@
 // Gateway benchmark: our gateway vs stock Apollo Gateway vs Hive Gateway, one at a time, each in
 // its own child process, under the same autocannon load. See bench/README.md.
 //
-//   node --import tsx bench/gateway/run.ts             in-memory subgraphs: ours, stock Apollo, Hive (dedup off / default)
-//   node --import tsx bench/gateway/run.ts --real      our real subgraphs on a seeded PostgreSQL: ours vs stock Apollo
-//   node --import tsx bench/gateway/run.ts --profile[=key]  one gateway (ours by default) under load, CPU-profiled
+//   node bench/gateway/run.ts             in-memory subgraphs: ours, stock Apollo, Hive (dedup off / default)
+//   node bench/gateway/run.ts --real      our real subgraphs on a seeded PostgreSQL: ours vs stock Apollo
+//   node bench/gateway/run.ts --profile[=key]  one gateway (ours by default) under load, CPU-profiled
 //                                                       over the measured window: top self-time functions and packages
 //   --only=ours,ours-dedup,ours-compressed,base,apollo,hive,hive-default   run a subset
 //   --report=<results.json>                            print an earlier run's report again
@@ -128,7 +128,7 @@ function extractRef(ref: string): { sha: string; dir: string } {
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   if (REAL) {
     // the Prisma client must match that commit's schema
-    execFileSync(process.execPath, ["--import", "tsx", "prisma/tools/generate.ts", "--force"], { cwd: dir, stdio: "ignore" });
+    execFileSync(process.execPath, ["prisma/tools/generate.ts", "--force"], { cwd: dir, stdio: "ignore" });
   } else {
     symlinkSync(join(ROOT, "generated"), join(dir, "generated"));
   }
@@ -183,7 +183,7 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-/** Forks `children/<script>` with --import tsx; resolves when it reports ready. Output goes to a log file. */
+/** Forks `children/<script>` with Node's own TypeScript support; resolves when it reports ready. Output goes to a log file. */
 async function startChild(
   name: string,
   script: string,
@@ -194,7 +194,7 @@ async function startChild(
   const fd = openSync(log, "a");
   const child = fork(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), [], {
     cwd: ROOT,
-    execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
+    execArgv: [...(options.execArgv ?? [])],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...options.env, BENCH_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ["ignore", fd, fd, "ipc"],
   });

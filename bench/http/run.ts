@@ -2,7 +2,7 @@
 // Each server runs in its own child process, one at a time; autocannon runs here, in the parent.
 // See bench/README.md, "HTTP server: node:http vs Fastify".
 //
-//   node --import tsx bench/http/run.ts [--only=node-http,fastify-default,fastify-tuned]
+//   node bench/http/run.ts [--only=node-http,fastify-default,fastify-tuned]
 //   env: BENCH_DURATION (10 s measured), BENCH_WARMUP (5 s, discarded), BENCH_CONNECTIONS (50),
 //        BENCH_ROUNDS (1: interleaved rounds; figures become medians)
 import { fork, type ChildProcess } from "node:child_process";
@@ -76,7 +76,7 @@ interface Server {
 
 async function startServer(key: ServerKey): Promise<Server> {
   const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [key], {
-    execArgv: ["--import", "tsx"],
+    execArgv: [],
     env: { ...process.env, NODE_ENV: "production" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

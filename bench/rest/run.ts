@@ -2,7 +2,7 @@
 // and through POST /graphql with the operation that route runs, against one gateway on our real
 // subgraphs and a seeded PostgreSQL. Prints figures; not a test. See bench/README.md.
 //
-//   node --import tsx bench/rest/run.ts
+//   node bench/rest/run.ts
 //
 // The gateway and the subgraphs are separate child processes, so the gateway's CPU per request
 // (from /proc) is measured alone: on a shared 2-core machine that is the figure that holds up.
@@ -52,7 +52,7 @@ async function startChild(name: string, script: URL, config: unknown): Promise<C
   const fd = openSync(log, "a");
   const child = fork(fileURLToPath(script), [], {
     cwd: REPO_ROOT,
-    execArgv: ["--import", "tsx"],
+    execArgv: [],
     env: { ...process.env, LOG_LEVEL: "warn", NODE_ENV: "production", BENCH_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ["ignore", fd, fd, "ipc"],
   });

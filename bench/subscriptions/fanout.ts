@@ -3,9 +3,9 @@
 // time: time from the mutation to the last socket receiving the event (and p50/p99 across
 // sockets), the gateway's RSS before and after connecting and after each event, time to connect.
 //
-//   node --import tsx bench/subscriptions/fanout.ts
-//   BENCH_DISTINCT_USERS=10000 node --import tsx bench/subscriptions/fanout.ts                 one user per socket
-//   BENCH_DISTINCT_USERS=10000 BENCH_SELECTION=viewer node --import tsx bench/subscriptions/fanout.ts
+//   node bench/subscriptions/fanout.ts
+//   BENCH_DISTINCT_USERS=10000 node bench/subscriptions/fanout.ts                 one user per socket
+//   BENCH_DISTINCT_USERS=10000 BENCH_SELECTION=viewer node bench/subscriptions/fanout.ts
 //
 // BENCH_SELECTION: `board` (default) selects only fields of the event's item and board, whose
 // answer is shared by every reader of the board (one federated fetch per event); `viewer` selects

@@ -1,5 +1,5 @@
 // Summarises a V8 .heapsnapshot: self size by node type and constructor/name, biggest first.
-// Usage on its own: node --import tsx bench/subscriptions/heap-summary.ts <file.heapsnapshot> [top] [per]
+// Usage on its own: node bench/subscriptions/heap-summary.ts <file.heapsnapshot> [top] [per]
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 

@@ -2,7 +2,7 @@
 // subscriber, per event, through PostgreSQL (outbox), the outbox relay, Kafka, the bridge, Redis
 // Streams and the gateway. Prints p50/p99/max, lost/duplicate counts and a per-stage breakdown.
 //
-//   node --import tsx bench/subscriptions/latency.ts
+//   node bench/subscriptions/latency.ts
 //
 // Processes: this one (the subscriber and the mutation client), children/stack.ts (four subgraphs
 // and the gateway with subscriptions), children/pipeline.ts (outbox relay and bridge). PostgreSQL

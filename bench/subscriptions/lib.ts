@@ -70,7 +70,7 @@ export interface Child {
 /** Forks `children/<script>` with `config` (BENCH_CHILD_CONFIG) and waits for its `ready`. */
 export async function startChild(name: string, script: string, config: unknown, options: { execArgv?: string[]; timeoutMs?: number } = {}): Promise<Child> {
   const child = fork(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), [], {
-    execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
+    execArgv: [...(options.execArgv ?? [])],
     env: { ...process.env, BENCH_CHILD_CONFIG: JSON.stringify(config), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -19,7 +19,11 @@ export class MemoryEventStore implements StreamAppender, EventFeed {
   private lastMs = 0;
   private seq = 0;
 
-  constructor(private readonly options: { retentionMs?: number; maxEntries?: number } = {}) {}
+  private readonly options: { retentionMs?: number; maxEntries?: number };
+
+  constructor(options: { retentionMs?: number; maxEntries?: number } = {}) {
+    this.options = options;
+  }
 
   async append(target: AppendTarget): Promise<AppendResult> {
     if (this.seen.has(target.eventId)) return { duplicate: true, orgEntryId: null, boardEntryId: null };

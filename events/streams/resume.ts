@@ -6,8 +6,11 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 export type CursorProblem = "CURSOR_EXPIRED" | "CURSOR_INVALID";
 
 export class CursorError extends Error {
-  constructor(readonly code: CursorProblem, message: string) {
+  readonly code: CursorProblem;
+
+  constructor(code: CursorProblem, message: string) {
     super(message);
+    this.code = code;
   }
 }
 

@@ -1,6 +1,6 @@
 // Readiness helpers for the local single-node Kafka broker (see infra/kafka/README.md).
 //
-//   node --import tsx infra/kafka/ready.ts   # waits for $KAFKA_BROKERS (default 127.0.0.1:9092)
+//   node infra/kafka/ready.ts   # waits for $KAFKA_BROKERS (default 127.0.0.1:9092)
 //
 // Test setup calls ensureKafka(): it starts the broker with infra/kafka/start.sh when
 // nothing answers yet, and throws (never skips) when Kafka cannot be reached.

@@ -13,6 +13,8 @@ elapsed() { echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms"; }
 
 KDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$KDIR/../.." && pwd)
+# The project's Node 24 (the `node` package), which runs TypeScript itself; npm's $NODE may be an older one.
+NODE_BIN=$ROOT/node_modules/.bin/node; [[ -x "$NODE_BIN" ]] || NODE_BIN=node
 DATA_DIR=${KAFKA_DATA_DIR:-/tmp/sunday-kafka}
 HOST=127.0.0.1
 PORT=${KAFKA_PORT:-9092}
@@ -32,7 +34,7 @@ port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$PORT" 2>/dev/null; }
 # $1 = timeout in ms; $2 = optional --warm (also load group coordinator / producer ids).
 kafka_ready() {
   (cd "$ROOT" && KAFKA_BROKERS="$HOST:$PORT" KAFKA_READY_TIMEOUT_MS="$1" \
-    node --import tsx "$KDIR/ready.ts" ${2:-}) >"$DATA_DIR/ready.log" 2>&1
+    "$NODE_BIN" "$KDIR/ready.ts" ${2:-}) >"$DATA_DIR/ready.log" 2>&1
 }
 
 our_pid() {

@@ -326,10 +326,15 @@ function fixCharColumns(result: SqlResultSet, charColumns: WeakMap<object, numbe
 class MigrationTransaction implements Transaction {
   readonly provider: Transaction["provider"];
   readonly adapterName: string;
+  private readonly inner: Transaction;
+  private readonly charColumns: WeakMap<object, number[]>;
+
   constructor(
-    private readonly inner: Transaction,
-    private readonly charColumns: WeakMap<object, number[]>,
+    inner: Transaction,
+    charColumns: WeakMap<object, number[]>,
   ) {
+    this.inner = inner;
+    this.charColumns = charColumns;
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
   }
@@ -354,11 +359,18 @@ class MigrationAdapter implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter["provider"];
   readonly adapterName: string;
   private disposing: Promise<void> | undefined;
+  private readonly inner: SqlDriverAdapter;
+  private readonly charColumns: WeakMap<object, number[]>;
+  private readonly release: () => Promise<void>;
+
   constructor(
-    private readonly inner: SqlDriverAdapter,
-    private readonly charColumns: WeakMap<object, number[]>,
-    private readonly release: () => Promise<void>,
+    inner: SqlDriverAdapter,
+    charColumns: WeakMap<object, number[]>,
+    release: () => Promise<void>,
   ) {
+    this.inner = inner;
+    this.charColumns = charColumns;
+    this.release = release;
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
   }
@@ -482,10 +494,16 @@ class Factory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = "postgres" as const;
   readonly adapterName = "@prisma/adapter-pg";
   private readonly opened: MigrationAdapter[] = [];
+  private readonly main: PgConnectionConfig;
+  private readonly shadow?: () => Promise<ShadowDatabase>;
+
   constructor(
-    private readonly main: PgConnectionConfig,
-    private readonly shadow?: () => Promise<ShadowDatabase>,
-  ) {}
+    main: PgConnectionConfig,
+    shadow?: () => Promise<ShadowDatabase>,
+  ) {
+    this.main = main;
+    this.shadow = shadow;
+  }
   async connect(): Promise<SqlDriverAdapter> {
     const adapter = await openAdapter(this.main);
     this.opened.push(adapter);

@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type HTTPGraphQLResponse } from "@apollo/server";
 
 export class PayloadTooLargeError extends Error {
-  constructor(readonly limit: number) {
+  readonly limit: number;
+
+  constructor(limit: number) {
     super(`request body exceeds ${limit} bytes`);
+    this.limit = limit;
   }
 }
 

@@ -55,12 +55,22 @@ export class RestClient {
   readonly succeeded = new Set<string>();
   private readonly validators = new Map<string, ValidateFunction>();
 
+  readonly baseUrl: string;
+  readonly document: Json;
+  private readonly ajv: Ajv2020;
+  private readonly operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[];
+
   private constructor(
-    readonly baseUrl: string,
-    readonly document: Json,
-    private readonly ajv: Ajv2020,
-    private readonly operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[],
-  ) {}
+    baseUrl: string,
+    document: Json,
+    ajv: Ajv2020,
+    operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[],
+  ) {
+    this.baseUrl = baseUrl;
+    this.document = document;
+    this.ajv = ajv;
+    this.operations = operations;
+  }
 
   static async connect(harness: Harness): Promise<RestClient> {
     const baseUrl = harness.stack.gateway.url;

@@ -17,8 +17,11 @@ export interface SubgraphSource {
 }
 
 export class CompositionError extends Error {
-  constructor(readonly errors: readonly string[]) {
+  readonly errors: readonly string[];
+
+  constructor(errors: readonly string[]) {
     super(`supergraph composition failed:\n${errors.map((error) => `  - ${error}`).join("\n")}`);
+    this.errors = errors;
   }
 }
 

@@ -20,7 +20,11 @@ export class QueryDeduplicator {
   private epoch = 0;
   private readonly inflight = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly onShared?: (subgraph: string) => void) {}
+  private readonly onShared?: (subgraph: string) => void;
+
+  constructor(onShared?: (subgraph: string) => void) {
+    this.onShared = onShared;
+  }
 
   /**
    * `send` makes the fetch (with its retries); its result must be copied with `copy` for every

@@ -86,11 +86,19 @@ function restrictCachePolicy(options: ProcessOptions, header: string | undefined
  * With a `QueryDeduplicator`, identical query fetches in flight together are sent once.
  */
 export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
+  private readonly subgraph: SubgraphClient;
+  private readonly signingSecret: string;
+  private readonly deduplicator: QueryDeduplicator | null;
+
   constructor(
-    private readonly subgraph: SubgraphClient,
-    private readonly signingSecret: string,
-    private readonly deduplicator: QueryDeduplicator | null = null,
-  ) {}
+    subgraph: SubgraphClient,
+    signingSecret: string,
+    deduplicator: QueryDeduplicator | null = null,
+  ) {
+    this.subgraph = subgraph;
+    this.signingSecret = signingSecret;
+    this.deduplicator = deduplicator;
+  }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
     const { request } = options;

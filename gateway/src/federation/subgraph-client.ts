@@ -60,27 +60,36 @@ export interface SubgraphHooks {
 
 /** The fetch did not finish within `timeoutMs`; it was aborted. */
 export class SubgraphTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
     super(`subgraph did not answer within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
     this.name = "SubgraphTimeoutError";
   }
 }
 
 /** The connection failed (refused, reset, DNS...); `code` is the system or undici code. */
 export class SubgraphConnectionError extends Error {
+  readonly code: string;
+
   constructor(
-    readonly code: string,
+    code: string,
     options: { cause: unknown },
   ) {
     super(`subgraph connection failed: ${code}`, options);
+    this.code = code;
     this.name = "SubgraphConnectionError";
   }
 }
 
 /** The subgraph answered with a non-2xx status (its body is not kept: it may name internals). */
 export class SubgraphHttpError extends Error {
-  constructor(readonly status: number) {
+  readonly status: number;
+
+  constructor(status: number) {
     super(`subgraph answered HTTP ${status}`);
+    this.status = status;
     this.name = "SubgraphHttpError";
   }
 }

@@ -30,7 +30,11 @@ export class SupergraphFile implements SupergraphManager {
   private debounce: NodeJS.Timeout | null = null;
   private readonly onSighup = () => void this.reload();
 
-  constructor(private readonly options: SupergraphFileOptions) {}
+  private readonly options: SupergraphFileOptions;
+
+  constructor(options: SupergraphFileOptions) {
+    this.options = options;
+  }
 
   async initialize({ update }: { update: SupergraphSdlUpdateFunction }): Promise<{ supergraphSdl: string; cleanup: () => Promise<void> }> {
     this.update = update;

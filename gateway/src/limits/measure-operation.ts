@@ -108,11 +108,19 @@ class Measurer {
   private readonly entered = new Set<string>();
   private readonly enteredForConnection = new Set<string>();
 
+  private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  private readonly variables: Record<string, unknown>;
+  private readonly defaultListSize: number;
+
   constructor(
-    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
-    private readonly variables: Record<string, unknown>,
-    private readonly defaultListSize: number,
-  ) {}
+    fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    variables: Record<string, unknown>,
+    defaultListSize: number,
+  ) {
+    this.fragments = fragments;
+    this.variables = variables;
+    this.defaultListSize = defaultListSize;
+  }
 
   /**
    * `pageSize` is set while inside a connection: its `edges`/`nodes` are then lists of that size,

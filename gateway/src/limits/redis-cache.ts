@@ -12,10 +12,16 @@ export interface RedisKeyValueCacheOptions {
 }
 
 class RedisKeyValueCache implements KeyValueCache<string> {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+    redis: Redis,
+    prefix: string,
+  ) {
+    this.redis = redis;
+    this.prefix = prefix;
+  }
 
   async get(key: string): Promise<string | undefined> {
     return (await this.redis.get(this.prefix + key)) ?? undefined;

@@ -37,7 +37,13 @@ export function limitsPlugin(options: { limits: OperationLimits; metrics: Gatewa
  */
 export class TokenGate {
   private readonly within = new Set<string>();
-  constructor(private readonly maxTokens: number, private readonly capacity = 50_000) {}
+  private readonly maxTokens: number;
+  private readonly capacity: number;
+
+  constructor(maxTokens: number, capacity = 50_000) {
+    this.maxTokens = maxTokens;
+    this.capacity = capacity;
+  }
 
   /** Why the source must not be parsed (too many tokens, too deeply nested), else null. */
   refusal(source: string): ReturnType<typeof refuseSource> {

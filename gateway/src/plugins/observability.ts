@@ -11,7 +11,11 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
  */
 export class PlanCacheTracker {
   private readonly seen = new Map<string, true>();
-  constructor(private readonly capacity = 10_000) {}
+  private readonly capacity: number;
+
+  constructor(capacity = 10_000) {
+    this.capacity = capacity;
+  }
 
   /** True when this operation was planned before. */
   visit(queryHash: string, operationName: string | null | undefined): boolean {

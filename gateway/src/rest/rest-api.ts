@@ -87,8 +87,11 @@ interface Reply {
 }
 
 class RestFailure extends Error {
-  constructor(readonly problem: Problem) {
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
     super(problem.detail);
+    this.problem = problem;
   }
 }
 

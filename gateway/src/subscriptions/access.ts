@@ -33,14 +33,24 @@ export class BoardAccess {
   private readonly entries = new Map<string, Map<string, Entry>>();
   private readonly pending = new Map<string, Pending>();
 
+  private readonly run: RunOperation;
+  private readonly readers: BoardReaders;
+  private readonly ttlMs: number;
+  private readonly batchSize: number;
+
   constructor(
-    private readonly run: RunOperation,
-    private readonly readers: BoardReaders,
+    run: RunOperation,
+    readers: BoardReaders,
     /** The longest a stale answer can live if an invalidating event were lost. @default 30_000 */
-    private readonly ttlMs = 30_000,
+    ttlMs = 30_000,
     /** Readers per request to the projects subgraph (its own bound is 2,000). @default 2_000 */
-    private readonly batchSize = 2_000,
-  ) {}
+    batchSize = 2_000,
+  ) {
+    this.run = run;
+    this.readers = readers;
+    this.ttlMs = ttlMs;
+    this.batchSize = batchSize;
+  }
 
   canRead(caller: Caller, boardId: string, correlationId: string): Promise<boolean> {
     let byCaller = this.entries.get(boardId);

@@ -9,12 +9,20 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
   private ended = false;
 
+  private readonly onReturn: () => void;
+  private readonly limit: number;
+  private readonly overflow?: () => T;
+
   constructor(
-    private readonly onReturn: () => void,
+    onReturn: () => void,
     /** Pending results beyond which the consumer is too slow to keep: `overflow` is pushed and the channel ends. */
-    private readonly limit = 10_000,
-    private readonly overflow?: () => T,
-  ) {}
+    limit = 10_000,
+    overflow?: () => T,
+  ) {
+    this.onReturn = onReturn;
+    this.limit = limit;
+    this.overflow = overflow;
+  }
 
   get closed(): boolean {
     return this.ended;

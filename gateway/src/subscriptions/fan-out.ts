@@ -32,11 +32,19 @@ export const forbidden = (message: string): GraphQLError =>
  * Never per organisation or role: two MEMBERs differ in the private boards shared with them.
  */
 export class FanOut {
+  private readonly access: BoardAccess;
+  private readonly run: RunOperation;
+  private readonly logger: Logger;
+
   constructor(
-    private readonly access: BoardAccess,
-    private readonly run: RunOperation,
-    private readonly logger: Logger,
-  ) {}
+    access: BoardAccess,
+    run: RunOperation,
+    logger: Logger,
+  ) {
+    this.access = access;
+    this.run = run;
+    this.logger = logger;
+  }
 
   async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null): Promise<void> {
     // Reading rights: one (cached) answer per caller, however many sockets it has.

@@ -66,7 +66,10 @@ export class SubscriptionHub {
   private readonly uses = new Map<string, number>();
   private readonly connections = new Map<string, Set<Connection>>();
 
-  constructor(private readonly options: HubOptions) {
+  private readonly options: HubOptions;
+
+  constructor(options: HubOptions) {
+    this.options = options;
     this.access = new BoardAccess(options.run, options.readers, options.accessTtlMs);
     this.fanOut = new FanOut(this.access, options.run, options.logger);
     this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);

@@ -101,15 +101,24 @@ export class SubscriptionPayload {
    * @param shapeKey see `subscriptionKey`: subscriptions with one key share this object (and the
    *   variables it was built with, which differ from theirs only in the root field's arguments).
    */
+  private readonly schema: GraphQLSchema;
+  private readonly document: DocumentNode;
+  private readonly operation: OperationDefinitionNode;
+  private readonly variables: Readonly<Record<string, unknown>>;
+
   constructor(
-    private readonly schema: GraphQLSchema,
-    private readonly document: DocumentNode,
-    private readonly operation: OperationDefinitionNode,
-    private readonly variables: Readonly<Record<string, unknown>>,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Readonly<Record<string, unknown>>,
     rootField: FieldNode,
     eventType: GraphQLObjectType,
     shapeKey: string,
   ) {
+    this.schema = schema;
+    this.document = document;
+    this.operation = operation;
+    this.variables = variables;
     this.rootResponseKey = rootField.alias?.value ?? rootField.name.value;
     this.eventTypeName = eventType.name;
     this.shapeKey = shapeKey;

@@ -40,7 +40,10 @@ export class BoardPresence {
   private readonly timer: NodeJS.Timeout;
   private readonly expiryMs: number;
 
-  constructor(private readonly options: BoardPresenceOptions) {
+  private readonly options: BoardPresenceOptions;
+
+  constructor(options: BoardPresenceOptions) {
+    this.options = options;
     this.expiryMs = options.expiryMs ?? 30_000;
     this.timer = setInterval(() => void this.beat(), options.heartbeatMs ?? 10_000);
     this.timer.unref();

@@ -28,15 +28,27 @@ export class StreamTail<S> {
    */
   private unverified = false;
 
+  readonly ref: StreamRef;
+  private readonly feed: EventFeed;
+  private readonly handle: (event: StreamEvent, tail: StreamTail<S>) => Promise<void>;
+  private readonly onError: (error: unknown) => void;
+  private readonly onGap: () => void;
+
   constructor(
-    readonly ref: StreamRef,
-    private readonly feed: EventFeed,
+    ref: StreamRef,
+    feed: EventFeed,
     /** Handles one event; the next waits for it, so each subscriber sees the stream's order. */
-    private readonly handle: (event: StreamEvent, tail: StreamTail<S>) => Promise<void>,
-    private readonly onError: (error: unknown) => void,
+    handle: (event: StreamEvent, tail: StreamTail<S>) => Promise<void>,
+    onError: (error: unknown) => void,
     /** Entries this tail had not read may be lost (a Redis restarted without persistence). */
-    private readonly onGap: () => void,
-  ) {}
+    onGap: () => void,
+  ) {
+    this.ref = ref;
+    this.feed = feed;
+    this.handle = handle;
+    this.onError = onError;
+    this.onGap = onGap;
+  }
 
   /** Starts following from the stream's newest entry; the watch comes first so nothing falls between. */
   async start(): Promise<void> {

@@ -7,7 +7,11 @@ import fc from "fast-check";
 
 /** A JSON fragment sent exactly as written: numbers JSON.stringify cannot produce (`1e400`), deep nests, `__proto__` keys. */
 export class RawJson {
-  constructor(readonly text: string) {}
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 /** What the generators put in bodies and variables: JSON values that may hold raw fragments. */
