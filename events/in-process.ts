@@ -1,4 +1,4 @@
-import type { Logger } from "../subgraphs/shared/logger.ts";
+import type { Logger } from "../platform/logger.ts";
 import { appendTargetOf, type EventCheck } from "./bridge/bridge.ts";
 import type { StreamAppender } from "./bridge/redis-append.ts";
 import { DEAD_LETTER_TOPIC } from "./kafka.ts";

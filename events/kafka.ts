@@ -1,14 +1,8 @@
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from "kafkajs";
-import type { Topic } from "../subgraphs/shared/outbox.ts";
+import { TOPICS } from "./contracts/envelope.ts";
 
-/** Every topic domain events travel on, and the one refused events go to. */
-export const DOMAIN_TOPICS: readonly Topic[] = [
-  "user-events",
-  "project-events",
-  "item-events",
-  "collaboration-events",
-  "general-events",
-];
+/** Every topic domain events travel on (the contracts' list), and the one refused events go to. */
+export const DOMAIN_TOPICS = TOPICS;
 export const DEAD_LETTER_TOPIC = "dead-letter-events";
 
 /**

@@ -4,7 +4,7 @@
 // the part waits for a dependency). A part that gives up consuming exits with status 1, for its
 // supervisor to restart it; outages of Redis, Kafka or Postgres alone never make it give up.
 import type { Server } from "node:http";
-import { createLogger } from "../subgraphs/shared/logger.ts";
+import { createLogger } from "../platform/logger.ts";
 import { serveHealth, type Health } from "./health.ts";
 import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
 import { createIdempotentProducer, createKafka, ensureTopics } from "./kafka.ts";

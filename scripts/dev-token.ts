@@ -52,7 +52,7 @@ export function jwtSettingsFromEnv(): JwtSettings {
 }
 
 async function main(email: string) {
-  const { createPrisma } = await import("../subgraphs/shared/db.ts");
+  const { createPrisma } = await import("../platform/db.ts");
   const { mintToken } = await import("../gateway/src/auth/jwt.ts");
   const dataDir = embeddedDataDir();
   let url = process.env.DATABASE_URL ?? runningEmbedded(dataDir);

@@ -9,7 +9,7 @@ import { startOutboxRelay } from "../events/relay/outbox-relay.ts";
 import { MemoryEventStore } from "../events/streams/memory-store.ts";
 import { redisFeed } from "../events/streams/redis-feed.ts";
 import { memoryPresenceStore, redisPresenceStore, type SubscriptionsSetup } from "../gateway/src/subscriptions/index.ts";
-import type { Logger } from "../subgraphs/shared/logger.ts";
+import type { Logger } from "../platform/logger.ts";
 
 export interface LiveEvents {
   /** For the gateway's `subscriptions` option. */

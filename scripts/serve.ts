@@ -4,7 +4,7 @@
 // and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE, SUPERGRAPH_PATH and REDIS_URL (rate
 // limits, APQ and live subscriptions; without it the gateway serves no subscriptions).
 import { Redis } from "ioredis";
-import { createPrisma } from "../subgraphs/shared/db.ts";
+import { createPrisma } from "../platform/db.ts";
 import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";

@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { createPrisma, type PrismaClient } from "../subgraphs/shared/db.ts";
+import { createPrisma, type PrismaClient } from "../platform/db.ts";
 import type { RunningSubgraph, SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../gateway/src/server.ts";
-import type { Logger } from "../subgraphs/shared/logger.ts";
+import type { Logger } from "../platform/logger.ts";
 import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
 
 export interface StackOptions {

@@ -8,13 +8,13 @@ import { Redis } from "ioredis";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
-import { createPrisma } from "../subgraphs/shared/db.ts";
+import { createPrisma } from "../platform/db.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { devJwtSettings, embeddedAddressFile, embeddedDataDir, type EmbeddedAddress } from "./dev-token.ts";
 import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 import { startLiveEvents } from "./live.ts";
 import { kafkaBrokers } from "../events/kafka.ts";
-import { createLogger } from "../subgraphs/shared/logger.ts";
+import { createLogger } from "../platform/logger.ts";
 
 const started = performance.now();
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);

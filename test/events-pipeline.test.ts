@@ -10,7 +10,7 @@ import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics 
 import { kafkaPublisher } from "../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../events/relay/outbox-relay.ts";
 import { startBridge, type Bridge, type EventCheck } from "../events/bridge/bridge.ts";
-import { streamKeys } from "../events/bridge/redis-append.ts";
+import { streamKeys } from "../events/streams/names.ts";
 import { parseEventMessage, validateEvent } from "../events/contracts/registry.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 

@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { SignJWT } from "jose";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
-import { signInternalRequest } from "../subgraphs/shared/identity.ts";
+import { signInternalRequest } from "../platform/identity.ts";
 import { codes, startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 import { startRedisServer, type OwnRedisServer } from "./support/redis-server.ts";
 

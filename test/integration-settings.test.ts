@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import { createPeerClient } from "../subgraphs/shared/peer.ts";
-import { signInternalRequest, type Identity, type Role } from "../subgraphs/shared/identity.ts";
+import { signInternalRequest, type Identity, type Role } from "../platform/identity.ts";
 import { codes, startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 import { RestClient, assertProblem } from "./support/rest.ts";
 

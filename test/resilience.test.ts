@@ -15,7 +15,7 @@ import {
   type SubgraphFetchEvent,
 } from "../gateway/src/federation/gateway.ts";
 import type { GatewayContext } from "../gateway/src/federation/signed-data-source.ts";
-import type { Identity } from "../subgraphs/shared/identity.ts";
+import type { Identity } from "../platform/identity.ts";
 import { startHarness, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 
 const SUPERGRAPH = await readFile(new URL("../supergraph.graphql", import.meta.url), "utf8");

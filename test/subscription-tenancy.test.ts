@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
-import type { Role } from "../subgraphs/shared/identity.ts";
+import type { Role } from "../platform/identity.ts";
 import { boardReadersOf } from "../gateway/src/subscriptions/access.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, subscribe, wsClient, type LivePipeline, type Subscription } from "./support/live.ts";

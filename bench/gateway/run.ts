@@ -619,7 +619,7 @@ async function realSetup(): Promise<Setup> {
   const pg = rootRequire("pg") as typeof import("pg");
   const { migrate } = await sourceImport<typeof import("../../prisma/tools/migrate.ts")>("prisma/tools/migrate.ts");
   const { seedDemo } = await sourceImport<typeof import("../../prisma/seed.ts")>("prisma/seed.ts");
-  const { createPrisma } = await sourceImport<typeof import("../../subgraphs/shared/db.ts")>("subgraphs/shared/db.ts");
+  const { createPrisma } = await sourceImport<typeof import("../../platform/db.ts")>("platform/db.ts");
   const adminUrl =
     process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
   const database = `sunday_bench_${process.pid}`;

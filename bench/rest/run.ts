@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   const pg = rootRequire("pg") as typeof import("pg");
   const { migrate } = await sourceImport<typeof import("../../prisma/tools/migrate.ts")>("prisma/tools/migrate.ts");
   const { seedDemo } = await sourceImport<typeof import("../../prisma/seed.ts")>("prisma/seed.ts");
-  const { createPrisma } = await sourceImport<typeof import("../../subgraphs/shared/db.ts")>("subgraphs/shared/db.ts");
+  const { createPrisma } = await sourceImport<typeof import("../../platform/db.ts")>("platform/db.ts");
   const { mintToken } = await sourceImport<typeof import("../../gateway/src/auth/jwt.ts")>("gateway/src/auth/jwt.ts");
   const { loadOperationCatalog } = await sourceImport<typeof import("../../gateway/src/rest/operations.ts")>("gateway/src/rest/operations.ts");
 

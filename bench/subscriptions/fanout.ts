@@ -26,7 +26,7 @@ import { summarizeHeap, type HeapRow } from "./heap-summary.ts";
 import { Redis } from "./redis.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo } from "../../prisma/seed.ts";
-import { createPrisma } from "../../subgraphs/shared/db.ts";
+import { createPrisma } from "../../platform/db.ts";
 import { mintToken } from "../../gateway/src/auth/jwt.ts";
 import { ensureKafka } from "../../infra/kafka/ready.ts";
 import type { MembershipRole } from "../../generated/prisma/client.ts";

@@ -13,7 +13,7 @@ import http from "node:http";
 import { Redis } from "./redis.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo } from "../../prisma/seed.ts";
-import { createPrisma } from "../../subgraphs/shared/db.ts";
+import { createPrisma } from "../../platform/db.ts";
 import { mintToken } from "../../gateway/src/auth/jwt.ts";
 import { ensureKafka } from "../../infra/kafka/ready.ts";
 import {

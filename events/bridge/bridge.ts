@@ -1,8 +1,9 @@
 import type { Consumer, ConsumerCrashEvent, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../platform/logger.ts";
 import { createIdempotentProducer, topicsOf, type DeadLetter } from "../kafka.ts";
-import type { DomainEvent } from "../../subgraphs/shared/outbox.ts";
+import type { DomainEvent } from "../contracts/envelope.ts";
+import { STREAM_RETENTION_MS } from "../streams/names.ts";
 import type { Health } from "../health.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
@@ -96,7 +97,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const maxRebuilds = options.maxRebuilds ?? 10;
   const appender = createStreamAppender(options.redis, {
     consumerGroup: groupId,
-    retentionMs: options.retentionMs ?? 24 * 3600_000,
+    retentionMs: options.retentionMs ?? STREAM_RETENTION_MS,
     seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
     keyPrefix: options.keyPrefix,
   });

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { streamKeys, streamsOf } from "../streams/names.ts";
 
 /**
  * Appends one event to its organisation's stream (and its board's, when it has one), invalidates
@@ -37,31 +38,6 @@ export interface AppendResult {
   /** Stream ids: the cursors a subscriber resumes from. */
   readonly orgEntryId: string | null;
   readonly boardEntryId: string | null;
-}
-
-export const streamKeys = {
-  org: (organizationId: string) => `org:${organizationId}:events`,
-  board: (boardId: string) => `board:${boardId}:events`,
-  orgWake: (organizationId: string) => `org:${organizationId}:wake`,
-  boardWake: (boardId: string) => `board:${boardId}:wake`,
-  itemCache: (itemId: string) => `item:${itemId}:data`,
-} as const;
-
-/** A stream and the pub/sub channel that announces its appends. */
-export interface StreamRef {
-  readonly key: string;
-  readonly wake: string;
-}
-
-/**
- * Where an organisation's and a board's events live. `prefix` namespaces every key and channel,
- * so that several pipelines (test files) can share one Redis; production uses none.
- */
-export function streamsOf(prefix = ""): { org(id: string): StreamRef; board(id: string): StreamRef } {
-  return {
-    org: (id) => ({ key: prefix + streamKeys.org(id), wake: prefix + streamKeys.orgWake(id) }),
-    board: (id) => ({ key: prefix + streamKeys.board(id), wake: prefix + streamKeys.boardWake(id) }),
-  };
 }
 
 type AppendCommand = (

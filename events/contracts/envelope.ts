@@ -1,12 +1,43 @@
 /**
- * The domain event envelope (ARCHITECTURE.md, "Product rules"): the TypeScript type is the one the
- * outbox writes (`subgraphs/shared/outbox.ts`), re-exported so producers and consumers share one
- * definition; the JSON Schema below is what every event read from the outbox or Kafka must match
- * before its `data` is checked against the schema of its (eventType, schemaVersion).
+ * The domain event envelope (ARCHITECTURE.md, "Product rules") and the topics it travels on: the
+ * TypeScript type the outbox writes (`subgraphs/shared/outbox.ts`) and every consumer reads, and
+ * the JSON Schema that every event read from the outbox or Kafka must match before its `data` is
+ * checked against the schema of its (eventType, schemaVersion). Nothing here loads Prisma: the
+ * relay and the bridge name topics without the generated client.
  */
 import type { Schema } from "./schema-kit.ts";
 
-export type { DomainEvent, Topic } from "../../subgraphs/shared/outbox.ts";
+/** The domain event envelope, as written to the outbox and published. */
+export interface DomainEvent<TData extends object = Readonly<Record<string, unknown>>> {
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  aggregateId: string;
+  aggregateType: string;
+  version: number;
+  data: TData;
+  metadata: {
+    correlationId: string;
+    causationId?: string;
+    userId?: string;
+    organizationId: string;
+    timestamp: string;
+    source: string;
+  };
+}
+
+/** Every topic domain events travel on, by event family. */
+export const TOPICS = ["user-events", "project-events", "item-events", "collaboration-events", "general-events"] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** Routing by event family; key = aggregateId keeps each aggregate's events in order on one partition. */
+export function topicFor(eventType: string): Topic {
+  if (eventType.startsWith("user.") || eventType.startsWith("member.")) return "user-events";
+  if (eventType.startsWith("project.item.")) return "item-events";
+  if (eventType.startsWith("project.")) return "project-events";
+  if (eventType.startsWith("comment.") || eventType.startsWith("presence.")) return "collaboration-events";
+  return "general-events";
+}
 
 /** `a.b_c.d`: lower-case dotted segments, the rule the integrations subgraph applies to webhook subscriptions. */
 export const EVENT_TYPE_PATTERN = "^[a-z_]+(\\.[a-z_]+)*$";

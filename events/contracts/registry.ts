@@ -8,8 +8,7 @@
  */
 import { Ajv2020, type ErrorObject, type SchemaObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import { topicFor } from "../../subgraphs/shared/outbox.ts";
-import { envelopeSchema, type DomainEvent, type Topic } from "./envelope.ts";
+import { envelopeSchema, topicFor, type DomainEvent, type Topic } from "./envelope.ts";
 import { CONTRACTS, type EventContract } from "./catalog.ts";
 
 export type { DomainEvent, Topic } from "./envelope.ts";
@@ -113,7 +112,7 @@ export function contractOf(eventType: string, schemaVersion: number): EventContr
   return registry.get(key(eventType, schemaVersion))?.contract;
 }
 
-/** The Kafka topic of an event type: the outbox's routing (`topicFor`), one source of truth. */
+/** The Kafka topic of an event type (`topicFor`, the routing the outbox writes). */
 export function topicOf(eventType: string): Topic {
   return topicFor(eventType);
 }

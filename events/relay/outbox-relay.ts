@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { Logger } from "../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../platform/logger.ts";
 import type { Health } from "../health.ts";
 import { topicsOf, type DeadLetter } from "../kafka.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";

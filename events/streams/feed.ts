@@ -1,7 +1,7 @@
-import type { StreamRef } from "../bridge/redis-append.ts";
+import type { StreamRef } from "./names.ts";
 import type { StreamEntry } from "./resume.ts";
 
-export type { StreamRef } from "../bridge/redis-append.ts";
+export type { StreamRef } from "./names.ts";
 export type { StreamEntry } from "./resume.ts";
 
 /** Something long-lived that is stopped explicitly. */

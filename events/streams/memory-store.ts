@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { AppendResult, AppendTarget, StreamAppender } from "../bridge/redis-append.ts";
-import { streamsOf } from "../bridge/redis-append.ts";
+import { STREAM_RETENTION_MS, streamsOf } from "./names.ts";
 import type { Disposable, EventFeed, StreamRef } from "./feed.ts";
 import { compareCursors, verifyCursor, type StreamEntry } from "./resume.ts";
 
@@ -75,7 +75,7 @@ export class MemoryEventStore implements StreamAppender, EventFeed {
     let entries = this.streams.get(stream.key);
     if (!entries) this.streams.set(stream.key, (entries = []));
     entries.push({ cursor, eventType: target.eventType, event: target.payload });
-    const horizon = now - (this.options.retentionMs ?? 24 * 3600_000);
+    const horizon = now - (this.options.retentionMs ?? STREAM_RETENTION_MS);
     const excess = entries.length - (this.options.maxEntries ?? 10_000);
     let drop = Math.max(0, excess);
     while (drop < entries.length && Number(entries[drop]?.cursor.split("-")[0]) < horizon) drop += 1;

@@ -1,9 +1,10 @@
 import type { Redis } from "ioredis";
+import type { ErrorCode } from "../../platform/error-codes.ts";
 
 /** A stream entry id: the cursor every delivered event carries. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 
-export type CursorProblem = "CURSOR_EXPIRED" | "CURSOR_INVALID";
+export type CursorProblem = Extract<ErrorCode, "CURSOR_EXPIRED" | "CURSOR_INVALID">;
 
 export class CursorError extends Error {
   readonly code: CursorProblem;

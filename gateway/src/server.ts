@@ -34,8 +34,8 @@ import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
 import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
-import { sendGraphQLError, sendJson } from "../../subgraphs/shared/http.ts";
-import { createLogger, type Logger } from "../../subgraphs/shared/logger.ts";
+import { sendGraphQLError, sendJson } from "../../platform/http.ts";
+import { createLogger, type Logger } from "../../platform/logger.ts";
 
 export interface GatewayOptions {
   /** The supergraph: a file (hot-reloaded on change and SIGHUP) or a fixed SDL. */

@@ -1,4 +1,4 @@
-import type { Identity, Role } from "./identity.ts";
+import type { Identity, Role } from "../../platform/identity.ts";
 import { forbidden, unauthenticated } from "./errors.ts";
 
 const WRITERS: ReadonlySet<Role> = new Set(["OWNER", "ADMIN", "MEMBER"]);

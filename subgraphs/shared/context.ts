@@ -1,5 +1,5 @@
-import type { PrismaClient } from "./db.ts";
-import type { Identity } from "./identity.ts";
+import type { PrismaClient } from "../../platform/db.ts";
+import type { Identity } from "../../platform/identity.ts";
 import { requireIdentity } from "./authorization.ts";
 
 /** What every subgraph's resolvers receive; each subgraph adds its own request-scoped loaders. */

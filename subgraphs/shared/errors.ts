@@ -1,13 +1,8 @@
 import { GraphQLError } from "graphql";
+import type { ErrorCode as AnyErrorCode } from "../../platform/error-codes.ts";
 
-/** The error codes every subgraph uses in `extensions.code`; the REST layer maps them to HTTP. */
-export type ErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "BAD_USER_INPUT"
-  | "CONFLICT"
-  | "INTERNAL_SERVER_ERROR";
+/** The error codes every subgraph uses in `extensions.code` (of platform/error-codes.ts). */
+export type ErrorCode = Extract<AnyErrorCode, "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_USER_INPUT" | "CONFLICT" | "INTERNAL_SERVER_ERROR">;
 
 function fail(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });

@@ -1,37 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Tx } from "./db.ts";
-import type { Identity } from "./identity.ts";
+import type { Tx } from "../../platform/db.ts";
+import type { Identity } from "../../platform/identity.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-
-/** The domain event envelope of ARCHITECTURE.md, as written to the outbox and published. */
-export interface DomainEvent<TData extends Prisma.InputJsonObject = Prisma.InputJsonObject> {
-  eventId: string;
-  eventType: string;
-  schemaVersion: number;
-  aggregateId: string;
-  aggregateType: string;
-  version: number;
-  data: TData;
-  metadata: {
-    correlationId: string;
-    causationId?: string;
-    userId?: string;
-    organizationId: string;
-    timestamp: string;
-    source: string;
-  };
-}
-
-export type Topic = "user-events" | "project-events" | "item-events" | "collaboration-events" | "general-events";
-
-/** Routing by event family; key = aggregateId keeps each aggregate's events in order on one partition. */
-export function topicFor(eventType: string): Topic {
-  if (eventType.startsWith("user.") || eventType.startsWith("member.")) return "user-events";
-  if (eventType.startsWith("project.item.")) return "item-events";
-  if (eventType.startsWith("project.")) return "project-events";
-  if (eventType.startsWith("comment.") || eventType.startsWith("presence.")) return "collaboration-events";
-  return "general-events";
-}
+import { topicFor, type DomainEvent } from "../../events/contracts/envelope.ts";
 
 export interface EventInput<TData extends Prisma.InputJsonObject> {
   eventType: string;

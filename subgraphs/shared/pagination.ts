@@ -2,9 +2,9 @@ import type { GraphQLError } from "graphql";
 import { badInput } from "./errors.ts";
 import { isId } from "./validation.ts";
 
-/** Lists never return more than this many rows per page, whatever `first` asks for. */
-export const MAX_PAGE_SIZE = 1000;
-export const DEFAULT_PAGE_SIZE = 50;
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../platform/input-rules.ts";
+
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE };
 
 export interface PageArgs {
   first?: number | null;

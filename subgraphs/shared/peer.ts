@@ -1,5 +1,5 @@
-import type { Identity } from "./identity.ts";
-import { signInternalRequest } from "./identity.ts";
+import type { Identity } from "../../platform/identity.ts";
+import { signInternalRequest } from "../../platform/identity.ts";
 
 /**
  * Calls another subgraph's `_entities` as the same caller, so a subgraph can check facts it does

@@ -5,9 +5,9 @@ import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/dis
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/resolverMap.js";
 import { GraphQLError, type DocumentNode } from "graphql";
-import type { PrismaClient } from "./db.ts";
+import type { PrismaClient } from "../../platform/db.ts";
 import type { BaseContext } from "./context.ts";
-import { NonceRegistry, verifyInternalRequest } from "./identity.ts";
+import { NonceRegistry, verifyInternalRequest } from "../../platform/identity.ts";
 import {
   MalformedBodyError,
   PayloadTooLargeError,
@@ -17,10 +17,11 @@ import {
   sendGraphQLResponse,
   sendJson,
   toHeaderMap,
-} from "./http.ts";
-import { createLogger, type Logger } from "./logger.ts";
+} from "../../platform/http.ts";
+import { createLogger, type Logger } from "../../platform/logger.ts";
+import type { ErrorCode } from "../../platform/error-codes.ts";
 
-const KNOWN_CODES = new Set([
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "NOT_FOUND",

@@ -1,5 +1,5 @@
 import { Prisma } from "../../generated/prisma/client.ts";
-import type { PrismaClient } from "./db.ts";
+import type { PrismaClient } from "../../platform/db.ts";
 import type { Cursor } from "./pagination.ts";
 
 export interface WindowedPageQuery {

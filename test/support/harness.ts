@@ -1,11 +1,11 @@
 import pg from "pg";
 import { Redis } from "ioredis";
-import type { Logger } from "../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../platform/logger.ts";
 import type { GatewayOptions } from "../../gateway/src/server.ts";
 import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo, type DemoSeed } from "../../prisma/seed.ts";
-import { createPrisma, type PrismaClient } from "../../subgraphs/shared/db.ts";
-import type { Role } from "../../subgraphs/shared/identity.ts";
+import { createPrisma, type PrismaClient } from "../../platform/db.ts";
+import type { Role } from "../../platform/identity.ts";
 import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore, type SubscriptionsSetup } from "../../gateway/src/subscriptions/index.ts";

@@ -1,5 +1,5 @@
 import type { DemoSeed } from "../../prisma/seed.ts";
-import type { PrismaClient } from "../../subgraphs/shared/db.ts";
+import type { PrismaClient } from "../../platform/db.ts";
 
 /** Everything a mutation case needs to build its variables against the seeded data. */
 export interface CaseContext {

@@ -13,7 +13,7 @@ import type { IncomingMessage } from "node:http";
 import type { Fetcher, FetcherRequestInit } from "@apollo/utils.fetcher";
 import { rootRequire, sourceImport } from "../root.ts";
 import type { JwtSettings } from "../../../gateway/src/auth/jwt.ts";
-import type { Identity } from "../../../subgraphs/shared/identity.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { childConfig, reportFailure, reportReady, serveControl } from "./ipc.ts";
 
 const { ApolloServer } = rootRequire("@apollo/server") as typeof import("@apollo/server");
@@ -32,7 +32,7 @@ type SignedContext = {
   correlationId: string;
 };
 
-type IdentityModule = typeof import("../../../subgraphs/shared/identity.ts");
+type IdentityModule = typeof import("../../../platform/identity.ts");
 
 function bearerToken(authorization: string | undefined): string | null {
   return /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1] ?? null;
@@ -77,7 +77,7 @@ try {
     gateway = new ApolloGateway({ supergraphSdl });
   } else {
     // Our signing scheme and token verifier, from the same source root as the subgraphs.
-    const identityModule = await sourceImport<IdentityModule>("subgraphs/shared/identity.ts");
+    const identityModule = await sourceImport<IdentityModule>("platform/identity.ts");
     const { INTERNAL_HEADERS } = identityModule;
     const { createJwtVerifier } = await sourceImport<typeof import("../../../gateway/src/auth/jwt.ts")>("gateway/src/auth/jwt.ts");
     class StockSignedDataSource extends RemoteGraphQLDataSource<SignedContext> {

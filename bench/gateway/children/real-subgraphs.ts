@@ -25,7 +25,7 @@ interface Running {
 }
 
 async function startDirectly(config: RealSubgraphsConfig) {
-  const { createPrisma } = await sourceImport<typeof import("../../../subgraphs/shared/db.ts")>("subgraphs/shared/db.ts");
+  const { createPrisma } = await sourceImport<typeof import("../../../platform/db.ts")>("platform/db.ts");
   type Start = (runtime: object) => Promise<Running>;
   const load = async (name: string, fn: string) => (await sourceImport<Record<string, Start>>(`subgraphs/${name}/src/index.ts`))[fn]!;
   const clients: { $disconnect(): Promise<void> }[] = [];

@@ -1,5 +1,5 @@
-import { hashApiKey } from "../../../subgraphs/shared/api-keys.ts";
-import { isRole, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { hashApiKey } from "../../../platform/api-keys.ts";
+import { isRole, type Identity } from "../../../platform/identity.ts";
 import { askSubgraph } from "../federation/internal-query.ts";
 
 export interface ApiKeyPrincipal extends Identity {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { API_KEY_PATTERN } from "../../../subgraphs/shared/api-keys.ts";
-import type { Identity } from "../../../subgraphs/shared/identity.ts";
+import { API_KEY_PATTERN } from "../../../platform/api-keys.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { AuthenticationError, createJwtVerifier, type JwtSettings } from "./jwt.ts";
 import type { ApiKeyPrincipal } from "./api-keys.ts";
 

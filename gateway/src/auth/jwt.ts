@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { SignJWT, createRemoteJWKSet, jwtVerify, errors, type JWTVerifyGetKey } from "jose";
-import { isRole, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { isRole, type Identity } from "../../../platform/identity.ts";
 
 /**
  * Token verification: production verifies RS256/ES256 against the identity provider's JWKS;

@@ -3,12 +3,13 @@ import { AuthenticationError } from "../auth/jwt.ts";
 import type { Authenticate, Caller } from "../auth/authenticate.ts";
 import { rateLimitHeaders, type RateLimiter } from "../limits/rate-limit.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
+import type { ErrorCode } from "../../../platform/error-codes.ts";
 
 /** Why a request is turned away before any GraphQL work: the same for GraphQL, REST and sockets. */
 export interface Refusal {
   readonly status: 401 | 429 | 503;
-  readonly code: "UNAUTHENTICATED" | "RATE_LIMITED" | "AUTHENTICATION_UNAVAILABLE";
+  readonly code: Extract<ErrorCode, "UNAUTHENTICATED" | "RATE_LIMITED" | "AUTHENTICATION_UNAVAILABLE">;
   readonly message: string;
   /** Seconds, with RATE_LIMITED. */
   readonly retryAfterSeconds?: number;

@@ -12,7 +12,7 @@ import {
   sendGraphQLError,
   sendGraphQLResponse,
   toHeaderMap,
-} from "../../../subgraphs/shared/http.ts";
+} from "../../../platform/http.ts";
 
 export type GraphQLHandler = (request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) => Promise<void>;
 

@@ -1,4 +1,4 @@
-import type { Identity } from "../../../subgraphs/shared/identity.ts";
+import type { Identity } from "../../../platform/identity.ts";
 
 /**
  * Merges identical subgraph query fetches that are in flight at the same time (what Apollo

@@ -1,4 +1,4 @@
-import { signInternalRequest } from "../../../subgraphs/shared/identity.ts";
+import { signInternalRequest } from "../../../platform/identity.ts";
 
 /**
  * Asks a subgraph a question only the gateway may ask (an `@inaccessible` root field, absent from

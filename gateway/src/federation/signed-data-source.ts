@@ -1,7 +1,8 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type GraphQLFormattedError, type SelectionSetNode } from "graphql";
 import { isBrokenCircuitError } from "cockatiel";
-import { signInternalRequest, type Identity } from "../../../subgraphs/shared/identity.ts";
+import { signInternalRequest, type Identity } from "../../../platform/identity.ts";
+import type { ErrorCode } from "../../../platform/error-codes.ts";
 import type { QueryDeduplicator } from "./deduplication.ts";
 import { SubgraphHttpError, SubgraphTimeoutError, type SubgraphClient } from "./subgraph-client.ts";
 
@@ -15,7 +16,7 @@ export const SUBGRAPH_ERROR_CODES = {
   unavailable: "SUBGRAPH_UNAVAILABLE",
   timeout: "SUBGRAPH_TIMEOUT",
   circuitOpen: "CIRCUIT_OPEN",
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 type IncomingOptions = Extract<ProcessOptions, { incomingRequestContext: unknown }>;

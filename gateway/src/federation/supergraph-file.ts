@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { SupergraphManager, SupergraphSdlUpdateFunction } from "@apollo/gateway";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 
 export type ReloadOutcome = "updated" | "unchanged" | "rejected";
 

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import type { ErrorCode } from "../../../platform/error-codes.ts";
 
 /** What Node's parser refused, as status and code; the statuses are the ones Node itself sends. */
-function classify(code: string | undefined): { status: number; code: string; detail: string } {
+function classify(code: string | undefined): { status: number; code: ErrorCode; detail: string } {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return { status: 431, code: "HEADERS_TOO_LARGE", detail: "The request headers exceed 16 KB" };

@@ -1,5 +1,6 @@
 import { Lexer, Source, TokenKind, type DocumentNode } from "graphql";
-import { DEFAULT_PAGE_SIZE } from "../../../subgraphs/shared/pagination.ts";
+import { DEFAULT_PAGE_SIZE } from "../../../platform/input-rules.ts";
+import type { ErrorCode } from "../../../platform/error-codes.ts";
 import { measureOperation } from "./measure-operation.ts";
 
 export interface OperationLimits {
@@ -35,11 +36,7 @@ export const DEFAULT_OPERATION_LIMITS: Readonly<OperationLimits> = Object.freeze
   defaultListSize: DEFAULT_PAGE_SIZE,
 });
 
-export type OperationLimitCode =
-  | "DEPTH_LIMIT_EXCEEDED"
-  | "ALIAS_LIMIT_EXCEEDED"
-  | "COST_LIMIT_EXCEEDED"
-  | "TOKEN_LIMIT_EXCEEDED";
+export type OperationLimitCode = Extract<ErrorCode, "DEPTH_LIMIT_EXCEEDED" | "ALIAS_LIMIT_EXCEEDED" | "COST_LIMIT_EXCEEDED" | "TOKEN_LIMIT_EXCEEDED">;
 
 export type OperationCheck =
   | { ok: true; depth: number; aliases: number; cost: number }

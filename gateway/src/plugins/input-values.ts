@@ -18,7 +18,7 @@ import {
 } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GatewayContext } from "../federation/signed-data-source.ts";
-import { JSON_VALUE_BOUNDS, jsonValueProblem } from "../../../subgraphs/shared/validation.ts";
+import { JSON_VALUE_BOUNDS, jsonValueProblem } from "../../../platform/input-rules.ts";
 
 /** The free-form scalar of the API schema; its values are bounded by JSON_VALUE_BOUNDS. */
 const JSON_SCALAR = "JSON";

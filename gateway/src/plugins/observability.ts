@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 import type { GatewayContext } from "../federation/signed-data-source.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 

@@ -1,8 +1,9 @@
 import { GraphQLError } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
+import type { ErrorCode } from "../../../platform/error-codes.ts";
 import type { GatewayContext } from "../federation/signed-data-source.ts";
 
-function badRequest(code: string, message: string, status = 400): GraphQLError {
+function badRequest(code: ErrorCode, message: string, status = 400): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { status } } });
 }
 

@@ -19,7 +19,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from "graphql";
-import { ID_PATTERN, jsonValueProblem, type JsonValueBounds } from "../../../subgraphs/shared/validation.ts";
+import { ID_PATTERN, jsonValueProblem, type JsonValueBounds } from "../../../platform/input-rules.ts";
 import { COMPONENT_REF, JSON_VALUE_KEYWORD, inputObjectSchema, withJsonValueBounds, nonNullInputSchema, nonNullSelectionSchema, requireEnum, requireInputObject, type JsonSchema } from "./json-schema.ts";
 import type { CatalogOperation, OperationCatalog } from "./operations.ts";
 import type { FieldError } from "./problem.ts";

@@ -17,7 +17,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from "graphql";
-import { JSON_VALUE_BOUNDS } from "../../../subgraphs/shared/validation.ts";
+import { JSON_VALUE_BOUNDS } from "../../../platform/input-rules.ts";
 
 /** A JSON Schema object; kept structural so it serialises into the OpenAPI document as is. */
 export type JsonSchema = { readonly [keyword: string]: unknown };

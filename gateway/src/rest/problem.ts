@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { GraphQLFormattedError } from "graphql";
+import { isErrorCode, type ErrorCode } from "../../../platform/error-codes.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -22,7 +23,7 @@ export interface Problem {
   /** The request path the problem is about. */
   readonly instance?: string;
   /** The GraphQL error code behind it (or the REST layer's own). */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly correlationId?: string;
   readonly errors?: readonly FieldError[];
   readonly retryAfterSeconds?: number;
@@ -36,7 +37,8 @@ interface Kind {
   readonly title: string;
 }
 
-const KINDS: Readonly<Record<string, Kind>> = {
+/** Every error code's HTTP status: a code without one does not compile. */
+const KINDS: Readonly<Record<ErrorCode, Kind>> = {
   BAD_REQUEST: { status: 400, slug: "bad-request", title: "Bad request" },
   INVALID_PARAMETERS: { status: 400, slug: "invalid-parameters", title: "Invalid query or path parameters" },
   UNAUTHENTICATED: { status: 401, slug: "unauthenticated", title: "Authentication required" },
@@ -58,6 +60,26 @@ const KINDS: Readonly<Record<string, Kind>> = {
   CIRCUIT_OPEN: { status: 503, slug: "upstream-circuit-open", title: "A backing service is temporarily switched off" },
   IDEMPOTENCY_UNAVAILABLE: { status: 503, slug: "idempotency-unavailable", title: "Idempotency keys cannot be checked right now" },
   AUTHENTICATION_UNAVAILABLE: { status: 503, slug: "authentication-unavailable", title: "Credentials cannot be checked right now" },
+  GRAPHQL_PARSE_FAILED: { status: 400, slug: "graphql-parse-failed", title: "The GraphQL document does not parse" },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, slug: "graphql-validation-failed", title: "The GraphQL document is not valid against the schema" },
+  PERSISTED_QUERY_NOT_FOUND: { status: 400, slug: "persisted-query-not-found", title: "Persisted query not found" },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, slug: "operation-resolution-failure", title: "The operation to run cannot be determined" },
+  OPERATION_NOT_FOUND: { status: 400, slug: "operation-not-found", title: "The document has no operation of that name" },
+  OPERATION_NAME_REQUIRED: { status: 400, slug: "operation-name-required", title: "The document has several operations: name one" },
+  SUBSCRIPTION_REQUIRES_WEBSOCKET: { status: 400, slug: "subscription-requires-websocket", title: "Subscriptions are served over WebSocket" },
+  DEPTH_LIMIT_EXCEEDED: { status: 400, slug: "depth-limit-exceeded", title: "The operation is nested too deeply" },
+  ALIAS_LIMIT_EXCEEDED: { status: 400, slug: "alias-limit-exceeded", title: "The operation has too many aliases" },
+  COST_LIMIT_EXCEEDED: { status: 400, slug: "cost-limit-exceeded", title: "The operation would cost too much" },
+  TOKEN_LIMIT_EXCEEDED: { status: 400, slug: "token-limit-exceeded", title: "The document has too many tokens" },
+  NESTING_LIMIT_EXCEEDED: { status: 400, slug: "nesting-limit-exceeded", title: "The document is nested too deeply" },
+  REQUEST_TIMEOUT: { status: 408, slug: "request-timeout", title: "The request was not received in time" },
+  HEADERS_TOO_LARGE: { status: 431, slug: "headers-too-large", title: "Request headers too large" },
+  INVALID_METHOD: { status: 400, slug: "invalid-method", title: "Invalid request method" },
+  INVALID_HEADER: { status: 400, slug: "invalid-header", title: "Invalid request header" },
+  SLOW_CONSUMER: { status: 503, slug: "slow-consumer", title: "The client fell too far behind" },
+  SUBSCRIPTION_UNAVAILABLE: { status: 503, slug: "subscription-unavailable", title: "Live updates are unavailable right now" },
+  CURSOR_EXPIRED: { status: 410, slug: "cursor-expired", title: "Events after this cursor are no longer kept" },
+  CURSOR_INVALID: { status: 400, slug: "cursor-invalid", title: "The cursor is not valid" },
 };
 
 /** Problem types by code, for the OpenAPI document. */
@@ -67,12 +89,12 @@ export const PROBLEM_KINDS = KINDS;
 const CIRCUIT_RETRY_AFTER_SECONDS = 30;
 
 export function problem(
-  code: string,
+  code: ErrorCode,
   detail: string,
   extra: Partial<Omit<Problem, "type" | "title" | "status" | "code" | "detail">> = {},
 ): Problem {
-  const kind = KINDS[code] ?? KINDS.INTERNAL_SERVER_ERROR as Kind;
-  return { type: `urn:sunday:problem:${kind.slug}`, title: kind.title, status: kind.status, detail, code: KINDS[code] ? code : "INTERNAL_SERVER_ERROR", ...extra };
+  const kind = KINDS[code];
+  return { type: `urn:sunday:problem:${kind.slug}`, title: kind.title, status: kind.status, detail, code, ...extra };
 }
 
 export interface ErrorMappingContext {
@@ -115,7 +137,7 @@ interface Extensions {
 export function problemFromGraphQLErrors(errors: readonly GraphQLFormattedError[], context: ErrorMappingContext): Problem {
   const codeOf = (error: GraphQLFormattedError) => {
     const code = (error.extensions as Extensions | undefined)?.code;
-    return typeof code === "string" ? code : "INTERNAL_SERVER_ERROR";
+    return isErrorCode(code) ? code : "INTERNAL_SERVER_ERROR";
   };
   const inputErrors = errors.filter((error) => codeOf(error) === "BAD_USER_INPUT");
   if (inputErrors.length > 0) {

@@ -1,6 +1,6 @@
 import type { Caller } from "../auth/authenticate.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
-import type { Identity } from "../../../subgraphs/shared/identity.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { askSubgraph } from "../federation/internal-query.ts";
 
 const ITEM_QUERY = "query SubscriptionItemBoard($id: ID!) { item(id: $id) { id board { id } } }";

@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult, type FormattedExecutionResult } from "graphql";
 import type { RunOperation } from "../execution/run-operation.ts";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 import type { BoardAccess } from "./access.ts";
 import type { Channel } from "./channel.ts";
 import type { Connection } from "./hub.ts";

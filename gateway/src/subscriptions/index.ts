@@ -6,7 +6,7 @@ import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { OperationLimits } from "../limits/operation-limits.ts";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 import { SubscriptionHub } from "./hub.ts";
 import { BoardPresence } from "./presence.ts";
 import type { PresenceStore } from "./presence-store.ts";

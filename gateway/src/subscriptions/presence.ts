@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ExecutionResult } from "graphql";
 import type { Disposable } from "../../../events/streams/feed.ts";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 import { Channel } from "./channel.ts";
 import type { FanOut, Recipient } from "./fan-out.ts";
 import type { Connection } from "./hub.ts";

@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../../../platform/error-codes.ts";
+
 /** Close codes of our graphql-ws sockets beyond the protocol's own (4400 bad request, 4408 init timeout, …). */
 export const CLOSE_CODES = {
   /** connection_init carried no valid credential. */
@@ -20,4 +22,4 @@ export const SUBSCRIPTION_ERROR_CODES = {
   /** Something the subscription needs is down; it resumes with its last cursor. */
   unavailable: "SUBSCRIPTION_UNAVAILABLE",
   badRequest: "BAD_USER_INPUT",
-} as const;
+} as const satisfies Record<string, ErrorCode>;

@@ -25,7 +25,7 @@ import type { RunOperation } from "../execution/run-operation.ts";
 import { checkOperation, refuseSource, type OperationLimits } from "../limits/operation-limits.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { correlationIdOf } from "../observability/correlation.ts";
-import type { Logger } from "../../../subgraphs/shared/logger.ts";
+import type { Logger } from "../../../platform/logger.ts";
 import type { Connection, SubscriptionHub, SubscriptionTarget } from "./hub.ts";
 import { SubscriptionPayload, subscriptionKey } from "./payload.ts";
 import type { BoardPresence } from "./presence.ts";

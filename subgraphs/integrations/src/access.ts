@@ -14,7 +14,7 @@
  * Board readability is the projects subgraph's: it is asked as the same caller through
  * `_entities` (the context's `board` loader), never read from its tables.
  */
-import type { Identity } from "../../shared/identity.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { isAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { notFound } from "../../shared/errors.ts";
 import { isId } from "../../shared/validation.ts";

@@ -1,7 +1,7 @@
 import type DataLoader from "dataloader";
 import { Prisma } from "../../../generated/prisma/client.ts";
 import type { ActivityLogModel, CommentModel, ItemModel } from "../../../generated/prisma/models.ts";
-import type { PrismaClient } from "../../shared/db.ts";
+import type { PrismaClient } from "../../../platform/db.ts";
 import { pageRequest, type Connection, type PageArgs } from "../../shared/pagination.ts";
 import { pagedByParent, type ParentPage } from "../../shared/paged-loader.ts";
 import { likeContains, optionalSearch, requireId } from "../../shared/validation.ts";

@@ -1,8 +1,8 @@
 import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ColumnFacts, ItemsContext } from "./context.ts";
-import type { Tx } from "../../shared/db.ts";
-import type { Identity } from "../../shared/identity.ts";
+import type { Tx } from "../../../platform/db.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import type { ItemModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";

@@ -1,4 +1,4 @@
-import type { Identity } from "../../shared/identity.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { isAdmin, isWriter } from "../../shared/authorization.ts";
 import { Prisma } from "../../../generated/prisma/client.ts";
 import type { BoardMemberModel, BoardModel } from "../../../generated/prisma/models.ts";

@@ -1,8 +1,8 @@
 import type DataLoader from "dataloader";
 import { Prisma } from "../../../generated/prisma/client.ts";
 import type { BoardModel } from "../../../generated/prisma/models.ts";
-import type { PrismaClient } from "../../shared/db.ts";
-import type { Identity } from "../../shared/identity.ts";
+import type { PrismaClient } from "../../../platform/db.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import { pagedByParent, type ParentPage } from "../../shared/paged-loader.ts";
 import { pageRequest, type Connection, type PageArgs } from "../../shared/pagination.ts";
 import { windowedPage } from "../../shared/windowed.ts";

@@ -1,8 +1,8 @@
 import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ProjectsContext } from "./context.ts";
-import type { Tx } from "../../shared/db.ts";
-import { isRole, type Identity } from "../../shared/identity.ts";
+import type { Tx } from "../../../platform/db.ts";
+import { isRole, type Identity } from "../../../platform/identity.ts";
 import type { BoardModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";

@@ -1,7 +1,7 @@
 import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers, MembershipRole } from "./generated/resolvers.ts";
 import type { UsersContext } from "./context.ts";
-import type { Tx } from "../../shared/db.ts";
+import type { Tx } from "../../../platform/db.ts";
 import type { MembershipModel } from "../../../generated/prisma/models.ts";
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { orgOf } from "../../shared/context.ts";
@@ -10,7 +10,7 @@ import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, likeEscaped, optionalSearch, optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
-import { generateApiKey, roleAtMost, weakerRole } from "../../shared/api-keys.ts";
+import { generateApiKey, roleAtMost, weakerRole } from "../../../platform/api-keys.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
