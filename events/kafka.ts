@@ -1,4 +1,5 @@
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from "kafkajs";
+import { kafkaConfig } from "../platform/config.ts";
 import { TOPICS } from "./contracts/envelope.ts";
 
 /** Every topic domain events travel on (the contracts' list), and the one refused events go to. */
@@ -13,8 +14,9 @@ export function topicsOf(prefix = ""): { readonly domain: readonly string[]; rea
   return { domain: DOMAIN_TOPICS.map((topic) => prefix + topic), deadLetter: prefix + DEAD_LETTER_TOPIC, of: (topic) => prefix + topic };
 }
 
+/** KAFKA_BROKERS (platform/config.ts). @default ["127.0.0.1:9092"] */
 export function kafkaBrokers(): string[] {
-  return (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim()).filter(Boolean);
+  return kafkaConfig().brokers;
 }
 
 export function createKafka(clientId: string, brokers: string[] = kafkaBrokers()): Kafka {

@@ -1,12 +1,13 @@
 import { pino, type Logger } from "pino";
+import { loggingConfig } from "./config.ts";
 
 export type { Logger };
 
-/** JSON logs; tokens, secrets and signatures are redacted wherever they appear in a log record. */
+/** JSON logs at LOG_LEVEL (platform/config.ts); tokens, secrets and signatures are redacted wherever they appear in a log record. */
 export function createLogger(name: string): Logger {
   return pino({
     name,
-    level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "warn" : "info"),
+    level: loggingConfig().level,
     redact: {
       paths: ["authorization", "*.authorization", "headers.authorization", '*["x-sunday-signature"]', "token", "secret"],
       censor: "[redacted]",

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { toolsConfig } from "../platform/config.ts";
 import {
   BoardKind,
   BoardPermission,
@@ -693,7 +694,7 @@ function isoDate(time: number): string {
 // ───────────────────────────── command line ─────────────────────────────
 
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/sunday";
+  const url = toolsConfig().databaseUrl;
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
   const where = url.replace(/\/\/[^@/]*@/, "//");
   try {

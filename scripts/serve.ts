@@ -1,10 +1,15 @@
 // One process per part, for docker-compose and production: `node scripts/serve.ts <part>`
-// where <part> is users | projects | items | integrations | gateway. Configured by environment:
-// DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST, {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL,
-// and for the gateway JWT_SECRET / JWT_ISSUER / JWT_AUDIENCE, SUPERGRAPH_PATH and REDIS_URL (rate
-// limits, APQ and live subscriptions; without it the gateway serves no subscriptions).
+// where <part> is users | projects | items | integrations | gateway. Configured by environment
+// (platform/config.ts serveConfig): DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST,
+// {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL, and for the gateway JWT_SECRET / JWT_ISSUER /
+// JWT_AUDIENCE / JWT_JWKS_URL, SUPERGRAPH_PATH and REDIS_URL (rate limits, APQ and live
+// subscriptions; without it the gateway serves no subscriptions). SIGTERM/SIGINT drain the part
+// and exit 0 (platform/lifecycle.ts).
 import { Redis } from "ioredis";
+import { serveConfig, type ServePart } from "../platform/config.ts";
 import { createPrisma } from "../platform/db.ts";
+import { startLifecycle } from "../platform/lifecycle.ts";
+import { createLogger } from "../platform/logger.ts";
 import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
@@ -12,25 +17,13 @@ import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway } from "../gateway/src/server.ts";
 import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
-import { jwtSettingsFromEnv } from "./dev-token.ts";
-import { SUPERGRAPH_PATH } from "./stack.ts";
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set`);
-  return value;
+const PARTS: readonly ServePart[] = ["users", "projects", "items", "integrations", "gateway"];
+const part = PARTS.find((name) => name === process.argv[2]);
+if (!part) {
+  console.error("usage: serve.ts users|projects|items|integrations|gateway");
+  process.exit(2);
 }
-
-const part = process.argv[2];
-const port = Number(process.env.PORT ?? 0);
-const host = process.env.HOST ?? "0.0.0.0";
-const signingSecret = required("INTERNAL_SIGNING_SECRET");
-const peers = {
-  users: process.env.USERS_URL,
-  projects: process.env.PROJECTS_URL,
-  items: process.env.ITEMS_URL,
-  integrations: process.env.INTEGRATIONS_URL,
-};
 
 const starters = {
   users: startUsersSubgraph,
@@ -39,36 +32,30 @@ const starters = {
   integrations: startIntegrationsSubgraph,
 } as const;
 
-let running: { dispose(): Promise<void> };
-let prisma: ReturnType<typeof createPrisma> | null = null;
 if (part === "gateway") {
-  const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
-  running = await startGateway({
-    supergraph: { path: process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH.pathname },
+  const config = serveConfig(part);
+  const lifecycle = startLifecycle({ logger: createLogger("serve-gateway") });
+  const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+  if (redis) lifecycle.add("redis", () => redis.disconnect());
+  const gateway = await startGateway({
+    supergraph: { path: config.supergraphPath },
     redis,
     // Live subscriptions read what the bridge (events/main.ts bridge) appends to Redis.
     subscriptions: redis ? { feed: redisFeed(redis), presence: redisPresenceStore(redis) } : undefined,
-    signingSecret,
-    jwt: jwtSettingsFromEnv(),
-    subgraphUrls: Object.fromEntries(Object.entries(peers).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-    port,
-    host,
-    development: process.env.NODE_ENV !== "production",
+    signingSecret: config.signingSecret,
+    jwt: config.jwt,
+    subgraphUrls: config.peers,
+    port: config.port,
+    host: config.host,
+    development: config.development,
   });
-} else if (part === "users" || part === "projects" || part === "items" || part === "integrations") {
-  prisma = createPrisma({ url: required("DATABASE_URL") });
-  const runtime: SubgraphRuntime = { prisma, signingSecret, port, host, peers };
-  running = await starters[part](runtime);
+  lifecycle.add("gateway", () => gateway.dispose());
 } else {
-  console.error("usage: serve.ts users|projects|items|integrations|gateway");
-  process.exit(2);
-}
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    void running
-      .dispose()
-      .then(() => prisma?.$disconnect())
-      .then(() => process.exit(0));
-  });
+  const config = serveConfig(part);
+  const lifecycle = startLifecycle({ logger: createLogger(`serve-${part}`) });
+  const prisma = createPrisma({ url: config.databaseUrl });
+  lifecycle.add("prisma", () => prisma.$disconnect());
+  const runtime: SubgraphRuntime = { prisma, signingSecret: config.signingSecret, port: config.port, host: config.host, peers: config.peers };
+  const running = await starters[part](runtime);
+  lifecycle.add(part, () => running.dispose());
 }

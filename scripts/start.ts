@@ -5,68 +5,80 @@
 import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
+import { startConfig } from "../platform/config.ts";
+import { startLifecycle } from "../platform/lifecycle.ts";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
 import { createPrisma } from "../platform/db.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
-import { devJwtSettings, embeddedAddressFile, embeddedDataDir, type EmbeddedAddress } from "./dev-token.ts";
+import { embeddedAddressFile, type EmbeddedAddress } from "./dev-token.ts";
 import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 import { startLiveEvents } from "./live.ts";
-import { kafkaBrokers } from "../events/kafka.ts";
 import { createLogger } from "../platform/logger.ts";
 
 const started = performance.now();
-const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+// A wrong value (PORT=abc) stops here, naming the variable, before anything is opened.
+const config = startConfig();
+const lifecycle = startLifecycle({ logger: createLogger("start") });
 
-const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: embeddedDataDir() });
-const databaseUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
+const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.pgliteDataDir });
+const databaseUrl = config.databaseUrl ?? embedded?.url ?? "";
 // PGlite serves one process: `npm run dev-token` reaches this one's database through its address.
 const addressFile = embedded ? embeddedAddressFile(embedded.dataDir) : undefined;
-if (embedded && addressFile) writeFileSync(addressFile, JSON.stringify({ url: embedded.url, pid: process.pid } satisfies EmbeddedAddress));
+if (embedded) {
+  lifecycle.add("embedded database", async () => {
+    await embedded.dispose();
+    if (addressFile) rmSync(addressFile, { force: true });
+  });
+  if (addressFile) writeFileSync(addressFile, JSON.stringify({ url: embedded.url, pid: process.pid } satisfies EmbeddedAddress));
+}
 const { applied } = await migrate(databaseUrl);
 if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
 const prisma = createPrisma({ url: databaseUrl, poolMax: 2 });
-if (!(await hasDemoSeed(prisma))) {
-  const seed = await seedDemo(prisma);
-  console.log(`seeded demo data: ${seed.counts.organizations} organizations, ${seed.counts.users} users, ${seed.counts.items} items`);
-}
-const acme = await prisma.organization.findUniqueOrThrow({ where: { slug: "acme" } });
-const owner = await prisma.membership.findFirstOrThrow({ where: { organizationId: acme.id, role: "OWNER" }, include: { user: true } });
-await prisma.$disconnect();
+const { acme, owner } = await (async () => {
+  try {
+    if (!(await hasDemoSeed(prisma))) {
+      const seed = await seedDemo(prisma);
+      console.log(`seeded demo data: ${seed.counts.organizations} organizations, ${seed.counts.users} users, ${seed.counts.items} items`);
+    }
+    const acme = await prisma.organization.findUniqueOrThrow({ where: { slug: "acme" } });
+    const owner = await prisma.membership.findFirstOrThrow({ where: { organizationId: acme.id, role: "OWNER" }, include: { user: true } });
+    return { acme, owner };
+  } finally {
+    await prisma.$disconnect();
+  }
+})();
 
 // Redis is optional here: without REDIS_URL, rate limits and persisted queries live in this process.
-const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
-const jwt = devJwtSettings();
-const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, jwt);
+const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+if (redis) lifecycle.add("redis", () => redis.disconnect());
+const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, config.jwt);
 const live = await startLiveEvents({
   databaseUrl,
   redis,
-  kafkaBrokers: process.env.KAFKA_BROKERS ? kafkaBrokers() : undefined,
+  kafkaBrokers: config.kafkaBrokers,
   // PGlite does not pass NOTIFY from the subgraphs' connections to the relay's: poll instead.
   pollIntervalMs: embedded ? 100 : undefined,
   logger: createLogger("events"),
 });
+lifecycle.add("event pipeline", () => live.dispose());
 const stack = await startStack({
   databaseUrl,
-  signingSecret: process.env.INTERNAL_SIGNING_SECRET ?? randomBytes(32).toString("hex"),
-  jwt,
-  development: process.env.NODE_ENV !== "production",
+  signingSecret: config.signingSecret ?? randomBytes(32).toString("hex"),
+  jwt: config.jwt,
+  development: config.development,
   graphiqlHeaders: { Authorization: `Bearer ${token}` },
   redis,
   subscriptions: live.subscriptions,
   // `npm run compose` in another terminal is picked up without a restart.
   supergraphPath: SUPERGRAPH_PATH.pathname,
   poolMax: embedded ? 4 : 10,
-  ports: {
-    gateway: port("PORT", 4000),
-    users: port("USERS_PORT", 4001),
-    projects: port("PROJECTS_PORT", 4002),
-    items: port("ITEMS_PORT", 4003),
-    integrations: port("INTEGRATIONS_PORT", 4004),
-  },
+  ports: config.ports,
 });
+// Closed first: the gateway drains its requests in flight before the pipeline and database go.
+lifecycle.add("gateway and subgraphs", () => stack.dispose());
 
 console.log(`
 Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${embedded ? "embedded PGlite" : "DATABASE_URL"}, ${redis ? "REDIS_URL" : "in-process limits"}, events ${live.mode})
@@ -79,18 +91,3 @@ Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${em
                -H 'authorization: Bearer <token>' -d '{"query":"{ me { name } boards { nodes { name } } }"}'
   Tokens for other users: npm run dev-token -- <email>   (e.g. katherine@acme.example, a VIEWER)
 `);
-
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping`);
-  await stack.dispose();
-  await live.dispose();
-  redis?.disconnect();
-  await embedded?.dispose();
-  if (addressFile) rmSync(addressFile, { force: true });
-  process.exit(0);
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -5,13 +5,15 @@
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { kafkaBrokers, waitForKafka } from "../infra/kafka/ready.ts";
+import { waitForKafka } from "../infra/kafka/ready.ts";
+import { testConfig } from "../platform/config.ts";
 import { MissingServiceError, preflight } from "../test/support/preflight.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-/** Test files run at once: each starts a whole stack, and the machine may have two cores. */
-const CONCURRENCY = process.env.TEST_CONCURRENCY ?? "3";
+// TEST_CONCURRENCY, KAFKA_DATA_DIR, KAFKA_BROKERS: a wrong value stops the run here, naming it.
+const config = testConfig();
 
 /** Runs a command in the repository root with this terminal; resolves with its exit code. */
 function run(command: string, args: readonly string[]): Promise<number> {
@@ -30,7 +32,7 @@ const running = new Set<ReturnType<typeof spawn>>();
 /** The pid of the broker infra/kafka/start.sh started last (its pid file), if any. */
 function brokerPid(): string | undefined {
   try {
-    return readFileSync(`${process.env.KAFKA_DATA_DIR ?? "/tmp/sunday-kafka"}/kafka.pid`, "utf8").trim();
+    return readFileSync(`${config.kafkaDataDir}/kafka.pid`, "utf8").trim();
   } catch {
     return undefined;
   }
@@ -61,7 +63,7 @@ async function main(): Promise<number> {
   const suites = files.length > 0 ? files : readdirSync(new URL("../test/", import.meta.url)).filter((name) => name.endsWith(".test.ts")).sort().map((name) => `test/${name}`);
 
   await preflight("postgres", "redis", "redis-server");
-  const brokers = kafkaBrokers();
+  const brokers = config.kafkaBrokers;
   const kafkaUp = await waitForKafka(brokers, 2_000).then(
     () => true,
     () => false,
@@ -73,13 +75,15 @@ async function main(): Promise<number> {
   }
   const kafkaReady = kafkaUp ? Promise.resolve() : preflight("kafka");
   // Type-check while the broker boots; both must be done before any suite runs.
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  // Through package.json's "bin": TypeScript 7 exports no `typescript/bin/tsc` subpath.
+  const typescriptPackage = createRequire(import.meta.url).resolve("typescript/package.json");
+  const tsc = join(dirname(typescriptPackage), (JSON.parse(readFileSync(typescriptPackage, "utf8")) as { bin: { tsc: string } }).bin.tsc);
   const [typecheck] = await Promise.all([run(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json"]), kafkaReady]);
   if (typecheck !== 0) {
     console.error("--- type check failed");
     return typecheck;
   }
-  return run(process.execPath, ["--test", `--test-concurrency=${CONCURRENCY}`, ...suites]);
+  return run(process.execPath, ["--test", `--test-concurrency=${config.concurrency}`, ...suites]);
 }
 
 let code: number;

@@ -11,10 +11,11 @@ import { createGraphQLHandler } from "./execution/graphql-http.ts";
 import type { RunOperation } from "./execution/run-operation.ts";
 import { createFederation, type FederationTuning } from "./federation/gateway.ts";
 import { SupergraphFile } from "./federation/supergraph-file.ts";
-import type { GatewayContext } from "./federation/signed-data-source.ts";
+import type { GatewayContext } from "./execution/context.ts";
 import { answerClientError } from "./http/client-error.ts";
 import { compressJsonResponses } from "./http/compression.ts";
 import { corsOriginsFromEnv, createCors, type CorsSettings } from "./http/cors.ts";
+import { corsConfig } from "../../platform/config.ts";
 import { routeHeadAsGet } from "./http/head.ts";
 import { closeIfBodyUnread } from "./http/keep-alive.ts";
 import { beforeHeaders } from "./http/response-hooks.ts";
@@ -200,7 +201,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const handleGraphQL = createGraphQLHandler({ apollo, admit, metrics, maxBodyBytes, maxTokens: operationLimits.maxTokens, development: options.development ?? false });
 
-  const cors = createCors(options.cors ?? { origins: corsOriginsFromEnv(process.env.CORS_ORIGINS) });
+  const cors = createCors(options.cors ?? { origins: corsOriginsFromEnv(corsConfig().origins) });
   const compression = options.compression ?? true;
 
   let inFlight = 0;

@@ -17,7 +17,8 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { applyMigrations, DEFAULT_DATABASE_URL, type ApplyOptions } from "./schema-engine.ts";
+import { toolsConfig } from "../../platform/config.ts";
+import { applyMigrations, type ApplyOptions } from "./schema-engine.ts";
 
 export type MigrateOptions = ApplyOptions;
 
@@ -42,7 +43,7 @@ function redact(url: string): string {
 }
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const url = toolsConfig().databaseUrl;
   const started = performance.now();
   try {
     const { applied } = await migrate(url);

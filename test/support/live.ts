@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { Kafka, Producer } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { pino } from "pino";
 import type { FormattedExecutionResult } from "graphql";
 import { createClient, type Client, type Message } from "graphql-ws";
 import WebSocket from "ws";
 import { preflight } from "./preflight.ts";
-import { createIdempotentProducer, createKafka, ensureTopics, topicsOf } from "../../events/kafka.ts";
-import { kafkaPublisher } from "../../events/publisher.ts";
-import { startOutboxRelay, type OutboxRelay } from "../../events/relay/outbox-relay.ts";
-import { startBridge, type Bridge } from "../../events/bridge/bridge.ts";
-import { parseEventMessage, validateEvent } from "../../events/contracts/registry.ts";
+import { createKafka, topicsOf } from "../../events/kafka.ts";
+import { startPipeline } from "../../events/pipeline.ts";
+import type { OutboxRelay } from "../../events/relay/outbox-relay.ts";
+import type { Bridge } from "../../events/bridge/bridge.ts";
 import { latestCursor } from "../../events/streams/resume.ts";
 import type { Harness } from "./harness.ts";
 
@@ -20,6 +19,7 @@ export interface LivePipeline {
   readonly kafka: Kafka;
   readonly bridgeGroupId: string;
   relay: OutboxRelay;
+  /** The running bridge; a test may put one it started itself here, which restartBridge() and dispose() then stop. */
   bridge: Bridge;
   /** Stops and starts the relay (a crash between publish and mark-sent is the relay test's business). */
   restartRelay(): Promise<void>;
@@ -29,64 +29,50 @@ export interface LivePipeline {
 }
 
 /**
- * On the shared broker each pipeline gets topics of its own (`test.<id>.item-events`, …): every
- * test database is seeded with the same ids, so a bridge reading another file's events would put
- * them into this file's board streams. A file with a broker of its own keeps the real names.
+ * events/pipeline.ts with both halves in the test's process. On the shared broker each pipeline
+ * gets topics of its own (`test.<id>.item-events`, …): every test database is seeded with the
+ * same ids, so a bridge reading another file's events would put them into this file's board
+ * streams. A file with a broker of its own keeps the real names.
  */
 export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string } = {}): Promise<LivePipeline> {
   if (!options.brokers) await preflight("kafka");
   const id = randomUUID().slice(0, 8);
   const kafka = createKafka(`sunday-test-${id}`, options.brokers);
   const topicPrefix = options.topicPrefix ?? (options.brokers ? "" : `test.${id}.`);
-  const topics = topicsOf(topicPrefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [...topics.domain, topics.deadLetter]);
-  await admin.disconnect();
   const bridgeGroupId = `test-bridge-${randomUUID()}`;
-  let producer: Producer | null = null;
-
-  const relay = async () => {
-    producer = createIdempotentProducer(kafka);
-    await producer.connect();
-    return startOutboxRelay({ databaseUrl: harness.databaseUrl, publisher: kafkaPublisher(producer), check: validateEvent, logger: silent, topicPrefix });
+  const pipeline = await startPipeline({
+    kafka,
+    databaseUrl: harness.databaseUrl,
+    redis: harness.redis,
+    topicPrefix,
+    logger: silent,
+    bridge: { groupId: bridgeGroupId, fromBeginning: false, keyPrefix: harness.redisPrefix, awaitReady: true },
+  });
+  const running = <T>(value: T | null, what: string): T => {
+    if (!value) throw new Error(`the pipeline's ${what} is not running`);
+    return value;
   };
-  const bridge = async () => {
-    const started = await startBridge({
-      kafka,
-      redis: harness.redis,
-      check: parseEventMessage,
-      logger: silent,
-      groupId: bridgeGroupId,
-      fromBeginning: false,
-      keyPrefix: harness.redisPrefix,
-      topicPrefix,
-    });
-    await started.ready;
-    return started;
-  };
-  const stopRelay = async (running: OutboxRelay) => {
-    await running.dispose();
-    await producer?.disconnect();
-  };
-
-  const pipeline: LivePipeline = {
+  return {
     kafka,
     bridgeGroupId,
-    relay: await relay(),
-    bridge: await bridge(),
-    async restartRelay() {
-      await stopRelay(pipeline.relay);
-      pipeline.relay = await relay();
+    get relay() {
+      return running(pipeline.relay, "relay");
     },
-    async restartBridge() {
-      await pipeline.bridge.dispose();
-      pipeline.bridge = await bridge();
+    set relay(relay: OutboxRelay) {
+      pipeline.relay = relay;
     },
+    get bridge() {
+      return running(pipeline.bridge, "bridge");
+    },
+    set bridge(bridge: Bridge) {
+      pipeline.bridge = bridge;
+    },
+    restartRelay: () => pipeline.restartRelay(),
+    restartBridge: () => pipeline.restartBridge(),
     async dispose() {
-      await pipeline.bridge.dispose();
-      await stopRelay(pipeline.relay);
+      await pipeline.close();
       if (topicPrefix) {
+        const topics = topicsOf(topicPrefix);
         const cleanup = kafka.admin();
         await cleanup.connect();
         await cleanup.deleteTopics({ topics: [...topics.domain, topics.deadLetter] }).catch(() => undefined);
@@ -94,7 +80,6 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
       }
     },
   };
-  return pipeline;
 }
 
 /** One socket of a test: its client, how it ended, and every message the server sent on it. */

@@ -6,11 +6,12 @@ import { spawnSync } from "node:child_process";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { ensureKafka, kafkaBrokers } from "../../infra/kafka/ready.ts";
+import { testConfig } from "../../platform/config.ts";
 
-/** Where tests create their throw-away databases: the machine's real Postgres. */
-export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-/** The machine's Redis; every test keeps its keys under a prefix of its own. */
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** Where tests create their throw-away databases: the machine's real Postgres (TEST_DATABASE_URL). */
+export const ADMIN_DATABASE_URL = testConfig().adminDatabaseUrl;
+/** The machine's Redis (TEST_REDIS_URL); every test keeps its keys under a prefix of its own. */
+export const TEST_REDIS_URL = testConfig().redisUrl;
 
 export type Service = "postgres" | "redis" | "kafka" | "redis-server";
 

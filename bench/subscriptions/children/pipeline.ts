@@ -1,16 +1,14 @@
-// The event pipeline in its own process: outbox relay (LISTEN/NOTIFY) -> Kafka -> bridge -> Redis
-// Streams under the benchmark's prefix, wired as test/support/live.ts wires it. The publisher and
-// the bridge's event check are wrapped to time, per event id, when the relay handed a batch to
-// Kafka, when Kafka acknowledged it, and when the bridge's consumer got the message.
+// The event pipeline in its own process (events/pipeline.ts, as the tests run it): outbox relay
+// (LISTEN/NOTIFY) -> Kafka -> bridge -> Redis Streams under the benchmark's prefix. The publisher
+// and the bridge's event check are wrapped to time, per event id, when the relay handed a batch
+// to Kafka, when Kafka acknowledged it, and when the bridge's consumer got the message.
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { Redis } from "../redis.ts";
-import { pino } from "pino";
-import { createIdempotentProducer, createKafka, ensureTopics } from "../../../events/kafka.ts";
-import { kafkaPublisher } from "../../../events/publisher.ts";
-import { startOutboxRelay } from "../../../events/relay/outbox-relay.ts";
-import { startBridge } from "../../../events/bridge/bridge.ts";
-import { parseEventMessage, validateEvent } from "../../../events/contracts/registry.ts";
+import { createKafka } from "../../../events/kafka.ts";
+import { startPipeline } from "../../../events/pipeline.ts";
+import { parseEventMessage } from "../../../events/contracts/registry.ts";
+import { createLogger } from "../../../platform/logger.ts";
 import { childConfig, fail, ready, serve } from "./ipc.ts";
 
 export interface PipelineConfig {
@@ -34,12 +32,9 @@ interface Timing {
 
 try {
   const config = childConfig<PipelineConfig>();
-  const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
+  // LOG_LEVEL: the parent passes "warn" unless told otherwise.
+  const logger = createLogger("bench-pipeline");
   const kafka: Kafka = createKafka(`sunday-bench-${randomUUID().slice(0, 8)}`, config.brokers);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin);
-  await admin.disconnect();
   if (config.consumerOptions) {
     const consumer = kafka.consumer.bind(kafka);
     kafka.consumer = (options) => consumer({ ...options, ...config.consumerOptions } as typeof options);
@@ -51,12 +46,15 @@ try {
     return found;
   };
 
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
-  const publisher = kafkaPublisher(producer);
-  const relay = await startOutboxRelay({
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const pipeline = await startPipeline({
+    kafka,
     databaseUrl: config.databaseUrl,
-    publisher: {
+    redis,
+    logger,
+    relay: config.relayOptions,
+    bridge: { groupId: `bench-bridge-${randomUUID()}`, fromBeginning: false, keyPrefix: config.prefix, awaitReady: true },
+    wrapPublisher: (publisher) => ({
       async publish(messages) {
         const at = now();
         for (const message of messages) timing(message.headers.eventId ?? "").publishStart = at;
@@ -64,27 +62,14 @@ try {
         const done = now();
         for (const message of messages) timing(message.headers.eventId ?? "").publishEnd = done;
       },
-    },
-    check: validateEvent,
-    logger,
-    ...config.relayOptions,
-  });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const bridge = await startBridge({
-    kafka,
-    redis,
-    check: (value) => {
+    }),
+    eventCheck: (value) => {
       const at = now();
       const verdict = parseEventMessage(value);
       if (verdict.ok) timing(verdict.event.eventId).bridgeReceived = at;
       return verdict;
     },
-    logger,
-    groupId: `bench-bridge-${randomUUID()}`,
-    fromBeginning: false,
-    keyPrefix: config.prefix,
   });
-  await bridge.ready;
   serve(
     {
       timings: (message) => {
@@ -95,9 +80,7 @@ try {
       },
     },
     async () => {
-      await bridge.dispose();
-      await relay.dispose();
-      await producer.disconnect();
+      await pipeline.close();
       redis.disconnect();
     },
   );

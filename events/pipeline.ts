@@ -1,0 +1,206 @@
+// The event pipeline, wired once: outbox relay -> Kafka -> bridge -> Redis streams, or the relay
+// straight into the streams in process. events/main.ts runs one half per process, `npm start`
+// (scripts/live.ts) both or the in-process one, the tests (test/support/live.ts) and the
+// subscription benchmarks both on namespaced topics and keys.
+import type { Kafka, Producer } from "kafkajs";
+import type { Redis } from "ioredis";
+import type { Logger } from "../platform/logger.ts";
+import { startBridge, type Bridge, type BridgeOptions, type EventCheck } from "./bridge/bridge.ts";
+import { createStreamAppender, type StreamAppender } from "./bridge/redis-append.ts";
+import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
+import type { Health } from "./health.ts";
+import { inProcessPublisher } from "./in-process.ts";
+import { createIdempotentProducer, createKafka, ensureTopics, kafkaBrokers, topicsOf } from "./kafka.ts";
+import { kafkaPublisher, type EventPublisher } from "./publisher.ts";
+import { startOutboxRelay, type EnvelopeCheck, type OutboxRelay, type OutboxRelayOptions } from "./relay/outbox-relay.ts";
+import { STREAM_RETENTION_MS } from "./streams/names.ts";
+
+export type PipelinePart = "relay" | "bridge";
+
+export interface PipelineOptions {
+  /** Which halves run in this process. @default ["relay", "bridge"] */
+  readonly parts?: readonly PipelinePart[];
+  /**
+   * "kafka": the relay publishes to Kafka, the bridge appends what it consumes to Redis.
+   * "in-process": no Kafka; the relay's events are checked and appended to `appender` at once
+   * (the embedded default of `npm start`), and `parts` must include the relay. @default "kafka"
+   */
+  readonly transport?: "kafka" | "in-process";
+  /** The database whose outbox the relay publishes; required when the relay runs. */
+  readonly databaseUrl?: string;
+  /** Where the bridge appends (the caller's connection: it closes it); required when the Kafka bridge runs. */
+  readonly redis?: Redis;
+  /** In-process: where events are appended. @default a Redis stream appender on `redis` (required then) */
+  readonly appender?: StreamAppender;
+  /** The Kafka client, for callers that tune it. @default createKafka(clientId, brokers) */
+  readonly kafka?: Kafka;
+  /** @default KAFKA_BROKERS (platform/config.ts) */
+  readonly brokers?: readonly string[];
+  /** @default "sunday-events" */
+  readonly clientId?: string;
+  /** Namespace of every topic (see topicsOf): pipelines sharing a broker stay apart. @default "" */
+  readonly topicPrefix?: string;
+  /** Create missing topics before starting. @default true (Kafka transport) */
+  readonly ensureTopics?: boolean;
+  readonly logger: Logger;
+  /** Relay tuning passed through (OutboxRelayOptions' defaults). */
+  readonly relay?: Pick<OutboxRelayOptions, "pollIntervalMs" | "batchSize" | "stalledAfterMs">;
+  /**
+   * Bridge tuning passed through (BridgeOptions' defaults: group "sunday-bridge", from the
+   * beginning, no key prefix). In-process, `groupId`, `keyPrefix`, `retentionMs` and
+   * `seenTtlSeconds` shape the default appender the same way.
+   */
+  readonly bridge?: Pick<BridgeOptions, "groupId" | "fromBeginning" | "keyPrefix" | "retentionMs" | "seenTtlSeconds" | "sessionTimeoutMs" | "stalledAfterMs" | "maxRebuilds"> & {
+    /** Resolve start (and restartBridge) only once the consumer has joined its group and fetched. @default false */
+    readonly awaitReady?: boolean;
+  };
+  /** Wraps what the relay publishes through (benchmarks time each batch). @default none */
+  readonly wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
+  /** The relay's contract check. @default validateEvent */
+  readonly envelopeCheck?: EnvelopeCheck;
+  /** The bridge's (and the in-process publisher's) contract check. @default parseEventMessage */
+  readonly eventCheck?: EventCheck;
+}
+
+export interface Pipeline {
+  readonly transport: "kafka" | "in-process";
+  /** The Kafka client (null in process). */
+  readonly kafka: Kafka | null;
+  /** The running relay, if this process runs one (replaceable, as `bridge`). */
+  relay: OutboxRelay | null;
+  /**
+   * The running bridge, if this process runs one. A caller may put a bridge it started itself
+   * here (a test that rewinds offsets): `close()` and `restartBridge()` dispose whatever is here.
+   */
+  bridge: Bridge | null;
+  /** Both halves' readiness (what /readyz serves). */
+  health(): Health;
+  /** Resolves if the bridge gives up consuming for good: the process should exit non-zero. */
+  readonly failed: Promise<Error>;
+  /** Stops and starts the relay with a new producer (unsent rows are published again). */
+  restartRelay(): Promise<void>;
+  /** Stops and starts the bridge in the same consumer group: it resumes from the committed offsets. */
+  restartBridge(): Promise<void>;
+  /** Stops the relay first (nothing new enters), then its producer, then the bridge. */
+  close(): Promise<void>;
+}
+
+/** Starts the pipeline's halves in this process; see PipelineOptions for the defaults. */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const { logger } = options;
+  const parts = new Set(options.parts ?? ["relay", "bridge"]);
+  const transport = options.transport ?? "kafka";
+  const topicPrefix = options.topicPrefix ?? "";
+  const bridgeOptions = options.bridge ?? {};
+  const eventCheck = options.eventCheck ?? parseEventMessage;
+  if (transport === "in-process" && !parts.has("relay")) throw new Error("an in-process pipeline runs the relay");
+
+  const kafka = transport === "kafka" ? (options.kafka ?? createKafka(options.clientId ?? "sunday-events", options.brokers ? [...options.brokers] : kafkaBrokers())) : null;
+  if (kafka && (options.ensureTopics ?? true)) {
+    const topics = topicsOf(topicPrefix);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [...topics.domain, topics.deadLetter]);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  let resolveFailed: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    resolveFailed = resolve;
+  });
+
+  let producer: Producer | null = null;
+  let publisher: EventPublisher | null = null;
+  if (transport === "in-process") {
+    const appender =
+      options.appender ??
+      (options.redis
+        ? createStreamAppender(options.redis, {
+            consumerGroup: bridgeOptions.groupId ?? "sunday-bridge",
+            retentionMs: bridgeOptions.retentionMs ?? STREAM_RETENTION_MS,
+            seenTtlSeconds: bridgeOptions.seenTtlSeconds ?? 7 * 24 * 3600,
+            keyPrefix: bridgeOptions.keyPrefix,
+          })
+        : null);
+    if (!appender) throw new Error("an in-process pipeline needs an appender or a Redis connection");
+    publisher = inProcessPublisher({ appender, check: eventCheck, logger });
+  }
+
+  const startRelay = async (): Promise<OutboxRelay> => {
+    if (!options.databaseUrl) throw new Error("the relay needs databaseUrl");
+    let target = publisher;
+    if (kafka) {
+      producer = createIdempotentProducer(kafka);
+      await producer.connect();
+      target = kafkaPublisher(producer);
+    }
+    if (!target) throw new Error("no publisher for the relay");
+    return startOutboxRelay({
+      ...options.relay,
+      databaseUrl: options.databaseUrl,
+      publisher: options.wrapPublisher ? options.wrapPublisher(target) : target,
+      check: options.envelopeCheck ?? validateEvent,
+      logger,
+      topicPrefix,
+    });
+  };
+  const stopRelay = async (relay: OutboxRelay): Promise<void> => {
+    await relay.dispose();
+    await producer?.disconnect();
+    producer = null;
+  };
+
+  const startKafkaBridge = async (): Promise<Bridge> => {
+    if (!kafka || !options.redis) throw new Error("the bridge needs Kafka and a Redis connection");
+    const { awaitReady, ...tuning } = bridgeOptions;
+    const started = await startBridge({ ...tuning, kafka, redis: options.redis, check: eventCheck, logger, topicPrefix });
+    void started.failed.then((error) => {
+      if (pipeline.bridge === started) resolveFailed(error);
+    });
+    if (awaitReady) await started.ready;
+    return started;
+  };
+
+  const pipeline: Pipeline = {
+    transport,
+    kafka,
+    relay: null,
+    bridge: null,
+    health() {
+      const halves = [pipeline.relay?.health(), pipeline.bridge?.health()].filter((health): health is Health => health !== undefined);
+      const [only] = halves;
+      if (halves.length === 1 && only) return only;
+      const waiting = halves.filter((health) => !health.ready);
+      if (waiting.length === 0) return { ready: true };
+      return { ready: false, reason: waiting.map((health) => health.reason ?? "not ready").join("; ") };
+    },
+    failed,
+    async restartRelay() {
+      if (pipeline.relay) await stopRelay(pipeline.relay);
+      pipeline.relay = await startRelay();
+    },
+    async restartBridge() {
+      await pipeline.bridge?.dispose();
+      pipeline.bridge = await startKafkaBridge();
+    },
+    async close() {
+      if (pipeline.relay) await stopRelay(pipeline.relay);
+      pipeline.relay = null;
+      await pipeline.bridge?.dispose();
+      pipeline.bridge = null;
+    },
+  };
+
+  try {
+    // The bridge first: whatever the relay publishes next finds a consumer already in its group.
+    if (transport === "kafka" && parts.has("bridge")) pipeline.bridge = await startKafkaBridge();
+    if (parts.has("relay")) pipeline.relay = await startRelay();
+  } catch (error) {
+    await pipeline.close().catch(() => undefined);
+    throw error;
+  }
+  return pipeline;
+}

@@ -1,0 +1,422 @@
+// The product's one reader of the environment. Every variable is declared once in VARIABLES (the
+// README's "Environment" table lists exactly these: test/config.test.ts holds the two together),
+// and each part reads only what it needs through its accessor below, so `npm test` never asks
+// for production secrets and a wrong value stops a process at start-up, naming the variable.
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { customCleanEnv, EnvError, EnvMissingError, makeValidator, str, type OptionalValidatorSpec, type RequiredValidatorSpec, type ValidatorSpec } from "envalid";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+// ─────────────────────────────── value forms ───────────────────────────────
+
+/** A TCP port; 0 asks the OS for a free one (tests, `serve.ts` without PORT). */
+const portNumber = makeValidator<number>((input) => {
+  const value = Number(input);
+  if (!/^\d+$/.test(input) || value > 65_535) throw new EnvError(`expected a port number 0–65535, got "${input}"`);
+  return value;
+});
+
+const positiveInteger = makeValidator<number>((input) => {
+  if (!/^[1-9]\d*$/.test(input)) throw new EnvError(`expected a whole number of 1 or more, got "${input}"`);
+  return Number(input);
+});
+
+/** An absolute URL with one of `protocols` (without the colon). */
+const urlWith = (protocols: readonly string[]) =>
+  makeValidator<string>((input) => {
+    let protocol: string;
+    try {
+      protocol = new URL(input).protocol.slice(0, -1);
+    } catch {
+      throw new EnvError(`expected a URL (${protocols.map((name) => `${name}://…`).join(" or ")}), got "${input}"`);
+    }
+    if (!protocols.includes(protocol)) throw new EnvError(`expected a URL (${protocols.map((name) => `${name}://…`).join(" or ")}), got "${input}"`);
+    return input;
+  });
+
+const postgresUrl = urlWith(["postgresql", "postgres"]);
+const redisUrl = urlWith(["redis", "rediss"]);
+const httpUrl = urlWith(["http", "https"]);
+
+/** `host:port[,host:port…]`; blanks around commas are ignored, as kafkajs would. */
+const brokerList = makeValidator<string[]>((input) => {
+  const brokers = input
+    .split(",")
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0 || brokers.some((broker) => !/^[^\s:,]+:\d{1,5}$/.test(broker))) {
+    throw new EnvError(`expected host:port[,host:port…], got "${input}"`);
+  }
+  return brokers;
+});
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+// ─────────────────────────────── the declaration ───────────────────────────────
+
+/**
+ * Every variable the product reads, with the form of its value. The default can differ per part
+ * (PORT is 4000 for `npm start`, 0 for `serve.ts`), so the accessors give it; the README's table
+ * says which.
+ */
+export const VARIABLES = {
+  NODE_ENV: str,
+  LOG_LEVEL: makeValidator<LogLevel>((input) => {
+    if (!(LOG_LEVELS as readonly string[]).includes(input)) throw new EnvError(`expected one of ${LOG_LEVELS.join(", ")}, got "${input}"`);
+    return input as LogLevel;
+  }),
+  DATABASE_URL: postgresUrl,
+  PORT: portNumber,
+  USERS_PORT: portNumber,
+  PROJECTS_PORT: portNumber,
+  ITEMS_PORT: portNumber,
+  INTEGRATIONS_PORT: portNumber,
+  HOST: str,
+  INTERNAL_SIGNING_SECRET: str,
+  JWT_SECRET: str,
+  JWT_ISSUER: str,
+  JWT_AUDIENCE: str,
+  JWT_JWKS_URL: httpUrl,
+  REDIS_URL: redisUrl,
+  KAFKA_BROKERS: brokerList,
+  USERS_URL: httpUrl,
+  PROJECTS_URL: httpUrl,
+  ITEMS_URL: httpUrl,
+  INTEGRATIONS_URL: httpUrl,
+  SUPERGRAPH_PATH: str,
+  CORS_ORIGINS: str,
+  PGLITE_DATA_DIR: str,
+  TEST_DATABASE_URL: postgresUrl,
+  TEST_REDIS_URL: redisUrl,
+  TEST_CONCURRENCY: positiveInteger,
+  KAFKA_DATA_DIR: str,
+  SCHEMA_ENGINE_WASM: makeValidator<"package">((input) => {
+    if (input !== "package") throw new EnvError(`expected "package" (or unset), got "${input}"`);
+    return input;
+  }),
+  SCHEMA_ENGINE_DEBUG: str,
+} as const;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/** The names of every declared variable. */
+export function declaredVariables(): VariableName[] {
+  return Object.keys(VARIABLES) as VariableName[];
+}
+
+// ─────────────────────────────── reading ───────────────────────────────
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface ReadOptions {
+  /** Where the variables come from. @default process.env */
+  readonly env?: Environment;
+  /**
+   * On a missing or malformed value: "exit" prints one line per variable to stderr and exits with
+   * status 1 (entry points); "throw" throws a ConfigError (tests). @default "exit"
+   */
+  readonly onInvalid?: "exit" | "throw";
+}
+
+/** What was wrong with the environment, one entry per variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly problems: readonly { readonly variable: string; readonly problem: string }[];
+
+  constructor(problems: readonly { readonly variable: string; readonly problem: string }[]) {
+    super(`invalid environment:\n${problems.map(({ variable, problem }) => `  ${variable}: ${problem}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+type Specs = { readonly [K in VariableName]?: ValidatorSpec<unknown> };
+type Read<S extends Specs> = {
+  readonly [K in keyof S]: S[K] extends OptionalValidatorSpec<infer T> ? T | undefined : S[K] extends RequiredValidatorSpec<infer T> ? T : never;
+};
+
+/**
+ * Validates the variables `specs` names (declared ones only), through envalid, with a reporter of
+ * our own. An empty value counts as unset: compose files pass `${X:-}` for "not configured".
+ */
+function read<S extends Specs>(specs: S, options: ReadOptions = {}): Read<S> {
+  const source = options.env ?? process.env;
+  const env = Object.fromEntries(Object.keys(specs).flatMap((name) => (source[name] ? [[name, source[name]]] : [])));
+  return customCleanEnv(env, specs, (cleaned) => cleaned as unknown as Read<S>, {
+    reporter: ({ errors }) => {
+      const problems = Object.entries(errors).flatMap(([variable, error]) =>
+        error ? [{ variable, problem: error instanceof EnvMissingError ? `must be set (${error.message})` : error.message }] : [],
+      );
+      if (problems.length === 0) return;
+      const failure = new ConfigError(problems);
+      if (options.onInvalid === "throw") throw failure;
+      process.stderr.write(`${failure.message}\n`);
+      process.exit(1);
+    },
+  }) as Read<S>;
+}
+
+const required = (desc: string) => ({ desc });
+const optional = { default: undefined } as const;
+
+/** A data dir as given, relative paths against the repository root. */
+const fromRoot = (dir: string) => (isAbsolute(dir) ? dir : resolve(ROOT, dir));
+
+// ─────────────────────────────── the parts ───────────────────────────────
+// Each accessor validates everything it reads in one pass (every problem is reported at once),
+// from spec fragments shared between parts.
+
+export interface LoggingConfig {
+  readonly level: LogLevel;
+}
+
+const LOGGING = { LOG_LEVEL: VARIABLES.LOG_LEVEL(optional), NODE_ENV: VARIABLES.NODE_ENV(optional) };
+
+/** LOG_LEVEL; by default "warn" under NODE_ENV=test, else "info". */
+export function loggingConfig(options?: ReadOptions): LoggingConfig {
+  const env = read(LOGGING, options);
+  return { level: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "warn" : "info") };
+}
+
+/** HS256 settings: development and tests verify and mint with them. */
+export interface LocalJwtConfig {
+  readonly secret: string;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+/** What the gateway verifies tokens with: the identity provider's JWKS, or the local secret. */
+export type JwtConfig = { readonly issuer: string; readonly audience: string } & (
+  | { readonly secret: string; readonly jwksUrl?: undefined }
+  | { readonly jwksUrl: string; readonly secret?: undefined }
+);
+
+const DEV_JWT_SECRET = "sunday-development-only-jwt-secret-do-not-deploy";
+
+const LOCAL_JWT = {
+  NODE_ENV: VARIABLES.NODE_ENV(optional),
+  JWT_SECRET: VARIABLES.JWT_SECRET({ ...optional, requiredWhen: (env) => env.NODE_ENV === "production", desc: "required in production" }),
+  JWT_ISSUER: VARIABLES.JWT_ISSUER({ default: "sunday-dev" }),
+  JWT_AUDIENCE: VARIABLES.JWT_AUDIENCE({ default: "sunday-api" }),
+};
+const localJwtOf = (env: Read<typeof LOCAL_JWT>): LocalJwtConfig => ({ secret: env.JWT_SECRET ?? DEV_JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+
+/** JWT_SECRET (a development value unless NODE_ENV=production, where it must be set), JWT_ISSUER, JWT_AUDIENCE. */
+export function localJwtConfig(options?: ReadOptions): LocalJwtConfig {
+  return localJwtOf(read(LOCAL_JWT, options));
+}
+
+/** JWT_JWKS_URL when set (JWT_SECRET is then not needed, even in production), else localJwtConfig(). */
+export function jwtConfig(options?: ReadOptions): JwtConfig {
+  const env = read({ JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional), JWT_ISSUER: LOCAL_JWT.JWT_ISSUER, JWT_AUDIENCE: LOCAL_JWT.JWT_AUDIENCE }, options);
+  if (!env.JWT_JWKS_URL) return localJwtConfig(options);
+  return { jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
+}
+
+const DEFAULT_KAFKA_BROKERS: readonly string[] = ["127.0.0.1:9092"];
+const KAFKA = { KAFKA_BROKERS: VARIABLES.KAFKA_BROKERS(optional) };
+const brokersOf = (env: Read<typeof KAFKA>): string[] => env.KAFKA_BROKERS ?? [...DEFAULT_KAFKA_BROKERS];
+
+/** KAFKA_BROKERS. @default ["127.0.0.1:9092"] */
+export function kafkaConfig(options?: ReadOptions): { readonly brokers: string[] } {
+  return { brokers: brokersOf(read(KAFKA, options)) };
+}
+
+/** CORS_ORIGINS as written (comma-separated); the gateway parses it. */
+export function corsConfig(options?: ReadOptions): { readonly origins: string | undefined } {
+  return { origins: read({ CORS_ORIGINS: VARIABLES.CORS_ORIGINS(optional) }, options).CORS_ORIGINS };
+}
+
+const PGLITE = { PGLITE_DATA_DIR: VARIABLES.PGLITE_DATA_DIR({ default: ".data/pglite" }) };
+
+/** The embedded database's data dir (PGLITE_DATA_DIR, relative to the repository root). @default <root>/.data/pglite */
+export function pgliteDataDir(options?: ReadOptions): string {
+  return fromRoot(read(PGLITE, options).PGLITE_DATA_DIR);
+}
+
+export interface StartConfig {
+  /** Absent: the embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  readonly pgliteDataDir: string;
+  /** Absent: rate limits, persisted queries and event streams live in the process. */
+  readonly redisUrl: string | undefined;
+  /** Absent: the in-process event pipeline (KAFKA_BROKERS is only used when set). */
+  readonly kafkaBrokers: string[] | undefined;
+  /** Absent: a random secret per run. */
+  readonly signingSecret: string | undefined;
+  readonly development: boolean;
+  readonly jwt: LocalJwtConfig;
+  readonly ports: { readonly gateway: number; readonly users: number; readonly projects: number; readonly items: number; readonly integrations: number };
+}
+
+/** `npm start`: the whole stack in one process. */
+export function startConfig(options?: ReadOptions): StartConfig {
+  const env = read(
+    {
+      ...LOCAL_JWT,
+      ...PGLITE,
+      ...KAFKA,
+      DATABASE_URL: VARIABLES.DATABASE_URL(optional),
+      REDIS_URL: VARIABLES.REDIS_URL(optional),
+      INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),
+      PORT: VARIABLES.PORT({ default: 4000 }),
+      USERS_PORT: VARIABLES.USERS_PORT({ default: 4001 }),
+      PROJECTS_PORT: VARIABLES.PROJECTS_PORT({ default: 4002 }),
+      ITEMS_PORT: VARIABLES.ITEMS_PORT({ default: 4003 }),
+      INTEGRATIONS_PORT: VARIABLES.INTEGRATIONS_PORT({ default: 4004 }),
+    },
+    options,
+  );
+  return {
+    databaseUrl: env.DATABASE_URL,
+    pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR),
+    redisUrl: env.REDIS_URL,
+    kafkaBrokers: env.KAFKA_BROKERS,
+    signingSecret: env.INTERNAL_SIGNING_SECRET,
+    development: env.NODE_ENV !== "production",
+    jwt: localJwtOf(env),
+    ports: { gateway: env.PORT, users: env.USERS_PORT, projects: env.PROJECTS_PORT, items: env.ITEMS_PORT, integrations: env.INTEGRATIONS_PORT },
+  };
+}
+
+export type SubgraphName = "users" | "projects" | "items" | "integrations";
+export type ServePart = SubgraphName | "gateway";
+
+interface ServeCommon {
+  readonly port: number;
+  readonly host: string;
+  readonly signingSecret: string;
+  /** Peers' URLs (USERS_URL, …) that are set. */
+  readonly peers: Readonly<Partial<Record<SubgraphName, string>>>;
+}
+export interface ServeGatewayConfig extends ServeCommon {
+  readonly part: "gateway";
+  readonly redisUrl: string | undefined;
+  readonly supergraphPath: string;
+  readonly jwt: JwtConfig;
+  readonly development: boolean;
+}
+export interface ServeSubgraphConfig extends ServeCommon {
+  readonly part: SubgraphName;
+  readonly databaseUrl: string;
+}
+
+const PROBES = { PORT: VARIABLES.PORT({ default: 0 }), HOST: VARIABLES.HOST({ default: "0.0.0.0" }) };
+const SERVE = {
+  ...PROBES,
+  INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(required("the gateway ↔ subgraph HMAC secret, the same in every part")),
+  USERS_URL: VARIABLES.USERS_URL(optional),
+  PROJECTS_URL: VARIABLES.PROJECTS_URL(optional),
+  ITEMS_URL: VARIABLES.ITEMS_URL(optional),
+  INTEGRATIONS_URL: VARIABLES.INTEGRATIONS_URL(optional),
+};
+function serveCommonOf(env: Read<typeof SERVE>): ServeCommon {
+  const peers: Partial<Record<SubgraphName, string>> = {};
+  if (env.USERS_URL) peers.users = env.USERS_URL;
+  if (env.PROJECTS_URL) peers.projects = env.PROJECTS_URL;
+  if (env.ITEMS_URL) peers.items = env.ITEMS_URL;
+  if (env.INTEGRATIONS_URL) peers.integrations = env.INTEGRATIONS_URL;
+  return { port: env.PORT, host: env.HOST, signingSecret: env.INTERNAL_SIGNING_SECRET, peers };
+}
+
+/** `node scripts/serve.ts <part>`: one part per process (docker-compose, production). */
+export function serveConfig(part: "gateway", options?: ReadOptions): ServeGatewayConfig;
+export function serveConfig(part: SubgraphName, options?: ReadOptions): ServeSubgraphConfig;
+export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewayConfig | ServeSubgraphConfig;
+export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewayConfig | ServeSubgraphConfig {
+  if (part === "gateway") {
+    const env = read(
+      {
+        ...SERVE,
+        REDIS_URL: VARIABLES.REDIS_URL(optional),
+        SUPERGRAPH_PATH: VARIABLES.SUPERGRAPH_PATH({ default: fileURLToPath(new URL("../supergraph.graphql", import.meta.url)) }),
+        JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional),
+        // JWT_SECRET is required in production only when no JWKS URL is set.
+        ...LOCAL_JWT,
+        JWT_SECRET: VARIABLES.JWT_SECRET({
+          ...optional,
+          requiredWhen: (env) => env.NODE_ENV === "production" && env.JWT_JWKS_URL === undefined,
+          desc: "required in production unless JWT_JWKS_URL is set",
+        }),
+      },
+      options,
+    );
+    const jwt: JwtConfig = env.JWT_JWKS_URL ? { jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE } : localJwtOf(env);
+    return { ...serveCommonOf(env), part, redisUrl: env.REDIS_URL, supergraphPath: env.SUPERGRAPH_PATH, jwt, development: env.NODE_ENV !== "production" };
+  }
+  const env = read({ ...SERVE, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")) }, options);
+  return { ...serveCommonOf(env), part, databaseUrl: env.DATABASE_URL };
+}
+
+export interface EventsPartConfig {
+  readonly kafkaBrokers: string[];
+  /** The probes (/healthz, /readyz). */
+  readonly port: number;
+  readonly host: string;
+}
+
+/** `node events/main.ts relay`: outbox -> Kafka. */
+export function relayConfig(options?: ReadOptions): EventsPartConfig & { readonly databaseUrl: string } {
+  const env = read({ ...PROBES, ...KAFKA, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL whose outbox the relay publishes")) }, options);
+  return { databaseUrl: env.DATABASE_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+}
+
+/** `node events/main.ts bridge`: Kafka -> Redis streams. */
+export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readonly redisUrl: string } {
+  const env = read({ ...PROBES, ...KAFKA, REDIS_URL: VARIABLES.REDIS_URL(required("the Redis the bridge appends event streams to")) }, options);
+  return { redisUrl: env.REDIS_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+}
+
+/** `npm run dev-token`: DATABASE_URL when set, else the embedded database; the local JWT settings. */
+export function devTokenConfig(options?: ReadOptions): { readonly databaseUrl: string | undefined; readonly pgliteDataDir: string; readonly jwt: LocalJwtConfig } {
+  const env = read({ ...LOCAL_JWT, ...PGLITE, DATABASE_URL: VARIABLES.DATABASE_URL(optional) }, options);
+  return { databaseUrl: env.DATABASE_URL, pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR), jwt: localJwtOf(env) };
+}
+
+export interface TestConfig {
+  /** Test files run at once: each starts a whole stack, and the machine may have two cores. */
+  readonly concurrency: number;
+  /** Where infra/kafka/start.sh keeps the broker it starts (its pid file). */
+  readonly kafkaDataDir: string;
+  readonly kafkaBrokers: string[];
+  /** Where tests create their throw-away databases. */
+  readonly adminDatabaseUrl: string;
+  /** The machine's Redis; every test keeps its keys under a prefix of its own. */
+  readonly redisUrl: string;
+}
+
+/** `npm test` and the suites: the machine's services, never the product's secrets. */
+export function testConfig(options?: ReadOptions): TestConfig {
+  const env = read(
+    {
+      ...KAFKA,
+      TEST_CONCURRENCY: VARIABLES.TEST_CONCURRENCY({ default: 3 }),
+      KAFKA_DATA_DIR: VARIABLES.KAFKA_DATA_DIR({ default: "/tmp/sunday-kafka" }),
+      TEST_DATABASE_URL: VARIABLES.TEST_DATABASE_URL({ default: "postgresql://postgres@127.0.0.1:5432/postgres" }),
+      TEST_REDIS_URL: VARIABLES.TEST_REDIS_URL({ default: "redis://127.0.0.1:6379" }),
+    },
+    options,
+  );
+  return {
+    concurrency: env.TEST_CONCURRENCY,
+    kafkaDataDir: env.KAFKA_DATA_DIR,
+    kafkaBrokers: brokersOf(env),
+    adminDatabaseUrl: env.TEST_DATABASE_URL,
+    redisUrl: env.TEST_REDIS_URL,
+  };
+}
+
+/** The database tools' and the seed's default database. */
+export const TOOLS_DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sunday";
+
+/** `npm run migrate`, `migrate:diff`, `seed`: the database they work on. */
+export function toolsConfig(options?: ReadOptions): { readonly databaseUrl: string } {
+  return { databaseUrl: read({ DATABASE_URL: VARIABLES.DATABASE_URL({ default: TOOLS_DEFAULT_DATABASE_URL }) }, options).DATABASE_URL };
+}
+
+/** The schema engine's switches (prisma/tools/schema-engine.ts): SCHEMA_ENGINE_WASM=package, SCHEMA_ENGINE_DEBUG (any value). */
+export function schemaEngineConfig(options?: ReadOptions): { readonly forcePackageEngine: boolean; readonly engineDebug: boolean } {
+  const env = read({ SCHEMA_ENGINE_WASM: VARIABLES.SCHEMA_ENGINE_WASM(optional), SCHEMA_ENGINE_DEBUG: VARIABLES.SCHEMA_ENGINE_DEBUG(optional) }, options);
+  return { forcePackageEngine: env.SCHEMA_ENGINE_WASM === "package", engineDebug: env.SCHEMA_ENGINE_DEBUG !== undefined };
+}
