@@ -285,7 +285,7 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
       assert.equal(paths["/users/me"]?.delete?.operationId, undefined);
       const refused = await rest.call("DELETE", "/api/v1/users/me", { token: owner });
       assertProblem(refused, 405, "METHOD_NOT_ALLOWED");
-      assert.equal(refused.headers.get("allow"), "GET");
+      assert.equal(refused.headers.get("allow"), "GET, HEAD");
       const withParameter = await rest.call("PUT", `/api/v1/boards/${harness.seed.organizations[0].boards[0].id}`, { token: owner });
       assertProblem(withParameter, 405, "METHOD_NOT_ALLOWED");
     });
@@ -397,16 +397,27 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
     it("are rate limited per client address", async () => {
       const limited = await gatewayWith({ development: true, rateLimit: { perMinute: 3, perHour: 100 } });
       const statuses: number[] = [];
+      const limits: { limit: string | null; remaining: string | null }[] = [];
       for (let attempt = 0; attempt < 4; attempt += 1) {
         const response = await anonymous(limited.url, "{ __typename }");
         statuses.push(response.status);
+        limits.push({ limit: response.headers.get("x-ratelimit-limit"), remaining: response.headers.get("x-ratelimit-remaining") });
+        const reset = Number(response.headers.get("x-ratelimit-reset") ?? Number.NaN);
+        assert.ok(Number.isInteger(reset) && reset >= 1 && reset <= 60, `X-RateLimit-Reset ${reset} of attempt ${attempt + 1}: in the minute window`);
         if (attempt === 3) {
           assert.equal(response.headers.get("x-ratelimit-limit"), "3");
           assert.ok(Number(response.headers.get("retry-after")) >= 1);
+          assert.equal(Number(response.headers.get("retry-after")), reset, "retry when the window resets");
           assert.equal(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code, "RATE_LIMITED");
         }
       }
       assert.deepEqual(statuses, [200, 200, 200, 429]);
+      assert.deepEqual(limits, [
+        { limit: "3", remaining: "2" },
+        { limit: "3", remaining: "1" },
+        { limit: "3", remaining: "0" },
+        { limit: "3", remaining: "0" },
+      ]);
       // An authenticated caller from the same address has a budget of its own.
       const authenticated = await fetch(`${limited.url}/graphql`, {
         method: "POST",

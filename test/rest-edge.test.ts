@@ -160,6 +160,7 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       for (const [code, status, mapped] of cases) {
         const problem = problemFromGraphQLErrors(error(code), { ifMatch: false });
         assert.deepEqual([problem.status, problem.code], [status, mapped], code);
+        if (status === 500) assert.equal(problem.detail, "The request could not be completed", `${code}: the message of an error we did not expect stays ours`);
       }
       const stale = problemFromGraphQLErrors(error("CONFLICT", { expectedVersion: 2, actualVersion: 3 }), { ifMatch: true });
       assert.deepEqual([stale.status, stale.expectedVersion, stale.actualVersion], [412, 2, 3]);
@@ -179,6 +180,26 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       assert.ok(won >= 1, `statuses ${statuses}`);
       assert.ok(statuses.includes(409), `eight simultaneous read-then-write PATCHes should collide: ${statuses}`);
       assert.equal((await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version, version + won);
+    });
+  });
+
+  describe("methods", () => {
+    it("lists HEAD in Allow wherever GET is served (HEAD answers there), in 405s and in the OpenAPI document", async () => {
+      const board = harness.seed.organizations[0].boards[0].id;
+      const refused = await rest.call("PUT", `/api/v1/boards/${board}`, { token: owner });
+      assertProblem(refused, 405, "METHOD_NOT_ALLOWED");
+      assert.equal(refused.headers.get("allow"), "GET, HEAD, PATCH, DELETE");
+      const head = await fetch(`${harness.stack.gateway.url}/api/v1/boards/${board}`, { method: "HEAD", headers: { authorization: `Bearer ${owner}` } });
+      assert.equal(head.status, 200);
+      assert.ok(head.headers.get("etag"));
+      assert.equal(await head.text(), "");
+      // A path without GET does not announce HEAD.
+      const postOnly = await rest.call("GET", "/api/v1/integrations/slack/enable", { token: owner });
+      assertProblem(postOnly, 405, "METHOD_NOT_ALLOWED");
+      assert.equal(postOnly.headers.get("allow"), "POST");
+      const paths = rest.document.paths as Record<string, Record<string, Json>>;
+      assert.equal(paths["/boards/{id}"]?.put?.description, "Answered 405 with `Allow: GET, HEAD, PATCH, DELETE`.");
+      assert.equal(paths["/integrations/{type}/enable"]?.get?.description, "Answered 405 with `Allow: POST`.");
     });
   });
 

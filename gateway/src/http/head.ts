@@ -11,3 +11,8 @@ export function routeHeadAsGet(request: IncomingMessage): boolean {
   request.method = "GET";
   return true;
 }
+
+/** The methods an `Allow` header lists for the methods a resource serves: HEAD wherever GET is. */
+export function allowedMethods(methods: readonly string[]): string[] {
+  return methods.flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method]));
+}

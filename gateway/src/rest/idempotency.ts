@@ -2,11 +2,15 @@
  * Idempotency-Key for POST: the first request with a key claims it, runs, and stores its response
  * for 24 h; a retry with the same key and the same request gets that response replayed; the same
  * key with a different request is refused (422); a retry while the first is still running gets
- * 409. One small interface, a Redis store shared by every gateway instance, and an in-process
- * store for the embedded default without Redis.
+ * 409. One small store interface, a Redis store shared by every gateway instance, and an
+ * in-process store for the embedded default without Redis; over either, `createIdempotency` is
+ * the REST stage that claims a request's key and then completes or releases it.
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import type { Logger } from "../../../platform/logger.ts";
+import { problem } from "./problem.ts";
+import { refused, type Refused, type Reply } from "./stages/stage.ts";
 
 /** A response as it is replayed. */
 export interface StoredResponse {
@@ -129,3 +133,106 @@ export function idempotencyScope(principal: string, key: string): string {
 
 /** Printable ASCII, 1 to 255 characters (UUIDs and ULIDs fit; header injection does not). */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface IdempotencyOptions {
+  /** Keys are kept here, shared by every gateway instance; in this process without it. */
+  readonly redis?: Redis;
+  /** Prefix of the keys in Redis. @default "idempotency:" */
+  readonly keyPrefix?: string;
+  readonly timings?: IdempotencyTimings;
+  /** Store failures are logged with the request's correlation id. */
+  readonly logger: Logger;
+}
+
+/** What of a request its Idempotency-Key is about. */
+export interface IdempotentRequest {
+  readonly method: string | undefined;
+  /** The Idempotency-Key header, if sent. */
+  readonly key: string | undefined;
+  /** Whose key it is: keys are scoped per caller. */
+  readonly principal: string;
+  /** Version and route path (`v1/boards`): with the method and the body, what makes two requests the same. */
+  readonly path: string;
+  /** The validated body. */
+  readonly body: unknown;
+  readonly correlationId: string;
+}
+
+/**
+ * A request allowed to run, its key claimed (or without a key: then these do nothing). Exactly
+ * one of them ends the claim; none rejects.
+ */
+export interface KeyClaim {
+  /** The request was answered: its reply is stored for replay. Not storable, it is still answered (a retry then gets 409 until the claim expires). */
+  complete(reply: Reply): Promise<void>;
+  /** The request was refused: a refusal of the request (< 500) is its answer and is stored as such; our own failure releases the key. */
+  refuse(reply: Reply): Promise<void>;
+  /** The request failed on our side: a retry may run again. */
+  release(): Promise<void>;
+}
+
+export type Claiming =
+  | { readonly ok: true; readonly outcome: "run"; readonly claim: KeyClaim }
+  /** The stored reply of an earlier request with this key, marked `Idempotent-Replayed`. */
+  | { readonly ok: true; readonly outcome: "replay"; readonly reply: Reply }
+  | Refused;
+
+export interface Idempotency {
+  /** Claims a POST's Idempotency-Key; other requests, and POSTs without one, run unclaimed. */
+  claim(request: IdempotentRequest): Promise<Claiming>;
+}
+
+const UNCLAIMED: KeyClaim = {
+  complete: async () => undefined,
+  refuse: async () => undefined,
+  release: async () => undefined,
+};
+
+function stored(reply: Reply): StoredResponse {
+  return { status: reply.status, headers: reply.headers, body: reply.body ?? "" };
+}
+
+/** Stage 5 of a REST request (see rest-api.ts), over the Redis store when given one, else the in-process one. */
+export function createIdempotency(options: IdempotencyOptions): Idempotency {
+  const store = options.redis
+    ? createRedisIdempotencyStore(options.redis, options.keyPrefix ?? "idempotency:", options.timings)
+    : createMemoryIdempotencyStore(options.timings);
+  const { logger } = options;
+  return {
+    async claim(request) {
+      const { key, correlationId } = request;
+      if (request.method !== "POST" || key === undefined) return { ok: true, outcome: "run", claim: UNCLAIMED };
+      if (!IDEMPOTENCY_KEY.test(key)) return refused(problem("BAD_REQUEST", "Idempotency-Key must be 1 to 255 printable ASCII characters"));
+      const scoped = idempotencyScope(request.principal, key);
+      const fingerprint = requestFingerprint(request.method, request.path, request.body);
+      let claim: Claim;
+      try {
+        claim = await store.claim(scoped, fingerprint);
+      } catch (error) {
+        // Without the store a retry could run twice: refuse (retryable) rather than fail open.
+        logger.error({ err: error, correlationId }, "idempotency store unavailable");
+        return refused(problem("IDEMPOTENCY_UNAVAILABLE", "Idempotency-Key cannot be honoured right now; retry shortly", { retryAfterSeconds: 1 }));
+      }
+      switch (claim.outcome) {
+        case "mismatch":
+          return refused(problem("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request"));
+        case "in-flight":
+          return refused(problem("IDEMPOTENCY_IN_FLIGHT", "The first request with this Idempotency-Key is still running; retry shortly", { retryAfterSeconds: 1 }));
+        case "replay":
+          return { ok: true, outcome: "replay", reply: { ...claim.response, headers: { ...claim.response.headers, "idempotent-replayed": "true" } } };
+        case "claimed":
+          break;
+      }
+      const release = () => store.release(scoped).catch(() => undefined);
+      return {
+        ok: true,
+        outcome: "run",
+        claim: {
+          complete: (reply) => store.complete(scoped, fingerprint, stored(reply)).catch((error: unknown) => logger.error({ err: error, correlationId }, "idempotent response not stored")),
+          refuse: (reply) => (reply.status < 500 ? store.complete(scoped, fingerprint, stored(reply)).catch(() => undefined) : release()),
+          release,
+        },
+      };
+    },
+  };
+}

@@ -4,6 +4,7 @@
  * Nothing here is written by hand except the HTTP conventions every route shares.
  */
 import { GraphQLObjectType, type GraphQLSchema } from "graphql";
+import { allowedMethods } from "../http/head.ts";
 import type { CompiledRoute } from "./compile.ts";
 import { COMPONENT_REF, nonNullSelectionSchema, type JsonSchema } from "./json-schema.ts";
 import type { OperationCatalog } from "./operations.ts";
@@ -56,7 +57,7 @@ const HEADERS: Record<string, JsonSchema> = {
   Sunset: header("RFC 8594: after this date the route may stop answering."),
   "Idempotent-Replayed": header("`true` when this is the stored response of an earlier request with the same Idempotency-Key."),
   "x-correlation-id": header("Identifies the request in our logs; send your own to correlate."),
-  Allow: header("The methods the path does serve."),
+  Allow: header("The methods the path does serve (HEAD wherever GET)."),
 };
 
 /** The methods a path can be asked for; those a path does not serve are documented as 405. */
@@ -193,7 +194,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
       if (method in operations) continue;
       operations[method] = {
         summary: `${method.toUpperCase()} is not served here`,
-        description: `Answered 405 with \`Allow: ${served.map((name) => name.toUpperCase()).join(", ")}\`.`,
+        description: `Answered 405 with \`Allow: ${allowedMethods(served.map((name) => name.toUpperCase())).join(", ")}\`.`,
         tags: servedOperation?.tags,
         parameters: (servedOperation?.parameters ?? []).filter((parameter) => (parameter as { in?: string }).in === "path"),
         security: [],

@@ -85,6 +85,19 @@ const KINDS: Readonly<Record<ErrorCode, Kind>> = {
 /** Problem types by code, for the OpenAPI document. */
 export const PROBLEM_KINDS = KINDS;
 
+/**
+ * The codes an operation's error keeps on its way to a REST caller (the REST layer's own, those of
+ * the subgraphs and the gateway's upstream ones). Any other (BAD_REQUEST, a GraphQL document that
+ * does not parse or validate, an operation limit, another surface's transport codes) means one of
+ * our operations is wrong: 500.
+ */
+const PASSED_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "INVALID_PARAMETERS", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "NOT_ACCEPTABLE", "CONFLICT",
+  "IDEMPOTENCY_IN_FLIGHT", "PRECONDITION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "BAD_USER_INPUT",
+  "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED", "INTERNAL_SERVER_ERROR", "SUBGRAPH_UNAVAILABLE", "SUBGRAPH_TIMEOUT",
+  "CIRCUIT_OPEN", "IDEMPOTENCY_UNAVAILABLE", "AUTHENTICATION_UNAVAILABLE",
+]);
+
 /** How long a caller should wait after an open circuit: the breaker half-opens after 30 s. */
 const CIRCUIT_RETRY_AFTER_SECONDS = 30;
 
@@ -168,8 +181,10 @@ export function problemFromGraphQLErrors(errors: readonly GraphQLFormattedError[
       : problem("CONFLICT", first.message, versions);
   }
   if (code === "CIRCUIT_OPEN") return problem(code, first.message, { retryAfterSeconds: CIRCUIT_RETRY_AFTER_SECONDS });
-  // Our own operations failing GraphQL validation or limits is our bug, not the caller's.
-  if (!KINDS[code] || code === "BAD_REQUEST") return problem("INTERNAL_SERVER_ERROR", "The request could not be completed");
+  // Our own operations failing GraphQL validation or limits is our bug, not the caller's; a code
+  // we do not know may carry anything in its message.
+  const unknownCode = typeof extensions.code === "string" && !isErrorCode(extensions.code);
+  if (unknownCode || !PASSED_ON.has(code)) return problem("INTERNAL_SERVER_ERROR", "The request could not be completed");
   return problem(code, first.message);
 }
 
