@@ -14,7 +14,7 @@ import {
   type FederationTuning,
   type SubgraphFetchEvent,
 } from "../gateway/src/federation/gateway.ts";
-import type { GatewayContext } from "../gateway/src/federation/signed-data-source.ts";
+import type { GatewayContext } from "../gateway/src/execution/context.ts";
 import type { Identity } from "../platform/identity.ts";
 import { startHarness, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 

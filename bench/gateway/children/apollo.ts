@@ -104,7 +104,7 @@ try {
     const verify = createJwtVerifier(signed.jwt);
     context = async ({ req }) => {
       const token = bearerToken(req.headers.authorization);
-      return { identity: token ? await verify(token) : null, correlationId: randomUUID() };
+      return { identity: token ? (await verify(token)).identity : null, correlationId: randomUUID() };
     };
   }
   const server = new ApolloServer<SignedContext>({ gateway });

@@ -10,6 +10,8 @@ export interface Caller {
   /** `user:<id>` or `apikey:<id>`. */
   readonly principal: string;
   readonly via: "jwt" | "api_key";
+  /** When the credential stops being valid, in ms since the epoch: a token's `exp`; none for API keys. */
+  readonly expiresAt?: number;
 }
 
 export type Authenticate = (headers: IncomingHttpHeaders) => Promise<Caller | null>;
@@ -38,7 +40,7 @@ export function createAuthenticator(options: {
       const { apiKeyId, ...identity } = principal;
       return { identity, principal: `apikey:${apiKeyId}`, via: "api_key" };
     }
-    const identity = await verifyJwt(credential);
-    return { identity, principal: `user:${identity.userId}`, via: "jwt" };
+    const { identity, expiresAt } = await verifyJwt(credential);
+    return { identity, principal: `user:${identity.userId}`, via: "jwt", expiresAt };
   };
 }

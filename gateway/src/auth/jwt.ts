@@ -22,9 +22,16 @@ export class AuthenticationError extends Error {}
 
 const encoder = new TextEncoder();
 
+/** What a verified token says: who it is for, and until when. */
+export interface VerifiedJwt {
+  readonly identity: Identity;
+  /** The token's `exp`, in ms since the epoch: sockets opened with it close then. */
+  readonly expiresAt: number;
+}
+
 /** A token that verified, reused until its `exp` (and at most `VERIFIED_TTL_MS`, so key rotation shows). */
 interface VerifiedToken {
-  readonly identity: Identity;
+  readonly verified: VerifiedJwt;
   readonly exp: number;
   readonly nbf: number | undefined;
 }
@@ -39,7 +46,7 @@ const VERIFIED_CAPACITY = 10_000;
  * through WebCrypto) was ~3 % of the gateway's CPU per request. `exp` and `nbf` are checked on every
  * use, with jose's rules, so a remembered token expires on time; failures are never remembered.
  */
-export function createJwtVerifier(settings: JwtSettings): (token: string) => Promise<Identity> {
+export function createJwtVerifier(settings: JwtSettings): (token: string) => Promise<VerifiedJwt> {
   const verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_CAPACITY, ttl: VERIFIED_TTL_MS });
   const verifyWith = (token: string) =>
     settings.jwksUrl !== undefined
@@ -59,7 +66,7 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
     const known = verified.get(token);
     if (known) {
       const seconds = Math.floor(Date.now() / 1000);
-      if (seconds < known.exp && (known.nbf === undefined || known.nbf <= seconds)) return known.identity;
+      if (seconds < known.exp && (known.nbf === undefined || known.nbf <= seconds)) return known.verified;
       verified.delete(token); // verified again below, which reports why it no longer passes
     }
     try {
@@ -68,9 +75,12 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
       if (typeof sub !== "string" || typeof org !== "string" || typeof role !== "string" || !isRole(role)) {
         throw new AuthenticationError("token lacks the sub, org and role claims");
       }
+      // `requiredClaims` made jose refuse a token without a numeric `exp`; the type does not know.
+      if (typeof payload.exp !== "number") throw new AuthenticationError("token lacks the exp claim");
       const identity: Identity = Object.freeze({ userId: sub, organizationId: org, role });
-      if (typeof payload.exp === "number") verified.set(token, { identity, exp: payload.exp, nbf: payload.nbf });
-      return identity;
+      const result: VerifiedJwt = Object.freeze({ identity, expiresAt: payload.exp * 1000 });
+      verified.set(token, { verified: result, exp: payload.exp, nbf: payload.nbf });
+      return result;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
       if (error instanceof errors.JWTExpired) throw new AuthenticationError("token expired");

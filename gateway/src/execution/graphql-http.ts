@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { Kind, parse } from "graphql";
-import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayContext } from "./context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
 import type { Admit } from "./admission.ts";

@@ -3,19 +3,18 @@ import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type Gra
 import { isBrokenCircuitError } from "cockatiel";
 import { signInternalRequest, type Identity } from "../../../platform/identity.ts";
 import type { ErrorCode } from "../../../platform/error-codes.ts";
+import type { GatewayContext } from "../execution/context.ts";
 import type { QueryDeduplicator } from "./deduplication.ts";
-import { SubgraphHttpError, SubgraphTimeoutError, type SubgraphClient } from "./subgraph-client.ts";
+import type { SubgraphClient } from "./subgraph-client.ts";
+import { SubgraphBodyError, SubgraphHttpError, SubgraphTimeoutError, isSubgraphFault } from "./subgraph-transport.ts";
 
-export interface GatewayContext {
-  readonly identity: Identity | null;
-  readonly correlationId: string;
-}
-
-/** `extensions.code` of the error a client gets for the fields of a subgraph that failed. */
+/** `extensions.code` of the error a client gets for the fields of a subgraph fetch that failed. */
 export const SUBGRAPH_ERROR_CODES = {
   unavailable: "SUBGRAPH_UNAVAILABLE",
   timeout: "SUBGRAPH_TIMEOUT",
   circuitOpen: "CIRCUIT_OPEN",
+  /** The gateway's own code failed around the fetch: the subgraph is not to blame. */
+  internal: "INTERNAL_SERVER_ERROR",
 } as const satisfies Record<string, ErrorCode>;
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
@@ -36,14 +35,6 @@ interface Received {
   readonly text?: string;
 }
 
-/** Thrown inside an attempt when a 2xx answer is not a JSON object (not retried, not a breaker failure). */
-class SubgraphBodyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SubgraphBodyError";
-  }
-}
-
 function isJsonContentType(contentType: string | undefined): boolean {
   return (
     contentType !== undefined &&
@@ -52,7 +43,12 @@ function isJsonContentType(contentType: string | undefined): boolean {
 }
 
 function parseAnswer(text: string): SubgraphResponse {
-  const body: unknown = JSON.parse(text);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new SubgraphBodyError("subgraph answer is not JSON", { cause: error });
+  }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new SubgraphBodyError("subgraph answer is not a JSON object");
   return body as SubgraphResponse;
 }
@@ -168,7 +164,8 @@ function describeFailure(subgraph: string, error: unknown): { code: string; mess
   if (error instanceof SubgraphTimeoutError) {
     return { code: SUBGRAPH_ERROR_CODES.timeout, message: `Subgraph "${subgraph}" did not answer in time` };
   }
-  return { code: SUBGRAPH_ERROR_CODES.unavailable, message: `Subgraph "${subgraph}" is unavailable` };
+  if (isSubgraphFault(error)) return { code: SUBGRAPH_ERROR_CODES.unavailable, message: `Subgraph "${subgraph}" is unavailable` };
+  return { code: SUBGRAPH_ERROR_CODES.internal, message: "Internal server error" };
 }
 
 /** A shared answer as a fresh object: the executor merges into the objects it is given. */

@@ -17,7 +17,7 @@ import {
   type ValueNode,
 } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayContext } from "../execution/context.ts";
 import { JSON_VALUE_BOUNDS, jsonValueProblem } from "../../../platform/input-rules.ts";
 
 /** The free-form scalar of the API schema; its values are bounded by JSON_VALUE_BOUNDS. */

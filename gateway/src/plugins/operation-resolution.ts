@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { ErrorCode } from "../../../platform/error-codes.ts";
-import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayContext } from "../execution/context.ts";
 
 function badRequest(code: ErrorCode, message: string, status = 400): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { status } } });
