@@ -55,7 +55,7 @@ function validKey(key: unknown, kind: CursorKey | undefined): key is string | nu
   if (typeof key === "number") return Number.isFinite(key) && (kind === undefined || kind === "number");
   if (typeof key !== "string" || (kind !== undefined && kind !== "date")) return false;
   if (kind === undefined) return key.length <= 64;
-  return ISO_INSTANT.test(key) && new Date(key).toISOString() === key;
+  return ISO_INSTANT.test(key) && !Number.isNaN(Date.parse(key)) && new Date(key).toISOString() === key;
 }
 
 /** Decodes and checks a cursor: a [key, id] pair with a key of `kind` and a UUID id. */

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { hashApiKey } from "../../../platform/api-keys.ts";
 import { isRole, type Identity } from "../../../platform/identity.ts";
 import { askSubgraph } from "../federation/internal-query.ts";
@@ -10,9 +11,12 @@ export interface ApiKeyResolverOptions {
   /** The users subgraph's URL, which owns API keys; read per lookup (a hot reload can move it). */
   readonly usersUrl: () => string | undefined;
   readonly signingSecret: string;
-  /** How long a lookup (found or not) is reused: the longest a revoked key keeps working. @default 30_000 */
+  /**
+   * How long a lookup (found or not) is reused: the longest a revoked key keeps working; 0 reuses
+   * none. @default 30_000
+   */
   readonly ttlMs?: number;
-  /** @default 10_000 */
+  /** Keys remembered at most; the least recently used one goes first. @default 10_000 */
   readonly maxEntries?: number;
 }
 
@@ -21,12 +25,10 @@ const QUERY = "query ApiKeyPrincipal($hash: String!) { _apiKeyPrincipal(hash: $h
 /**
  * Resolves a partner API key to the principal it acts as by asking the users subgraph as the
  * gateway itself (a signed request without a user identity), with a short in-memory cache so a
- * busy partner costs one lookup per key per TTL.
+ * busy partner costs one lookup per key per TTL (concurrent requests with one key share it).
  */
 export function createApiKeyResolver(options: ApiKeyResolverOptions): (secret: string) => Promise<ApiKeyPrincipal | null> {
   const ttl = options.ttlMs ?? 30_000;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const cache = new Map<string, { principal: ApiKeyPrincipal | null; expires: number }>();
   async function lookup(hash: string): Promise<ApiKeyPrincipal | null> {
     const data = await askSubgraph<{ _apiKeyPrincipal: { apiKeyId: string; userId: string; organizationId: string; role: string } | null }>(
       options.usersUrl(),
@@ -38,14 +40,13 @@ export function createApiKeyResolver(options: ApiKeyResolverOptions): (secret: s
     return { apiKeyId: found.apiKeyId, userId: found.userId, organizationId: found.organizationId, role: found.role };
   }
 
-  return async (secret) => {
-    const hash = hashApiKey(secret);
-    const now = Date.now();
-    const cached = cache.get(hash);
-    if (cached && cached.expires > now) return cached.principal;
-    const principal = await lookup(hash);
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
-    cache.set(hash, { principal, expires: now + ttl });
-    return principal;
-  };
+  // lru-cache's ttl 0 means "never stale", the opposite of what 0 means here.
+  if (ttl <= 0) return (secret) => lookup(hashApiKey(secret));
+  // Boxed: lru-cache keeps no null values, and an unknown key is remembered too. A failed lookup is not.
+  const cache = new LRUCache<string, { readonly principal: ApiKeyPrincipal | null }>({
+    max: options.maxEntries ?? 10_000,
+    ttl,
+    fetchMethod: async (hash) => ({ principal: await lookup(hash) }),
+  });
+  return async (secret) => (await cache.forceFetch(hashApiKey(secret))).principal;
 }

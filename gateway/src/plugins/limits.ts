@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
+import { LRUCache } from "lru-cache";
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayContext } from "../execution/context.ts";
 import { checkOperation, refuseSource, type OperationLimits } from "../limits/operation-limits.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 
@@ -33,25 +34,25 @@ export function limitsPlugin(options: { limits: OperationLimits; metrics: Gatewa
 
 /**
  * Refuses documents over the token limit before they are parsed, so a huge document costs a
- * lexer pass, not a parse. Sources already seen within the limit are not counted again.
+ * lexer pass, not a parse. Sources already seen within the limit are not counted again; at most
+ * `capacity` of them are remembered, the least recently seen forgotten first.
  */
 export class TokenGate {
-  private readonly within = new Set<string>();
+  private readonly within: LRUCache<string, true>;
   private readonly maxTokens: number;
-  private readonly capacity: number;
 
+  /** @param capacity Sources remembered at most. @default 50_000 */
   constructor(maxTokens: number, capacity = 50_000) {
     this.maxTokens = maxTokens;
-    this.capacity = capacity;
+    this.within = new LRUCache({ max: capacity });
   }
 
   /** Why the source must not be parsed (too many tokens, too deeply nested), else null. */
   refusal(source: string): ReturnType<typeof refuseSource> {
-    if (this.within.has(source)) return null;
+    if (this.within.get(source)) return null;
     const refused = refuseSource(source, this.maxTokens);
     if (refused) return refused;
-    if (this.within.size >= this.capacity) this.within.clear();
-    this.within.add(source);
+    this.within.set(source, true);
     return null;
   }
 }

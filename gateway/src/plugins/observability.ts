@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
+import { LRUCache } from "lru-cache";
 import type { Logger } from "../../../platform/logger.ts";
-import type { GatewayContext } from "../federation/signed-data-source.ts";
+import type { GatewayContext } from "../execution/context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 
 /**
@@ -10,26 +11,18 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
  * gateway clears its own.
  */
 export class PlanCacheTracker {
-  private readonly seen = new Map<string, true>();
-  private readonly capacity: number;
+  private readonly seen: LRUCache<string, true>;
 
+  /** @param capacity Operations remembered at most, least recently planned forgotten first. @default 10_000 */
   constructor(capacity = 10_000) {
-    this.capacity = capacity;
+    this.seen = new LRUCache({ max: capacity });
   }
 
   /** True when this operation was planned before. */
   visit(queryHash: string, operationName: string | null | undefined): boolean {
     const key = `${queryHash}:${operationName ?? ""}`;
-    if (this.seen.has(key)) {
-      this.seen.delete(key);
-      this.seen.set(key, true);
-      return true;
-    }
+    if (this.seen.get(key)) return true;
     this.seen.set(key, true);
-    if (this.seen.size > this.capacity) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
     return false;
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Caller } from "../auth/authenticate.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { Identity } from "../../../platform/identity.ts";
@@ -12,13 +13,21 @@ const ITEM_QUERY = "query SubscriptionItemBoard($id: ID!) { item(id: $id) { id b
 export type BoardReaders = (boardId: string, readers: readonly Identity[], correlationId: string) => Promise<readonly boolean[]>;
 
 interface Entry {
+  readonly boardId: string;
   readonly organizationId: string;
+  /** Shared by every question about this caller and board until it expires: one in flight at a time. */
   readonly readable: Promise<boolean>;
-  readonly expires: number;
+}
+
+interface Waiting {
+  readonly identity: Identity;
+  readonly answer: Promise<boolean>;
+  resolve(readable: boolean): void;
+  reject(error: unknown): void;
 }
 
 interface Pending {
-  readonly callers: Map<string, { identity: Identity; resolve(readable: boolean): void; reject(error: unknown): void }>;
+  readonly callers: Map<string, Waiting>;
   readonly correlationId: string;
 }
 
@@ -27,15 +36,22 @@ interface Pending {
  * board. The questions about one board asked in one turn of the event loop (every subscriber of an
  * event, a burst of subscribes) go in one request, so 10,000 subscribers of a board cost one
  * request, not 10,000, when their answers expire. Answers are dropped when an event changes the
- * board's readers or the organisation's members, and after `ttlMs` at the latest.
+ * board's readers or the organisation's members, and after `ttlMs` (counted from the question) at
+ * the latest. At most `maxEntries` answers are kept, the least recently used going first.
+ *
+ * The answers are an lru-cache holding the answer's promise (set when asked, so the TTL starts then
+ * and concurrent questions share it) rather than one with a `fetchMethod`, whose TTL would start
+ * at the answer and which cannot batch the questions of one turn into one request.
  */
 export class BoardAccess {
-  private readonly entries = new Map<string, Map<string, Entry>>();
+  /** Keyed by `entryKey(boardId, principal)`. */
+  private readonly entries: LRUCache<string, Entry>;
+  /** The keys of each board's answers, so `forgetBoard` needs no scan; kept in step by `dispose`. */
+  private readonly keysOfBoard = new Map<string, Set<string>>();
   private readonly pending = new Map<string, Pending>();
 
   private readonly run: RunOperation;
   private readonly readers: BoardReaders;
-  private readonly ttlMs: number;
   private readonly batchSize: number;
 
   constructor(
@@ -45,25 +61,44 @@ export class BoardAccess {
     ttlMs = 30_000,
     /** Readers per request to the projects subgraph (its own bound is 2,000). @default 2_000 */
     batchSize = 2_000,
+    /** Answers (caller and board pairs) kept at most. @default 100_000 */
+    maxEntries = 100_000,
   ) {
+    if (!(ttlMs >= 1)) throw new RangeError(`BoardAccess ttlMs must be at least 1, got ${ttlMs}`);
     this.run = run;
     this.readers = readers;
-    this.ttlMs = ttlMs;
     this.batchSize = batchSize;
+    this.entries = new LRUCache<string, Entry>({
+      max: maxEntries,
+      ttl: ttlMs,
+      // Overwriting an entry keeps its key; every other way out (evicted, expired, deleted) drops it.
+      dispose: (entry, key, reason) => {
+        if (reason !== "set") this.unindex(entry.boardId, key);
+      },
+    });
   }
 
   canRead(caller: Caller, boardId: string, correlationId: string): Promise<boolean> {
-    let byCaller = this.entries.get(boardId);
-    if (!byCaller) this.entries.set(boardId, (byCaller = new Map()));
-    const cached = byCaller.get(caller.principal);
-    if (cached && cached.expires > Date.now()) return cached.readable;
+    const key = entryKey(boardId, caller.principal);
+    const cached = this.entries.get(key);
+    if (cached) return cached.readable;
     const readable = this.ask(boardId, caller, correlationId).catch((error: unknown) => {
       // No answer is not kept: the next event asks again.
-      byCaller.delete(caller.principal);
+      this.entries.delete(key);
       throw error;
     });
-    byCaller.set(caller.principal, { organizationId: caller.identity.organizationId, readable, expires: Date.now() + this.ttlMs });
+    this.entries.set(key, { boardId, organizationId: caller.identity.organizationId, readable });
+    let keys = this.keysOfBoard.get(boardId);
+    if (!keys) this.keysOfBoard.set(boardId, (keys = new Set()));
+    keys.add(key);
     return readable;
+  }
+
+  private unindex(boardId: string, key: string): void {
+    const keys = this.keysOfBoard.get(boardId);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.keysOfBoard.delete(boardId);
   }
 
   private ask(boardId: string, caller: Caller, correlationId: string): Promise<boolean> {
@@ -72,8 +107,13 @@ export class BoardAccess {
       this.pending.set(boardId, (batch = { callers: new Map(), correlationId }));
       setImmediate(() => void this.flush(boardId));
     }
-    // One question per principal and board is in flight at a time: canRead keeps its promise.
-    return new Promise((resolve, reject) => batch.callers.set(caller.principal, { identity: caller.identity, resolve, reject }));
+    // One question per principal and board per batch: one asked again before the batch leaves (its
+    // answer forgotten or evicted meanwhile) shares the waiting answer rather than orphaning it.
+    const waiting = batch.callers.get(caller.principal);
+    if (waiting) return waiting.answer;
+    const entry = waitingFor(caller.identity);
+    batch.callers.set(caller.principal, entry);
+    return entry.answer;
   }
 
   private async flush(boardId: string): Promise<void> {
@@ -85,7 +125,7 @@ export class BoardAccess {
       const slice = waiting.slice(start, start + this.batchSize);
       try {
         const answers = await this.readers(boardId, slice.map((entry) => entry.identity), batch.correlationId);
-        slice.forEach((entry, index) => entry.resolve(answers[index] === true));
+        for (const [index, entry] of slice.entries()) entry.resolve(answers[index] === true);
       } catch (error) {
         for (const entry of slice) entry.reject(error);
       }
@@ -99,15 +139,34 @@ export class BoardAccess {
   }
 
   forgetBoard(boardId: string): void {
-    this.entries.delete(boardId);
+    // Copied: each delete's dispose shrinks the set.
+    for (const key of [...(this.keysOfBoard.get(boardId) ?? [])]) this.entries.delete(key);
   }
 
+  /** A scan of every answer: membership changes are rare next to events. */
   forgetOrganization(organizationId: string): void {
-    for (const [boardId, byCaller] of this.entries) {
-      for (const [principal, entry] of byCaller) if (entry.organizationId === organizationId) byCaller.delete(principal);
-      if (byCaller.size === 0) this.entries.delete(boardId);
-    }
+    const keys: string[] = [];
+    for (const [key, entry] of this.entries.entries()) if (entry.organizationId === organizationId) keys.push(key);
+    for (const key of keys) this.entries.delete(key);
   }
+}
+
+function waitingFor(identity: Identity): Waiting {
+  let resolve!: Waiting["resolve"];
+  let reject!: Waiting["reject"];
+  const answer = new Promise<boolean>((onAnswer, onError) => {
+    resolve = onAnswer;
+    reject = onError;
+  });
+  return { identity, answer, resolve, reject };
+}
+
+/**
+ * The principal first: it is ours (`user:<id>`, `apikey:<id>`) and holds no NUL, so the first NUL
+ * splits the pair whatever a client sends as a board id.
+ */
+function entryKey(boardId: string, principal: string): string {
+  return `${principal}\u0000${boardId}`;
 }
 
 const READERS_QUERY =

@@ -7,9 +7,9 @@ import type { Identity } from "../../../platform/identity.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import type { WebhookModel } from "../../../generated/prisma/models.ts";
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
-import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, notFound } from "../../shared/errors.ts";
 import { recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { versionedWrite } from "../../shared/versioned-write.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
 import {
@@ -48,21 +48,26 @@ function webhookUrl(value: string): string {
   return url.toString();
 }
 
-async function bumpWebhook(
+/** Changes a live webhook of the caller's organisation at `expectedVersion`, with its event. */
+function writeWebhook(
   tx: Tx,
+  context: IntegrationsContext,
   caller: Identity,
   id: string,
   expectedVersion: number,
   data: Prisma.WebhookUpdateManyMutationInput,
+  eventType: string,
 ): Promise<WebhookModel> {
-  const { count } = await tx.webhook.updateMany({
-    where: { id, organizationId: caller.organizationId, version: expectedVersion, deletedAt: null },
-    data: { ...data, version: { increment: 1 } },
+  const live = { organizationId: caller.organizationId, deletedAt: null };
+  return versionedWrite(tx, origin(context), tx.webhook, {
+    type: "Webhook",
+    id,
+    expectedVersion,
+    where: live,
+    data,
+    current: { id, ...live },
+    event: () => ({ eventType, data: { webhookId: id } }),
   });
-  await requireUpdated(count, { type: "Webhook", id, expectedVersion }, () =>
-    tx.webhook.findFirst({ where: { id, organizationId: caller.organizationId, deletedAt: null }, select: { version: true } }),
-  );
-  return tx.webhook.findUniqueOrThrow({ where: { id } });
 }
 
 export const resolvers: Resolvers = {
@@ -138,22 +143,18 @@ export const resolvers: Resolvers = {
       const id = requireId(input.id, "id");
       const expectedVersion = requireVersion(input.expectedVersion);
       return context.prisma.$transaction(async (tx) => {
-        const { count } = await tx.integration.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion },
-          data: { enabled: false, version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.integration, {
+          type: "Integration",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId },
+          data: { enabled: false },
+          current: { id, organizationId: caller.organizationId },
+          event: (integration) => ({
+            eventType: "integration.disabled",
+            data: { integrationId: id, type: integration.type, boardId: integration.boardId },
+          }),
         });
-        await requireUpdated(count, { type: "Integration", id, expectedVersion }, () =>
-          tx.integration.findFirst({ where: { id, organizationId: caller.organizationId }, select: { version: true } }),
-        );
-        const integration = await tx.integration.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "integration.disabled",
-          aggregateType: "Integration",
-          aggregateId: id,
-          version: integration.version,
-          data: { integrationId: id, type: integration.type, boardId: integration.boardId },
-        });
-        return integration;
       });
     },
 
@@ -181,36 +182,19 @@ export const resolvers: Resolvers = {
     async setWebhookEnabled(_parent, { input }, context) {
       const caller = requireAdmin(context.identity);
       const id = requireId(input.id, "id");
-      return context.prisma.$transaction(async (tx) => {
-        const webhook = await bumpWebhook(tx, caller, id, requireVersion(input.expectedVersion), { enabled: input.enabled });
-        await recordEvent(tx, origin(context), {
-          eventType: input.enabled ? "webhook.enabled" : "webhook.disabled",
-          aggregateType: "Webhook",
-          aggregateId: id,
-          version: webhook.version,
-          data: { webhookId: id },
-        });
-        return webhook;
-      });
+      const expectedVersion = requireVersion(input.expectedVersion);
+      return context.prisma.$transaction((tx) =>
+        writeWebhook(tx, context, caller, id, expectedVersion, { enabled: input.enabled }, input.enabled ? "webhook.enabled" : "webhook.disabled"),
+      );
     },
 
     async deleteWebhook(_parent, { input }, context) {
       const caller = requireAdmin(context.identity);
       const id = requireId(input.id, "id");
-      return context.prisma.$transaction(async (tx) => {
-        const webhook = await bumpWebhook(tx, caller, id, requireVersion(input.expectedVersion), {
-          deletedAt: new Date(),
-          enabled: false,
-        });
-        await recordEvent(tx, origin(context), {
-          eventType: "webhook.deleted",
-          aggregateType: "Webhook",
-          aggregateId: id,
-          version: webhook.version,
-          data: { webhookId: id },
-        });
-        return webhook;
-      });
+      const expectedVersion = requireVersion(input.expectedVersion);
+      return context.prisma.$transaction((tx) =>
+        writeWebhook(tx, context, caller, id, expectedVersion, { deletedAt: new Date(), enabled: false }, "webhook.deleted"),
+      );
     },
   },
 

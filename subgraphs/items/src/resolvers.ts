@@ -6,9 +6,9 @@ import type { Identity } from "../../../platform/identity.ts";
 import type { ItemModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
-import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { versionedUpdate } from "../../shared/versioned-write.ts";
 import { BoundedJSON, requireId, requireIds, requireText, requireVersion } from "../../shared/validation.ts";
 import { parseColumnValue, personIds } from "./column-values.ts";
 
@@ -58,15 +58,14 @@ async function bumpItem(
   expectedVersion: number | null | undefined,
   data: Prisma.ItemUpdateManyMutationInput = {},
 ): Promise<ItemModel> {
-  const expected = expectedVersion == null ? item.version : requireVersion(expectedVersion);
-  const { count } = await tx.item.updateMany({
-    where: { id: item.id, organizationId: caller.organizationId, version: expected, deletedAt: null },
-    data: { ...data, version: { increment: 1 } },
+  return versionedUpdate(tx.item, {
+    type: "Item",
+    id: item.id,
+    expectedVersion: expectedVersion == null ? item.version : requireVersion(expectedVersion),
+    where: { organizationId: caller.organizationId, deletedAt: null },
+    data,
+    current: { id: item.id, deletedAt: null },
   });
-  await requireUpdated(count, { type: "Item", id: item.id, expectedVersion: expected }, () =>
-    tx.item.findFirst({ where: { id: item.id, deletedAt: null }, select: { version: true } }),
-  );
-  return tx.item.findUniqueOrThrow({ where: { id: item.id } });
 }
 
 async function logActivity(tx: Tx, caller: Identity, item: ItemModel, action: string, data: Prisma.InputJsonObject) {

@@ -6,11 +6,11 @@ import { isRole, type Identity } from "../../../platform/identity.ts";
 import type { BoardModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
-import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
 import { BoundedJSON, JSON_VALUE_BOUNDS, likeEscaped, optionalSearch, optionalText, requireFinite, requireId, requireJsonValue, requireText, requireVersion } from "../../shared/validation.ts";
+import { versionedWrite } from "../../shared/versioned-write.ts";
 import { canAdministerBoard, canReadBoard, canWriteBoard, readableBoards } from "./access.ts";
 
 /** Readers per `_boardReaders` request: the gateway sends bigger sets in slices of this size. */
@@ -176,27 +176,25 @@ export const resolvers: Resolvers = {
       const kind = input.kind ?? undefined;
       return context.prisma.$transaction(async (tx) => {
         const before = await boardFor(tx, caller, id, "administer");
-        const { count } = await tx.board.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion },
-          data: { name, description, kind, version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.board, {
+          type: "Board",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId },
+          data: { name, description, kind },
+          current: { id },
+          event: () => ({
+            eventType: "project.updated",
+            data: {
+              boardId: id,
+              changes: compact({
+                name: change(before.name, name),
+                description: change(before.description, description),
+                kind: change<string>(before.kind, kind),
+              }),
+            },
+          }),
         });
-        await requireUpdated(count, { type: "Board", id, expectedVersion }, () => tx.board.findUnique({ where: { id }, select: { version: true } }));
-        const board = await tx.board.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.updated",
-          aggregateType: "Board",
-          aggregateId: id,
-          version: board.version,
-          data: {
-            boardId: id,
-            changes: compact({
-              name: change(before.name, name),
-              description: change(before.description, description),
-              kind: change<string>(before.kind, kind),
-            }),
-          },
-        });
-        return board;
       });
     },
 
@@ -206,20 +204,15 @@ export const resolvers: Resolvers = {
       const expectedVersion = requireVersion(input.expectedVersion);
       return context.prisma.$transaction(async (tx) => {
         await boardFor(tx, caller, id, "administer");
-        const { count } = await tx.board.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion, state: "ACTIVE" },
-          data: { state: "ARCHIVED", archivedAt: new Date(), version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.board, {
+          type: "Board",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId, state: "ACTIVE" },
+          data: { state: "ARCHIVED", archivedAt: new Date() },
+          current: { id },
+          event: () => ({ eventType: "project.archived", data: { boardId: id } }),
         });
-        await requireUpdated(count, { type: "Board", id, expectedVersion }, () => tx.board.findUnique({ where: { id }, select: { version: true } }));
-        const board = await tx.board.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.archived",
-          aggregateType: "Board",
-          aggregateId: id,
-          version: board.version,
-          data: { boardId: id },
-        });
-        return board;
       });
     },
 
@@ -254,24 +247,22 @@ export const resolvers: Resolvers = {
         const before = await tx.group.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Group", id);
         await boardFor(tx, caller, before.boardId, "write");
-        const { count } = await tx.group.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion },
-          data: { name, color, position, version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.group, {
+          type: "Group",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId },
+          data: { name, color, position },
+          current: { id },
+          event: (group) => ({
+            eventType: "project.group.updated",
+            data: {
+              boardId: group.boardId,
+              groupId: id,
+              changes: compact({ name: change(before.name, name), color: change(before.color, color), position: change(before.position, position) }),
+            },
+          }),
         });
-        await requireUpdated(count, { type: "Group", id, expectedVersion }, () => tx.group.findUnique({ where: { id }, select: { version: true } }));
-        const group = await tx.group.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.group.updated",
-          aggregateType: "Group",
-          aggregateId: id,
-          version: group.version,
-          data: {
-            boardId: group.boardId,
-            groupId: id,
-            changes: compact({ name: change(before.name, name), color: change(before.color, color), position: change(before.position, position) }),
-          },
-        });
-        return group;
       });
     },
 
@@ -283,20 +274,15 @@ export const resolvers: Resolvers = {
         const before = await tx.group.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Group", id);
         await boardFor(tx, caller, before.boardId, "write");
-        const { count } = await tx.group.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion, archivedAt: null },
-          data: { archivedAt: new Date(), version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.group, {
+          type: "Group",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId, archivedAt: null },
+          data: { archivedAt: new Date() },
+          current: { id },
+          event: (group) => ({ eventType: "project.group.archived", data: { boardId: group.boardId, groupId: id } }),
         });
-        await requireUpdated(count, { type: "Group", id, expectedVersion }, () => tx.group.findUnique({ where: { id }, select: { version: true } }));
-        const group = await tx.group.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.group.archived",
-          aggregateType: "Group",
-          aggregateId: id,
-          version: group.version,
-          data: { boardId: group.boardId, groupId: id },
-        });
-        return group;
       });
     },
 
@@ -333,28 +319,26 @@ export const resolvers: Resolvers = {
         const before = await tx.column.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Column", id);
         await boardFor(tx, caller, before.boardId, "write");
-        const { count } = await tx.column.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion },
-          data: { title, settings, position, version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.column, {
+          type: "Column",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId },
+          data: { title, settings, position },
+          current: { id },
+          event: (column) => ({
+            eventType: "project.column.updated",
+            data: {
+              boardId: column.boardId,
+              columnId: id,
+              changes: compact({
+                title: change(before.title, title),
+                settings: change(before.settings as Prisma.InputJsonValue, settings),
+                position: change(before.position, position),
+              }),
+            },
+          }),
         });
-        await requireUpdated(count, { type: "Column", id, expectedVersion }, () => tx.column.findUnique({ where: { id }, select: { version: true } }));
-        const column = await tx.column.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.column.updated",
-          aggregateType: "Column",
-          aggregateId: id,
-          version: column.version,
-          data: {
-            boardId: column.boardId,
-            columnId: id,
-            changes: compact({
-              title: change(before.title, title),
-              settings: change(before.settings as Prisma.InputJsonValue, settings),
-              position: change(before.position, position),
-            }),
-          },
-        });
-        return column;
       });
     },
 
@@ -366,20 +350,15 @@ export const resolvers: Resolvers = {
         const before = await tx.column.findFirst({ where: { id, organizationId: caller.organizationId } });
         if (!before) throw notFound("Column", id);
         await boardFor(tx, caller, before.boardId, "write");
-        const { count } = await tx.column.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion, archivedAt: null },
-          data: { archivedAt: new Date(), version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.column, {
+          type: "Column",
+          id,
+          expectedVersion,
+          where: { organizationId: caller.organizationId, archivedAt: null },
+          data: { archivedAt: new Date() },
+          current: { id },
+          event: (column) => ({ eventType: "project.column.archived", data: { boardId: column.boardId, columnId: id } }),
         });
-        await requireUpdated(count, { type: "Column", id, expectedVersion }, () => tx.column.findUnique({ where: { id }, select: { version: true } }));
-        const column = await tx.column.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.column.archived",
-          aggregateType: "Column",
-          aggregateId: id,
-          version: column.version,
-          data: { boardId: column.boardId, columnId: id },
-        });
-        return column;
       });
     },
 

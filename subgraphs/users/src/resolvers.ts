@@ -5,9 +5,9 @@ import type { Tx } from "../../../platform/db.ts";
 import type { MembershipModel } from "../../../generated/prisma/models.ts";
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { orgOf } from "../../shared/context.ts";
-import { requireUpdated } from "../../shared/concurrency.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { versionedUpdate, versionedWrite } from "../../shared/versioned-write.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, likeEscaped, optionalSearch, optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
 import { generateApiKey, roleAtMost, weakerRole } from "../../../platform/api-keys.ts";
@@ -44,15 +44,14 @@ async function bumpMembership(
   expectedVersion: number | null | undefined,
   data: Prisma.MembershipUpdateManyMutationInput,
 ): Promise<MembershipModel> {
-  const expected = expectedVersion == null ? membership.version : requireVersion(expectedVersion);
-  const { count } = await tx.membership.updateMany({
-    where: { id: membership.id, organizationId: membership.organizationId, version: expected },
-    data: { ...data, version: { increment: 1 } },
+  return versionedUpdate(tx.membership, {
+    type: "Membership",
+    id: membership.id,
+    expectedVersion: expectedVersion == null ? membership.version : requireVersion(expectedVersion),
+    where: { organizationId: membership.organizationId },
+    data,
+    current: { id: membership.id },
   });
-  await requireUpdated(count, { type: "Membership", id: membership.id, expectedVersion: expected }, () =>
-    tx.membership.findUnique({ where: { id: membership.id }, select: { version: true } }),
-  );
-  return tx.membership.findUniqueOrThrow({ where: { id: membership.id } });
 }
 
 export const resolvers: Resolvers = {
@@ -226,22 +225,16 @@ export const resolvers: Resolvers = {
       const id = requireId(input.id, "id");
       const expectedVersion = requireVersion(input.expectedVersion);
       return context.prisma.$transaction(async (tx) => {
-        const { count } = await tx.apiKey.updateMany({
-          where: { id, organizationId: caller.organizationId, version: expectedVersion, revokedAt: null },
-          data: { revokedAt: new Date(), version: { increment: 1 } },
+        const live = { organizationId: caller.organizationId, revokedAt: null };
+        return versionedWrite(tx, origin(context), tx.apiKey, {
+          type: "ApiKey",
+          id,
+          expectedVersion,
+          where: live,
+          data: { revokedAt: new Date() },
+          current: { id, ...live },
+          event: () => ({ eventType: "api_key.revoked", data: { apiKeyId: id } }),
         });
-        await requireUpdated(count, { type: "ApiKey", id, expectedVersion }, () =>
-          tx.apiKey.findFirst({ where: { id, organizationId: caller.organizationId, revokedAt: null }, select: { version: true } }),
-        );
-        const apiKey = await tx.apiKey.findUniqueOrThrow({ where: { id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "api_key.revoked",
-          aggregateType: "ApiKey",
-          aggregateId: id,
-          version: apiKey.version,
-          data: { apiKeyId: id },
-        });
-        return apiKey;
       });
     },
 
@@ -253,30 +246,25 @@ export const resolvers: Resolvers = {
       return context.prisma.$transaction(async (tx) => {
         const before = await tx.user.findFirst({ where: { id: caller.userId, organizationId: caller.organizationId } });
         if (!before) throw notFound("User", caller.userId);
-        const expected = input.expectedVersion == null ? before.version : requireVersion(input.expectedVersion);
-        const { count } = await tx.user.updateMany({
-          where: { id: before.id, organizationId: caller.organizationId, version: expected },
-          data: { name, title, avatarUrl, version: { increment: 1 } },
+        return versionedWrite(tx, origin(context), tx.user, {
+          type: "User",
+          id: before.id,
+          expectedVersion: input.expectedVersion == null ? before.version : requireVersion(input.expectedVersion),
+          where: { organizationId: caller.organizationId },
+          data: { name, title, avatarUrl },
+          current: { id: before.id },
+          event: (user) => ({
+            eventType: "user.updated",
+            data: {
+              userId: user.id,
+              changes: compact({
+                name: change(before.name, name),
+                title: change(before.title, title),
+                avatarUrl: change(before.avatarUrl, avatarUrl),
+              }),
+            },
+          }),
         });
-        await requireUpdated(count, { type: "User", id: before.id, expectedVersion: expected }, () =>
-          tx.user.findUnique({ where: { id: before.id }, select: { version: true } }),
-        );
-        const user = await tx.user.findUniqueOrThrow({ where: { id: before.id } });
-        await recordEvent(tx, origin(context), {
-          eventType: "user.updated",
-          aggregateType: "User",
-          aggregateId: user.id,
-          version: user.version,
-          data: {
-            userId: user.id,
-            changes: compact({
-              name: change(before.name, name),
-              title: change(before.title, title),
-              avatarUrl: change(before.avatarUrl, avatarUrl),
-            }),
-          },
-        });
-        return user;
       });
     },
   },

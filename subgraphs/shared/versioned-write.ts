@@ -1,0 +1,69 @@
+import type { Tx } from "../../platform/db.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { conflict, notFound } from "./errors.ts";
+import { recordEvent, type EventInput, type EventSource } from "./outbox.ts";
+
+/**
+ * The two calls of a Prisma model delegate (`tx.board`, `tx.item`, …) a versioned write makes.
+ * `TWhere`/`TData` are the model's `WhereInput`/`UpdateManyMutationInput`, `TRow` its row.
+ */
+export interface VersionedDelegate<TWhere, TData, TRow extends { version: number }> {
+  updateManyAndReturn(args: { where: TWhere; data: TData }): PromiseLike<TRow[]>;
+  findFirst(args: { where: TWhere; select: { version: true } }): PromiseLike<{ version: number } | null>;
+}
+
+export interface VersionedUpdate<TWhere, TData> {
+  /** The type named in NOT_FOUND and CONFLICT errors. */
+  readonly type: string;
+  readonly id: string;
+  /** The version the caller read; the row is changed only if it is still at it. */
+  readonly expectedVersion: number;
+  /** What else the row must match besides id and version (organisation, not archived, …). */
+  readonly where: TWhere;
+  /** The change; the version is incremented on top of it. */
+  readonly data: TData;
+  /**
+   * Where to look for the row when nothing was updated: found means CONFLICT (with its version),
+   * not found means NOT_FOUND. Narrower than `where` (e.g. `{ id }` only) to report a row in the
+   * wrong state (already archived) as a CONFLICT rather than as missing.
+   */
+  readonly current: TWhere;
+}
+
+/**
+ * Optimistic concurrency in one statement: `UPDATE … WHERE id AND version = expected … RETURNING`,
+ * bumping the version, so the changed row needs no second read. When no row matched, one more
+ * look tells a row that moved on (CONFLICT, with both versions) from one that is not the caller's
+ * (NOT_FOUND). Call it inside the transaction that makes the change.
+ */
+export async function versionedUpdate<TWhere, TData, TRow extends { version: number }>(
+  delegate: VersionedDelegate<TWhere, TData, TRow>,
+  update: VersionedUpdate<TWhere, TData>,
+): Promise<TRow> {
+  const { type, id, expectedVersion } = update;
+  const [row] = await delegate.updateManyAndReturn({
+    where: { ...update.where, id, version: expectedVersion },
+    data: { ...update.data, version: { increment: 1 } },
+  });
+  if (row) return row;
+  const current = await delegate.findFirst({ where: update.current, select: { version: true } });
+  throw current ? conflict(type, id, expectedVersion, current.version) : notFound(type, id);
+}
+
+/** The event of a versioned write; the aggregate (type, id) and version are the row's. */
+export type VersionedEvent<TEventData extends Prisma.InputJsonObject> = Omit<EventInput<TEventData>, "aggregateType" | "aggregateId" | "version">;
+
+/**
+ * `versionedUpdate`, then the outbox row for the change (aggregate `type`/`id` at the row's new
+ * version), in the caller's transaction.
+ */
+export async function versionedWrite<TWhere, TData, TRow extends { version: number }, TEventData extends Prisma.InputJsonObject>(
+  tx: Tx,
+  origin: EventSource,
+  delegate: VersionedDelegate<TWhere, TData, TRow>,
+  update: VersionedUpdate<TWhere, TData> & { readonly event: (row: TRow) => VersionedEvent<TEventData> },
+): Promise<TRow> {
+  const row = await versionedUpdate(delegate, update);
+  await recordEvent(tx, origin, { ...update.event(row), aggregateType: update.type, aggregateId: update.id, version: row.version });
+  return row;
+}
