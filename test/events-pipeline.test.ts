@@ -6,7 +6,7 @@ import { connect as netConnect, createServer, type AddressInfo, type Server, typ
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { pino } from "pino";
 import { preflight } from "./support/preflight.ts";
-import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics } from "../events/kafka.ts";
+import { createIdempotentProducer, createKafka, DEAD_LETTER_TOPIC, ensureTopics, type DeadLetter } from "../events/kafka.ts";
 import { kafkaPublisher } from "../events/publisher.ts";
 import { startOutboxRelay, type OutboxRelay } from "../events/relay/outbox-relay.ts";
 import { startBridge, type Bridge, type EventCheck } from "../events/bridge/bridge.ts";
@@ -218,6 +218,9 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
   it("sends an outbox event that breaks its contract to the dead-letter topic, with the reason", async () => {
     const acme = harness.seed.organizations[0];
     const eventId = randomUUID();
+    const aggregateId = randomUUID();
+    const envelope = { eventId, eventType: "project.item.created", note: "no metadata, no data" };
+    const refusedFrom = Date.now();
     await harness.prisma.outboxEvent.create({
       data: {
         id: eventId,
@@ -225,16 +228,33 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
         topic: "item-events",
         eventType: "project.item.created",
         aggregateType: "Item",
-        aggregateId: randomUUID(),
+        aggregateId,
         aggregateVersion: 1,
-        envelope: { eventId, eventType: "project.item.created", note: "no metadata, no data" },
+        envelope,
       },
     });
     await (relays[0] ?? (await relay())).drain();
     const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some((message) => eventIdOf(message) === eventId));
-    const record = JSON.parse(dead.find((message) => eventIdOf(message) === eventId)?.value?.toString() ?? "{}") as { reason: string; original: string };
+    const letter = dead.find((message) => eventIdOf(message) === eventId);
+    const record = JSON.parse(letter?.value?.toString() ?? "{}") as DeadLetter;
     assert.match(record.reason, /invalid envelope/);
     assert.ok(record.original.includes(eventId), "the original is kept");
+    // The dead letter names the refused event and says why, precisely.
+    assert.equal(record.reason, "invalid envelope");
+    assert.deepEqual(JSON.parse(record.original), envelope, "the original, byte for byte as the outbox held it");
+    assert.equal(record.source, "outbox:item-events");
+    for (const missing of ["schemaVersion", "aggregateId", "aggregateType", "version", "data", "metadata"]) {
+      assert.ok(record.errors.includes(`(root) is missing required property "${missing}"`), `${missing}: ${JSON.stringify(record.errors)}`);
+    }
+    assert.ok(record.errors.includes('(root) has unknown property "note"'), JSON.stringify(record.errors));
+    const refusedAt = Date.parse(record.refusedAt);
+    assert.ok(refusedAt >= refusedFrom - 1_000 && refusedAt <= Date.now(), `refusedAt ${record.refusedAt}`);
+    assert.equal(letter?.key?.toString(), aggregateId, "keyed by the aggregate, like the event would have been");
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(letter?.headers ?? {}).map(([name, value]) => [name, value?.toString()])),
+      { eventId, eventType: "project.item.created", schemaVersion: "1", reason: "invalid envelope" },
+    );
+    assert.notEqual((await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).publishedAt, null, "the refused row is marked sent (not retried)");
   });
 
   it("drops a duplicate Kafka message by event id, and dead-letters garbage without blocking the partition", async () => {
@@ -272,8 +292,21 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     await producer.disconnect();
     const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
     await until("the sentinel event in the board stream", async () => (await inStream(sentinelId)) > 0);
-    const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some((message) => message.value?.toString().includes("{ not json")));
+    // This run's garbage: its key is this run's comment id (earlier runs left theirs in the topic too).
+    const ours = (message: KafkaMessage) => message.key?.toString() === commentId && (message.value?.toString().includes("{ not json") ?? false);
+    const dead = await collect(kafka, DEAD_LETTER_TOPIC, (messages) => messages.some(ours));
     assert.ok(dead.length > 0);
+    const garbage = dead.find(ours);
+    const letter = JSON.parse(garbage?.value?.toString() ?? "{}") as DeadLetter;
+    assert.equal(letter.original, "{ not json", "the refused bytes as they were");
+    assert.equal(letter.reason, "not JSON");
+    assert.equal(letter.source, "kafka:collaboration-events");
+    assert.equal(letter.errors.length, 1);
+    assert.match(letter.errors[0] ?? "", /\(value starts "\{ not json"\)$/);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(garbage?.headers ?? {}).map(([name, value]) => [name, value?.toString()])),
+      { reason: "not JSON", sourceTopic: "collaboration-events" },
+    );
     const count = await inStream(eventId);
     assert.equal(count, 1, "the duplicate was dropped");
   });

@@ -13,6 +13,7 @@ import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { signInternalRequest } from "../platform/identity.ts";
 import { codes, startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
 import { startRedisServer, type OwnRedisServer } from "./support/redis-server.ts";
+import { scrapeMetrics } from "./support/metrics.ts";
 
 const encoder = new TextEncoder();
 const ME = "{ me { id name } }";
@@ -28,6 +29,23 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 
 const code = (result: { body: { errors?: { extensions?: { code?: string } }[] } }) => result.body.errors?.[0]?.extensions?.code;
+
+/** `x-response-time` in milliseconds ("12.3ms": one decimal), checked to be a duration the client could have seen. */
+function responseTimeMs(headers: Headers, clientElapsedMs: number, what: string): number {
+  const header = headers.get("x-response-time") ?? "";
+  assert.match(header, /^\d+\.\dms$/, `${what}: x-response-time ${JSON.stringify(header)}`);
+  const ms = Number.parseFloat(header);
+  // The server's time is part of what the client waited (plus a rounding to one decimal).
+  assert.ok(ms >= 0 && ms <= clientElapsedMs + 0.05, `${what}: x-response-time ${ms} ms, client waited ${clientElapsedMs.toFixed(1)} ms`);
+  return ms;
+}
+
+/** The X-RateLimit-* headers as numbers (NaN when missing). */
+const rateLimitOf = (headers: Headers) => ({
+  limit: Number(headers.get("x-ratelimit-limit") ?? Number.NaN),
+  remaining: Number(headers.get("x-ratelimit-remaining") ?? Number.NaN),
+  reset: Number(headers.get("x-ratelimit-reset") ?? Number.NaN),
+});
 
 describe("gateway edge", () => {
   let harness: Harness;
@@ -188,6 +206,7 @@ describe("gateway edge", () => {
     it("round-trips a correlation id into subgraph logs and domain events, and times every response", async () => {
       const correlationId = `corr-${Date.now()}`;
       const token = await harness.token(0, "OWNER");
+      const sentAt = performance.now();
       const result = await post(
         harness.stack.gateway.url,
         { query: `mutation ($id: ID!) { addComment(input: { itemId: $id, body: "traced" }) { id } }`, variables: { id: harness.seed.organizations[0].boards[0].itemIds[0] } },
@@ -195,6 +214,7 @@ describe("gateway edge", () => {
       );
       assert.equal(result.headers.get("x-correlation-id"), correlationId);
       assert.match(result.headers.get("x-response-time") ?? "", /^\d+(\.\d+)?ms$/);
+      responseTimeMs(result.headers, performance.now() - sentAt, "POST /graphql");
       const subgraphLines = lines.filter((line) => line.includes(correlationId) && line.includes('"subgraph"'));
       assert.ok(subgraphLines.some((line) => line.includes('"subgraph":"items"')), "the items subgraph logged the correlation id");
       const event = await harness.prisma.outboxEvent.findFirstOrThrow({ where: { eventType: "comment.added" }, orderBy: { sequence: "desc" } });
@@ -204,9 +224,12 @@ describe("gateway edge", () => {
       const invalid = await post(harness.stack.gateway.url, { query: ME }, { authorization: `Bearer ${token}`, "x-correlation-id": "bad id\twith spaces" });
       assert.match(invalid.headers.get("x-correlation-id") ?? "", /^[0-9a-f-]{36}$/);
       for (const path of ["/healthz", "/nowhere", "/metrics"]) {
+        const started = performance.now();
         const response = await fetch(`${harness.stack.gateway.url}${path}`);
+        const elapsed = performance.now() - started;
         await response.text();
         assert.ok(response.headers.get("x-response-time"), path);
+        responseTimeMs(response.headers, elapsed, path);
       }
     });
 
@@ -230,6 +253,47 @@ describe("gateway edge", () => {
         assert.ok(text.includes(name), name);
       }
       assert.match(text, /sunday_gateway_query_plan_cache_total\{result="hit"\} [1-9]/);
+    });
+
+    it("counts each request in its metrics, with its labels: outcome, duration, subgraph fetch, plan cache, errors, limit refusals", async () => {
+      const url = harness.stack.gateway.url;
+      const auth = { authorization: `Bearer ${await harness.token(0, "OWNER")}` };
+      const probe = "query MetricsProbe { me { id } }";
+      const before = await scrapeMetrics(url);
+      const started = performance.now();
+      for (let i = 0; i < 2; i += 1) assert.equal((await post(url, { query: probe }, auth)).status, 200);
+      const elapsedSeconds = (performance.now() - started) / 1000;
+      const invalid = await post(url, { query: "query MetricsProbeInvalid { me { nope } }", operationName: "MetricsProbeInvalid" }, auth);
+      assert.equal(code(invalid), "GRAPHQL_VALIDATION_FAILED");
+      const aliases = Array.from({ length: 31 }, (_, index) => `a${index}: me { id }`).join(" ");
+      const tooMany = await post(url, { query: `query MetricsProbeAliases { ${aliases} }` }, auth);
+      assert.equal(code(tooMany), "ALIAS_LIMIT_EXCEEDED");
+      const after = await scrapeMetrics(url);
+      const delta = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels);
+
+      assert.equal(delta("sunday_gateway_requests_total", { operation: "MetricsProbe", outcome: "success" }), 2);
+      assert.equal(delta("sunday_gateway_requests_total", { operation: "MetricsProbe", outcome: "error" }), 0);
+      assert.equal(delta("sunday_gateway_requests_total", { operation: "MetricsProbeInvalid", outcome: "error" }), 1);
+      assert.equal(delta("sunday_gateway_requests_total", { operation: "MetricsProbeAliases", outcome: "error" }), 1);
+      assert.equal(delta("sunday_gateway_request_duration_seconds_count", { operation: "MetricsProbe" }), 2);
+      const seconds = delta("sunday_gateway_request_duration_seconds_sum", { operation: "MetricsProbe" });
+      assert.ok(seconds > 0 && seconds <= elapsedSeconds, `duration sum grew by ${seconds} s in ${elapsedSeconds} s`);
+      assert.equal(delta("sunday_gateway_request_duration_seconds_bucket", { operation: "MetricsProbe", le: "+Inf" }), 2);
+      // `me` is the users subgraph's: one fetch per request.
+      assert.equal(delta("sunday_gateway_subgraph_fetch_duration_seconds_count", { subgraph: "users", outcome: "ok" }), 2);
+      assert.equal(delta("sunday_gateway_subgraph_fetch_duration_seconds_count", { subgraph: "items", outcome: "ok" }), 0);
+      // The first MetricsProbe is planned (miss), the second reuses the plan (hit); the alias-heavy one
+      // is looked up before the limits refuse it (miss); the invalid one never resolves an operation.
+      assert.equal(delta("sunday_gateway_query_plan_cache_total", { result: "hit" }), 1);
+      assert.equal(delta("sunday_gateway_query_plan_cache_total", { result: "miss" }), 2);
+      assert.equal(delta("sunday_gateway_errors_total", { code: "GRAPHQL_VALIDATION_FAILED" }), 1);
+      assert.equal(delta("sunday_gateway_errors_total", { code: "ALIAS_LIMIT_EXCEEDED" }), 1);
+      assert.equal(delta("sunday_gateway_operation_limit_refusals_total", { code: "ALIAS_LIMIT_EXCEEDED" }), 1);
+      // Every subgraph's breaker is closed (0).
+      assert.deepEqual(
+        after.all("sunday_gateway_circuit_state").map(({ labels, value }) => [labels.subgraph, value]).sort(),
+        [["integrations", 0], ["items", 0], ["projects", 0], ["users", 0]],
+      );
     });
   });
 
@@ -289,22 +353,41 @@ describe("rate limits", () => {
   it("counts per user, sends X-RateLimit headers, refuses with 429 and Retry-After, and resets", async () => {
     const auth = { authorization: `Bearer ${await harness.token(0, "MEMBER")}` };
     const remaining: number[] = [];
+    const resets: number[] = [];
     for (let i = 0; i < 5; i += 1) {
       const result = await post(harness.stack.gateway.url, { query: ME }, auth);
       assert.equal(result.status, 200);
       assert.equal(result.headers.get("x-ratelimit-limit"), "5");
       remaining.push(Number(result.headers.get("x-ratelimit-remaining")));
+      resets.push(rateLimitOf(result.headers).reset);
     }
     assert.deepEqual(remaining, [4, 3, 2, 1, 0]);
+    // Reset: whole seconds until the minute window (the tighter one) starts afresh, counting down.
+    for (const [i, reset] of resets.entries()) {
+      assert.ok(Number.isInteger(reset) && reset >= 1 && reset <= 60, `X-RateLimit-Reset ${reset} of request ${i + 1}`);
+      if (i > 0) assert.ok(reset <= (resets[i - 1] ?? 60), `the reset does not move away: ${JSON.stringify(resets)}`);
+    }
+    const metricsBefore = await scrapeMetrics(harness.stack.gateway.url);
     const refused = await post(harness.stack.gateway.url, { query: ME }, auth);
     assert.equal(refused.status, 429);
     assert.equal(code(refused), "RATE_LIMITED");
     const retryAfter = Number(refused.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
     assert.ok(Number(refused.headers.get("x-ratelimit-reset")) <= 60);
+    const refusedLimit = rateLimitOf(refused.headers);
+    assert.deepEqual({ limit: refusedLimit.limit, remaining: refusedLimit.remaining }, { limit: 5, remaining: 0 });
+    assert.equal(refusedLimit.reset, retryAfter, "the client may retry when the window resets");
+    assert.ok(refusedLimit.reset <= (resets.at(-1) ?? 60), "within the same window");
+    const metricsAfter = await scrapeMetrics(harness.stack.gateway.url);
+    assert.equal(metricsAfter.value("sunday_gateway_rate_limit_refusals_total") - metricsBefore.value("sunday_gateway_rate_limit_refusals_total"), 1);
+    const refusedRequests = (snapshot: typeof metricsBefore) => snapshot.value("sunday_gateway_requests_total", { operation: "rate_limited", outcome: "refused" });
+    assert.equal(refusedRequests(metricsAfter) - refusedRequests(metricsBefore), 1);
 
     const other = await post(harness.stack.gateway.url, { query: ME }, { authorization: `Bearer ${await harness.token(0, "OWNER")}` });
     assert.equal(other.status, 200, "another user has its own allowance");
+    const otherLimit = rateLimitOf(other.headers);
+    assert.deepEqual({ limit: otherLimit.limit, remaining: otherLimit.remaining }, { limit: 5, remaining: 4 });
+    assert.ok(otherLimit.reset >= 1 && otherLimit.reset <= 60, `X-RateLimit-Reset ${otherLimit.reset}`);
 
     // The minute window ending is the same as its counter going away.
     const minuteKeys = await harness.redis.keys(`${harness.redisPrefix}ratelimit:minute*`);
@@ -312,6 +395,9 @@ describe("rate limits", () => {
     const afterReset = await post(harness.stack.gateway.url, { query: ME }, auth);
     assert.equal(afterReset.status, 200);
     assert.equal(afterReset.headers.get("x-ratelimit-limit"), "8", "the hour window binds now: 6 of 8 used");
+    const hourly = rateLimitOf(afterReset.headers);
+    assert.equal(hourly.remaining, 2, "8 - 6");
+    assert.ok(Number.isInteger(hourly.reset) && hourly.reset > 3_500 && hourly.reset <= 3_600, `the hour window's reset: ${hourly.reset}`);
   });
 });
 

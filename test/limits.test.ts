@@ -66,6 +66,8 @@ describe("operation depth", () => {
       fragment B on User { name ...A }`;
     const result = accepted(check(query));
     assert.ok(result.depth >= 5);
+    // me > boards > nodes > owner > name: the cycle's first pass, not expanded again.
+    assert.equal(result.depth, 5);
   });
 });
 
@@ -98,6 +100,7 @@ describe("operation aliases", () => {
     assert.ok(performance.now() - started < 100, "measured without expanding 10^39 spreads");
     assert.equal(result.ok ? "accepted" : result.code, "ALIAS_LIMIT_EXCEEDED");
     assert.ok(!result.ok && Number.isSafeInteger(result.actual), "the count saturates to a JSON-safe number");
+    assert.deepEqual(result.ok ? result : { limit: result.limit, actual: result.actual }, { limit: 30, actual: Number.MAX_SAFE_INTEGER });
   });
 });
 
@@ -207,6 +210,7 @@ describe("operation cost", () => {
     const result = check(`{ boards(first: ${"9".repeat(400)}) { nodes { id } } }`, { maxCost: 50_000 });
     assert.equal(result.ok ? "accepted" : result.code, "COST_LIMIT_EXCEEDED");
     assert.ok(!result.ok && Number.isSafeInteger(result.actual));
+    assert.deepEqual(result.ok ? result : { limit: result.limit, actual: result.actual }, { limit: 50_000, actual: Number.MAX_SAFE_INTEGER });
   });
 
   it("measures the operation named by operationName, and every operation when the name selects none", () => {
@@ -250,6 +254,10 @@ describe("default limits on Sunday's own queries", () => {
     }`;
     const result = accepted(withDefaults(query, { id: "b1" }));
     assert.ok(result.cost > 30_000, `a rich item costs what it loads (${result.cost})`);
+    // board 1 + id name version 3 + groups 1+4 + columns 1+5 + items 1 + pageInfo 1+2 + edges 1, and per
+    // edge: cursor 1 + node 1 + 6 scalars + group 1+3 + creator 1+3 + assignees 1+4 + columnValues
+    // (1 + column 1+3 + 3) + subitems 1+3 = 33. Lists without a size argument are not multiplied.
+    assert.equal(result.cost, 20 + 1000 * 33);
   });
 
   it("accept the operations the integration tests send, with their page sizes", () => {

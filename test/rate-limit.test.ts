@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { freePort } from "./support/free-port.ts";
 import { Redis } from "ioredis";
 import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "../gateway/src/limits/rate-limit.ts";
@@ -14,13 +15,8 @@ async function consumeTimes(limiter: { consume(principal: string): Promise<RateL
   return decisions;
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nobody listens on. */
+const closedPort = freePort;
 
 describe("rate limits in Redis", () => {
   const prefix = `test:${randomUUID()}:ratelimit:`;
@@ -63,11 +59,15 @@ describe("rate limits in Redis", () => {
     const decisions = await consumeTimes(limiter, "hundred", 101);
     assert.ok(decisions.slice(0, 100).every((decision) => decision.allowed));
     assert.equal(decisions[99]?.remaining, 0);
+    // Remaining counts down by one per request, against the configured limit, within one minute window.
+    assert.deepEqual(decisions.slice(0, 100).map((decision) => [decision.limit, decision.remaining]), Array.from({ length: 100 }, (_, index) => [100, 99 - index]));
+    for (const decision of decisions.slice(0, 100)) assert.ok(decision.resetSeconds >= 1 && decision.resetSeconds <= 60, `reset ${decision.resetSeconds}`);
     const refused = decisions[100]!;
     assert.equal(refused.allowed, false);
     assert.equal(refused.limit, 100);
     assert.equal(refused.remaining, 0);
     assert.ok(refused.retryAfterSeconds !== undefined && refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 60);
+    assert.equal(refused.resetSeconds, refused.retryAfterSeconds, "retry when the window resets");
     assert.deepEqual(rateLimitHeaders(refused), {
       "X-RateLimit-Limit": "100",
       "X-RateLimit-Remaining": "0",
@@ -89,10 +89,14 @@ describe("rate limits in Redis", () => {
     const [sixth, seventh, eighth] = await consumeTimes(limiter, "hourly", 3);
     assert.deepEqual([sixth?.allowed, sixth?.limit, sixth?.remaining], [true, 7, 1]);
     assert.ok(sixth!.resetSeconds > 3500, `hour reset, got ${sixth?.resetSeconds}`);
+    assert.ok(sixth!.resetSeconds <= 3600, `hour reset, got ${sixth?.resetSeconds}`);
     assert.deepEqual([seventh?.allowed, seventh?.limit, seventh?.remaining], [true, 7, 0]);
     assert.equal(eighth?.allowed, false);
     assert.equal(eighth?.limit, 7);
     assert.ok(eighth!.retryAfterSeconds! > 3500, `retry after the hour, got ${eighth?.retryAfterSeconds}`);
+    assert.ok(eighth!.retryAfterSeconds! <= 3600, `retry after the hour, got ${eighth?.retryAfterSeconds}`);
+    assert.equal(eighth?.remaining, 0);
+    assert.equal(eighth?.resetSeconds, eighth?.retryAfterSeconds);
   });
 
   it("reset restores a refused principal's full allowance", async () => {
@@ -130,6 +134,8 @@ describe("rate limits without Redis", () => {
     try {
       const decisions = await consumeTimes(limiter, "anyone", 3);
       assert.ok(decisions.every((decision) => decision.allowed && decision.degraded === true));
+      // Placeholders, not measurements: the full allowance and no reset (the headers say nothing).
+      for (const decision of decisions) assert.deepEqual(decision, { allowed: true, limit: 1, remaining: 1, resetSeconds: 0, degraded: true });
       assert.equal(errors.length, 3);
       assert.ok(errors[0] instanceof Error);
       assert.deepEqual(rateLimitHeaders(decisions[0]!), {});
@@ -154,6 +160,7 @@ describe("rate limits without Redis", () => {
       const elapsed = performance.now() - started;
       assert.equal(decision.allowed, true);
       assert.equal(decision.degraded, true);
+      assert.deepEqual(decision, { allowed: true, limit: 100, remaining: 100, resetSeconds: 0, degraded: true });
       assert.ok(elapsed >= 45 && elapsed < 1000, `waited ${elapsed} ms`);
       assert.equal(errors.length, 1);
     } finally {

@@ -19,520 +19,36 @@
 //          the bridge keeps its group membership, is not ready meanwhile, and catches up by itself
 //   5      Redis without persistence restarted: the streams are gone; every subscriber is told
 //          CURSOR_EXPIRED and refetches (never a silent gap; see the test for "0 lost")
-//   6      a subscription first attempted while Redis is down works once it is back
-import { after, before, describe, it, type TestContext } from "node:test";
+//
+// The services and clients are fixtures of test/support/faults/: kafka-broker.ts, redis-process.ts,
+// resuming-subscriber.ts (the subscriber), writer.ts (the writer), counting.ts (counts, exactness).
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { connect as netConnect, createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { createClient, type Client } from "graphql-ws";
-import WebSocket from "ws";
 import { pino } from "pino";
 import { bridgeRedis, startBridge, type Bridge } from "../events/bridge/bridge.ts";
 import { parseEventMessage } from "../events/contracts/registry.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, type LivePipeline } from "./support/live.ts";
+import { freePort } from "./support/free-port.ts";
+import { bounded, sleep, waitFor } from "./support/wait.ts";
+import { KafkaBroker } from "./support/faults/kafka-broker.ts";
+import { RedisProcess } from "./support/faults/redis-process.ts";
+import { ResumingSubscriber } from "./support/faults/resuming-subscriber.ts";
+import { UPDATE_ITEM, Writer } from "./support/faults/writer.ts";
+import { assertExact, assertNoSilentGap, count, report } from "./support/faults/counting.ts";
 
-const KAFKA_DIR = fileURLToPath(new URL("../infra/kafka/", import.meta.url));
 /** Scenario 4b: the bridge's Kafka session, and a Redis outage twice as long. */
 const BRIDGE_SESSION_MS = 6_000;
 const LONG_OUTAGE_MS = 12_000;
 const ITEM_TOPIC = "item-events";
 
-const ACTIVITY = `subscription FaultActivity($boardId: ID!, $after: String) {
-  boardActivity(boardId: $boardId, after: $after) { cursor eventType itemId data }
-}`;
-const UPDATE_ITEM = `mutation FaultRename($input: UpdateItemInput!) { updateItem(input: $input) { id version } }`;
-
-interface ActivityResult {
-  readonly data?: { boardActivity?: { cursor: string; eventType: string; itemId: string | null; data: unknown } } | null;
-  readonly errors?: readonly { message: string; extensions?: { code?: string } }[];
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` until it holds; fails with `describe()` (what was seen) after `timeoutMs`. */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, describe: () => string = () => "", timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}. ${describe()}`);
-    await sleep(50);
-  }
-}
-
-/** Bounds a cleanup step so a broken scenario cannot hang the file. */
-async function bounded(what: string, step: () => Promise<unknown>, ms = 20_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([step(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } catch (error) {
-    console.error(`[faults] cleanup: ${what}:`, error instanceof Error ? error.message : error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The services this file owns
-// ---------------------------------------------------------------------------------------------
-
-/** A Kafka broker of our own: infra/kafka/start.sh and stop.sh with our ports and data dir. */
-class OwnKafka {
-  running = false;
-  private readonly env: { KAFKA_PORT: string; KAFKA_CONTROLLER_PORT: string; KAFKA_DATA_DIR: string };
-
-  constructor(env: { KAFKA_PORT: string; KAFKA_CONTROLLER_PORT: string; KAFKA_DATA_DIR: string }) {
-    this.env = env;
-  }
-  get brokers(): string[] {
-    return [`127.0.0.1:${this.env.KAFKA_PORT}`];
-  }
-  /** The broker's pid from start.sh's pid file (for the last-resort kill when this process exits). */
-  pid(): number | null {
-    try {
-      const pid = Number(readFileSync(join(this.env.KAFKA_DATA_DIR, "kafka.pid"), "utf8").trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : null;
-    } catch {
-      return null;
-    }
-  }
-  async start(): Promise<void> {
-    await this.script("start.sh");
-    this.running = true;
-  }
-  async stop(): Promise<void> {
-    await this.script("stop.sh");
-    this.running = false;
-  }
-  /** A crash: SIGKILL, no controlled shutdown (start.sh then recovers the logs). */
-  async kill(): Promise<void> {
-    const pid = this.pid();
-    if (!pid) throw new Error("no broker pid");
-    process.kill(pid, "SIGKILL");
-    await waitFor(`broker pid ${pid} to die`, () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    this.running = false;
-  }
-  private script(name: "start.sh" | "stop.sh"): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn("bash", [join(KAFKA_DIR, name)], { env: { ...process.env, ...this.env }, stdio: ["ignore", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString("utf8")).slice(-8_000);
-      });
-      child.once("error", reject);
-      child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`infra/kafka/${name} exited with ${code}:\n${stderr}`))));
-    });
-  }
-}
-
-/** A redis-server child on a fixed port; restarted on the same port, with or without persistence. */
-class OwnRedis {
-  private child: ChildProcess | null = null;
-  readonly port: number;
-  private readonly root: string;
-
-  constructor(port: number, root: string) {
-    this.port = port;
-    this.root = root;
-  }
-  get running(): boolean {
-    return this.child !== null;
-  }
-  /** Last resort when this process exits without its after() hook (the child would outlive it). */
-  killNow(): void {
-    this.child?.kill("SIGKILL");
-  }
-  /** `aof`: append-only file fsynced on every write, so even SIGKILL loses nothing; `memory`: nothing on disk. */
-  async start(mode: "aof" | "memory", dirName: string): Promise<void> {
-    const dir = join(this.root, dirName);
-    await mkdir(dir, { recursive: true });
-    const persistence = mode === "aof" ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no", "--dir", dir, "--logfile", join(dir, "redis.log")],
-      { stdio: "ignore" },
-    );
-    this.child = child;
-    child.once("exit", () => {
-      if (this.child === child) this.child = null;
-    });
-    await waitFor(`redis-server on ${this.port}`, () => this.ping(), () => `see ${join(dir, "redis.log")}`, 20_000);
-  }
-  async stop(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill(signal);
-    await exited;
-    this.child = null;
-  }
-  /** True once the server answers PING with PONG (not LOADING). */
-  private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = netConnect(this.port, "127.0.0.1");
-      let answer = "";
-      const done = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.setTimeout(1_000, () => done(false));
-      socket.once("error", () => done(false));
-      socket.once("connect", () => socket.write("PING\r\n"));
-      socket.on("data", (chunk: Buffer) => {
-        answer += chunk.toString("utf8");
-        if (answer.includes("\r\n")) done(answer.startsWith("+PONG"));
-      });
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The clients: a subscriber that resumes like a frontend, and a writer
-// ---------------------------------------------------------------------------------------------
-
-interface Delivered {
-  readonly name: string;
-  readonly cursor: string;
-  /** Which subscription (session) of the client delivered it. */
-  readonly session: number;
-}
-
-/**
- * A boardActivity subscriber that behaves like a frontend: whenever its subscription ends for a
- * reason other than its own choice (the socket closed, SUBSCRIPTION_UNAVAILABLE, SLOW_CONSUMER, the
- * server completed it) it reconnects with a short backoff and resumes with `after: <last cursor>`.
- * On CURSOR_EXPIRED it cannot resume: it subscribes afresh and refetches the state (the item) once
- * the new subscription has delivered its first event, so refetch + events cover everything from then on.
- */
-class ResumingSubscriber {
-  readonly events: Delivered[] = [];
-  readonly endings: string[] = [];
-  cursor: string | undefined;
-  sessions = 0;
-  expired = 0;
-  /** Sessions that subscribed without `after` (the first, and those after CURSOR_EXPIRED): only they may start after a gap. */
-  readonly freshSessions = new Set<number>();
-  /** The item's name as refetched after CURSOR_EXPIRED, and the index in `events` it was taken at. */
-  refetched: { name: string; atEvent: number } | null = null;
-  private client: Client | null = null;
-  private offline = false;
-  private stopped = false;
-  private online: (() => void) | null = null;
-  private refetchPending = false;
-  private loop: Promise<void> | null = null;
-
-  readonly label: string;
-  private readonly url: string;
-  private readonly token: string;
-  private readonly boardId: string;
-  private readonly refetch: () => Promise<string>;
-
-  constructor(
-    label: string,
-    url: string,
-    token: string,
-    boardId: string,
-    refetch: () => Promise<string>,
-  ) {
-    this.label = label;
-    this.url = url;
-    this.token = token;
-    this.boardId = boardId;
-    this.refetch = refetch;
-  }
-
-  start(): void {
-    this.loop = this.run();
-  }
-
-  names(prefix: string): string[] {
-    return this.events.filter((event) => event.name.startsWith(`${prefix}-`)).map((event) => event.name);
-  }
-
-  /** The laptop lid closes: the socket goes away and stays away until `goOnline`. */
-  goOffline(): void {
-    this.offline = true;
-    this.client?.terminate();
-  }
-
-  goOnline(): void {
-    this.offline = false;
-    this.online?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.goOnline();
-    this.client?.terminate();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      if (this.offline) {
-        await new Promise<void>((resolve) => (this.online = resolve));
-        this.online = null;
-        continue;
-      }
-      const before = this.events.length;
-      const ending = await this.session();
-      if (this.stopped) return;
-      if (this.offline) continue; // its own doing
-      this.endings.push(ending);
-      if (ending === "CURSOR_EXPIRED") {
-        // Resuming would hide a gap: start over from now and refetch (see the class comment).
-        this.expired += 1;
-        this.cursor = undefined;
-        this.refetchPending = true;
-      }
-      attempt = this.events.length > before ? 0 : attempt + 1;
-      await sleep(Math.min(100 * 2 ** attempt, 1_000));
-    }
-  }
-
-  /** One socket and one subscription; resolves with why it ended. */
-  private session(): Promise<string> {
-    this.sessions += 1;
-    const session = this.sessions;
-    if (this.cursor === undefined) this.freshSessions.add(session);
-    return new Promise<string>((resolve) => {
-      let lastError: string | undefined;
-      const client = createClient({
-        url: `${this.url.replace(/^http/, "ws")}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${this.token}` },
-        lazy: false,
-        retryAttempts: 0,
-        onNonLazyError: () => undefined,
-        on: { closed: (event) => resolve(`closed ${(event as { code?: number }).code ?? "?"}`) },
-      });
-      this.client = client;
-      client.subscribe<ActivityResult["data"]>(
-        { query: ACTIVITY, variables: { boardId: this.boardId, after: this.cursor ?? null } },
-        {
-          next: (result) => {
-            const activity = (result as ActivityResult).data?.boardActivity;
-            if (result.errors?.length || !activity) {
-              lastError = (result as ActivityResult).errors?.[0]?.extensions?.code ?? "error result";
-              return;
-            }
-            // The event's own change, not the item's current name (that is resolved at delivery time).
-            const to = (activity.data as { changes?: { name?: { to?: unknown } } } | null)?.changes?.name?.to;
-            if (typeof to === "string") this.events.push({ name: to, cursor: activity.cursor, session });
-            this.cursor = activity.cursor;
-            if (this.refetchPending) {
-              this.refetchPending = false;
-              const atEvent = this.events.length - 1;
-              this.refetch().then(
-                (name) => (this.refetched = { name, atEvent }),
-                (error: unknown) => this.endings.push(`refetch failed: ${String(error)}`),
-              );
-            }
-          },
-          error: (error) => {
-            const code = Array.isArray(error) ? (error[0] as { extensions?: { code?: string } } | undefined)?.extensions?.code : undefined;
-            resolve(code ?? (error instanceof Error ? error.message : `closed ${(error as { code?: number }).code ?? "?"}`));
-          },
-          complete: () => resolve(lastError ?? "completed"),
-        },
-      );
-    }).finally(() => {
-      this.client?.terminate();
-      this.client = null;
-    });
-  }
-}
-
-/** Renames one item over and over ("<prefix>-<n>"), keeping the names of the renames that succeeded. */
-class Writer {
-  readonly sent: string[] = [];
-  readonly failed: string[] = [];
-  private stopping = false;
-  private gate: Promise<void> | null = null;
-  private openGate: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
-
-  private readonly harness: Harness;
-  private readonly token: string;
-  private readonly itemId: string;
-  readonly prefix: string;
-  private readonly paceMs: number;
-
-  constructor(
-    harness: Harness,
-    token: string,
-    itemId: string,
-    prefix: string,
-    paceMs = 60,
-  ) {
-    this.harness = harness;
-    this.token = token;
-    this.itemId = itemId;
-    this.prefix = prefix;
-    this.paceMs = paceMs;
-  }
-
-  start(): this {
-    this.loop = this.run();
-    return this;
-  }
-
-  /** Waits until `more` further renames succeeded. */
-  async sends(more: number): Promise<void> {
-    const target = this.sent.length + more;
-    await waitFor(`${target} renames of ${this.prefix}`, () => this.sent.length >= target, () => `sent ${this.sent.length}, failed ${this.failed.length}`);
-  }
-
-  /** Holds the writer after the rename in flight. */
-  async pause(): Promise<void> {
-    this.gate ??= new Promise((resolve) => (this.openGate = resolve));
-    await this.idle;
-  }
-
-  resume(): void {
-    this.openGate?.();
-    this.gate = null;
-    this.openGate = null;
-  }
-
-  async stop(): Promise<string[]> {
-    this.stopping = true;
-    this.resume();
-    await this.loop;
-    return this.sent;
-  }
-
-  private idle: Promise<void> = Promise.resolve();
-
-  private async version(): Promise<number> {
-    return (await this.harness.prisma.item.findUniqueOrThrow({ where: { id: this.itemId } })).version;
-  }
-
-  private async run(): Promise<void> {
-    let version = await this.version();
-    let n = 0;
-    while (!this.stopping) {
-      if (this.gate) await this.gate;
-      if (this.stopping) return;
-      n += 1;
-      const name = `${this.prefix}-${n}`;
-      let settle: () => void = () => undefined;
-      this.idle = new Promise((resolve) => (settle = resolve));
-      try {
-        const result = await this.harness.gql(this.token, UPDATE_ITEM, { input: { id: this.itemId, expectedVersion: version, name } });
-        const updated = result.body.data?.updateItem as { version?: number } | undefined;
-        if (result.body.errors || typeof updated?.version !== "number") throw new Error(JSON.stringify(result.body.errors));
-        version = updated.version;
-        this.sent.push(name);
-      } catch {
-        // Not counted as sent: the set of expected events is the renames that succeeded.
-        this.failed.push(name);
-        version = await this.version();
-      } finally {
-        settle();
-      }
-      await sleep(this.paceMs);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Counting
-// ---------------------------------------------------------------------------------------------
-
-interface Counts {
-  readonly client: string;
-  readonly sent: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  readonly unexpected: number;
-}
-
-function count(client: string, sent: readonly string[], delivered: readonly string[]): Counts {
-  const received = new Set(delivered);
-  const expected = new Set(sent);
-  return {
-    client,
-    sent: sent.length,
-    delivered: delivered.length,
-    lost: sent.filter((name) => !received.has(name)).length,
-    duplicates: delivered.length - received.size,
-    unexpected: [...received].filter((name) => !expected.has(name)).length,
-  };
-}
-
-function report(t: TestContext, scenario: string, counts: readonly Counts[], extra = ""): void {
-  for (const c of counts) {
-    const line = `[faults] ${scenario} | ${c.client}: sent=${c.sent} delivered=${c.delivered} lost=${c.lost} duplicates=${c.duplicates} unexpected=${c.unexpected}${extra ? ` | ${extra}` : ""}`;
-    console.log(line);
-    t.diagnostic(line);
-  }
-}
-
-/** Exactly the renames that succeeded, each once, in the order they were made. */
-function assertExact(counts: Counts, sent: readonly string[], delivered: readonly string[]): void {
-  assert.deepEqual(
-    { lost: counts.lost, duplicates: counts.duplicates, unexpected: counts.unexpected },
-    { lost: 0, duplicates: 0, unexpected: 0 },
-    `${counts.client}: sent ${JSON.stringify(sent)}, delivered ${JSON.stringify(delivered)}`,
-  );
-  assert.deepEqual(delivered, [...sent], `${counts.client}: per-item order`);
-}
-
-/**
- * Never a silent gap: what a client received of `sent` is in order and without duplicates, reaches
- * the last rename, and skips renames only where a fresh subscription starts (after CURSOR_EXPIRED,
- * which made the client refetch: refetch + events cover the skipped ones).
- */
-function assertNoSilentGap(who: ResumingSubscriber, prefix: string, sent: readonly string[]): void {
-  const events = who.events.filter((event) => event.name.startsWith(`${prefix}-`));
-  const names = events.map((event) => event.name);
-  assert.equal(new Set(names).size, names.length, `${who.label}: duplicates in ${JSON.stringify(names)}`);
-  let next = 0;
-  for (const [index, event] of events.entries()) {
-    const at = sent.indexOf(event.name);
-    assert.ok(at >= next, `${who.label}: ${event.name} out of order or unexpected`);
-    if (at > next) {
-      const sessionStart = index === 0 || events[index - 1]?.session !== event.session;
-      assert.ok(
-        sessionStart && who.freshSessions.has(event.session),
-        `${who.label} silently missed ${JSON.stringify(sent.slice(next, at))} (endings ${JSON.stringify(who.endings)})`,
-      );
-    }
-    next = at + 1;
-  }
-  assert.equal(next, sent.length, `${who.label}: did not reach the last rename`);
-}
-
-// ---------------------------------------------------------------------------------------------
-
 describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis restarted mid-stream (own broker and Redis)", () => {
   const root = `/tmp/sunday-faults-${process.pid}`;
-  let kafka: OwnKafka;
-  let redisServer: OwnRedis;
+  let kafka: KafkaBroker;
+  let redisServer: RedisProcess;
   let redis: Redis;
   let harness: Harness;
   let pipeline: LivePipeline;
@@ -612,20 +128,13 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
   before(async () => {
     await rm(root, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
-    const [kafkaPort, controllerPort, redisPort] = [await freePort(), await freePort(), await freePort()];
-    kafka = new OwnKafka({ KAFKA_PORT: String(kafkaPort), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_DATA_DIR: join(root, "kafka") });
-    redisServer = new OwnRedis(redisPort, root);
+    kafka = await KafkaBroker.onFreePorts(join(root, "kafka"));
+    redisServer = new RedisProcess({ port: await freePort(), root });
+    const redisPort = redisServer.port;
     // If this process ends without after() (a crash, a kill), take down what it started.
     process.once("exit", () => {
       redisServer.killNow();
-      const pid = kafka.running ? kafka.pid() : null;
-      if (pid) {
-        try {
-          process.kill(pid, "SIGTERM");
-        } catch {
-          // already gone
-        }
-      }
+      kafka.killNow();
     });
     // Redis starts with an fsync-always append-only file: scenario 4 kills it with SIGKILL and loses nothing.
     await redisServer.start("aof", "redis-aof");
@@ -662,8 +171,8 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     if (pipeline) await bounded("pipeline", () => pipeline.dispose());
     if (harness) await bounded("harness", () => harness.dispose(), 30_000);
     redis?.disconnect();
-    if (redisServer) await bounded("redis-server", () => redisServer.stop("SIGTERM"));
-    if (kafka) await bounded("kafka broker", () => kafka.stop(), 60_000);
+    if (redisServer) await bounded("redis-server", () => redisServer.dispose());
+    if (kafka) await bounded("kafka broker", () => kafka.dispose(), 60_000);
     await rm(root, { recursive: true, force: true });
   });
 
