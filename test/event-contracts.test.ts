@@ -41,7 +41,7 @@ function callText(source: string, open: number): string {
 }
 
 /**
- * Every `recordEvent(tx, origin, { eventType: "…", … })` in the subgraphs' sources, read from the
+ * Every `recordEvent(tx, origin, { eventType: "…", … })` (or `versionedWrite(…)`) in the subgraphs' sources, read from the
  * code itself, so an event added without a contract fails here rather than in production.
  */
 function emittedEvents(): Emission[] {
@@ -50,8 +50,9 @@ function emittedEvents(): Emission[] {
     if (subgraph === "shared") continue;
     for (const file of sourceFiles(join(SUBGRAPHS, subgraph))) {
       const source = readFileSync(file, "utf8");
-      for (const match of source.matchAll(/\brecordEvent\(/g)) {
-        const call = callText(source, (match.index ?? 0) + "recordEvent".length);
+      // recordEvent writes an outbox row; versionedWrite (subgraphs/shared/versioned-write.ts) calls it.
+      for (const match of source.matchAll(/\b(?:recordEvent|versionedWrite)\(/g)) {
+        const call = callText(source, (match.index ?? 0) + match[0].length - 1);
         const at = `${relative(ROOT, file)}:${source.slice(0, match.index).split("\n").length}`;
         const expression = /eventType:\s*([^\n]+)/.exec(call)?.[1] ?? "";
         const types = [...expression.matchAll(/"([^"]+)"/g)].map((literal) => literal[1] ?? "");

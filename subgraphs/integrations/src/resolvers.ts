@@ -48,26 +48,10 @@ function webhookUrl(value: string): string {
   return url.toString();
 }
 
-/** Changes a live webhook of the caller's organisation at `expectedVersion`, with its event. */
-function writeWebhook(
-  tx: Tx,
-  context: IntegrationsContext,
-  caller: Identity,
-  id: string,
-  expectedVersion: number,
-  data: Prisma.WebhookUpdateManyMutationInput,
-  eventType: string,
-): Promise<WebhookModel> {
+/** A versioned write of a live webhook of the caller's organisation (the event is the caller's to name). */
+function liveWebhook(caller: Identity, id: string, expectedVersion: number, data: Prisma.WebhookUpdateManyMutationInput) {
   const live = { organizationId: caller.organizationId, deletedAt: null };
-  return versionedWrite(tx, origin(context), tx.webhook, {
-    type: "Webhook",
-    id,
-    expectedVersion,
-    where: live,
-    data,
-    current: { id, ...live },
-    event: () => ({ eventType, data: { webhookId: id } }),
-  });
+  return { type: "Webhook", id, expectedVersion, where: live, data, current: { id, ...live } };
 }
 
 export const resolvers: Resolvers = {
@@ -184,7 +168,10 @@ export const resolvers: Resolvers = {
       const id = requireId(input.id, "id");
       const expectedVersion = requireVersion(input.expectedVersion);
       return context.prisma.$transaction((tx) =>
-        writeWebhook(tx, context, caller, id, expectedVersion, { enabled: input.enabled }, input.enabled ? "webhook.enabled" : "webhook.disabled"),
+        versionedWrite(tx, origin(context), tx.webhook, {
+          ...liveWebhook(caller, id, expectedVersion, { enabled: input.enabled }),
+          event: () => ({ eventType: input.enabled ? "webhook.enabled" : "webhook.disabled", data: { webhookId: id } }),
+        }),
       );
     },
 
@@ -193,7 +180,10 @@ export const resolvers: Resolvers = {
       const id = requireId(input.id, "id");
       const expectedVersion = requireVersion(input.expectedVersion);
       return context.prisma.$transaction((tx) =>
-        writeWebhook(tx, context, caller, id, expectedVersion, { deletedAt: new Date(), enabled: false }, "webhook.deleted"),
+        versionedWrite(tx, origin(context), tx.webhook, {
+          ...liveWebhook(caller, id, expectedVersion, { deletedAt: new Date(), enabled: false }),
+          event: () => ({ eventType: "webhook.deleted", data: { webhookId: id } }),
+        }),
       );
     },
   },
