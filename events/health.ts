@@ -16,7 +16,11 @@ export async function serveHealth(health: () => Health, port: number, host: stri
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://events").pathname;
     const [status, body] =
-      path === "/healthz" ? [200, { status: "ok" }] : path === "/readyz" ? ((current) => [current.ready ? 200 : 503, current] as const)(health()) : [404, { error: "not found" }];
+      path === "/healthz"
+        ? [200, { status: "ok" }]
+        : path === "/readyz"
+          ? ((current) => [current.ready ? 200 : 503, current] as const)(health())
+          : [404, { error: "not found" }];
     response.writeHead(status, { "content-type": "application/json" });
     response.end(JSON.stringify(body));
   });

@@ -22,7 +22,10 @@ export function inProcessPublisher(options: {
         const verdict = message.topic === DEAD_LETTER_TOPIC ? null : options.check(message.value);
         if (!verdict?.ok) {
           deadLetters.push(message);
-          options.logger.warn({ topic: message.topic, key: message.key, reason: verdict?.reason ?? message.headers.reason }, "event refused; kept as a dead letter");
+          options.logger.warn(
+            { topic: message.topic, key: message.key, reason: verdict?.reason ?? message.headers.reason },
+            "event refused; kept as a dead letter",
+          );
           continue;
         }
         await options.appender.append(appendTargetOf(verdict.event, message.value));

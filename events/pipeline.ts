@@ -50,7 +50,10 @@ export interface PipelineOptions {
    * beginning, no key prefix). In-process, `groupId`, `keyPrefix`, `retentionMs` and
    * `seenTtlSeconds` shape the default appender the same way.
    */
-  readonly bridge?: Pick<BridgeOptions, "groupId" | "fromBeginning" | "keyPrefix" | "retentionMs" | "seenTtlSeconds" | "sessionTimeoutMs" | "stalledAfterMs" | "maxRebuilds"> & {
+  readonly bridge?: Pick<
+    BridgeOptions,
+    "groupId" | "fromBeginning" | "keyPrefix" | "retentionMs" | "seenTtlSeconds" | "sessionTimeoutMs" | "stalledAfterMs" | "maxRebuilds"
+  > & {
     /** Resolve start (and restartBridge) only once the consumer has joined its group and fetched. @default false */
     readonly awaitReady?: boolean;
   };
@@ -95,7 +98,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const eventCheck = options.eventCheck ?? parseEventMessage;
   if (transport === "in-process" && !parts.has("relay")) throw new Error("an in-process pipeline runs the relay");
 
-  const kafka = transport === "kafka" ? (options.kafka ?? createKafka(options.clientId ?? "sunday-events", options.brokers ? [...options.brokers] : kafkaBrokers())) : null;
+  const kafka =
+    transport === "kafka" ? (options.kafka ?? createKafka(options.clientId ?? "sunday-events", options.brokers ? [...options.brokers] : kafkaBrokers())) : null;
   if (kafka && (options.ensureTopics ?? true)) {
     const topics = topicsOf(topicPrefix);
     const admin = kafka.admin();

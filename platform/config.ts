@@ -4,7 +4,16 @@
 // for production secrets and a wrong value stops a process at start-up, naming the variable.
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { customCleanEnv, EnvError, EnvMissingError, makeValidator, str, type OptionalValidatorSpec, type RequiredValidatorSpec, type ValidatorSpec } from "envalid";
+import {
+  customCleanEnv,
+  EnvError,
+  EnvMissingError,
+  makeValidator,
+  str,
+  type OptionalValidatorSpec,
+  type RequiredValidatorSpec,
+  type ValidatorSpec,
+} from "envalid";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -200,7 +209,11 @@ const LOCAL_JWT = {
   JWT_ISSUER: VARIABLES.JWT_ISSUER({ default: "sunday-dev" }),
   JWT_AUDIENCE: VARIABLES.JWT_AUDIENCE({ default: "sunday-api" }),
 };
-const localJwtOf = (env: Read<typeof LOCAL_JWT>): LocalJwtConfig => ({ secret: env.JWT_SECRET ?? DEV_JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+const localJwtOf = (env: Read<typeof LOCAL_JWT>): LocalJwtConfig => ({
+  secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+  issuer: env.JWT_ISSUER,
+  audience: env.JWT_AUDIENCE,
+});
 
 /** JWT_SECRET (a development value unless NODE_ENV=production, where it must be set), JWT_ISSUER, JWT_AUDIENCE. */
 export function localJwtConfig(options?: ReadOptions): LocalJwtConfig {
@@ -369,7 +382,11 @@ export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readon
 }
 
 /** `npm run dev-token`: DATABASE_URL when set, else the embedded database; the local JWT settings. */
-export function devTokenConfig(options?: ReadOptions): { readonly databaseUrl: string | undefined; readonly pgliteDataDir: string; readonly jwt: LocalJwtConfig } {
+export function devTokenConfig(options?: ReadOptions): {
+  readonly databaseUrl: string | undefined;
+  readonly pgliteDataDir: string;
+  readonly jwt: LocalJwtConfig;
+} {
   const env = read({ ...LOCAL_JWT, ...PGLITE, DATABASE_URL: VARIABLES.DATABASE_URL(optional) }, options);
   return { databaseUrl: env.DATABASE_URL, pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR), jwt: localJwtOf(env) };
 }

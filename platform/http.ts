@@ -52,11 +52,7 @@ export function headerOf(request: IncomingMessage): (name: string) => string | u
   };
 }
 
-export async function sendGraphQLResponse(
-  response: ServerResponse,
-  result: HTTPGraphQLResponse,
-  extraHeaders: Record<string, string> = {},
-): Promise<void> {
+export async function sendGraphQLResponse(response: ServerResponse, result: HTTPGraphQLResponse, extraHeaders: Record<string, string> = {}): Promise<void> {
   response.statusCode = result.status ?? 200;
   for (const [name, value] of result.headers) response.setHeader(name, value);
   for (const [name, value] of Object.entries(extraHeaders)) response.setHeader(name, value);
@@ -75,12 +71,6 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** A GraphQL-shaped error response for failures before execution (auth, size, parse). */
-export function sendGraphQLError(
-  response: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  extensions: Record<string, unknown> = {},
-): void {
+export function sendGraphQLError(response: ServerResponse, status: number, code: string, message: string, extensions: Record<string, unknown> = {}): void {
   sendJson(response, status, { errors: [{ message, extensions: { code, ...extensions } }] });
 }

@@ -56,14 +56,12 @@ function canonical(request: InternalRequest, timestamp: string, nonce: string): 
 }
 
 /** Headers the gateway adds to every subgraph call. */
-export function signInternalRequest(
-  request: InternalRequest,
-  secret: string,
-  now: number = Date.now(),
-): Record<string, string> {
+export function signInternalRequest(request: InternalRequest, secret: string, now: number = Date.now()): Record<string, string> {
   const timestamp = String(now);
   const nonce = randomUUID();
-  const signature = createHmac("sha256", secret).update(canonical(request, timestamp, nonce)).digest("base64url");
+  const signature = createHmac("sha256", secret)
+    .update(canonical(request, timestamp, nonce))
+    .digest("base64url");
   const headers: Record<string, string> = {
     [INTERNAL_HEADERS.timestamp]: timestamp,
     [INTERNAL_HEADERS.nonce]: nonce,
@@ -80,9 +78,7 @@ export function signInternalRequest(
 
 export type HeaderLookup = (name: string) => string | undefined;
 
-export type VerifyResult =
-  | { ok: true; identity: Identity | null; correlationId: string }
-  | { ok: false; reason: string };
+export type VerifyResult = { ok: true; identity: Identity | null; correlationId: string } | { ok: false; reason: string };
 
 /**
  * Remembers the nonces of accepted requests for as long as their signatures are fresh, so a

@@ -68,7 +68,8 @@ export function jsonValueProblem(value: unknown, bounds: JsonValueBounds = JSON_
       if (Array.isArray(current)) {
         length += 1 + current.length;
         if (length > bounds.maxLength) return tooLong(entry.path);
-        for (let index = current.length - 1; index >= 0; index -= 1) stack.push({ value: current[index], depth: entry.depth + 1, path: [...entry.path, index] });
+        for (let index = current.length - 1; index >= 0; index -= 1)
+          stack.push({ value: current[index], depth: entry.depth + 1, path: [...entry.path, index] });
       } else {
         const keys = Object.keys(current);
         length += 1 + keys.length;

@@ -12,15 +12,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { toolsConfig } from "../platform/config.ts";
-import {
-  BoardKind,
-  BoardPermission,
-  ColumnType,
-  IntegrationType,
-  MembershipRole,
-  Prisma,
-  PrismaClient,
-} from "../generated/prisma/client.ts";
+import { BoardKind, BoardPermission, ColumnType, IntegrationType, MembershipRole, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 
 export interface DemoSeedOptions {
   /** Items on each board (4 boards in all). @default 60 */
@@ -187,13 +179,7 @@ interface OrganizationDef {
   slackChannel: string;
 }
 
-const ROLE_ORDER: MembershipRole[] = [
-  MembershipRole.OWNER,
-  MembershipRole.ADMIN,
-  MembershipRole.MEMBER,
-  MembershipRole.VIEWER,
-  MembershipRole.GUEST,
-];
+const ROLE_ORDER: MembershipRole[] = [MembershipRole.OWNER, MembershipRole.ADMIN, MembershipRole.MEMBER, MembershipRole.VIEWER, MembershipRole.GUEST];
 
 const ORGANIZATIONS: OrganizationDef[] = [
   {
@@ -278,16 +264,7 @@ const ORGANIZATIONS: OrganizationDef[] = [
           { name: "Ideas", color: "#c4c4c4" },
         ],
         verbs: ["Draft", "Launch", "Review", "Schedule", "Budget", "Measure", "Localise"],
-        objects: [
-          "spring campaign",
-          "newsletter",
-          "trade show booth",
-          "landing page",
-          "partner webinar",
-          "press release",
-          "social calendar",
-          "brand refresh",
-        ],
+        objects: ["spring campaign", "newsletter", "trade show booth", "landing page", "partner webinar", "press release", "social calendar", "brand refresh"],
       },
       {
         name: "Budget 2027",

@@ -42,7 +42,8 @@ async function main(email: string) {
   let url = config.databaseUrl ?? runningEmbedded(dataDir);
   let stopEmbedded = async () => {};
   if (!url) {
-    if (!existsSync(join(dataDir, "PG_VERSION"))) throw new Error(`no database yet at ${dataDir}: run \`npm start\` once (it creates and seeds it), or set DATABASE_URL`);
+    if (!existsSync(join(dataDir, "PG_VERSION")))
+      throw new Error(`no database yet at ${dataDir}: run \`npm start\` once (it creates and seeds it), or set DATABASE_URL`);
     const { startEmbeddedPostgres } = await import("../infra/embedded/pglite.ts");
     const embedded = await startEmbeddedPostgres({ dataDir, maxConnections: 2 });
     url = embedded.url;

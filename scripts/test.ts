@@ -60,7 +60,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
-  const suites = files.length > 0 ? files : readdirSync(new URL("../test/", import.meta.url)).filter((name) => name.endsWith(".test.ts")).sort().map((name) => `test/${name}`);
+  const suites =
+    files.length > 0
+      ? files
+      : readdirSync(new URL("../test/", import.meta.url))
+          .filter((name) => name.endsWith(".test.ts"))
+          .sort()
+          .map((name) => `test/${name}`);
 
   await preflight("postgres", "redis", "redis-server");
   const brokers = config.kafkaBrokers;

@@ -89,7 +89,11 @@ describe("authorization", () => {
       const result = await harness.gql(token, query);
       assert.equal(result.body.errors, undefined, `${field}: ${JSON.stringify(result.body.errors)}`);
       const leaked = JSON.stringify(result.body.data).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
-      assert.deepEqual(leaked.filter((id) => acmeIds.has(id)), [], `${field} leaked another organisation's rows`);
+      assert.deepEqual(
+        leaked.filter((id) => acmeIds.has(id)),
+        [],
+        `${field} leaked another organisation's rows`,
+      );
     }
   });
 });

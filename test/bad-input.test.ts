@@ -98,10 +98,13 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     restTargets = rest.map((operation) => `${operation.method} ${operation.template}`);
     graphqlTargets = graphql.map(operationName);
     const lists = [
-      ...rest.map((operation, i) => fc.sample(restRequests(fixture, operation, (method, template) => routeMutation.get(`${method} ${template}`)), { seed: SEED + i, numRuns: operation.body ? PER_REST_OPERATION.withBody : PER_REST_OPERATION.withoutBody })),
-      ...graphql.map((operation, i) =>
-        fc.sample(graphqlRequests(fixture, operation), { seed: SEED + 1_000 + i, numRuns: PER_GRAPHQL_OPERATION[operation.root] }),
+      ...rest.map((operation, i) =>
+        fc.sample(
+          restRequests(fixture, operation, (method, template) => routeMutation.get(`${method} ${template}`)),
+          { seed: SEED + i, numRuns: operation.body ? PER_REST_OPERATION.withBody : PER_REST_OPERATION.withoutBody },
+        ),
       ),
+      ...graphql.map((operation, i) => fc.sample(graphqlRequests(fixture, operation), { seed: SEED + 1_000 + i, numRuns: PER_GRAPHQL_OPERATION[operation.root] })),
     ];
     requests = interleave(lists);
     console.log(`bad-input: seed ${SEED} (BAD_INPUT_SEED to change), ${requests.length} requests over ${rest.length} REST operations and ${graphql.length} GraphQL fields`);
@@ -128,7 +131,12 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
         else byTarget.set(key, { count: 1, example: outcome });
       }
       const line = ([key, { count, example }]: [string, { count: number; example: Outcome }]) => `  ${key}: ${count} (e.g. ${example.request.malformation}: ${example.text.slice(0, 160)})`;
-      console.log([...byTarget.entries()].sort(([a], [b]) => a.localeCompare(b)).map(line).join("\n"));
+      console.log(
+        [...byTarget.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(line)
+          .join("\n"),
+      );
     }
     const slowest = Math.max(...run.outcomes.map((outcome) => outcome.ms));
     console.log(
@@ -150,11 +158,19 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
 
   it("answers no malformed request with a 5xx, and every request within 5 s", () => {
     const broken = run.outcomes.filter((outcome) => outcome.failures.some((failure) => /^status 5|^took|^no answer/.test(failure)));
-    const causes = [...new Set(logged.map((line) => {
-      const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; code?: string } };
-      return `${entry.msg ?? ""}: ${entry.err?.code ?? ""} ${(entry.err?.message ?? "").slice(0, 160)}`;
-    }))];
-    assert.equal(broken.length, 0, `${report(broken, (outcome) => outcome.failures.filter((failure) => /^status 5|^took|^no answer/.test(failure)))}\nlogged errors:\n${causes.slice(0, 30).join("\n")}`);
+    const causes = [
+      ...new Set(
+        logged.map((line) => {
+          const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; code?: string } };
+          return `${entry.msg ?? ""}: ${entry.err?.code ?? ""} ${(entry.err?.message ?? "").slice(0, 160)}`;
+        }),
+      ),
+    ];
+    assert.equal(
+      broken.length,
+      0,
+      `${report(broken, (outcome) => outcome.failures.filter((failure) => /^status 5|^took|^no answer/.test(failure)))}\nlogged errors:\n${causes.slice(0, 30).join("\n")}`,
+    );
   });
 
   it("answers every REST refusal with application/problem+json and a code", () => {
@@ -194,7 +210,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     it("is refused at once with one BAD_USER_INPUT error instead of one error per entry", async () => {
       const answer = await post(new Array(100_000).fill(0));
       assert.equal(answer.status, 400);
-      assert.deepEqual(answer.errors.map((error) => error.extensions?.code), ["BAD_USER_INPUT"]);
+      assert.deepEqual(
+        answer.errors.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+      );
       assert.ok(answer.bytes < 2_000, `${answer.bytes} bytes`);
       assert.ok(answer.ms < 1_000, `${Math.round(answer.ms)} ms`);
     });
@@ -202,7 +221,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
     it("leaves a few wrong entries to the usual per-entry errors", async () => {
       const answer = await post([0, 1, 2]);
       assert.equal(answer.status, 400);
-      assert.deepEqual(answer.errors.map((error) => error.extensions?.code), ["BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT"]);
+      assert.deepEqual(
+        answer.errors.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT"],
+      );
     });
   });
 
@@ -216,7 +238,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
       fetch(`${harness.stack.gateway.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string, accept },
-        body: JSON.stringify({ query: "mutation Make($input: CreateBoardInput!) { createBoard(input: $input) { id } }", variables: { input: { workspaceId: fixture.workspaceId, name: "Accept probe" } } }),
+        body: JSON.stringify({
+          query: "mutation Make($input: CreateBoardInput!) { createBoard(input: $input) { id } }",
+          variables: { input: { workspaceId: fixture.workspaceId, name: "Accept probe" } },
+        }),
       });
 
     for (const accept of ["application/xml", "text/event-stream", "multipart/mixed; deferSpec=20220824", "application/json; charset=latin1"]) {
@@ -224,7 +249,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
         const boards = await harness.prisma.board.count();
         const response = await createBoard(accept);
         assert.equal(response.status, 406);
-        assert.deepEqual(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["NOT_ACCEPTABLE"]);
+        assert.deepEqual(
+          ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code),
+          ["NOT_ACCEPTABLE"],
+        );
         assert.equal(await harness.prisma.board.count(), boards);
       });
     }
@@ -239,14 +267,20 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
   });
 
   it("codes a refused persisted query (wrong version, hash not the document's) BAD_REQUEST, not INTERNAL_SERVER_ERROR (found by this suite)", async () => {
-    for (const persistedQuery of [{ version: 1, sha256Hash: "f".repeat(64) }, { version: 99, sha256Hash: "x" }]) {
+    for (const persistedQuery of [
+      { version: 1, sha256Hash: "f".repeat(64) },
+      { version: 99, sha256Hash: "x" },
+    ]) {
       const response = await fetch(`${harness.stack.gateway.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: fixture.authorization.owner as string },
         body: JSON.stringify({ query: "{ me { id } }", extensions: { persistedQuery } }),
       });
       assert.equal(response.status, 400);
-      assert.deepEqual(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["BAD_REQUEST"]);
+      assert.deepEqual(
+        ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code),
+        ["BAD_REQUEST"],
+      );
     }
   });
 
@@ -267,7 +301,10 @@ describe("bad input, generated from the API's own descriptions, never gets a 5xx
       body: Buffer.concat([Buffer.from(`{"query":"mutation { createGroup(input: { boardId: \\"${fixture.boardId}\\", name: \\"`), Buffer.from([0xff, 0xfe]), Buffer.from('\\" }) { id } }"}')]),
     });
     assert.equal(graphql.status, 400);
-    assert.deepEqual(((await graphql.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code), ["BAD_REQUEST"]);
+    assert.deepEqual(
+      ((await graphql.json()) as { errors: { extensions: { code: string } }[] }).errors.map((error) => error.extensions.code),
+      ["BAD_REQUEST"],
+    );
     assert.equal(await harness.prisma.group.count(), groups);
   });
 

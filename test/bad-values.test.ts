@@ -46,7 +46,10 @@ describe("the shared input rules (subgraphs/shared/validation.ts)", () => {
       assert.notEqual(textProblem(bad, "single-line"), null, JSON.stringify(bad));
     }
     for (const bad of ["a\u0000", "a\u0007", "a\ud800"]) assert.notEqual(textProblem(bad, "multi-line"), null, JSON.stringify(bad));
-    assert.throws(() => requireText("name\u202e", "name", { max: 10 }), (error: { extensions: { code: string; field: string } }) => error.extensions.code === "BAD_USER_INPUT" && error.extensions.field === "name");
+    assert.throws(
+      () => requireText("name\u202e", "name", { max: 10 }),
+      (error: { extensions: { code: string; field: string } }) => error.extensions.code === "BAD_USER_INPUT" && error.extensions.field === "name",
+    );
   });
 
   it("escapes LIKE wildcards and the escape character", () => {
@@ -57,8 +60,20 @@ describe("the shared input rules (subgraphs/shared/validation.ts)", () => {
     const id = SOME_ID;
     assert.deepEqual(decodeCursor(cursorOf(`["2025-12-09T09:00:00.000Z","${id}"]`), "date"), { key: "2025-12-09T09:00:00.000Z", id });
     assert.deepEqual(decodeCursor(cursorOf(`[1024.5,"${id}"]`), "number"), { key: 1024.5, id });
-    for (const forged of ['[1e999,"a"]', '["x","y"]', `[1e999,"${id}"]`, `["2026-02-30T00:00:00.000Z","${id}"]`, `["2026-01-01","${id}"]`, `["2026-01-01T00:00:00.000Z","y"]`, `["2026-01-01T00:00:00.000Z","${NIL}"]`]) {
-      assert.throws(() => decodeCursor(cursorOf(forged), "date"), (error: { extensions: { code: string; reason: string } }) => error.extensions.code === "BAD_USER_INPUT" && error.extensions.reason === "CURSOR_INVALID", forged);
+    for (const forged of [
+      '[1e999,"a"]',
+      '["x","y"]',
+      `[1e999,"${id}"]`,
+      `["2026-02-30T00:00:00.000Z","${id}"]`,
+      `["2026-01-01","${id}"]`,
+      `["2026-01-01T00:00:00.000Z","y"]`,
+      `["2026-01-01T00:00:00.000Z","${NIL}"]`,
+    ]) {
+      assert.throws(
+        () => decodeCursor(cursorOf(forged), "date"),
+        (error: { extensions: { code: string; reason: string } }) => error.extensions.code === "BAD_USER_INPUT" && error.extensions.reason === "CURSOR_INVALID",
+        forged,
+      );
     }
     assert.throws(() => decodeCursor(cursorOf(`["2026-01-01T00:00:00.000Z","${id}"]`), "number"), /another ordering/);
   });
@@ -106,7 +121,10 @@ describe("bad values through the API", () => {
       const before = await stateOf(harness);
       const response = await call("PUT", `/api/v1/items/${item()}/column-values/${column("TEXT")}`, { raw: `{"value":${nested(5_000)}}` });
       const problem = assertProblem(response, 422, "BAD_USER_INPUT");
-      assert.ok(problem.errors?.some((error) => error.field === "value"), JSON.stringify(problem.errors));
+      assert.ok(
+        problem.errors?.some((error) => error.field === "value"),
+        JSON.stringify(problem.errors),
+      );
       assert.deepEqual(await stateOf(harness), before);
     });
 
@@ -116,7 +134,10 @@ describe("bad values through the API", () => {
       for (let attempt = 0; attempt < 2; attempt += 1) {
         const response = await call("POST", `/api/v1/boards/${board().id}/items`, { raw: body, headers: { "idempotency-key": "deep-value-1" } });
         const problem = assertProblem(response, 422, "BAD_USER_INPUT");
-        assert.ok(problem.errors?.some((error) => error.field === "columnValues/0/value"), JSON.stringify(problem.errors));
+        assert.ok(
+          problem.errors?.some((error) => error.field === "columnValues/0/value"),
+          JSON.stringify(problem.errors),
+        );
       }
       assert.deepEqual(await stateOf(harness), before);
     });
@@ -134,7 +155,10 @@ describe("bad values through the API", () => {
       const before = await stateOf(harness);
       const response = await call("POST", "/api/v1/integrations/slack/enable", { raw: `{"config":{"channels":${nested(5_000)}}}` });
       const problem = assertProblem(response, 422, "BAD_USER_INPUT");
-      assert.ok(problem.errors?.some((error) => error.field === "config"), JSON.stringify(problem.errors));
+      assert.ok(
+        problem.errors?.some((error) => error.field === "config"),
+        JSON.stringify(problem.errors),
+      );
       assert.deepEqual(await stateOf(harness), before);
     });
 
@@ -142,17 +166,33 @@ describe("bad values through the API", () => {
       const before = await stateOf(harness);
       const mutation = `mutation($v: JSON) { createItem(input: { boardId: \\"${board().id}\\", groupId: \\"${board().groupIds[0]}\\", name: \\"Deep\\", columnValues: [{ columnId: \\"${column("TEXT")}\\", value: $v }] }) { id } }`;
       const byVariable = await rawGraphQL(`{"query":"${mutation}","variables":{"v":${nested(5_000)}}}`);
-      assert.deepEqual(byVariable.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(byVariable.body).slice(0, 300));
+      assert.deepEqual(
+        byVariable.body.errors?.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+        JSON.stringify(byVariable.body).slice(0, 300),
+      );
       const literal = (depth: number) =>
         `mutation { createItem(input: { boardId: \\"${board().id}\\", groupId: \\"${board().groupIds[0]}\\", name: \\"Deep\\", columnValues: [{ columnId: \\"${column("TEXT")}\\", value: ${nested(depth)} }] }) { id } }`;
       // Over the JSON bound (32) but within the document's bracket nesting (128): the value is refused.
       const byLiteral = await rawGraphQL(`{"query":"${literal(40)}"}`);
-      assert.deepEqual(byLiteral.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(byLiteral.body).slice(0, 300));
+      assert.deepEqual(
+        byLiteral.body.errors?.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+        JSON.stringify(byLiteral.body).slice(0, 300),
+      );
       // A thousand deep never reaches the parser.
       const tooDeep = await rawGraphQL(`{"query":"${literal(1_000)}"}`);
-      assert.deepEqual(tooDeep.body.errors?.map((error) => error.extensions?.code), ["NESTING_LIMIT_EXCEEDED"], JSON.stringify(tooDeep.body).slice(0, 300));
+      assert.deepEqual(
+        tooDeep.body.errors?.map((error) => error.extensions?.code),
+        ["NESTING_LIMIT_EXCEEDED"],
+        JSON.stringify(tooDeep.body).slice(0, 300),
+      );
       const config = await rawGraphQL(`{"query":"mutation($c: JSON) { enableIntegration(input: { type: SLACK, config: $c }) { id } }","variables":{"c":{"deep":${nested(5_000)}}}}`);
-      assert.deepEqual(config.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(config.body).slice(0, 300));
+      assert.deepEqual(
+        config.body.errors?.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+        JSON.stringify(config.body).slice(0, 300),
+      );
       assert.deepEqual(await stateOf(harness), before);
     });
   });
@@ -164,9 +204,15 @@ describe("bad values through the API", () => {
       assertProblem(await call("PUT", `/api/v1/items/${item()}/column-values/${column("NUMBER")}`, { raw: '{"value":1e400}' }), 422, "BAD_USER_INPUT");
       const query = `mutation($v: JSON) { setColumnValue(input: { itemId: \\"${item()}\\", columnId: \\"${column("NUMBER")}\\", value: $v }) { id } }`;
       const variable = await rawGraphQL(`{"query":"${query}","variables":{"v":-1e400}}`);
-      assert.deepEqual(variable.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"]);
+      assert.deepEqual(
+        variable.body.errors?.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+      );
       const literal = await rawGraphQL(`{"query":"mutation { setColumnValue(input: { itemId: \\"${item()}\\", columnId: \\"${column("NUMBER")}\\", value: 1e400 }) { id } }"}`);
-      assert.deepEqual(literal.body.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"]);
+      assert.deepEqual(
+        literal.body.errors?.map((error) => error.extensions?.code),
+        ["BAD_USER_INPUT"],
+      );
       assert.equal(await storedValue(column("NUMBER")), 42);
       assert.deepEqual(await stateOf(harness), before);
     });
@@ -209,7 +255,10 @@ describe("bad values through the API", () => {
         ];
         for (const response of refusals) {
           const problem = assertProblem(response, 422, "BAD_USER_INPUT");
-          assert.ok(problem.errors?.some((error) => error.field === "name"), JSON.stringify(problem));
+          assert.ok(
+            problem.errors?.some((error) => error.field === "name"),
+            JSON.stringify(problem),
+          );
         }
         const graph = await harness.gql(owner, "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }", { input: { name } });
         assert.deepEqual(codes(graph), ["BAD_USER_INPUT"]);
@@ -234,9 +283,15 @@ describe("bad values through the API", () => {
     it("refuses NUL in search (REST 400 on search, GraphQL BAD_USER_INPUT) on every searchable list", async () => {
       for (const path of ["/api/v1/boards", `/api/v1/boards/${board().id}/items`, "/api/v1/users"]) {
         const problem = assertProblem(await call("GET", `${path}?search=a%00b`), 400, "INVALID_PARAMETERS");
-        assert.ok(problem.errors?.some((error) => error.field === "search"), JSON.stringify(problem.errors));
+        assert.ok(
+          problem.errors?.some((error) => error.field === "search"),
+          JSON.stringify(problem.errors),
+        );
       }
-      const graph = await harness.gql(owner, "query($nul: String, $lone: String) { boards(filter: { search: $nul }) { nodes { id } } users(filter: { search: $lone }) { nodes { id } } }", { nul: "a\u0000", lone: "\ud800" });
+      const graph = await harness.gql(owner, "query($nul: String, $lone: String) { boards(filter: { search: $nul }) { nodes { id } } users(filter: { search: $lone }) { nodes { id } } }", {
+        nul: "a\u0000",
+        lone: "\ud800",
+      });
       assert.deepEqual(codes(graph), ["BAD_USER_INPUT", "BAD_USER_INPUT"]);
       assertProblem(await call("GET", `/api/v1/boards?search=${"x".repeat(201)}`), 400, "INVALID_PARAMETERS");
     });
@@ -266,17 +321,32 @@ describe("bad values through the API", () => {
       it(`GET ${route.path} takes only decimal limits of 1 to 100`, async () => {
         for (const limit of ["Infinity", "-Infinity", "NaN", "0x10", "%2B5", "1e1", "5.0", "%205", "0", "101", "99999999999999999999"]) {
           const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?limit=${limit}`), 400, "INVALID_PARAMETERS");
-          assert.ok(problem.errors?.some((error) => error.field === "limit"), `${limit}: ${JSON.stringify(problem.errors)}`);
+          assert.ok(
+            problem.errors?.some((error) => error.field === "limit"),
+            `${limit}: ${JSON.stringify(problem.errors)}`,
+          );
         }
         assert.equal((await call("GET", `/api/v1${fill(route.path)}?limit=100`)).status, 200);
         assert.equal((await call("GET", `/api/v1${fill(route.path)}?limit=007`)).status, 200);
       });
 
       it(`GET ${route.path} refuses forged cursors with 400, never a SQL error`, async () => {
-        const forged = ['[1e999,"a"]', '["x","y"]', '[1,"y"]', `[1e999,"${SOME_ID}"]`, `["2026-02-30T00:00:00.000Z","${SOME_ID}"]`, `["2026-01-01T00:00:00.000Z","y"]`, `[{"a":1},"${SOME_ID}"]`, '"just a string"'];
+        const forged = [
+          '[1e999,"a"]',
+          '["x","y"]',
+          '[1,"y"]',
+          `[1e999,"${SOME_ID}"]`,
+          `["2026-02-30T00:00:00.000Z","${SOME_ID}"]`,
+          `["2026-01-01T00:00:00.000Z","y"]`,
+          `[{"a":1},"${SOME_ID}"]`,
+          '"just a string"',
+        ];
         for (const text of forged) {
           const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?cursor=${cursorOf(text)}`), 400, "INVALID_PARAMETERS");
-          assert.ok(problem.errors?.some((error) => error.field === "cursor"), `${text}: ${JSON.stringify(problem.errors)}`);
+          assert.ok(
+            problem.errors?.some((error) => error.field === "cursor"),
+            `${text}: ${JSON.stringify(problem.errors)}`,
+          );
         }
       });
     }
@@ -298,11 +368,12 @@ describe("bad values through the API", () => {
       for (const cursor of [cursorOf(`[1e999,"${SOME_ID}"]`), cursorOf('["2026-01-01T00:00:00.000Z","y"]'), cursorOf('[1,"y"]')]) {
         for (const connection of connections) {
           const used = ["board", "item", "workspace"].filter((name) => connection.includes(`$${name}`));
-          const result = await harness.gql(
-            owner,
-            `query(${[...used.map((name) => `$${name}: ID!`), "$after: String"].join(", ")}) { ${connection} }`,
-            { ...(used.includes("board") ? { board: board().id } : {}), ...(used.includes("item") ? { item: item() } : {}), ...(used.includes("workspace") ? { workspace: acme().workspaceId } : {}), after: cursor },
-          );
+          const result = await harness.gql(owner, `query(${[...used.map((name) => `$${name}: ID!`), "$after: String"].join(", ")}) { ${connection} }`, {
+            ...(used.includes("board") ? { board: board().id } : {}),
+            ...(used.includes("item") ? { item: item() } : {}),
+            ...(used.includes("workspace") ? { workspace: acme().workspaceId } : {}),
+            after: cursor,
+          });
           const errors = result.body.errors ?? [];
           assert.equal(errors.length, 1, `${connection}: ${JSON.stringify(result.body)}`);
           assert.equal(errors[0]?.extensions?.code, "BAD_USER_INPUT", JSON.stringify(errors));

@@ -31,7 +31,12 @@ function readmeVariables(): string[] {
   const section = readme.slice(readme.indexOf("## Environment"));
   const rows = section.split("\n").slice(1);
   const table = rows.slice(rows.findIndex((line) => line.startsWith("|")));
-  const body = table.slice(0, table.findIndex((line) => !line.startsWith("|"))).slice(2);
+  const body = table
+    .slice(
+      0,
+      table.findIndex((line) => !line.startsWith("|")),
+    )
+    .slice(2);
   assert.ok(body.length > 0, "README has an environment table");
   return body.flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1] ?? ""));
 }

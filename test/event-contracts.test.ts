@@ -131,7 +131,10 @@ const SAMPLES: Record<string, () => Record<string, unknown>> = {
     name: "Write the brief",
     position: 61,
     assigneeIds: [id()],
-    columnValues: [{ columnId: id(), value: 42 }, { columnId: id(), value: { label: "Working on it" } }],
+    columnValues: [
+      { columnId: id(), value: 42 },
+      { columnId: id(), value: { label: "Working on it" } },
+    ],
   }),
   "project.item.updated@1": itemUpdatedV1Data,
   "project.item.updated@2": itemUpdatedV2Data,
@@ -182,13 +185,20 @@ describe("event contracts", () => {
   it("finds the events the subgraphs emit in their sources", () => {
     assert.ok(emissions.length >= 30, `only ${emissions.length} recordEvent calls found`);
     for (const subgraph of ["users", "projects", "items", "integrations"]) {
-      assert.ok(emissions.some((emission) => emission.subgraph === subgraph), `no event found in subgraphs/${subgraph}`);
+      assert.ok(
+        emissions.some((emission) => emission.subgraph === subgraph),
+        `no event found in subgraphs/${subgraph}`,
+      );
     }
   });
 
   it("has a contract for every event type and schema version a subgraph emits, with that subgraph as producer", () => {
     const missing = emissions.filter((emission) => !isKnown(emission.eventType, emission.schemaVersion));
-    assert.deepEqual(missing.map((m) => `${m.eventType} v${m.schemaVersion} (${m.at})`), [], "events emitted without a contract");
+    assert.deepEqual(
+      missing.map((m) => `${m.eventType} v${m.schemaVersion} (${m.at})`),
+      [],
+      "events emitted without a contract",
+    );
     for (const emission of emissions) {
       assert.equal(contractOf(emission.eventType, emission.schemaVersion)?.producer, emission.subgraph, `${emission.eventType} at ${emission.at}`);
     }
@@ -249,10 +259,7 @@ describe("event contracts", () => {
       const event = sample("project.created");
       const { organizationId: _organizationId, ...metadata } = event.metadata;
       const { eventId: _eventId, ...rest } = { ...event, metadata };
-      assertInvalid(validateEvent(rest), "invalid envelope", [
-        '(root) is missing required property "eventId"',
-        '/metadata is missing required property "organizationId"',
-      ]);
+      assertInvalid(validateEvent(rest), "invalid envelope", ['(root) is missing required property "eventId"', '/metadata is missing required property "organizationId"']);
     });
 
     it("wrong types", () => {
@@ -269,9 +276,7 @@ describe("event contracts", () => {
     });
 
     it("an unknown event type", () => {
-      assertInvalid(validateEvent(envelope("project.item.exploded", 1, {})), 'unknown event type "project.item.exploded"', [
-        '/eventType "project.item.exploded" has no contract',
-      ]);
+      assertInvalid(validateEvent(envelope("project.item.exploded", 1, {})), 'unknown event type "project.item.exploded"', ['/eventType "project.item.exploded" has no contract']);
     });
 
     it("an unknown schema version of a known type", () => {
@@ -307,9 +312,7 @@ describe("event contracts", () => {
     });
 
     it("an aggregate type or version its contract does not allow", () => {
-      assertInvalid(validateEvent({ ...sample("project.item.deleted"), aggregateType: "Board" }), /project.item.deleted v1/, [
-        '/aggregateType must be "Item" for project.item.deleted (got "Board")',
-      ]);
+      assertInvalid(validateEvent({ ...sample("project.item.deleted"), aggregateType: "Board" }), /project.item.deleted v1/, ['/aggregateType must be "Item" for project.item.deleted (got "Board")']);
       assertInvalid(validateEvent({ ...sample("project.item.deleted"), version: 0 }), /project.item.deleted v1/, ["/version must be at least 1"]);
       assertInvalid(validateEvent({ ...sample("presence.joined"), version: 4 }), /presence.joined v1/, ["/version must be 0 for presence.joined"]);
     });

@@ -64,7 +64,10 @@ async function cuttableProxy(target: { host: string; port: number }): Promise<{ 
   const listen = async () => {
     server = createServer((inbound) => {
       const outbound = netConnect(target.port, target.host);
-      for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
+      for (const [a, b] of [
+        [inbound, outbound],
+        [outbound, inbound],
+      ] as const) {
         sockets.add(a);
         a.on("error", () => b.destroy());
         a.on("close", () => {
@@ -143,7 +146,14 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       check: validateEvent,
       logger,
     });
-    relays.push({ drain: started.drain, health: started.health, dispose: async () => { await started.dispose(); await producer.disconnect(); } });
+    relays.push({
+      drain: started.drain,
+      health: started.health,
+      dispose: async () => {
+        await started.dispose();
+        await producer.disconnect();
+      },
+    });
     return started;
   }
 
@@ -250,10 +260,12 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     const refusedAt = Date.parse(record.refusedAt);
     assert.ok(refusedAt >= refusedFrom - 1_000 && refusedAt <= Date.now(), `refusedAt ${record.refusedAt}`);
     assert.equal(letter?.key?.toString(), aggregateId, "keyed by the aggregate, like the event would have been");
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(letter?.headers ?? {}).map(([name, value]) => [name, value?.toString()])),
-      { eventId, eventType: "project.item.created", schemaVersion: "1", reason: "invalid envelope" },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(letter?.headers ?? {}).map(([name, value]) => [name, value?.toString()])), {
+      eventId,
+      eventType: "project.item.created",
+      schemaVersion: "1",
+      reason: "invalid envelope",
+    });
     assert.notEqual((await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).publishedAt, null, "the refused row is marked sent (not retried)");
   });
 
@@ -303,10 +315,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     assert.equal(letter.source, "kafka:collaboration-events");
     assert.equal(letter.errors.length, 1);
     assert.match(letter.errors[0] ?? "", /\(value starts "\{ not json"\)$/);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(garbage?.headers ?? {}).map(([name, value]) => [name, value?.toString()])),
-      { reason: "not JSON", sourceTopic: "collaboration-events" },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(garbage?.headers ?? {}).map(([name, value]) => [name, value?.toString()])), { reason: "not JSON", sourceTopic: "collaboration-events" });
     const count = await inStream(eventId);
     assert.equal(count, 1, "the duplicate was dropped");
   });

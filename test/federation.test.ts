@@ -19,10 +19,11 @@ describe("composition", () => {
   it("fails with the composition errors on a bad schema", async () => {
     const sources = await readSupergraphConfig("supergraph.yaml");
     // PageInfo is shared by every subgraph: one that disagrees on a field type cannot compose.
-    const conflicting = sources.map((source) =>
-      source.name === "users" ? { ...source, typeDefs: source.typeDefs.replace("hasNextPage: Boolean!", "hasNextPage: String!") } : source,
+    const conflicting = sources.map((source) => (source.name === "users" ? { ...source, typeDefs: source.typeDefs.replace("hasNextPage: Boolean!", "hasNextPage: String!") } : source));
+    assert.throws(
+      () => composeSupergraph(conflicting),
+      (error: unknown) => error instanceof CompositionError && error.errors.length > 0,
     );
-    assert.throws(() => composeSupergraph(conflicting), (error: unknown) => error instanceof CompositionError && error.errors.length > 0);
   });
 });
 
@@ -58,7 +59,10 @@ describe("a federated query through the gateway", () => {
     const emails = items.flatMap((item) => item.assignees.map((assignee) => assignee.email));
     assert.ok(emails.length > 0 && emails.every((email) => acme.users.some((user) => user.email === email)));
     assert.ok(boards.every((board) => (board.integrations ?? []).some((integration) => integration.type === "SLACK")));
-    assert.deepEqual((org.integrations ?? []).map((integration) => integration.type), ["SLACK"]);
+    assert.deepEqual(
+      (org.integrations ?? []).map((integration) => integration.type),
+      ["SLACK"],
+    );
   });
 
   it("pages through a board's items with cursors, without gaps or repeats", async () => {

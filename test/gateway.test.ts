@@ -82,12 +82,46 @@ describe("gateway edge", () => {
     });
 
     const refused: [string, () => Promise<string>, RegExp][] = [
-      ["an expired token", async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setExpirationTime(Math.floor(Date.now() / 1000) - 120)), /expired/],
-      ["a token for another audience", async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience("someone-else").setExpirationTime("1h")), /aud/],
+      [
+        "an expired token",
+        async () =>
+          sign(
+            new SignJWT(claims())
+              .setSubject(acme().userIdsByRole.OWNER)
+              .setIssuer(TEST_JWT.issuer)
+              .setAudience(TEST_JWT.audience)
+              .setExpirationTime(Math.floor(Date.now() / 1000) - 120),
+          ),
+        /expired/,
+      ],
+      [
+        "a token for another audience",
+        async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience("someone-else").setExpirationTime("1h")),
+        /aud/,
+      ],
       ["a token from another issuer", async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer("evil").setAudience(TEST_JWT.audience).setExpirationTime("1h")), /iss/],
-      ["a token not valid yet", async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setNotBefore("1h").setExpirationTime("2h")), /nbf/],
-      ["a token signed with another key", async () => new SignJWT(claims()).setProtectedHeader({ alg: "HS256" }).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setExpirationTime("1h").sign(encoder.encode("x".repeat(40))), /invalid token/],
-      ["a token without the org claim", async () => sign(new SignJWT({ role: "OWNER" }).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setExpirationTime("1h")), /claims/],
+      [
+        "a token not valid yet",
+        async () => sign(new SignJWT(claims()).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setNotBefore("1h").setExpirationTime("2h")),
+        /nbf/,
+      ],
+      [
+        "a token signed with another key",
+        async () =>
+          new SignJWT(claims())
+            .setProtectedHeader({ alg: "HS256" })
+            .setSubject(acme().userIdsByRole.OWNER)
+            .setIssuer(TEST_JWT.issuer)
+            .setAudience(TEST_JWT.audience)
+            .setExpirationTime("1h")
+            .sign(encoder.encode("x".repeat(40))),
+        /invalid token/,
+      ],
+      [
+        "a token without the org claim",
+        async () => sign(new SignJWT({ role: "OWNER" }).setSubject(acme().userIdsByRole.OWNER).setIssuer(TEST_JWT.issuer).setAudience(TEST_JWT.audience).setExpirationTime("1h")),
+        /claims/,
+      ],
       ["garbage", async () => "not.a.token", /invalid token/],
     ];
     for (const [name, token, message] of refused) {
@@ -141,8 +175,7 @@ describe("gateway edge", () => {
   });
 
   describe("gateway-to-subgraph trust", () => {
-    const call = (url: string, headers: Record<string, string>, body: string) =>
-      fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const call = (url: string, headers: Record<string, string>, body: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
     it("refuses forged, tampered, stale and replayed subgraph requests", async () => {
       const acme = harness.seed.organizations[0];
@@ -216,10 +249,16 @@ describe("gateway edge", () => {
       assert.match(result.headers.get("x-response-time") ?? "", /^\d+(\.\d+)?ms$/);
       responseTimeMs(result.headers, performance.now() - sentAt, "POST /graphql");
       const subgraphLines = lines.filter((line) => line.includes(correlationId) && line.includes('"subgraph"'));
-      assert.ok(subgraphLines.some((line) => line.includes('"subgraph":"items"')), "the items subgraph logged the correlation id");
+      assert.ok(
+        subgraphLines.some((line) => line.includes('"subgraph":"items"')),
+        "the items subgraph logged the correlation id",
+      );
       const event = await harness.prisma.outboxEvent.findFirstOrThrow({ where: { eventType: "comment.added" }, orderBy: { sequence: "desc" } });
       assert.equal((event.envelope as { metadata: { correlationId: string } }).metadata.correlationId, correlationId);
-      assert.ok(lines.every((line) => !line.includes(token)), "no token in any log line");
+      assert.ok(
+        lines.every((line) => !line.includes(token)),
+        "no token in any log line",
+      );
 
       const invalid = await post(harness.stack.gateway.url, { query: ME }, { authorization: `Bearer ${token}`, "x-correlation-id": "bad id\twith spaces" });
       assert.match(invalid.headers.get("x-correlation-id") ?? "", /^[0-9a-f-]{36}$/);
@@ -236,7 +275,10 @@ describe("gateway edge", () => {
     it("logs each circuit breaker's initial closed state at debug, not as a warning at every start", () => {
       const breakerLines = lines.map((line) => JSON.parse(line) as { level: number; msg: string; subgraph?: string }).filter((line) => /circuit breaker/.test(line.msg));
       assert.deepEqual(breakerLines.map((line) => line.subgraph).sort(), ["integrations", "items", "projects", "users"]);
-      assert.ok(breakerLines.every((line) => line.level < 40), JSON.stringify(breakerLines));
+      assert.ok(
+        breakerLines.every((line) => line.level < 40),
+        JSON.stringify(breakerLines),
+      );
     });
 
     it("exposes Prometheus metrics", async () => {
@@ -291,8 +333,16 @@ describe("gateway edge", () => {
       assert.equal(delta("sunday_gateway_operation_limit_refusals_total", { code: "ALIAS_LIMIT_EXCEEDED" }), 1);
       // Every subgraph's breaker is closed (0).
       assert.deepEqual(
-        after.all("sunday_gateway_circuit_state").map(({ labels, value }) => [labels.subgraph, value]).sort(),
-        [["integrations", 0], ["items", 0], ["projects", 0], ["users", 0]],
+        after
+          .all("sunday_gateway_circuit_state")
+          .map(({ labels, value }) => [labels.subgraph, value])
+          .sort(),
+        [
+          ["integrations", 0],
+          ["items", 0],
+          ["projects", 0],
+          ["users", 0],
+        ],
       );
     });
   });
@@ -321,8 +371,7 @@ describe("gateway edge", () => {
         });
       };
       await moreRequests(10);
-      const updates = async () =>
-        (await harness.stack.gateway.metrics.supergraphReloads.get()).values.find((value) => value.labels.outcome === "updated")?.value ?? 0;
+      const updates = async () => (await harness.stack.gateway.metrics.supergraphReloads.get()).values.find((value) => value.labels.outcome === "updated")?.value ?? 0;
       const updatesBefore = await updates();
       await writeFile(supergraphPath, original.replace('"The signed-in user."', '"The signed-in user (reloaded)."'));
       // The file watcher may have swapped it in already (then this finds it unchanged): one update either way.

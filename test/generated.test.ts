@@ -8,9 +8,7 @@ const run = promisify(execFile);
 describe("generated code", () => {
   it("codegen output (resolver and operation types) is up to date with the schemas", async () => {
     // --check exits non-zero when a generated file would change.
-    const result = await run("npx", ["graphql-codegen", "--config", "codegen.yml", "--check"]).catch(
-      (error: { code?: number; stdout?: string; stderr?: string }) => error,
-    );
+    const result = await run("npx", ["graphql-codegen", "--config", "codegen.yml", "--check"]).catch((error: { code?: number; stdout?: string; stderr?: string }) => error);
     assert.ok(!("code" in result) || result.code === undefined || result.code === 0, `codegen is stale: run npm run codegen\n${result.stdout}${result.stderr}`);
   });
 

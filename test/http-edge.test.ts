@@ -108,10 +108,7 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
     }
 
     it("after a 413 for a chunked GraphQL body over 1 MB", async () => {
-      const body = await refusedThenServed(
-        { path: "/graphql", method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${owner}` }, body: chunkedBody(2_000_000) },
-        413,
-      );
+      const body = await refusedThenServed({ path: "/graphql", method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${owner}` }, body: chunkedBody(2_000_000) }, 413);
       assert.equal((JSON.parse(body) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code, "PAYLOAD_TOO_LARGE");
     });
 
@@ -187,7 +184,10 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
     });
 
     it("is 405 where GET is not served", async () => {
-      const response = await fetch(`${harness.stack.gateway.url}/api/v1/items/${harness.seed.organizations[0].boards[0].id}/column-values/x`, { method: "HEAD", headers: { authorization: `Bearer ${owner}` } });
+      const response = await fetch(`${harness.stack.gateway.url}/api/v1/items/${harness.seed.organizations[0].boards[0].id}/column-values/x`, {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${owner}` },
+      });
       assert.equal(response.status, 405);
     });
   });
@@ -228,8 +228,7 @@ describe("HTTP edge: keep-alive after refusals, parser errors, HEAD, CORS, compr
   });
 
   describe("compression", () => {
-    const raw = (path: string, acceptEncoding: string) =>
-      undiciRequest(`${harness.stack.gateway.url}${path}`, { headers: { "accept-encoding": acceptEncoding, authorization: `Bearer ${owner}` } });
+    const raw = (path: string, acceptEncoding: string) => undiciRequest(`${harness.stack.gateway.url}${path}`, { headers: { "accept-encoding": acceptEncoding, authorization: `Bearer ${owner}` } });
 
     it("sends JSON over 1 KB as br or gzip when accepted, with Vary: Accept-Encoding", async () => {
       const plain = await raw("/api/v1/openapi.json", "identity");

@@ -73,10 +73,7 @@ describe("integration settings", () => {
     const unshared = org.users.find((user) => user.role === "MEMBER" && !org.boards[1].members.some((member) => member.userId === user.id));
     assert.ok(unshared, "the seed has a MEMBER without a share of the private board");
     const holders: [Caller, Identity][] = [
-      ...(["OWNER", "ADMIN", "MEMBER", "VIEWER", "GUEST"] as const).map((role): [Caller, Identity] => [
-        role,
-        { userId: org.userIdsByRole[role], organizationId: org.id, role },
-      ]),
+      ...(["OWNER", "ADMIN", "MEMBER", "VIEWER", "GUEST"] as const).map((role): [Caller, Identity] => [role, { userId: org.userIdsByRole[role], organizationId: org.id, role }]),
       ["MEMBER_UNSHARED", { userId: unshared.id, organizationId: org.id, role: "MEMBER" }],
       ["OTHER_OWNER", { userId: other.userIdsByRole.OWNER, organizationId: other.id, role: "OWNER" as Role }],
     ];
@@ -84,7 +81,10 @@ describe("integration settings", () => {
       identities.set(caller, identity);
       tokens.set(caller, await mintToken(identity, TEST_JWT));
     }
-    assert.ok(org.boards[1].members.some((member) => member.userId === org.userIdsByRole.MEMBER), "the seed's MEMBER has a share of the private board");
+    assert.ok(
+      org.boards[1].members.some((member) => member.userId === org.userIdsByRole.MEMBER),
+      "the seed's MEMBER has a share of the private board",
+    );
 
     orgWideIntegration = org.integrationId;
     orgWideWebhook = org.webhookId;
@@ -95,11 +95,9 @@ describe("integration settings", () => {
     };
     publicIntegration = await enable({ type: "TEAMS", boardId: publicBoard(), name: "Roadmap channel", config: { channel: "roadmap" } });
     privateIntegration = await enable({ type: "SLACK", boardId: privateBoard(), name: "Acquisition war room", config: { channel: "#project-falcon" } });
-    const created = await harness.gql(
-      token("OWNER"),
-      `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }`,
-      { input: { url: PRIVATE_URL, events: ["project.item.created"], boardId: privateBoard() } },
-    );
+    const created = await harness.gql(token("OWNER"), `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }`, {
+      input: { url: PRIVATE_URL, events: ["project.item.created"], boardId: privateBoard() },
+    });
     assert.equal(created.body.errors, undefined, JSON.stringify(created.body.errors));
     privateWebhook = (created.body.data as { createWebhook: { webhook: { id: string } } }).createWebhook.webhook.id;
   });
@@ -154,7 +152,7 @@ describe("integration settings", () => {
       for (const caller of ADMINS) {
         const list = await rest.call("GET", "/api/v1/webhooks", { token: token(caller) });
         assert.equal(list.status, 200, caller);
-        assert.deepEqual(((list.body as { data: { id: string }[] }).data.map((entry) => entry.id)).sort(), [orgWideWebhook, privateWebhook].sort(), caller);
+        assert.deepEqual((list.body as { data: { id: string }[] }).data.map((entry) => entry.id).sort(), [orgWideWebhook, privateWebhook].sort(), caller);
         const read = await rest.call("GET", `/api/v1/webhooks/${privateWebhook}`, { token: token(caller) });
         assert.equal(read.status, 200, caller);
         assert.equal((read.body as { url: string }).url, PRIVATE_URL, caller);
@@ -229,7 +227,11 @@ describe("integration settings", () => {
         const nodes = (result.body.data as { integrations: { nodes: IntegrationNode[] } }).integrations.nodes;
         assert.deepEqual(
           nodes.filter((node) => all.has(node.id)),
-          expectedView(caller, all, [...all.keys()].filter((id) => visibleIntegrations(caller).includes(id))),
+          expectedView(
+            caller,
+            all,
+            [...all.keys()].filter((id) => visibleIntegrations(caller).includes(id)),
+          ),
           caller,
         );
       }
@@ -278,12 +280,20 @@ describe("integration settings", () => {
         }
         assert.deepEqual(
           data.organization?.integrations,
-          expectedView(caller, all, [...all.keys()].filter((id) => visible.includes(id))),
+          expectedView(
+            caller,
+            all,
+            [...all.keys()].filter((id) => visible.includes(id)),
+          ),
           `${caller}: organization.integrations`,
         );
         assert.deepEqual(
           data.board?.integrations,
-          expectedView(caller, all, [publicIntegration, orgWideIntegration].filter((id) => visible.includes(id))),
+          expectedView(
+            caller,
+            all,
+            [publicIntegration, orgWideIntegration].filter((id) => visible.includes(id)),
+          ),
           `${caller}: board.integrations`,
         );
       }
@@ -295,7 +305,11 @@ describe("integration settings", () => {
         const list = await rest.call("GET", "/api/v1/integrations?limit=100", { token: token(caller) });
         assert.equal(list.status, 200, caller);
         const data = (list.body as { data: IntegrationNode[] }).data.filter((entry) => all.has(entry.id));
-        assert.deepEqual(data.map((entry) => entry.id), [...all.keys()].filter((id) => visibleIntegrations(caller).includes(id)), caller);
+        assert.deepEqual(
+          data.map((entry) => entry.id),
+          [...all.keys()].filter((id) => visibleIntegrations(caller).includes(id)),
+          caller,
+        );
         for (const entry of data) {
           if (ADMINS.includes(caller)) assert.equal(entry.name, all.get(entry.id)?.name, caller);
           else assert.deepEqual([entry.name, entry.createdBy, entry.version], [null, null, null], caller);
@@ -313,7 +327,11 @@ describe("integration settings", () => {
       for (const caller of [...ADMINS, ...OTHERS]) {
         const found = await peer().entities<{ id: string; url: string }>(as(caller), "Webhook", [privateWebhook, orgWideWebhook], "id url");
         const expected = ADMINS.includes(caller) ? [privateWebhook, orgWideWebhook] : [null, null];
-        assert.deepEqual(found.map((entity) => entity?.id ?? null), expected, caller);
+        assert.deepEqual(
+          found.map((entity) => entity?.id ?? null),
+          expected,
+          caller,
+        );
       }
     });
 
@@ -336,7 +354,10 @@ describe("integration settings", () => {
         assert.deepEqual(board?.integrations, [], caller);
       }
       const [shared] = await peer().entities<{ integrations: { id: string }[] }>(as("MEMBER"), "Board", [privateBoard()], "integrations { id }");
-      assert.deepEqual(shared?.integrations.map((entry) => entry.id), [privateIntegration, orgWideIntegration]);
+      assert.deepEqual(
+        shared?.integrations.map((entry) => entry.id),
+        [privateIntegration, orgWideIntegration],
+      );
     });
   });
 
@@ -359,11 +380,7 @@ describe("integration settings", () => {
     it("accepts catalogued types and prefix wildcards that match at least one of them", async () => {
       const result = await create(["project.item.*", "comment.added", "integration.enabled"]);
       assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
-      assert.deepEqual((result.body.data as { createWebhook: { webhook: { events: string[] } } }).createWebhook.webhook.events, [
-        "project.item.*",
-        "comment.added",
-        "integration.enabled",
-      ]);
+      assert.deepEqual((result.body.data as { createWebhook: { webhook: { events: string[] } } }).createWebhook.webhook.events, ["project.item.*", "comment.added", "integration.enabled"]);
     });
 
     it("answers POST /api/v1/webhooks with an unknown event type with 422 naming it", async () => {
@@ -389,10 +406,7 @@ describe("integration settings", () => {
     async function subgraph(query: string, variables: Record<string, unknown>): Promise<{ errors?: { extensions?: { code?: string } }[] }> {
       const url = harness.stack.subgraphs.integrations.url;
       const body = JSON.stringify({ query, variables });
-      const headers = signInternalRequest(
-        { method: "POST", path: new URL(url).pathname, body, identity: identities.get("OWNER") ?? assert.fail(), correlationId: "test-config" },
-        TEST_SIGNING_SECRET,
-      );
+      const headers = signInternalRequest({ method: "POST", path: new URL(url).pathname, body, identity: identities.get("OWNER") ?? assert.fail(), correlationId: "test-config" }, TEST_SIGNING_SECRET);
       const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
       return (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
     }
@@ -401,7 +415,11 @@ describe("integration settings", () => {
       const before = await harness.prisma.integration.findMany({ select: { id: true, version: true }, orderBy: { id: "asc" } });
       for (const config of [nested(40), tooBig, { channel: "nul\u0000" }, { channel: "half \uD800 a pair" }]) {
         const direct = await subgraph(ENABLE, { input: { type: "SLACK", config } });
-        assert.deepEqual(direct.errors?.map((error) => error.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(direct.errors));
+        assert.deepEqual(
+          direct.errors?.map((error) => error.extensions?.code),
+          ["BAD_USER_INPUT"],
+          JSON.stringify(direct.errors),
+        );
         const result = await harness.gql(token("OWNER"), ENABLE, { input: { type: "SLACK", config } });
         assert.deepEqual(codes(result), ["BAD_USER_INPUT"], JSON.stringify(result.body.errors));
         assert.match(String((result.body.errors?.[0]?.extensions as { field?: string } | undefined)?.field), /config$/);

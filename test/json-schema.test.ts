@@ -226,7 +226,11 @@ describe("inputSchema / inputObjectSchema (request bodies and parameters)", () =
   it("validates bodies as the subgraphs would accept them", () => {
     const validate = ajv().compile(withJsonValueBounds(inputObjectSchema(input, {})) as object);
     assert.equal(validate({ workspaceId: UUID, name: "Roadmap" }), true, JSON.stringify(validate.errors));
-    assert.equal(validate({ workspaceId: UUID, name: "Roadmap", description: null, position: 1.5, limit: 5, role: "OWNER", settings: { a: [1] }, tags: ["x"], owners: [UUID] }), true, JSON.stringify(validate.errors));
+    assert.equal(
+      validate({ workspaceId: UUID, name: "Roadmap", description: null, position: 1.5, limit: 5, role: "OWNER", settings: { a: [1] }, tags: ["x"], owners: [UUID] }),
+      true,
+      JSON.stringify(validate.errors),
+    );
     assert.equal(validate({ name: "Roadmap" }), false, "workspaceId missing");
     assert.equal(validate({ workspaceId: "board-1", name: "Roadmap" }), false, "not a UUID");
     assert.equal(validate({ workspaceId: UUID, name: "Roadmap", unknown: 1 }), false, "a field GraphQL does not know");

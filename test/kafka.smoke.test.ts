@@ -1,27 +1,30 @@
 // Smoke test against a real single-node Kafka broker (infra/kafka/start.sh).
 // Fails (never skips) when Kafka cannot be started.
 //   node --test test/kafka.smoke.test.ts
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { kafkaBrokers } from '../infra/kafka/ready.ts';
-import { preflight } from './support/preflight.ts';
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
+import { kafkaBrokers } from "../infra/kafka/ready.ts";
+import { preflight } from "./support/preflight.ts";
 
 const clients: Array<Admin | Producer | Consumer> = [];
 
 // Cold start (jar download + format + boot) can take a while; never skip, fail after 5 min.
-before(async () => {
-  await preflight('kafka');
-}, { timeout: 300_000 });
+before(
+  async () => {
+    await preflight("kafka");
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   await Promise.allSettled(clients.map((c) => c.disconnect()));
 });
 
-test('kafka: produce one message and consume it with a fresh group', { timeout: 30_000 }, async () => {
+test("kafka: produce one message and consume it with a fresh group", { timeout: 30_000 }, async () => {
   const kafka = new Kafka({
-    clientId: 'kafka-smoke-test',
+    clientId: "kafka-smoke-test",
     brokers: kafkaBrokers(),
     logLevel: logLevel.WARN,
     connectionTimeout: 3_000,
@@ -31,7 +34,7 @@ test('kafka: produce one message and consume it with a fresh group', { timeout: 
   const topic = `smoke-${suffix}`;
   const groupId = `smoke-group-${suffix}`;
   const key = `key-${suffix}`;
-  const value = JSON.stringify({ hello: 'kafka', id: suffix });
+  const value = JSON.stringify({ hello: "kafka", id: suffix });
 
   const admin = kafka.admin();
   clients.push(admin);
@@ -50,7 +53,7 @@ test('kafka: produce one message and consume it with a fresh group', { timeout: 
   clients.push(producer);
   await producer.connect();
   const [meta] = await producer.send({ topic, acks: -1, messages: [{ key, value }] });
-  assert.ok(meta, 'producer.send should return record metadata');
+  assert.ok(meta, "producer.send should return record metadata");
   assert.equal(meta.topicName, topic);
   assert.equal(meta.errorCode, 0);
 
@@ -65,15 +68,15 @@ test('kafka: produce one message and consume it with a fresh group', { timeout: 
   await consumer.subscribe({ topic, fromBeginning: true });
 
   const received = await new Promise<{ key: string; value: string; topic: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message consumed within 20 s')), 20_000);
+    const timer = setTimeout(() => reject(new Error("no message consumed within 20 s")), 20_000);
     consumer
       .run({
         eachMessage: async ({ topic: t, message }) => {
           clearTimeout(timer);
           resolve({
             topic: t,
-            key: message.key?.toString('utf8') ?? '',
-            value: message.value?.toString('utf8') ?? '',
+            key: message.key?.toString("utf8") ?? "",
+            value: message.value?.toString("utf8") ?? "",
           });
         },
       })

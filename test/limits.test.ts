@@ -2,15 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { getIntrospectionQuery, parse } from "graphql";
-import {
-  checkOperation,
-  countTokens,
-  DEFAULT_OPERATION_LIMITS,
-  MAX_NESTING,
-  refuseSource,
-  type OperationCheck,
-  type OperationLimits,
-} from "../gateway/src/limits/operation-limits.ts";
+import { checkOperation, countTokens, DEFAULT_OPERATION_LIMITS, MAX_NESTING, refuseSource, type OperationCheck, type OperationLimits } from "../gateway/src/limits/operation-limits.ts";
 
 const federatedOperations = await readFile(new URL("./operations/federated.graphql", import.meta.url), "utf8");
 
@@ -25,8 +17,7 @@ function accepted(result: OperationCheck): { depth: number; aliases: number; cos
   return { depth: result.depth, aliases: result.aliases, cost: result.cost };
 }
 
-const costOf = (query: string, variables?: Record<string, unknown>, limits: Partial<OperationLimits> = {}) =>
-  accepted(check(query, limits, variables)).cost;
+const costOf = (query: string, variables?: Record<string, unknown>, limits: Partial<OperationLimits> = {}) => accepted(check(query, limits, variables)).cost;
 
 describe("operation depth", () => {
   it("refuses a query nested deeper than maxDepth with DEPTH_LIMIT_EXCEEDED", () => {
@@ -56,7 +47,7 @@ describe("operation depth", () => {
     const introspection = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true });
     const result = accepted(checkOperation(parse(introspection), "IntrospectionQuery", undefined, DEFAULT_OPERATION_LIMITS));
     assert.equal(result.depth, 0);
-    assert.equal(accepted(check("{ me { id } __type(name: \"Board\") { fields { type { ofType { ofType { name } } } } } }")).depth, 2);
+    assert.equal(accepted(check('{ me { id } __type(name: "Board") { fields { type { ofType { ofType { name } } } } } }')).depth, 2);
   });
 
   it("terminates on fragment cycles, leaving their refusal to validation", () => {
@@ -108,7 +99,7 @@ describe("operation tokens", () => {
   it("counts lexical tokens as graphql's parser does, leaving out comments", () => {
     assert.equal(countTokens("{ me { id name } }", 100), 7);
     assert.equal(countTokens("# a comment\n{ me { id } } # another", 100), 6);
-    assert.equal(countTokens('query Q($first: Int = 5) { boards(first: $first) { nodes { id } } }', 100), 25);
+    assert.equal(countTokens("query Q($first: Int = 5) { boards(first: $first) { nodes { id } } }", 100), 25);
     assert.throws(() => parse("{ me { id name } }", { maxLexicalTokens: 6 }));
     assert.doesNotThrow(() => parse("{ me { id name } }", { maxLexicalTokens: 7 }));
   });
@@ -193,12 +184,7 @@ describe("operation cost", () => {
   });
 
   it("refuses an operation costlier than maxCost with COST_LIMIT_EXCEEDED", () => {
-    const result = checkOperation(
-      parse("{ boards(first: 1000) { nodes { items(first: 1000) { nodes { id } } } } }"),
-      undefined,
-      undefined,
-      DEFAULT_OPERATION_LIMITS,
-    );
+    const result = checkOperation(parse("{ boards(first: 1000) { nodes { items(first: 1000) { nodes { id } } } } }"), undefined, undefined, DEFAULT_OPERATION_LIMITS);
     assert.deepEqual(result.ok ? result : { code: result.code, limit: result.limit, actual: result.actual }, {
       code: "COST_LIMIT_EXCEEDED",
       limit: 50_000,
@@ -223,13 +209,10 @@ describe("operation cost", () => {
 });
 
 describe("default limits on Sunday's own queries", () => {
-  const withDefaults = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
-    checkOperation(parse(query), operationName, variables, DEFAULT_OPERATION_LIMITS);
+  const withDefaults = (query: string, variables?: Record<string, unknown>, operationName?: string) => checkOperation(parse(query), operationName, variables, DEFAULT_OPERATION_LIMITS);
 
   it("accept 20 boards with 50 items each, their assignees and column values", () => {
-    const result = accepted(
-      withDefaults("{ boards(first: 20) { nodes { id name items(first: 50) { nodes { id name assignees { name } columnValues { value } } } } } }"),
-    );
+    const result = accepted(withDefaults("{ boards(first: 20) { nodes { id name items(first: 50) { nodes { id name assignees { name } columnValues { value } } } } } }"));
     assert.equal(result.cost, 2 + 20 * (2 + 2 + 50 * 6));
   });
 

@@ -21,12 +21,7 @@ import pg from "pg";
 
 import { migrate } from "../prisma/tools/migrate.ts";
 import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
-import {
-  DEFAULT_MIGRATIONS_DIR,
-  DEFAULT_SCHEMA_PATH,
-  ROOT_DIR,
-  diffMigrationsToSchema,
-} from "../prisma/tools/schema-engine.ts";
+import { DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, ROOT_DIR, diffMigrationsToSchema } from "../prisma/tools/schema-engine.ts";
 
 const SERVER_URL = ADMIN_DATABASE_URL;
 
@@ -65,11 +60,16 @@ async function expectedTables(): Promise<ExpectedTable[]> {
 
 async function migrationNames(): Promise<string[]> {
   const entries = await readdir(DEFAULT_MIGRATIONS_DIR, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash("sha256").update(await readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 }
 
 describe("migrations on PostgreSQL", () => {
@@ -95,27 +95,32 @@ describe("migrations on PostgreSQL", () => {
 
   test("migrate() applies every migration to a fresh database", async () => {
     const names = await migrationNames();
-    assert.ok(names.some((n) => /^\d{14}_init$/.test(n)), "an init migration exists");
+    assert.ok(
+      names.some((n) => /^\d{14}_init$/.test(n)),
+      "an init migration exists",
+    );
 
     const { applied } = await migrate(databaseUrl);
     assert.deepEqual(applied, names);
 
-    const { rows: present } = await client.query<{ table_schema: string; table_name: string }>(
-      `SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'`,
-    );
+    const { rows: present } = await client.query<{ table_schema: string; table_name: string }>(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'`);
     const have = new Set(present.map((r) => `${r.table_schema}.${r.table_name}`));
     const expected = await expectedTables();
     for (const schema of ["users", "projects", "items", "integrations", "events"]) {
-      assert.ok(expected.some((t) => t.schema === schema), `schema.prisma has models in ${schema}`);
+      assert.ok(
+        expected.some((t) => t.schema === schema),
+        `schema.prisma has models in ${schema}`,
+      );
     }
     for (const { schema, table } of expected) {
       assert.ok(have.has(`${schema}.${table}`), `table ${schema}.${table} exists`);
     }
 
-    const { rows: enums } = await client.query<{ n: string }>(
-      `SELECT n.nspname || '.' || t.typname AS n FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e'`,
+    const { rows: enums } = await client.query<{ n: string }>(`SELECT n.nspname || '.' || t.typname AS n FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e'`);
+    assert.ok(
+      enums.some((e) => e.n === "users.MembershipRole"),
+      "enum users.MembershipRole exists",
     );
-    assert.ok(enums.some((e) => e.n === "users.MembershipRole"), "enum users.MembershipRole exists");
 
     const { rows } = await client.query<{
       migration_name: string;
@@ -125,7 +130,10 @@ describe("migrations on PostgreSQL", () => {
       applied_steps_count: number;
       logs: string | null;
     }>(`SELECT * FROM public._prisma_migrations ORDER BY started_at`);
-    assert.deepEqual(rows.map((r) => r.migration_name), names);
+    assert.deepEqual(
+      rows.map((r) => r.migration_name),
+      names,
+    );
     const init = rows[0];
     assert.ok(init);
     assert.ok(init.finished_at instanceof Date, "init migration finished");
@@ -144,11 +152,7 @@ describe("migrations on PostgreSQL", () => {
   });
 
   test("the migrations directory matches schema.prisma (migrate:diff --check)", async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["prisma/tools/diff.ts", "--check", "--server", SERVER_URL],
-      { cwd: ROOT_DIR, timeout: 15_000 },
-    );
+    const { stdout } = await promisify(execFile)(process.execPath, ["prisma/tools/diff.ts", "--check", "--server", SERVER_URL], { cwd: ROOT_DIR, timeout: 15_000 });
     assert.match(stdout, /no changes/);
   });
 
@@ -156,10 +160,7 @@ describe("migrations on PostgreSQL", () => {
     const dir = await mkdtemp(join(tmpdir(), "sunday-schema-"));
     try {
       const schema = await readFile(DEFAULT_SCHEMA_PATH, "utf8");
-      const changed = schema.replace(
-        /(model ProcessedEvent \{\n)/,
-        "$1  driftCheckColumn String?\n",
-      );
+      const changed = schema.replace(/(model ProcessedEvent \{\n)/, "$1  driftCheckColumn String?\n");
       assert.notEqual(changed, schema);
       const schemaPath = join(dir, "schema.prisma");
       await writeFile(schemaPath, changed);
@@ -181,13 +182,9 @@ describe("migrations on PGlite (pglite-socket)", () => {
       const { applied } = await migrate(url);
       assert.deepEqual(applied, await migrationNames());
 
-      const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'items' AND table_name = 'Item'`,
-      );
+      const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'items' AND table_name = 'Item'`);
       assert.equal(rows[0]?.n, 1);
-      const { rows: migrations } = await db.query<{ finished: boolean }>(
-        `SELECT finished_at IS NOT NULL AS finished FROM _prisma_migrations`,
-      );
+      const { rows: migrations } = await db.query<{ finished: boolean }>(`SELECT finished_at IS NOT NULL AS finished FROM _prisma_migrations`);
       assert.ok(migrations.length > 0 && migrations.every((m) => m.finished));
 
       assert.deepEqual((await migrate(url)).applied, []);

@@ -19,7 +19,11 @@ describe("mutations and the outbox", () => {
       assert.equal(result.body.errors, undefined, `${mutation.name}: ${JSON.stringify(result.body.errors)}`);
       const known = new Set(before.map((row) => row.id));
       const written = (await harness.prisma.outboxEvent.findMany({ orderBy: { sequence: "asc" } })).filter((row) => !known.has(row.id));
-      assert.deepEqual(written.map((row) => row.eventType), mutation.events, mutation.name);
+      assert.deepEqual(
+        written.map((row) => row.eventType),
+        mutation.events,
+        mutation.name,
+      );
       for (const row of written) {
         assert.equal(row.organizationId, acme.id);
         const envelope = row.envelope as { eventId: string; eventType: string; aggregateId: string; metadata: { organizationId: string; userId: string; correlationId: string } };
@@ -103,7 +107,9 @@ describe("mutations and the outbox", () => {
         name: "column settings nested 40 levels deep",
         code: "BAD_USER_INPUT",
         query: `mutation($input: CreateColumnInput!) { createColumn(input: $input) { id } }`,
-        variables: async (h) => ({ input: { boardId: h.seed.organizations[0].boards[0].id, title: "Deep", type: "TEXT", settings: { nested: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) as unknown } } }),
+        variables: async (h) => ({
+          input: { boardId: h.seed.organizations[0].boards[0].id, title: "Deep", type: "TEXT", settings: { nested: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) as unknown } },
+        }),
       },
       {
         name: "column settings with a NUL in a label",

@@ -4,19 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { GraphQLError } from "graphql";
-import {
-  DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
-  argsKey,
-  dateKey,
-  decodeCursor,
-  encodeCursor,
-  keysetAfter,
-  pageRequest,
-  pageSize,
-  toConnection,
-  type PageRequest,
-} from "../subgraphs/shared/pagination.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, argsKey, dateKey, decodeCursor, encodeCursor, keysetAfter, pageRequest, pageSize, toConnection, type PageRequest } from "../subgraphs/shared/pagination.ts";
 
 const ID = "6f1c2b9e-3d4a-4b5c-8d6e-7f8091a2b3c4";
 const OTHER_ID = "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d";
@@ -58,7 +46,19 @@ describe("encodeCursor / decodeCursor", () => {
   });
 
   it("refuses what is not base64url JSON of a [key, id] pair", () => {
-    for (const cursor of ["", "!!!!", "not a cursor", raw("{}"), raw("null"), raw('"x"'), raw("[]"), raw(`["${INSTANT}"]`), raw(`["${INSTANT}","${ID}",1]`), raw(`{"key":1,"id":"${ID}"}`), raw(`["${INSTANT}","${ID}"`)]) {
+    for (const cursor of [
+      "",
+      "!!!!",
+      "not a cursor",
+      raw("{}"),
+      raw("null"),
+      raw('"x"'),
+      raw("[]"),
+      raw(`["${INSTANT}"]`),
+      raw(`["${INSTANT}","${ID}",1]`),
+      raw(`{"key":1,"id":"${ID}"}`),
+      raw(`["${INSTANT}","${ID}"`),
+    ]) {
       assert.throws(() => decodeCursor(cursor, "date"), isInvalidCursor(), JSON.stringify(cursor));
     }
   });
@@ -125,17 +125,24 @@ describe("pageSize", () => {
   });
 
   it("refuses more than the maximum, negative and fractional sizes", () => {
-    assert.throws(() => pageSize(MAX_PAGE_SIZE + 1), (error: GraphQLError) => {
-      assert.equal(error.message, `first must be at most ${MAX_PAGE_SIZE}`);
-      assert.deepEqual(error.extensions, { code: "BAD_USER_INPUT", field: "first" });
-      return true;
-    });
-    for (const first of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assert.throws(() => pageSize(first), (error: GraphQLError) => {
-        assert.equal(error.message, "first must be a non-negative integer");
+    assert.throws(
+      () => pageSize(MAX_PAGE_SIZE + 1),
+      (error: GraphQLError) => {
+        assert.equal(error.message, `first must be at most ${MAX_PAGE_SIZE}`);
         assert.deepEqual(error.extensions, { code: "BAD_USER_INPUT", field: "first" });
         return true;
-      }, String(first));
+      },
+    );
+    for (const first of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => pageSize(first),
+        (error: GraphQLError) => {
+          assert.equal(error.message, "first must be a non-negative integer");
+          assert.deepEqual(error.extensions, { code: "BAD_USER_INPUT", field: "first" });
+          return true;
+        },
+        String(first),
+      );
     }
   });
 });
@@ -167,7 +174,10 @@ describe("toConnection", () => {
   it("has a next page when one row more than the size was fetched, and returns only the page", () => {
     const connection = toConnection(rows, request(2), cursorOf);
     assert.deepEqual(connection.nodes, rows.slice(0, 2));
-    assert.deepEqual(connection.edges.map((edge) => edge.node), rows.slice(0, 2));
+    assert.deepEqual(
+      connection.edges.map((edge) => edge.node),
+      rows.slice(0, 2),
+    );
     assert.equal(connection.pageInfo.hasNextPage, true);
     assert.equal(connection.pageInfo.hasPreviousPage, false);
   });
@@ -180,7 +190,10 @@ describe("toConnection", () => {
 
   it("gives each edge the cursor of its row; start and end cursors are the first and last edge's", () => {
     const connection = toConnection(rows, request(2, { key: 0, id: ID }), cursorOf);
-    assert.deepEqual(connection.edges.map((edge) => decodeCursor(edge.cursor, "number")), rows.slice(0, 2).map(cursorOf));
+    assert.deepEqual(
+      connection.edges.map((edge) => decodeCursor(edge.cursor, "number")),
+      rows.slice(0, 2).map(cursorOf),
+    );
     assert.equal(connection.pageInfo.startCursor, connection.edges[0]?.cursor);
     assert.equal(connection.pageInfo.endCursor, connection.edges[1]?.cursor);
     assert.equal(connection.pageInfo.hasPreviousPage, true, "a page after a cursor has one before it");
@@ -222,9 +235,7 @@ describe("keysetAfter", () => {
   });
 
   it("uses lt descending, and the key as decodeKey turns it into a column value", () => {
-    assert.deepEqual(keysetAfter("createdAt", "desc", { key: INSTANT, id: ID }, dateKey), [
-      { OR: [{ createdAt: { lt: new Date(INSTANT) } }, { createdAt: new Date(INSTANT), id: { lt: ID } }] },
-    ]);
+    assert.deepEqual(keysetAfter("createdAt", "desc", { key: INSTANT, id: ID }, dateKey), [{ OR: [{ createdAt: { lt: new Date(INSTANT) } }, { createdAt: new Date(INSTANT), id: { lt: ID } }] }]);
   });
 });
 

@@ -8,7 +8,6 @@ import { Redis } from "ioredis";
 import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "../gateway/src/limits/rate-limit.ts";
 
-
 async function consumeTimes(limiter: { consume(principal: string): Promise<RateLimitDecision> }, principal: string, times: number) {
   const decisions: RateLimitDecision[] = [];
   for (let index = 0; index < times; index += 1) decisions.push(await limiter.consume(principal));
@@ -60,7 +59,10 @@ describe("rate limits in Redis", () => {
     assert.ok(decisions.slice(0, 100).every((decision) => decision.allowed));
     assert.equal(decisions[99]?.remaining, 0);
     // Remaining counts down by one per request, against the configured limit, within one minute window.
-    assert.deepEqual(decisions.slice(0, 100).map((decision) => [decision.limit, decision.remaining]), Array.from({ length: 100 }, (_, index) => [100, 99 - index]));
+    assert.deepEqual(
+      decisions.slice(0, 100).map((decision) => [decision.limit, decision.remaining]),
+      Array.from({ length: 100 }, (_, index) => [100, 99 - index]),
+    );
     for (const decision of decisions.slice(0, 100)) assert.ok(decision.resetSeconds >= 1 && decision.resetSeconds <= 60, `reset ${decision.resetSeconds}`);
     const refused = decisions[100]!;
     assert.equal(refused.allowed, false);
@@ -81,7 +83,14 @@ describe("rate limits in Redis", () => {
     const firstMinute = await consumeTimes(limiter, "hourly", 6);
     assert.deepEqual(
       firstMinute.map((decision) => [decision.allowed, decision.limit, decision.remaining]),
-      [[true, 5, 4], [true, 5, 3], [true, 5, 2], [true, 5, 1], [true, 5, 0], [false, 5, 0]],
+      [
+        [true, 5, 4],
+        [true, 5, 3],
+        [true, 5, 2],
+        [true, 5, 1],
+        [true, 5, 0],
+        [false, 5, 0],
+      ],
     );
     assert.equal(await redis.get(`${prefix}hour:hourly`), "5", "a request the minute refused is not charged to the hour");
 

@@ -6,7 +6,6 @@ import { Redis } from "ioredis";
 import { TEST_REDIS_URL, preflight } from "./support/preflight.ts";
 import { createRedisKeyValueCache } from "../gateway/src/limits/redis-cache.ts";
 
-
 describe("the APQ cache in Redis", () => {
   const prefix = `test:${randomUUID()}:apq:`;
   let redis: Redis;

@@ -7,13 +7,7 @@ import { createConnection, createServer as createTcpServer, type AddressInfo, ty
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ApolloServer, HeaderMap } from "@apollo/server";
-import {
-  createFederation,
-  type BreakerState,
-  type Federation,
-  type FederationTuning,
-  type SubgraphFetchEvent,
-} from "../gateway/src/federation/gateway.ts";
+import { createFederation, type BreakerState, type Federation, type FederationTuning, type SubgraphFetchEvent } from "../gateway/src/federation/gateway.ts";
 import type { GatewayContext } from "../gateway/src/execution/context.ts";
 import type { Identity } from "../platform/identity.ts";
 import { startHarness, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
@@ -184,11 +178,7 @@ class TestGateway {
 
   private readonly identity: Identity;
 
-  private constructor(
-    identity: Identity,
-    subgraphUrls: Record<string, string>,
-    tuning: FederationTuning,
-  ) {
+  private constructor(identity: Identity, subgraphUrls: Record<string, string>, tuning: FederationTuning) {
     this.identity = identity;
     this.federation = createFederation({
       supergraphSdl: SUPERGRAPH,
@@ -361,15 +351,21 @@ describe("subgraph resilience", () => {
     for (let failure = 1; failure <= 5; failure += 1) {
       const { status, body } = await gateway.gql(PARTIAL_QUERY, { integrationId });
       assert.equal(status, 200);
-      assert.deepEqual(body.errors?.map((error) => error.extensions?.code), ["SUBGRAPH_UNAVAILABLE"]);
+      assert.deepEqual(
+        body.errors?.map((error) => error.extensions?.code),
+        ["SUBGRAPH_UNAVAILABLE"],
+      );
       assert.equal(gateway.breakerState(), failure < 5 ? "closed" : "open");
     }
     assert.equal(gateway.integrationEvents.length - attemptsBefore, 5, "one attempt per request");
     const acceptedWhenOpened = tcp.accepted;
-    assert.deepEqual(gateway.states.filter(([name]) => name === "integrations"), [
-      ["integrations", "closed"],
-      ["integrations", "open"],
-    ]);
+    assert.deepEqual(
+      gateway.states.filter(([name]) => name === "integrations"),
+      [
+        ["integrations", "closed"],
+        ["integrations", "open"],
+      ],
+    );
 
     const started = performance.now();
     const { status, text, body } = await gateway.gql(PARTIAL_QUERY, { integrationId });
@@ -377,9 +373,10 @@ describe("subgraph resilience", () => {
     assert.equal(tcp.accepted, acceptedWhenOpened, "an open circuit does not connect");
     assert.ok(performance.now() - started < 250, "an open circuit fails fast");
     assert.equal((body.data as { organization: { name: string } }).organization.name, harness.seed.organizations[0].name);
-    assert.deepEqual(body.errors?.map((error) => [error.path, error.extensions?.code, error.extensions?.subgraph]), [
-      [["integration"], "CIRCUIT_OPEN", "integrations"],
-    ]);
+    assert.deepEqual(
+      body.errors?.map((error) => [error.path, error.extensions?.code, error.extensions?.subgraph]),
+      [[["integration"], "CIRCUIT_OPEN", "integrations"]],
+    );
     assertNoInternals(text);
     assert.equal(gateway.integrationEvents.at(-1)?.outcome, "circuit_open");
 
@@ -404,9 +401,10 @@ describe("subgraph resilience", () => {
     const mutation = await gateway.gql(`mutation { enableIntegration(input: { type: SLACK }) { id } }`);
     assert.equal(mutation.status, 200);
     assert.equal(mutation.body.data, null);
-    assert.deepEqual(mutation.body.errors?.map((error) => [error.path, error.extensions?.code]), [
-      [["enableIntegration"], "SUBGRAPH_UNAVAILABLE"],
-    ]);
+    assert.deepEqual(
+      mutation.body.errors?.map((error) => [error.path, error.extensions?.code]),
+      [[["enableIntegration"], "SUBGRAPH_UNAVAILABLE"]],
+    );
     assertNoInternals(mutation.text);
     assert.equal(unavailable.requests, 1, "a mutation is sent once");
     assert.deepEqual(
@@ -417,7 +415,10 @@ describe("subgraph resilience", () => {
     const query = await gateway.gql(PARTIAL_QUERY, { integrationId });
     assert.equal(query.status, 200);
     assert.equal((query.body.data as { integration: unknown }).integration, null);
-    assert.deepEqual(query.body.errors?.map((error) => error.extensions?.code), ["SUBGRAPH_UNAVAILABLE"]);
+    assert.deepEqual(
+      query.body.errors?.map((error) => error.extensions?.code),
+      ["SUBGRAPH_UNAVAILABLE"],
+    );
     assertNoInternals(query.text);
     assert.equal(unavailable.requests, 1 + 3, "a query is tried once and retried twice");
     assert.deepEqual(gateway.integrationEvents.at(-1) && { ...gateway.integrationEvents.at(-1), durationMs: 0, error: undefined }, {
@@ -443,9 +444,10 @@ describe("subgraph resilience", () => {
     assert.equal(status, 200);
     assert.ok(elapsed >= 300 && elapsed < 2_000, `answered after ${elapsed} ms`);
     assert.equal((body.data as { organization: { name: string } }).organization.name, harness.seed.organizations[0].name);
-    assert.deepEqual(body.errors?.map((error) => [error.path, error.extensions?.code, error.message]), [
-      [["integration"], "SUBGRAPH_TIMEOUT", 'Subgraph "integrations" did not answer in time'],
-    ]);
+    assert.deepEqual(
+      body.errors?.map((error) => [error.path, error.extensions?.code, error.message]),
+      [[["integration"], "SUBGRAPH_TIMEOUT", 'Subgraph "integrations" did not answer in time']],
+    );
     assertNoInternals(text);
     const event = gateway.integrationEvents.at(-1);
     assert.equal(event?.outcome, "timeout");

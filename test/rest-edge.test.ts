@@ -8,13 +8,7 @@ import { buildSchema, GraphQLEnumType } from "graphql";
 import { Redis } from "ioredis";
 import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
-import {
-  createMemoryIdempotencyStore,
-  createRedisIdempotencyStore,
-  idempotencyScope,
-  requestFingerprint,
-  type IdempotencyStore,
-} from "../gateway/src/rest/idempotency.ts";
+import { createMemoryIdempotencyStore, createRedisIdempotencyStore, idempotencyScope, requestFingerprint, type IdempotencyStore } from "../gateway/src/rest/idempotency.ts";
 import { problemFromGraphQLErrors } from "../gateway/src/rest/problem.ts";
 import { ROUTES } from "../gateway/src/rest/routes.ts";
 import { startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./support/harness.ts";
@@ -165,15 +159,16 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       const stale = problemFromGraphQLErrors(error("CONFLICT", { expectedVersion: 2, actualVersion: 3 }), { ifMatch: true });
       assert.deepEqual([stale.status, stale.expectedVersion, stale.actualVersion], [412, 2, 3]);
       const fields = problemFromGraphQLErrors([...error("BAD_USER_INPUT", { field: "name" }), ...error("BAD_USER_INPUT", { field: "after" })], { ifMatch: false, fieldNames: { after: "cursor" } });
-      assert.deepEqual(fields.errors?.map((entry) => entry.field), ["name", "cursor"]);
+      assert.deepEqual(
+        fields.errors?.map((entry) => entry.field),
+        ["name", "cursor"],
+      );
     });
 
     it("answers 409 CONFLICT, never a silent lost update, when PATCHes without If-Match race", async () => {
       const itemId = harness.seed.organizations[0].boards[0].itemIds[8] as string;
       const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } });
-      const responses = await Promise.all(
-        Array.from({ length: 8 }, (_, index) => rest.call("PATCH", `/api/v1/items/${itemId}`, { token: owner, json: { name: `Racer ${index}` } })),
-      );
+      const responses = await Promise.all(Array.from({ length: 8 }, (_, index) => rest.call("PATCH", `/api/v1/items/${itemId}`, { token: owner, json: { name: `Racer ${index}` } })));
       const statuses = responses.map((response) => response.status);
       for (const response of responses.filter((entry) => entry.status !== 200)) assertProblem(response, 409, "CONFLICT");
       const won = statuses.filter((status) => status === 200).length;
@@ -326,7 +321,10 @@ describe("REST v1 at the edge: credentials, rate limits, failing subgraphs, Open
       }
       const board = components.Board as { properties: Record<string, Json>; required: string[] };
       const kind = API_SCHEMA.getType("BoardKind") as GraphQLEnumType;
-      assert.deepEqual(board.properties.kind?.enum, kind.getValues().map((value) => value.name));
+      assert.deepEqual(
+        board.properties.kind?.enum,
+        kind.getValues().map((value) => value.name),
+      );
       assert.deepEqual(board.properties.description?.type, ["string", "null"], "a nullable GraphQL field is nullable here");
       assert.equal(board.properties.createdAt?.format, "date-time");
       const createBoard = components.CreateBoardRequest as { required: string[]; additionalProperties: boolean };

@@ -39,23 +39,66 @@ const CASES: readonly BadCase[] = [
   { name: "a parameter named like an Object method", method: "GET", path: () => "/api/v1/boards?toString=1", status: 400, code: "INVALID_PARAMETERS", field: "toString" },
   { name: "a search longer than 200 characters", method: "GET", path: () => `/api/v1/boards?search=${"a".repeat(201)}`, status: 400, code: "INVALID_PARAMETERS", field: "search" },
   { name: "a search with a NUL byte", method: "GET", path: () => "/api/v1/boards?search=a%00", status: 400, code: "INVALID_PARAMETERS", field: "search" },
-  { name: "a forged cursor of the wrong types", method: "GET", path: () => `/api/v1/boards?cursor=${Buffer.from('["2025-01-01T00:00:00.000Z","y"]').toString("base64url")}`, status: 400, code: "INVALID_PARAMETERS", field: "cursor" },
+  {
+    name: "a forged cursor of the wrong types",
+    method: "GET",
+    path: () => `/api/v1/boards?cursor=${Buffer.from('["2025-01-01T00:00:00.000Z","y"]').toString("base64url")}`,
+    status: 400,
+    code: "INVALID_PARAMETERS",
+    field: "cursor",
+  },
   // POST /boards
   { name: "a name of the wrong type", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ workspaceId: "", name: 5 }), status: 422, code: "BAD_USER_INPUT", field: "name" },
   { name: "a missing workspaceId", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "No workspace" }), status: 422, field: "workspaceId" },
-  { name: "an unknown field", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000", colour: "red" }), status: 422, field: "colour" },
-  { name: "an unknown board kind", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000", kind: "SECRET" }), status: 422, field: "kind" },
+  {
+    name: "an unknown field",
+    method: "POST",
+    path: () => "/api/v1/boards",
+    json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000", colour: "red" }),
+    status: 422,
+    field: "colour",
+  },
+  {
+    name: "an unknown board kind",
+    method: "POST",
+    path: () => "/api/v1/boards",
+    json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000", kind: "SECRET" }),
+    status: 422,
+    field: "kind",
+  },
   { name: "a workspaceId that is not a UUID", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "x", workspaceId: "ws-1" }), status: 422, field: "workspaceId" },
-  { name: "a blank name (refused by the subgraph)", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "   ", workspaceId: "00000000-0000-4000-8000-000000000000" }), status: 422, field: "name" },
-  { name: "a JSON array instead of an object", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ([]), status: 422 },
+  {
+    name: "a blank name (refused by the subgraph)",
+    method: "POST",
+    path: () => "/api/v1/boards",
+    json: (h: Harness) => ({ name: "   ", workspaceId: "00000000-0000-4000-8000-000000000000" }),
+    status: 422,
+    field: "name",
+  },
+  { name: "a JSON array instead of an object", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => [], status: 422 },
   { name: "malformed JSON", method: "POST", path: () => "/api/v1/boards", raw: '{"name": "x",', headers: json, status: 400, code: "BAD_REQUEST" },
   { name: "a body over 1 MB", method: "POST", path: () => "/api/v1/boards", raw: oversized, headers: json, status: 413, code: "PAYLOAD_TOO_LARGE" },
   { name: "a body that is not JSON", method: "POST", path: () => "/api/v1/boards", raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415 },
-  { name: "an Idempotency-Key with spaces", method: "POST", path: () => "/api/v1/boards", json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000" }), headers: { "idempotency-key": "a key" }, status: 400 },
+  {
+    name: "an Idempotency-Key with spaces",
+    method: "POST",
+    path: () => "/api/v1/boards",
+    json: (h: Harness) => ({ name: "x", workspaceId: "00000000-0000-4000-8000-000000000000" }),
+    headers: { "idempotency-key": "a key" },
+    status: 400,
+  },
   // /boards/{id}
   { name: "a board id that is not a UUID", method: "GET", path: () => "/api/v1/boards/123", status: 404, code: "NOT_FOUND" },
   { name: "the nil UUID as a board id", method: "GET", path: () => "/api/v1/boards/00000000-0000-0000-0000-000000000000", status: 404, code: "NOT_FOUND" },
-  { name: "a board name with a NUL byte", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ name: "a\u0000b" }), status: 422, code: "BAD_USER_INPUT", field: "name" },
+  {
+    name: "a board name with a NUL byte",
+    method: "PATCH",
+    path: (h) => `/api/v1/boards/${board(h).id}`,
+    json: (h: Harness) => ({ name: "a\u0000b" }),
+    status: 422,
+    code: "BAD_USER_INPUT",
+    field: "name",
+  },
   { name: "an empty patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({}), status: 422 },
   { name: "a null name in a patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ name: null }), status: 422, field: "name" },
   { name: "an unknown field in a patch", method: "PATCH", path: (h) => `/api/v1/boards/${board(h).id}`, json: (h: Harness) => ({ owner: "me" }), status: 422, field: "owner" },
@@ -68,27 +111,122 @@ const CASES: readonly BadCase[] = [
   { name: "an invalid item cursor", method: "GET", path: (h) => `/api/v1/boards/${board(h).id}/items?cursor=%21%21%21`, status: 400, field: "cursor" },
   { name: "a groupId filter that is not a UUID", method: "GET", path: (h) => `/api/v1/boards/${board(h).id}/items?groupId=first`, status: 400, field: "groupId" },
   { name: "an item without a group", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x" }), status: 422, field: "groupId" },
-  { name: "an item name of the wrong type", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: ["x"], groupId: board(h).groupIds[0] }), status: 422, field: "name" },
-  { name: "assigneeIds that are not a list", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], assigneeIds: "me" }), status: 422, field: "assigneeIds" },
-  { name: "a column value without its column", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], columnValues: [{ value: 1 }] }), status: 422, field: "columnValues/0/columnId" },
-  { name: "an unknown item field", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], priority: 1 }), status: 422, field: "priority" },
-  { name: "a too-long item name (refused by the subgraph)", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x".repeat(501), groupId: board(h).groupIds[0] }), status: 422, field: "name" },
-  { name: "a group of another board", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, json: (h: Harness) => ({ name: "x", groupId: acme(h).boards[1].groupIds[0] }), status: 422, field: "groupId" },
+  {
+    name: "an item name of the wrong type",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: ["x"], groupId: board(h).groupIds[0] }),
+    status: 422,
+    field: "name",
+  },
+  {
+    name: "assigneeIds that are not a list",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], assigneeIds: "me" }),
+    status: 422,
+    field: "assigneeIds",
+  },
+  {
+    name: "a column value without its column",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], columnValues: [{ value: 1 }] }),
+    status: 422,
+    field: "columnValues/0/columnId",
+  },
+  {
+    name: "an unknown item field",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[0], priority: 1 }),
+    status: 422,
+    field: "priority",
+  },
+  {
+    name: "a too-long item name (refused by the subgraph)",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: "x".repeat(501), groupId: board(h).groupIds[0] }),
+    status: 422,
+    field: "name",
+  },
+  {
+    name: "a group of another board",
+    method: "POST",
+    path: (h) => `/api/v1/boards/${board(h).id}/items`,
+    json: (h: Harness) => ({ name: "x", groupId: acme(h).boards[1].groupIds[0] }),
+    status: 422,
+    field: "groupId",
+  },
   { name: "an oversized item body", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, raw: oversized, headers: json, status: 413 },
   { name: "malformed item JSON", method: "POST", path: (h) => `/api/v1/boards/${board(h).id}/items`, raw: "[1,", headers: json, status: 400 },
   // /items/{id}
   { name: "an item id that is not a UUID", method: "GET", path: () => "/api/v1/items/42", status: 404 },
   { name: "a rename without a name", method: "PATCH", path: (h) => `/api/v1/items/${item(h)}`, json: (h: Harness) => ({}), status: 422, field: "name" },
   { name: "a rename with a number", method: "PATCH", path: (h) => `/api/v1/items/${item(h)}`, json: (h: Harness) => ({ name: 7 }), status: 422, field: "name" },
-  { name: "a move in a rename (unknown field)", method: "PATCH", path: (h) => `/api/v1/items/${item(h)}`, json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[1] }), status: 422, field: "groupId" },
+  {
+    name: "a move in a rename (unknown field)",
+    method: "PATCH",
+    path: (h) => `/api/v1/items/${item(h)}`,
+    json: (h: Harness) => ({ name: "x", groupId: board(h).groupIds[1] }),
+    status: 422,
+    field: "groupId",
+  },
   { name: "deleting an item id that is not a UUID", method: "DELETE", path: () => "/api/v1/items/42", status: 404 },
   // PUT /items/{id}/column-values/{columnId}
-  { name: "a column value body without value", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, json: (h: Harness) => ({}), status: 422, field: "value" },
-  { name: "a column value of the wrong type for its column", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`, json: (h: Harness) => ({ value: "many" }), status: 422 },
-  { name: "an unknown column value field", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, json: (h: Harness) => ({ value: "x", note: "y" }), status: 422, field: "note" },
-  { name: "a column value nested 5,000 deep", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`, raw: `{"value":${"[".repeat(5000)}${"]".repeat(5000)}}`, headers: json, status: 422, code: "BAD_USER_INPUT", field: "value" },
-  { name: "a NUMBER column value of 1e400", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`, raw: '{"value":1e400}', headers: json, status: 422, code: "BAD_USER_INPUT", field: "value" },
-  { name: "a DATE that is not on the calendar", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.DATE}`, json: () => ({ value: { date: "2026-02-30" } }), status: 422, code: "BAD_USER_INPUT", field: "value" },
+  {
+    name: "a column value body without value",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`,
+    json: (h: Harness) => ({}),
+    status: 422,
+    field: "value",
+  },
+  {
+    name: "a column value of the wrong type for its column",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`,
+    json: (h: Harness) => ({ value: "many" }),
+    status: 422,
+  },
+  {
+    name: "an unknown column value field",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`,
+    json: (h: Harness) => ({ value: "x", note: "y" }),
+    status: 422,
+    field: "note",
+  },
+  {
+    name: "a column value nested 5,000 deep",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.TEXT}`,
+    raw: `{"value":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+    headers: json,
+    status: 422,
+    code: "BAD_USER_INPUT",
+    field: "value",
+  },
+  {
+    name: "a NUMBER column value of 1e400",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.NUMBER}`,
+    raw: '{"value":1e400}',
+    headers: json,
+    status: 422,
+    code: "BAD_USER_INPUT",
+    field: "value",
+  },
+  {
+    name: "a DATE that is not on the calendar",
+    method: "PUT",
+    path: (h) => `/api/v1/items/${item(h)}/column-values/${board(h).columnIds.DATE}`,
+    json: () => ({ value: { date: "2026-02-30" } }),
+    status: 422,
+    code: "BAD_USER_INPUT",
+    field: "value",
+  },
   { name: "a columnId that is not a UUID", method: "PUT", path: (h) => `/api/v1/items/${item(h)}/column-values/status`, json: (h: Harness) => ({ value: "x" }), status: 404 },
   // /items/{id}/comments
   { name: "a non-numeric comment page size", method: "GET", path: (h) => `/api/v1/items/${item(h)}/comments?limit=all`, status: 400, field: "limit" },
@@ -105,8 +243,22 @@ const CASES: readonly BadCase[] = [
   { name: "an invalid webhook cursor", method: "GET", path: () => "/api/v1/webhooks?cursor=abc", status: 400, field: "cursor" },
   { name: "a webhook url of the wrong type", method: "POST", path: () => "/api/v1/webhooks", json: (h: Harness) => ({ url: 5, events: ["item.created"] }), status: 422, field: "url" },
   { name: "a webhook without events", method: "POST", path: () => "/api/v1/webhooks", json: (h: Harness) => ({ url: "https://partner.example/h" }), status: 422, field: "events" },
-  { name: "a webhook url that is not a URL (refused by the subgraph)", method: "POST", path: () => "/api/v1/webhooks", json: (h: Harness) => ({ url: "not a url", events: ["item.created"] }), status: 422, field: "url" },
-  { name: "an unknown webhook field", method: "POST", path: () => "/api/v1/webhooks", json: (h: Harness) => ({ url: "https://partner.example/h", events: ["item.created"], secret: "mine" }), status: 422, field: "secret" },
+  {
+    name: "a webhook url that is not a URL (refused by the subgraph)",
+    method: "POST",
+    path: () => "/api/v1/webhooks",
+    json: (h: Harness) => ({ url: "not a url", events: ["item.created"] }),
+    status: 422,
+    field: "url",
+  },
+  {
+    name: "an unknown webhook field",
+    method: "POST",
+    path: () => "/api/v1/webhooks",
+    json: (h: Harness) => ({ url: "https://partner.example/h", events: ["item.created"], secret: "mine" }),
+    status: 422,
+    field: "secret",
+  },
   { name: "deleting a webhook id that is not a UUID", method: "DELETE", path: () => "/api/v1/webhooks/hook", status: 404 },
   // /integrations
   { name: "an integration page size above the maximum", method: "GET", path: () => "/api/v1/integrations?limit=1000", status: 400, field: "limit" },
@@ -133,7 +285,11 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
       const response = await rest.call(bad.method, bad.path(harness), { token: owner, json: bad.json?.(harness), raw: bad.raw, headers: bad.headers });
       const problem = assertProblem(response, bad.status, bad.code);
       assert.equal(problem.instance, new URL(bad.path(harness), "http://x").pathname);
-      if (bad.field !== undefined) assert.ok(problem.errors?.some((error) => error.field === bad.field), `errors name ${bad.field}: ${JSON.stringify(problem.errors)}`);
+      if (bad.field !== undefined)
+        assert.ok(
+          problem.errors?.some((error) => error.field === bad.field),
+          `errors name ${bad.field}: ${JSON.stringify(problem.errors)}`,
+        );
       assert.deepEqual(await stateOf(harness), before);
     });
   }
@@ -143,12 +299,19 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
     const fill = (h: Harness, path: string) =>
       path.replace(/\/(\w+(?:-\w+)*)\/\{(\w+)\}/g, (_whole, collection: string, name: string) => {
         const value =
-          name === "type" ? "slack" :
-          name === "columnId" ? board(h).columnIds.TEXT :
-          collection === "boards" ? board(h).id :
-          collection === "items" ? item(h) :
-          collection === "webhooks" ? acme(h).webhookId :
-          collection === "column-values" ? board(h).columnIds.TEXT : "";
+          name === "type"
+            ? "slack"
+            : name === "columnId"
+              ? board(h).columnIds.TEXT
+              : collection === "boards"
+                ? board(h).id
+                : collection === "items"
+                  ? item(h)
+                  : collection === "webhooks"
+                    ? acme(h).webhookId
+                    : collection === "column-values"
+                      ? board(h).columnIds.TEXT
+                      : "";
         return `/${collection}/${value}`;
       });
     const withBody = ROUTES.filter((route) => ["POST", "PUT", "PATCH"].includes(route.method) && route.body);
@@ -165,25 +328,59 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
           const before = await stateOf(harness);
           const response = await rest.call(route.method, `/api/v1${fill(harness, route.path)}`, { token: owner, raw: refusal.raw, headers: json });
           const problem = assertProblem(response, refusal.status);
-          if (refusal.field) assert.ok(problem.errors?.some((error) => error.field === refusal.field), JSON.stringify(problem.errors));
+          if (refusal.field)
+            assert.ok(
+              problem.errors?.some((error) => error.field === refusal.field),
+              JSON.stringify(problem.errors),
+            );
           assert.deepEqual(await stateOf(harness), before);
         });
       }
     }
     for (const route of paged) {
-      for (const [label, query, field] of [["an invalid cursor", "cursor=bm90LWEtY3Vyc29y", "cursor"], ["a limit of the wrong type", "limit=many", "limit"], ["a limit of zero", "limit=0", "limit"]] as const) {
+      for (const [label, query, field] of [
+        ["an invalid cursor", "cursor=bm90LWEtY3Vyc29y", "cursor"],
+        ["a limit of the wrong type", "limit=many", "limit"],
+        ["a limit of zero", "limit=0", "limit"],
+      ] as const) {
         it(`GET ${route.path} refuses ${label} with 400`, async () => {
           const response = await rest.call("GET", `/api/v1${fill(harness, route.path)}?${query}`, { token: owner });
           const problem = assertProblem(response, 400, "INVALID_PARAMETERS");
-          assert.ok(problem.errors?.some((error) => error.field === field), JSON.stringify(problem.errors));
+          assert.ok(
+            problem.errors?.some((error) => error.field === field),
+            JSON.stringify(problem.errors),
+          );
         });
       }
     }
   });
 
   it("covers every write route and every paged route with bad input", () => {
-    const refused = new Set(CASES.map((bad) => `${bad.method} ${bad.path(harness).split("?")[0]?.replace(/[0-9a-f-]{36}/g, "{id}").replace(/\/(nope|42|123|hook|status|fax)(\/|$)/g, "/{id}$2")}`));
-    for (const required of ["POST /api/v1/boards", "PATCH /api/v1/boards/{id}", "DELETE /api/v1/boards/{id}", "POST /api/v1/boards/{id}/items", "PATCH /api/v1/items/{id}", "DELETE /api/v1/items/{id}", "PUT /api/v1/items/{id}/column-values/{id}", "POST /api/v1/items/{id}/comments", "POST /api/v1/webhooks", "DELETE /api/v1/webhooks/{id}", "GET /api/v1/integrations", "GET /api/v1/users", "GET /api/v1/webhooks"]) {
+    const refused = new Set(
+      CASES.map(
+        (bad) =>
+          `${bad.method} ${bad
+            .path(harness)
+            .split("?")[0]
+            ?.replace(/[0-9a-f-]{36}/g, "{id}")
+            .replace(/\/(nope|42|123|hook|status|fax)(\/|$)/g, "/{id}$2")}`,
+      ),
+    );
+    for (const required of [
+      "POST /api/v1/boards",
+      "PATCH /api/v1/boards/{id}",
+      "DELETE /api/v1/boards/{id}",
+      "POST /api/v1/boards/{id}/items",
+      "PATCH /api/v1/items/{id}",
+      "DELETE /api/v1/items/{id}",
+      "PUT /api/v1/items/{id}/column-values/{id}",
+      "POST /api/v1/items/{id}/comments",
+      "POST /api/v1/webhooks",
+      "DELETE /api/v1/webhooks/{id}",
+      "GET /api/v1/integrations",
+      "GET /api/v1/users",
+      "GET /api/v1/webhooks",
+    ]) {
       assert.ok(refused.has(required), `${required} among ${[...refused].join(", ")}`);
     }
   });

@@ -27,7 +27,10 @@ describe("REST v1", () => {
       assert.equal(list.status, 200);
       assert.equal((list.body as Page).data.length, 2);
       const filtered = await rest.call("GET", `/api/v1/boards?state=ACTIVE&workspaceId=${acme().workspaceId}&search=roadmap`, { token: owner });
-      assert.deepEqual((filtered.body as Page).data.map((entry) => entry.id), [board().id]);
+      assert.deepEqual(
+        (filtered.body as Page).data.map((entry) => entry.id),
+        [board().id],
+      );
 
       const created = await rest.call("POST", "/api/v1/boards", { token: owner, json: { workspaceId: acme().workspaceId, name: "Partner board", kind: "PRIVATE" } });
       assert.equal(created.status, 201);
@@ -53,11 +56,17 @@ describe("REST v1", () => {
 
     it("lists a board's groups in position order and adds one at the end", async () => {
       const groups = await rest.call("GET", `/api/v1/boards/${board().id}/groups`, { token: owner });
-      assert.deepEqual((groups.body as { data: Resource[] }).data.map((group) => group.id), board().groupIds);
+      assert.deepEqual(
+        (groups.body as { data: Resource[] }).data.map((group) => group.id),
+        board().groupIds,
+      );
       const added = await rest.call("POST", `/api/v1/boards/${board().id}/groups`, { token: owner, json: { name: "Done" } });
       assert.equal(added.status, 201);
       const after = await rest.call("GET", `/api/v1/boards/${board().id}/groups`, { token: owner });
-      assert.deepEqual((after.body as { data: Resource[] }).data.map((group) => group.id), [...board().groupIds, (added.body as Resource).id]);
+      assert.deepEqual(
+        (after.body as { data: Resource[] }).data.map((group) => group.id),
+        [...board().groupIds, (added.body as Resource).id],
+      );
     });
 
     it("creates, reads, renames, sets a column value of and deletes an item", async () => {
@@ -69,7 +78,10 @@ describe("REST v1", () => {
       const item = created.body as Resource & { assignees: { id: string }[]; columnValues: { column: { id: string }; value: unknown }[] };
       assert.equal(created.headers.get("location"), `/api/v1/items/${item.id}`);
       assert.deepEqual(item.assignees, [{ id: acme().userIdsByRole.MEMBER }]);
-      assert.deepEqual(item.columnValues.map((value) => [value.column.id, value.value]), [[board().columnIds.NUMBER, 7]]);
+      assert.deepEqual(
+        item.columnValues.map((value) => [value.column.id, value.value]),
+        [[board().columnIds.NUMBER, 7]],
+      );
 
       const read = await rest.call("GET", `/api/v1/items/${item.id}`, { token: owner });
       assert.equal((read.body as Resource).name, "From REST");
@@ -158,8 +170,7 @@ describe("REST v1", () => {
     const headers = { "x-api-key": apiKey };
 
     const idempotencyKey = randomUUID();
-    const createBoard = () =>
-      rest.call("POST", "/api/v1/boards", { headers: { ...headers, "idempotency-key": idempotencyKey }, json: { workspaceId: acme().workspaceId, name: "Partner sync" } });
+    const createBoard = () => rest.call("POST", "/api/v1/boards", { headers: { ...headers, "idempotency-key": idempotencyKey }, json: { workspaceId: acme().workspaceId, name: "Partner sync" } });
     const created = await createBoard();
     assert.equal(created.status, 201);
     const newBoard = created.body as Resource;
@@ -314,7 +325,10 @@ describe("REST v1", () => {
       const keys = await harness.redis.keys(`${harness.redisPrefix}idempotency:*`);
       assert.ok(keys.length > 0);
       const ttls = await Promise.all(keys.map((entry) => harness.redis.pttl(entry)));
-      assert.ok(ttls.some((ttl) => ttl > 86_000_000 && ttl <= 86_400_000), `ttls ${ttls}`);
+      assert.ok(
+        ttls.some((ttl) => ttl > 86_000_000 && ttl <= 86_400_000),
+        `ttls ${ttls}`,
+      );
     });
   });
 });

@@ -221,12 +221,12 @@ describe("demo seed on PostgreSQL", () => {
       assert.equal(publicBoard.kind, BoardKind.PUBLIC);
       const privateBoard = await prisma.board.findUniqueOrThrow({ where: { id: org.boards[1].id }, include: { members: true } });
       assert.equal(privateBoard.kind, BoardKind.PRIVATE);
-      assert.deepEqual(
-        privateBoard.members.map((member) => member.userId).sort(),
-        [org.userIdsByRole.OWNER, org.userIdsByRole.MEMBER].sort(),
-      );
+      assert.deepEqual(privateBoard.members.map((member) => member.userId).sort(), [org.userIdsByRole.OWNER, org.userIdsByRole.MEMBER].sort());
       const integrations = await prisma.integration.findMany({ where: { organizationId: org.id } });
-      assert.deepEqual(integrations.map((integration) => [integration.type, integration.enabled]), [["SLACK", false]]);
+      assert.deepEqual(
+        integrations.map((integration) => [integration.type, integration.enabled]),
+        [["SLACK", false]],
+      );
       const webhooks = await prisma.webhook.findMany({ where: { organizationId: org.id } });
       assert.equal(webhooks.length, 1);
       assert.deepEqual(webhooks[0]?.events, ["project.item.created"]);

@@ -43,9 +43,7 @@ async function boardWithItems(harness: Harness, count: number): Promise<string> 
   await harness.prisma.item.createMany({ data: items });
   const users = acme.users.slice(0, 4);
   await harness.prisma.itemAssignee.createMany({
-    data: items.flatMap((item, index) =>
-      [users[index % 4], users[(index + 1) % 4]].map((user) => ({ organizationId, itemId: item.id, userId: user?.id ?? "" })),
-    ),
+    data: items.flatMap((item, index) => [users[index % 4], users[(index + 1) % 4]].map((user) => ({ organizationId, itemId: item.id, userId: user?.id ?? "" }))),
   });
   await harness.prisma.columnValue.createMany({
     data: items.flatMap((item, index) => [
@@ -88,12 +86,7 @@ describe("SQL statements per request", () => {
     const counts: number[] = [];
     for (const first of [1, 7]) {
       harness.sql.reset();
-      const result = await harness.gql(
-        token,
-        operations,
-        { membersFirst: first, boardsFirst: 10, itemsFirst: 10 },
-        "OrgMembersBoardsItems",
-      );
+      const result = await harness.gql(token, operations, { membersFirst: first, boardsFirst: 10, itemsFirst: 10 }, "OrgMembersBoardsItems");
       assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
       const { organization } = result.body.data as OrgMembersBoardsItemsQuery;
       assert.equal(organization.members.nodes.length, first);

@@ -25,7 +25,10 @@ describe("resuming a board stream after a cursor", () => {
   it("returns exactly the entries after the cursor, in order, across pages", async () => {
     const missed = await catchUp(redis, key, cursors[99] ?? "", 500);
     assert.equal(missed.length, 1100);
-    assert.deepEqual(missed.map((entry) => entry.cursor), cursors.slice(100));
+    assert.deepEqual(
+      missed.map((entry) => entry.cursor),
+      cursors.slice(100),
+    );
     assert.equal(JSON.parse(missed[0]?.event ?? "{}").index, 100);
     assert.deepEqual(await catchUp(redis, key, cursors.at(-1) ?? ""), [], "nothing after the newest");
     assert.equal(await latestCursor(redis, key), cursors.at(-1));

@@ -60,10 +60,7 @@ describe("subscription payloads", () => {
 
   it("shapes the result over event values and the federated answer, keyed by response keys", () => {
     const payload = compile(`subscription { boardActivity(boardId: "b") { at: cursor type renamed: item { title: name } who: actor { name } } }`);
-    const result = payload.shape(
-      { values: { cursor: "1-0", type: "ITEM_UPDATED" }, entities: { item: "i", actor: "u" } },
-      { data: { renamed: { title: "New name" }, who: { name: "Ada" } } },
-    );
+    const result = payload.shape({ values: { cursor: "1-0", type: "ITEM_UPDATED" }, entities: { item: "i", actor: "u" } }, { data: { renamed: { title: "New name" }, who: { name: "Ada" } } });
     assert.deepEqual(JSON.parse(JSON.stringify(result)), {
       data: { boardActivity: { at: "1-0", type: "ITEM_UPDATED", renamed: { title: "New name" }, who: { name: "Ada" } } },
     });
@@ -87,7 +84,10 @@ describe("subscription payloads", () => {
       { values: {}, entities: { item: "i" } },
       { data: { item: null }, errors: [{ message: "items is down", path: ["item"], extensions: { code: "SUBGRAPH_UNAVAILABLE" } }] },
     );
-    assert.deepEqual(result.errors?.map((error) => [error.path, error.extensions.code]), [[["boardActivity", "item"], "SUBGRAPH_UNAVAILABLE"]]);
+    assert.deepEqual(
+      result.errors?.map((error) => [error.path, error.extensions.code]),
+      [[["boardActivity", "item"], "SUBGRAPH_UNAVAILABLE"]],
+    );
   });
 
   it("shares answers per board only for selections of caller-independent fields; anything else per caller", () => {

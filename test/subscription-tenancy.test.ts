@@ -74,11 +74,7 @@ describe("subscription payloads are computed for each subscriber's own rights", 
   const boardNames = (result: Result | undefined, field: string) =>
     new Set(((result?.data?.[field]?.actor as { boards?: { nodes: { name: string }[] } } | undefined)?.boards?.nodes ?? []).map((board) => board.name));
   const orgBoardNames = (result: Result | undefined, field: string) =>
-    new Set(
-      ((result?.data?.[field]?.actor as { organization?: { boards?: { nodes: { name: string }[] } } } | undefined)?.organization?.boards?.nodes ?? []).map(
-        (board) => board.name,
-      ),
-    );
+    new Set(((result?.data?.[field]?.actor as { organization?: { boards?: { nodes: { name: string }[] } } } | undefined)?.organization?.boards?.nodes ?? []).map((board) => board.name));
 
   before(async () => {
     harness = await startHarness("tenancy", { itemsPerBoard: 4, subscriptions: {} });
@@ -124,10 +120,7 @@ describe("subscription payloads are computed for each subscriber's own rights", 
     const { alan, margaret } = members();
     const itemId = publicBoard().itemIds[2] ?? "";
     const after = await head("board", publicBoard().id);
-    const [unshared, shared] = await Promise.all([
-      open(margaret.id, "MEMBER", itemChanged(WIDE), { itemId, after }),
-      open(alan.id, "MEMBER", itemChanged(WIDE), { itemId, after }),
-    ]);
+    const [unshared, shared] = await Promise.all([open(margaret.id, "MEMBER", itemChanged(WIDE), { itemId, after }), open(alan.id, "MEMBER", itemChanged(WIDE), { itemId, after })]);
     await rename(itemId, "Item renamed");
     const [forMargaret] = (await unshared.until(1)) as Result[];
     const [forAlan] = (await shared.until(1)) as Result[];
@@ -159,10 +152,7 @@ describe("subscription payloads are computed for each subscriber's own rights", 
   it("myNotifications: two MEMBERs assigned by one change each get their own boards", async () => {
     const { alan, margaret } = members();
     const after = await head("org", acme().id);
-    const [forMargaret, forAlan] = await Promise.all([
-      open(margaret.id, "MEMBER", notifications(WIDE), { after }),
-      open(alan.id, "MEMBER", notifications(WIDE), { after }),
-    ]);
+    const [forMargaret, forAlan] = await Promise.all([open(margaret.id, "MEMBER", notifications(WIDE), { after }), open(alan.id, "MEMBER", notifications(WIDE), { after })]);
     await createItem(0, "Assigned to both", [alan.id, margaret.id]);
     const [margaretResult] = (await forMargaret.until(1)) as Result[];
     const [alanResult] = (await forAlan.until(1)) as Result[];

@@ -84,10 +84,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     const admin = pipeline.kafka.admin();
     await admin.connect();
     try {
-      const [ends, groups] = await Promise.all([
-        admin.fetchTopicOffsets(ITEM_TOPIC),
-        admin.fetchOffsets({ groupId: pipeline.bridgeGroupId, topics: [ITEM_TOPIC] }),
-      ]);
+      const [ends, groups] = await Promise.all([admin.fetchTopicOffsets(ITEM_TOPIC), admin.fetchOffsets({ groupId: pipeline.bridgeGroupId, topics: [ITEM_TOPIC] })]);
       const committed = new Map((groups[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
       return ends.every((end) => Number(end.high) === 0 || committed.get(end.partition) === Number(end.high));
     } finally {
@@ -121,7 +118,11 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     const result = await harness.gql(writerToken, UPDATE_ITEM, { input: { id: item, expectedVersion: version, name } });
     assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
     for (const one of who) {
-      await waitFor(`${one.label} to receive ${name}`, () => one.events.some((event) => event.name === name), () => `endings ${JSON.stringify(one.endings)}`);
+      await waitFor(
+        `${one.label} to receive ${name}`,
+        () => one.events.some((event) => event.name === name),
+        () => `endings ${JSON.stringify(one.endings)}`,
+      );
     }
   }
 
@@ -157,7 +158,11 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     bob.start();
     // Both subscriptions are live once each has received a rename made after they subscribed.
     const warm = writer("warm");
-    await waitFor("both subscribers live", () => alice.names("warm").length > 0 && bob.names("warm").length > 0, () => `sent ${warm.sent.length}`);
+    await waitFor(
+      "both subscribers live",
+      () => alice.names("warm").length > 0 && bob.names("warm").length > 0,
+      () => `sent ${warm.sent.length}`,
+    );
     await warm.stop();
     await receivedAll(alice, "warm", warm.sent);
     await receivedAll(bob, "warm", warm.sent);
@@ -201,7 +206,12 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     for (const who of subscribers()) await receivedAll(who, "kafka", sent);
     await sentinel("kafka"); // late duplicates would show before it
     const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka")));
-    report(t, "1 kafka broker stop/start", counts, `renames made while the broker was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), outbox backlog at restart=${backlog}, stop.sh ${stopMs} ms, start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
+    report(
+      t,
+      "1 kafka broker stop/start",
+      counts,
+      `renames made while the broker was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), outbox backlog at restart=${backlog}, stop.sh ${stopMs} ms, start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`,
+    );
     assert.deepEqual(w.failed, [], "mutations do not need Kafka");
     assert.ok(backlog > 0, "the relay was held up while the broker was down");
     assert.deepEqual(deliveredDuringOutage, [0, 0]);
@@ -227,7 +237,12 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     for (const who of subscribers()) await receivedAll(who, "kafka-kill", sent);
     await sentinel("kafka-kill");
     const counts = subscribers().map((who) => count(who.label, sent, who.names("kafka-kill")));
-    report(t, "1b kafka broker SIGKILL/start", counts, `renames made while the broker was dead=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`);
+    report(
+      t,
+      "1b kafka broker SIGKILL/start",
+      counts,
+      `renames made while the broker was dead=${outage.length} (delivered before it came back: ${deliveredDuringOutage.join("/")}), start.sh ${startMs} ms, backlog delivered ${catchUpMs} ms after start.sh returned, failed mutations=${w.failed.length}`,
+    );
     assert.deepEqual(w.failed, []);
     assert.deepEqual(deliveredDuringOutage, [0, 0]);
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("kafka-kill"));
@@ -309,7 +324,11 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     // Bob comes back while Redis is still down: his attempts to resume fail until it is back.
     const endingsBefore = bob.endings.length;
     bob.goOnline();
-    await waitFor("bob to fail at least one resume during the outage", () => bob.endings.length > endingsBefore, () => JSON.stringify(bob.endings));
+    await waitFor(
+      "bob to fail at least one resume during the outage",
+      () => bob.endings.length > endingsBefore,
+      () => JSON.stringify(bob.endings),
+    );
     await w.sends(3);
     const outage = w.sent.slice(downFrom);
     const deliveredDuringOutage = alice.names("redis-aof").filter((name) => outage.includes(name)).length;
@@ -334,134 +353,140 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-aof"));
   });
 
-  it(
-    `4b. Redis down ${LONG_OUTAGE_MS / 1000} s, longer than the bridge's Kafka session (${BRIDGE_SESSION_MS / 1000} s), while renames go on: the same bridge (never restarted) keeps its group membership, says it is not ready meanwhile, and delivers every event exactly once when Redis is back`,
-    async (t) => {
-      // The bridge as events/main.ts runs it (its own Redis client, whose commands wait through an
-      // outage), with a shorter session than production's 10 s so the outage can be 2x longer in
-      // half the time. It used to wait on the append without heartbeats: dropped from the group,
-      // its commit refused, kafkajs gave the consumer up and live events stopped for good.
-      const bridgeClient = bridgeRedis(`redis://127.0.0.1:${redisServer.port}`);
-      await pipeline.bridge.dispose();
-      const bridge: Bridge = await startBridge({
-        kafka: pipeline.kafka,
-        redis: bridgeClient,
-        check: parseEventMessage,
-        logger: pino({ level: "silent" }),
-        groupId: pipeline.bridgeGroupId,
-        fromBeginning: false,
-        keyPrefix: harness.redisPrefix,
-        sessionTimeoutMs: BRIDGE_SESSION_MS,
-        stalledAfterMs: 1_000,
-      });
-      pipeline.bridge = bridge;
-      const w = writer("redis-long");
-      try {
-        await bridge.ready;
-        await w.sends(4);
-        for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent);
-        const memberBefore = await bridgeMembers();
-        const readyBefore = bridge.health();
-        await redisServer.stop("SIGKILL");
-        const downAt = Date.now();
-        const downFrom = w.sent.length;
-        await waitFor("the bridge to say it is not ready", () => !bridge.health().ready, () => JSON.stringify(bridge.health()));
-        const notReady = bridge.health();
-        // The outage itself (the fault under test, not a wait for something): renames go on meanwhile.
-        await sleep(Math.max(0, LONG_OUTAGE_MS - (Date.now() - downAt)));
-        const outage = w.sent.slice(downFrom);
-        const deliveredDuringOutage = subscribers().map((who) => who.names("redis-long").filter((name) => outage.includes(name)).length);
-        const membersDuringOutage = await bridgeMembers();
-        const outageMs = Date.now() - downAt;
-        await redisServer.start("aof", "redis-aof");
-        const mark = Date.now();
-        for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent.slice(0, downFrom + outage.length));
-        const catchUpMs = Date.now() - mark;
-        await w.sends(6);
-        const sent = await w.stop();
-        for (const who of subscribers()) await receivedAll(who, "redis-long", sent);
-        await sentinel("redis-long");
-        await waitFor("the bridge to be ready again", () => bridge.health().ready, () => JSON.stringify(bridge.health()));
-        const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-long")));
-        report(
-          t,
-          "4b redis down longer than the kafka session",
-          counts,
-          `outage ${outageMs} ms (session ${BRIDGE_SESSION_MS} ms), renames made meanwhile=${outage.length} (delivered before Redis came back: ${deliveredDuringOutage.join("/")}), backlog delivered ${catchUpMs} ms after Redis answered; bridge readiness during the outage: ${JSON.stringify(notReady.reason)}; consumer rebuilds=${String(bridge.health().details?.rebuilds)}; group members before/during/after: ${memberBefore.join(",")} / ${membersDuringOutage.join(",")} / ${(await bridgeMembers()).join(",")}`,
-        );
-        assert.equal(readyBefore.ready, true);
-        assert.equal(notReady.ready, false, "readiness says the bridge cannot append");
-        assert.ok(outageMs > BRIDGE_SESSION_MS * 1.5, `the outage (${outageMs} ms) is clearly longer than the session (${BRIDGE_SESSION_MS} ms)`);
-        assert.ok(outage.length > 0);
-        assert.deepEqual(deliveredDuringOutage, [0, 0]);
-        assert.deepEqual(w.failed, [], "mutations do not need Redis");
-        // The member heartbeated through the outage: the same one, never dropped, nothing rebuilt.
-        assert.equal(memberBefore.length, 1);
-        assert.deepEqual(membersDuringOutage, memberBefore);
-        assert.deepEqual(await bridgeMembers(), memberBefore);
-        assert.equal(bridge.health().details?.rebuilds, 0);
-        for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-long"));
-      } finally {
-        await w.stop();
-        // Back to the pipeline's usual bridge (on the shared client) for the scenarios after this one.
-        if (!redisServer.running) await redisServer.start("aof", "redis-aof");
-        await pipeline.restartBridge();
-        bridgeClient.disconnect();
-      }
-    },
-  );
-
-  it(
-    "5. Redis without persistence restarted: every connected or resuming client is told CURSOR_EXPIRED (never a silent gap), refetches, then gets every later event exactly once",
-    async (t) => {
-      // What "0 lost" means here. Redis keeps nothing on disk, so its streams (and cursors) are gone
-      // after a restart, and with them any event it held that the gateway had not read yet. The
-      // gateway cannot know whether there was one, so after reconnecting it checks that the entry
-      // each followed stream was last read at is still there; it is not, and every subscriber of the
-      // stream is told CURSOR_EXPIRED: it refetches and subscribes afresh. So a client never misses
-      // an event without being told, and from each new subscription on it misses nothing and gets
-      // nothing twice. A client offline across the restart is told the same when it resumes.
-      const w = writer("redis-mem");
-      await w.pause();
-      const expiredBefore = subscribers().map((who) => who.expired);
-      // Switch to a Redis without persistence: the streams go, the connected clients are told.
-      await redisServer.stop("SIGTERM");
-      await redisServer.start("memory", "redis-memory");
-      w.resume();
-      await w.sends(6);
-      bob.goOffline();
-      await redisServer.stop("SIGTERM");
-      const downFrom = w.sent.length;
-      await w.sends(6); // while Redis is down
-      const outage = w.sent.slice(downFrom);
-      const deliveredDuringOutage = alice.names("redis-mem").filter((name) => outage.includes(name)).length;
-      await redisServer.start("memory", "redis-memory");
+  it(`4b. Redis down ${LONG_OUTAGE_MS / 1000} s, longer than the bridge's Kafka session (${BRIDGE_SESSION_MS / 1000} s), while renames go on: the same bridge (never restarted) keeps its group membership, says it is not ready meanwhile, and delivers every event exactly once when Redis is back`, async (t) => {
+    // The bridge as events/main.ts runs it (its own Redis client, whose commands wait through an
+    // outage), with a shorter session than production's 10 s so the outage can be 2x longer in
+    // half the time. It used to wait on the append without heartbeats: dropped from the group,
+    // its commit refused, kafkajs gave the consumer up and live events stopped for good.
+    const bridgeClient = bridgeRedis(`redis://127.0.0.1:${redisServer.port}`);
+    await pipeline.bridge.dispose();
+    const bridge: Bridge = await startBridge({
+      kafka: pipeline.kafka,
+      redis: bridgeClient,
+      check: parseEventMessage,
+      logger: pino({ level: "silent" }),
+      groupId: pipeline.bridgeGroupId,
+      fromBeginning: false,
+      keyPrefix: harness.redisPrefix,
+      sessionTimeoutMs: BRIDGE_SESSION_MS,
+      stalledAfterMs: 1_000,
+    });
+    pipeline.bridge = bridge;
+    const w = writer("redis-long");
+    try {
+      await bridge.ready;
       await w.sends(4);
-      bob.goOnline(); // resumes with a cursor of the lost stream: CURSOR_EXPIRED, then afresh
+      for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent);
+      const memberBefore = await bridgeMembers();
+      const readyBefore = bridge.health();
+      await redisServer.stop("SIGKILL");
+      const downAt = Date.now();
+      const downFrom = w.sent.length;
+      await waitFor(
+        "the bridge to say it is not ready",
+        () => !bridge.health().ready,
+        () => JSON.stringify(bridge.health()),
+      );
+      const notReady = bridge.health();
+      // The outage itself (the fault under test, not a wait for something): renames go on meanwhile.
+      await sleep(Math.max(0, LONG_OUTAGE_MS - (Date.now() - downAt)));
+      const outage = w.sent.slice(downFrom);
+      const deliveredDuringOutage = subscribers().map((who) => who.names("redis-long").filter((name) => outage.includes(name)).length);
+      const membersDuringOutage = await bridgeMembers();
+      const outageMs = Date.now() - downAt;
+      await redisServer.start("aof", "redis-aof");
+      const mark = Date.now();
+      for (const who of subscribers()) await receivedAll(who, "redis-long", w.sent.slice(0, downFrom + outage.length));
+      const catchUpMs = Date.now() - mark;
       await w.sends(6);
       const sent = await w.stop();
-      for (const who of subscribers()) {
-        await waitFor(`${who.label} to reach the last rename`, () => who.names("redis-mem").at(-1) === sent.at(-1), () => `${JSON.stringify(who.names("redis-mem"))}; endings ${JSON.stringify(who.endings)}`);
-      }
-      await sentinel("redis-mem");
-      const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-mem")));
-      const told = subscribers().map((who, i) => who.expired - (expiredBefore[i] ?? 0));
+      for (const who of subscribers()) await receivedAll(who, "redis-long", sent);
+      await sentinel("redis-long");
+      await waitFor(
+        "the bridge to be ready again",
+        () => bridge.health().ready,
+        () => JSON.stringify(bridge.health()),
+      );
+      const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-long")));
       report(
         t,
-        "5 redis restart without persistence",
+        "4b redis down longer than the kafka session",
         counts,
-        `renames made while Redis was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage}); CURSOR_EXPIRED told: alice ${told[0]}, bob ${told[1]}; "lost" = renames between a CURSOR_EXPIRED and the new subscription, covered by the refetch`,
+        `outage ${outageMs} ms (session ${BRIDGE_SESSION_MS} ms), renames made meanwhile=${outage.length} (delivered before Redis came back: ${deliveredDuringOutage.join("/")}), backlog delivered ${catchUpMs} ms after Redis answered; bridge readiness during the outage: ${JSON.stringify(notReady.reason)}; consumer rebuilds=${String(bridge.health().details?.rebuilds)}; group members before/during/after: ${memberBefore.join(",")} / ${membersDuringOutage.join(",")} / ${(await bridgeMembers()).join(",")}`,
       );
-      assert.deepEqual(w.failed, []);
-      assert.equal(deliveredDuringOutage, 0);
-      for (const [i, who] of subscribers().entries()) {
-        assert.ok((told[i] ?? 0) >= 1, `${who.label} is told the streams were lost: ${JSON.stringify(who.endings)}`);
-        assert.equal(counts[i]?.duplicates, 0);
-        assertNoSilentGap(who, "redis-mem", sent);
-      }
-      assert.ok(bob.refetched !== null, "bob refetched after CURSOR_EXPIRED");
-    },
-  );
+      assert.equal(readyBefore.ready, true);
+      assert.equal(notReady.ready, false, "readiness says the bridge cannot append");
+      assert.ok(outageMs > BRIDGE_SESSION_MS * 1.5, `the outage (${outageMs} ms) is clearly longer than the session (${BRIDGE_SESSION_MS} ms)`);
+      assert.ok(outage.length > 0);
+      assert.deepEqual(deliveredDuringOutage, [0, 0]);
+      assert.deepEqual(w.failed, [], "mutations do not need Redis");
+      // The member heartbeated through the outage: the same one, never dropped, nothing rebuilt.
+      assert.equal(memberBefore.length, 1);
+      assert.deepEqual(membersDuringOutage, memberBefore);
+      assert.deepEqual(await bridgeMembers(), memberBefore);
+      assert.equal(bridge.health().details?.rebuilds, 0);
+      for (const [i, who] of subscribers().entries()) assertExact(counts[i]!, sent, who.names("redis-long"));
+    } finally {
+      await w.stop();
+      // Back to the pipeline's usual bridge (on the shared client) for the scenarios after this one.
+      if (!redisServer.running) await redisServer.start("aof", "redis-aof");
+      await pipeline.restartBridge();
+      bridgeClient.disconnect();
+    }
+  });
+
+  it("5. Redis without persistence restarted: every connected or resuming client is told CURSOR_EXPIRED (never a silent gap), refetches, then gets every later event exactly once", async (t) => {
+    // What "0 lost" means here. Redis keeps nothing on disk, so its streams (and cursors) are gone
+    // after a restart, and with them any event it held that the gateway had not read yet. The
+    // gateway cannot know whether there was one, so after reconnecting it checks that the entry
+    // each followed stream was last read at is still there; it is not, and every subscriber of the
+    // stream is told CURSOR_EXPIRED: it refetches and subscribes afresh. So a client never misses
+    // an event without being told, and from each new subscription on it misses nothing and gets
+    // nothing twice. A client offline across the restart is told the same when it resumes.
+    const w = writer("redis-mem");
+    await w.pause();
+    const expiredBefore = subscribers().map((who) => who.expired);
+    // Switch to a Redis without persistence: the streams go, the connected clients are told.
+    await redisServer.stop("SIGTERM");
+    await redisServer.start("memory", "redis-memory");
+    w.resume();
+    await w.sends(6);
+    bob.goOffline();
+    await redisServer.stop("SIGTERM");
+    const downFrom = w.sent.length;
+    await w.sends(6); // while Redis is down
+    const outage = w.sent.slice(downFrom);
+    const deliveredDuringOutage = alice.names("redis-mem").filter((name) => outage.includes(name)).length;
+    await redisServer.start("memory", "redis-memory");
+    await w.sends(4);
+    bob.goOnline(); // resumes with a cursor of the lost stream: CURSOR_EXPIRED, then afresh
+    await w.sends(6);
+    const sent = await w.stop();
+    for (const who of subscribers()) {
+      await waitFor(
+        `${who.label} to reach the last rename`,
+        () => who.names("redis-mem").at(-1) === sent.at(-1),
+        () => `${JSON.stringify(who.names("redis-mem"))}; endings ${JSON.stringify(who.endings)}`,
+      );
+    }
+    await sentinel("redis-mem");
+    const counts = subscribers().map((who) => count(who.label, sent, who.names("redis-mem")));
+    const told = subscribers().map((who, i) => who.expired - (expiredBefore[i] ?? 0));
+    report(
+      t,
+      "5 redis restart without persistence",
+      counts,
+      `renames made while Redis was down=${outage.length} (delivered before it came back: ${deliveredDuringOutage}); CURSOR_EXPIRED told: alice ${told[0]}, bob ${told[1]}; "lost" = renames between a CURSOR_EXPIRED and the new subscription, covered by the refetch`,
+    );
+    assert.deepEqual(w.failed, []);
+    assert.equal(deliveredDuringOutage, 0);
+    for (const [i, who] of subscribers().entries()) {
+      assert.ok((told[i] ?? 0) >= 1, `${who.label} is told the streams were lost: ${JSON.stringify(who.endings)}`);
+      assert.equal(counts[i]?.duplicates, 0);
+      assertNoSilentGap(who, "redis-mem", sent);
+    }
+    assert.ok(bob.refetched !== null, "bob refetched after CURSOR_EXPIRED");
+  });
 
   it("6. a subscription attempted while Redis is down (refused, retried) gets live events once Redis is back; a socket that stays away leaves no stream followed", async (t) => {
     // A board nobody follows yet, so its stream is first watched during the outage.
@@ -478,35 +503,77 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
     dave.start();
     const subscribedTo = async (channel: string) => ((await redis.call("PUBSUB", "CHANNELS", channel)) as string[]).length > 0;
     try {
-      await waitFor("carol refused twice while Redis is down", () => carol.endings.length >= 2, () => JSON.stringify(carol.endings));
-      await waitFor("dave refused while Redis is down", () => dave.endings.length >= 1, () => JSON.stringify(dave.endings));
+      await waitFor(
+        "carol refused twice while Redis is down",
+        () => carol.endings.length >= 2,
+        () => JSON.stringify(carol.endings),
+      );
+      await waitFor(
+        "dave refused while Redis is down",
+        () => dave.endings.length >= 1,
+        () => JSON.stringify(dave.endings),
+      );
       const refused = [...carol.endings];
       const daveRefused = [...dave.endings];
       await redisServer.start("memory", "redis-memory");
       const w = new Writer(harness, writerToken, otherItem, "late").start();
       // Fresh subscription (no cursor yet): it sees what is renamed once it is live, which it must become.
-      await waitFor("carol to receive live events after Redis is back", () => carol.names("late").length > 0, () => `sent ${w.sent.length}; carol endings ${JSON.stringify(carol.endings)}`, 20_000);
+      await waitFor(
+        "carol to receive live events after Redis is back",
+        () => carol.names("late").length > 0,
+        () => `sent ${w.sent.length}; carol endings ${JSON.stringify(carol.endings)}`,
+        20_000,
+      );
       await w.sends(5);
       const sent = await w.stop();
-      await waitFor("carol to reach the last rename", () => carol.names("late").at(-1) === sent.at(-1), () => JSON.stringify(carol.names("late")));
+      await waitFor(
+        "carol to reach the last rename",
+        () => carol.names("late").at(-1) === sent.at(-1),
+        () => JSON.stringify(carol.names("late")),
+      );
       await sentinel("late", [carol], otherItem);
       const got = carol.names("late");
       const expected = sent.slice(sent.indexOf(got[0] ?? ""));
       const counts = count("carol", expected, got);
-      report(t, "6 subscribe during a Redis outage", [counts], `carol refused during the outage: ${JSON.stringify(refused)}, dave: ${JSON.stringify(daveRefused.slice(0, 3))}; renames before carol's subscription was live: ${sent.length - expected.length}`);
-      assert.ok(refused.every((ending) => ending === "SUBSCRIPTION_UNAVAILABLE" || ending.startsWith("closed 1013")), JSON.stringify(refused));
-      assert.ok(daveRefused.every((ending) => ending.startsWith("closed 1013")), JSON.stringify(daveRefused));
+      report(
+        t,
+        "6 subscribe during a Redis outage",
+        [counts],
+        `carol refused during the outage: ${JSON.stringify(refused)}, dave: ${JSON.stringify(daveRefused.slice(0, 3))}; renames before carol's subscription was live: ${sent.length - expected.length}`,
+      );
+      assert.ok(
+        refused.every((ending) => ending === "SUBSCRIPTION_UNAVAILABLE" || ending.startsWith("closed 1013")),
+        JSON.stringify(refused),
+      );
+      assert.ok(
+        daveRefused.every((ending) => ending.startsWith("closed 1013")),
+        JSON.stringify(daveRefused),
+      );
       assertExact(counts, expected, got);
       // Dave gets in once Redis is back; when he leaves, nothing of his organisation stays followed.
       const globexWakes = [`${harness.redisPrefix}org:${globex.id}:wake`, `${harness.redisPrefix}board:${globex.boards[0].id}:wake`];
-      await waitFor("dave connected and subscribed", async () => (await subscribedTo(globexWakes[0]!)) && (await subscribedTo(globexWakes[1]!)), () => JSON.stringify(dave.endings));
+      await waitFor(
+        "dave connected and subscribed",
+        async () => (await subscribedTo(globexWakes[0]!)) && (await subscribedTo(globexWakes[1]!)),
+        () => JSON.stringify(dave.endings),
+      );
       await dave.stop();
-      await waitFor("dave's organisation and board no longer followed", async () => !(await subscribedTo(globexWakes[0]!)) && !(await subscribedTo(globexWakes[1]!)), () => globexWakes.join(", "), 10_000);
+      await waitFor(
+        "dave's organisation and board no longer followed",
+        async () => !(await subscribedTo(globexWakes[0]!)) && !(await subscribedTo(globexWakes[1]!)),
+        () => globexWakes.join(", "),
+        10_000,
+      );
       // Once carol is gone nobody on this gateway follows the board: its wake channel is released
       // (a subscription refused during the outage must not leave a watch behind).
       await carol.stop();
       const wake = `${harness.redisPrefix}board:${board.id}:wake`;
-      await waitFor("the board's wake channel to be unsubscribed", async () => ((await redis.call("PUBSUB", "CHANNELS", wake)) as string[]).length === 0, () => wake, 10_000);
+      await waitFor(
+        "the board's wake channel to be unsubscribed",
+        async () => ((await redis.call("PUBSUB", "CHANNELS", wake)) as string[]).length === 0,
+        () => wake,
+        10_000,
+      );
     } finally {
       await carol.stop();
       await dave.stop();

@@ -227,11 +227,9 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("applies the gateway's operation limits to subscription documents", async () => {
     const { client } = connect(await harness.token(0, "MEMBER"));
-    const costly = subscribe(
-      client,
-      `subscription($b: ID!) { boardActivity(boardId: $b) { item { comments(first: 1000) { nodes { item { comments(first: 1000) { nodes { body } } } } } } } }`,
-      { b: board().id },
-    );
+    const costly = subscribe(client, `subscription($b: ID!) { boardActivity(boardId: $b) { item { comments(first: 1000) { nodes { item { comments(first: 1000) { nodes { body } } } } } } } }`, {
+      b: board().id,
+    });
     await costly.completed;
     assert.equal((costly.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "COST_LIMIT_EXCEEDED");
   });
@@ -269,7 +267,10 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const watching = subscribe(first.client, operation("Presence"), { boardId: board().id });
     const [snapshot] = (await watching.until(1)) as { data?: PresenceSubscription }[];
     assert.equal(snapshot?.data?.boardPresence.change, "SNAPSHOT");
-    assert.deepEqual(snapshot?.data?.boardPresence.viewers.map((viewer) => viewer.id), [acme().userIdsByRole.OWNER]);
+    assert.deepEqual(
+      snapshot?.data?.boardPresence.viewers.map((viewer) => viewer.id),
+      [acme().userIdsByRole.OWNER],
+    );
 
     const second = connect(await harness.token(0, "MEMBER"));
     const joining = subscribe(second.client, operation("Presence"), { boardId: board().id });

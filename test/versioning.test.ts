@@ -51,7 +51,13 @@ describe("negotiateVersion: the version in the path", () => {
 describe("negotiateVersion: the bare /api path", () => {
   it("serves the current version without a vendor type", () => {
     assert.deepEqual(negotiateVersion("/api/boards", {}), { ok: true, version: CURRENT_VERSION, path: "/boards", base: "/api", contentType: "application/json" });
-    assert.deepEqual(negotiateVersion("/api/boards", { accept: "application/json, text/plain" }), { ok: true, version: CURRENT_VERSION, path: "/boards", base: "/api", contentType: "application/json" });
+    assert.deepEqual(negotiateVersion("/api/boards", { accept: "application/json, text/plain" }), {
+      ok: true,
+      version: CURRENT_VERSION,
+      path: "/boards",
+      base: "/api",
+      contentType: "application/json",
+    });
   });
 
   it("treats /api itself as the root", () => {
@@ -64,7 +70,13 @@ describe("negotiateVersion: the bare /api path", () => {
 
   it("reads the vendor type case-insensitively, with parameters and among other types", () => {
     assert.deepEqual(negotiateVersion("/api/boards", { accept: "Application/VND.Sunday.V1+JSON" }), { ok: true, version: "v1", path: "/boards", base: "/api", contentType: VENDOR_V1 });
-    assert.deepEqual(negotiateVersion("/api/boards", { accept: `text/html, ${VENDOR_V1}; charset=utf-8, */*;q=0.1` }), { ok: true, version: "v1", path: "/boards", base: "/api", contentType: VENDOR_V1 });
+    assert.deepEqual(negotiateVersion("/api/boards", { accept: `text/html, ${VENDOR_V1}; charset=utf-8, */*;q=0.1` }), {
+      ok: true,
+      version: "v1",
+      path: "/boards",
+      base: "/api",
+      contentType: VENDOR_V1,
+    });
   });
 
   it("picks the supported one of several vendor types", () => {

@@ -53,7 +53,13 @@ function packageOf(frame: CallFrame): string {
     if (functionName.startsWith("(")) return functionName; // (garbage collector), (program), (idle)
     return "(native/builtin)";
   }
-  if (url.startsWith("node:")) return `node:${url.slice(5).replace(/^internal\//, "").split("/")[0]}`;
+  if (url.startsWith("node:"))
+    return `node:${
+      url
+        .slice(5)
+        .replace(/^internal\//, "")
+        .split("/")[0]
+    }`;
   const path = url.replace(/^file:\/\//, "");
   const modules = path.lastIndexOf("node_modules/");
   if (modules >= 0) {
@@ -117,9 +123,7 @@ export function formatProfile(summary: ProfileSummary): string {
     "",
     "| # | self ms | % of busy | function | where |",
     "|---|---|---|---|---|",
-    ...summary.functions.map(
-      (row, i) => `| ${i + 1} | ${row.selfMs.toFixed(0)} | ${pct(row.share)} | \`${row.name}\` | ${row.where || row.package} |`,
-    ),
+    ...summary.functions.map((row, i) => `| ${i + 1} | ${row.selfMs.toFixed(0)} | ${pct(row.share)} | \`${row.name}\` | ${row.where || row.package} |`),
     "",
     "| package / area | self ms | % of busy |",
     "|---|---|---|",

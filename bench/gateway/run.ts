@@ -43,7 +43,10 @@ const PROFILE_ARG = args.find((arg) => arg === "--profile" || arg.startsWith("--
 const PROFILE = PROFILE_ARG !== undefined;
 /** Which gateway --profile profiles (`--profile=apollo` etc.); ours by default. */
 const PROFILE_KEY = PROFILE_ARG?.includes("=") ? PROFILE_ARG.slice("--profile=".length) : "ours";
-const ONLY = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+const ONLY = args
+  .find((arg) => arg.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 
 function numberEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -184,12 +187,7 @@ function tail(file: string, lines = 30): string {
 }
 
 /** Forks `children/<script>` with Node's own TypeScript support; resolves when it reports ready. Output goes to a log file. */
-async function startChild(
-  name: string,
-  script: string,
-  config: unknown,
-  options: { execArgv?: string[]; env?: Record<string, string> } = {},
-): Promise<Child> {
+async function startChild(name: string, script: string, config: unknown, options: { execArgv?: string[]; env?: Record<string, string> } = {}): Promise<Child> {
   const log = join(WORK, `${name}.log`);
   const fd = openSync(log, "a");
   const child = fork(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), [], {
@@ -204,8 +202,8 @@ async function startChild(
   const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s\n${tail(log)}`)), 90_000);
     child.on("message", (message: FromChild) => {
-      if (message.type === "ready") (clearTimeout(timer), resolve(message));
-      else if (message.type === "error") (clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`)));
+      if (message.type === "ready") clearTimeout(timer), resolve(message);
+      else if (message.type === "error") clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`));
     });
     child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before ready\n${tail(log)}`))));
   });
@@ -260,7 +258,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // ───────────────────────────── CPU accounting (Linux /proc) ─────────────────────────────
-
 
 /** --real: the database name, so that its PostgreSQL backends count as subgraph CPU, not "other". */
 let benchDatabase: string | null = null;
@@ -354,9 +351,7 @@ async function post(url: string, workload: Workload): Promise<{ status: number; 
 /** JSON with sorted keys: equal for equal content whatever the key order. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
 
@@ -463,9 +458,7 @@ interface Row {
 
 async function benchGateway(spec: GatewaySpec, subgraphs: readonly Child[], setupWorkload: Workload, profile: boolean): Promise<Row> {
   const row: Row = { key: spec.key, label: spec.label, ok: false };
-  const workload = spec.acceptEncoding
-    ? { ...setupWorkload, headers: { ...setupWorkload.headers, "accept-encoding": spec.acceptEncoding } }
-    : setupWorkload;
+  const workload = spec.acceptEncoding ? { ...setupWorkload, headers: { ...setupWorkload.headers, "accept-encoding": spec.acceptEncoding } } : setupWorkload;
   const started = performance.now();
   process.stdout.write(`\n[${spec.key}] starting… `);
   let gateway: Child | null = null;
@@ -559,9 +552,7 @@ async function inMemorySetup(): Promise<Setup> {
   const { composeServices } = rootRequire("@apollo/composition") as typeof import("@apollo/composition");
   const subgraphs = await Promise.all(SUBGRAPH_NAMES.map((name) => startChild(`subgraph-${name}`, "subgraph.ts", { name })));
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, subgraphs[i]!.url]));
-  const composed = composeServices(
-    SUBGRAPH_NAMES.map((name) => ({ name, url: subgraphUrls[name], typeDefs: graphql.parse(TYPE_DEFS[name]) })),
-  );
+  const composed = composeServices(SUBGRAPH_NAMES.map((name) => ({ name, url: subgraphUrls[name], typeDefs: graphql.parse(TYPE_DEFS[name]) })));
   if (composed.errors) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join("; ")}`);
   const supergraphPath = join(WORK, "supergraph.graphql");
   writeFileSync(supergraphPath, composed.supergraphSdl);
@@ -620,8 +611,7 @@ async function realSetup(): Promise<Setup> {
   const { migrate } = await sourceImport<typeof import("../../prisma/tools/migrate.ts")>("prisma/tools/migrate.ts");
   const { seedDemo } = await sourceImport<typeof import("../../prisma/seed.ts")>("prisma/seed.ts");
   const { createPrisma } = await sourceImport<typeof import("../../platform/db.ts")>("platform/db.ts");
-  const adminUrl =
-    process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+  const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
   const database = `sunday_bench_${process.pid}`;
   benchDatabase = database;
   const admin = async (sql: string) => {
@@ -709,9 +699,7 @@ function table(rows: readonly Row[]): string {
     const bad = row.bodyChecked ? String(row.mismatches) : "unchecked";
     const noisy = isNoisy(row) ? " ⚠ noisy" : row.noisyRoundsDropped ? ` (${row.noisyRoundsDropped} noisy round left out)` : "";
     const rpsText = row.rpsRange ? `${fixed(row.rps)} (${fixed(row.rpsRange[0])}–${fixed(row.rpsRange[1])})` : fixed(row.rps);
-    const cpuText = row.cpuRange
-      ? `${fixed(row.gatewayCpuMsPerRequest, 1)} (${fixed(row.cpuRange[0], 1)}–${fixed(row.cpuRange[1], 1)})`
-      : fixed(row.gatewayCpuMsPerRequest, 2);
+    const cpuText = row.cpuRange ? `${fixed(row.gatewayCpuMsPerRequest, 1)} (${fixed(row.cpuRange[0], 1)}–${fixed(row.cpuRange[1], 1)})` : fixed(row.gatewayCpuMsPerRequest, 2);
     lines.push(
       `| ${row.label}${noisy} | ${rpsText} | ${fixed(row.p50, 0)} | ${fixed(row.p99, 0)} | ${row.errors} / ${row.timeouts} / ${row.non2xx} / ${bad} | ${cpuText} | ${fixed(row.gatewayCores, 2)} | ${fixed(row.fetchesPerRequest, 1)} | ${fixed(row.subgraphCpuMsPerRequest, 2)} | ${fixed(row.runnerCores, 2)} | ${fixed(row.otherCores, 2)} |`,
     );
@@ -725,9 +713,7 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-const MEDIAN_FIELDS = [
-  "rps", "p50", "p99", "gatewayCpuMsPerRequest", "gatewayCores", "fetchesPerRequest", "subgraphCpuMsPerRequest", "runnerCores",
-] as const;
+const MEDIAN_FIELDS = ["rps", "p50", "p99", "gatewayCpuMsPerRequest", "gatewayCores", "fetchesPerRequest", "subgraphCpuMsPerRequest", "runnerCores"] as const;
 const SUM_FIELDS = ["requests", "sent", "errors", "timeouts", "non2xx", "mismatches"] as const;
 
 const isNoisy = (row: Row) => (row.otherCores ?? 0) > NOISY_CORES;
@@ -753,10 +739,7 @@ function medianRow(rounds: readonly Row[]): Row {
   row.otherCores = Math.max(...ok.map((r) => r.otherCores ?? 0)); // the noisiest window, for the flag
   row.bodyChecked = ok.every((r) => r.bodyChecked);
   row.rpsRange = [Math.min(...ok.map((r) => r.rps!)), Math.max(...ok.map((r) => r.rps!))];
-  row.cpuRange = [
-    Math.min(...ok.map((r) => r.gatewayCpuMsPerRequest ?? Infinity)),
-    Math.max(...ok.map((r) => r.gatewayCpuMsPerRequest ?? 0)),
-  ];
+  row.cpuRange = [Math.min(...ok.map((r) => r.gatewayCpuMsPerRequest ?? Infinity)), Math.max(...ok.map((r) => r.gatewayCpuMsPerRequest ?? 0))];
   if (rounds.length > ok.length) row.failure = `${rounds.length - ok.length} round(s) failed`;
   return row;
 }
@@ -783,15 +766,12 @@ function ratios(allRounds: readonly Row[]): string[] {
       .filter((pair): pair is readonly [Row, Row] => Boolean(pair[0] && pair[1]));
     if (pairs.length === 0) continue;
     const { items: quietPairs, dropped } = preferQuiet(pairs, ([ours, other]) => isNoisy(ours) || isNoisy(other));
-    const ratio = (field: "rps" | "p50" | "p99" | "gatewayCpuMsPerRequest") =>
-      median(quietPairs.map(([ours, other]) => ours[field]! / other[field]!));
+    const ratio = (field: "rps" | "p50" | "p99" | "gatewayCpuMsPerRequest") => median(quietPairs.map(([ours, other]) => ours[field]! / other[field]!));
     const rpsRatios = pairs.map(([ours, other]) => `${(ours.rps! / other.rps!).toFixed(2)}${isNoisy(ours) || isNoisy(other) ? " (noisy)" : ""}`);
     out.push(
       `${name}: RPS ${ratio("rps").toFixed(2)}×, p50 ${ratio("p50").toFixed(2)}×, p99 ${ratio("p99").toFixed(2)}×, ` +
         `gateway CPU per request ${ratio("gatewayCpuMsPerRequest").toFixed(2)}× (below 1 = ours cheaper)` +
-        (pairs.length > 1
-          ? `; median of ${quietPairs.length} round(s)${dropped ? `, ${dropped} noisy one(s) left out` : ""} (RPS ratio per round: ${rpsRatios.join(", ")})`
-          : ""),
+        (pairs.length > 1 ? `; median of ${quietPairs.length} round(s)${dropped ? `, ${dropped} noisy one(s) left out` : ""} (RPS ratio per round: ${rpsRatios.join(", ")})` : ""),
     );
   }
   return out;

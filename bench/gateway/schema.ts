@@ -70,9 +70,24 @@ export const USER_COUNT = 24;
 export const PRODUCT_COUNT = 30;
 export const REVIEWS_PER_PRODUCT = 4;
 
-export interface UserRow { id: string; name: string; username: string; birthDate: string }
-export interface ProductRow { upc: string; name: string; price: number; weight: number }
-export interface ReviewRow { id: string; body: string; authorId: string; upc: string }
+export interface UserRow {
+  id: string;
+  name: string;
+  username: string;
+  birthDate: string;
+}
+export interface ProductRow {
+  upc: string;
+  name: string;
+  price: number;
+  weight: number;
+}
+export interface ReviewRow {
+  id: string;
+  body: string;
+  authorId: string;
+  upc: string;
+}
 
 export const users: UserRow[] = Array.from({ length: USER_COUNT }, (_, i) => ({
   id: String(i + 1),

@@ -4,9 +4,7 @@
 /** A GraphQL request body of about 300 bytes (the size of a typical operation with variables). */
 export const REQUEST_BODY = JSON.stringify({
   operationName: "TopProducts",
-  query:
-    "query TopProducts($first: Int!) { topProducts(first: $first) { upc name price weight inStock " +
-    "shippingEstimate reviews { id body author { id username name } } } }",
+  query: "query TopProducts($first: Int!) { topProducts(first: $first) { upc name price weight inStock " + "shippingEstimate reviews { id body author { id username name } } } }",
   variables: { first: 5, locale: "en-GB", cursor: "eyJvZmZzZXQiOjB9" },
   extensions: { clientName: "web", clientVersion: "1.42.0" },
 });

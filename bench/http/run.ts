@@ -36,7 +36,10 @@ const SERVERS = [
   { key: "fastify-tuned", label: "Fastify 5, logger off + raw-string parser, JSON.parse" },
 ] as const;
 type ServerKey = (typeof SERVERS)[number]["key"];
-const ONLY = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+const ONLY = process.argv
+  .find((arg) => arg.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const selected = SERVERS.filter((server) => !ONLY || ONLY.includes(server.key));
 if (selected.length === 0) throw new Error(`--only: none of ${SERVERS.map((s) => s.key).join(", ")}`);
 
@@ -85,8 +88,8 @@ async function startServer(key: ServerKey): Promise<Server> {
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${key}: not ready after 30 s`)), 30_000);
     child.on("message", (message: { type: string; port?: number; message?: string }) => {
-      if (message.type === "ready") (clearTimeout(timer), resolve(message.port!));
-      else if (message.type === "error") (clearTimeout(timer), reject(new Error(`${key}: ${message.message}`)));
+      if (message.type === "ready") clearTimeout(timer), resolve(message.port!);
+      else if (message.type === "error") clearTimeout(timer), reject(new Error(`${key}: ${message.message}`));
     });
     child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${key} exited (${code}) before ready`))));
   });
@@ -104,7 +107,6 @@ async function startServer(key: ServerKey): Promise<Server> {
 }
 
 // ───────────────────────────── measuring ─────────────────────────────
-
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -62,8 +62,8 @@ async function startChild(name: string, script: URL, config: unknown): Promise<C
   const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s (log ${log})`)), 90_000);
     child.on("message", (message: FromChild) => {
-      if (message.type === "ready") (clearTimeout(timer), resolve(message));
-      else if (message.type === "error") (clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`)));
+      if (message.type === "ready") clearTimeout(timer), resolve(message);
+      else if (message.type === "error") clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`));
     });
     child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before ready:\n${readFileSync(log, "utf8").slice(-2000)}`))));
   });
@@ -260,11 +260,15 @@ async function main(): Promise<void> {
     console.log("| path | req/s | p50 ms | p99 ms | gateway CPU ms/req | subgraph process CPU ms/req | machine busy cores | failed |");
     console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const row of rows) {
-      console.log(`| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.gatewayCpu.toFixed(2)} | ${row.subgraphCpu.toFixed(2)} | ${row.machineCores.toFixed(2)} | ${row.failures} |`);
+      console.log(
+        `| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.gatewayCpu.toFixed(2)} | ${row.subgraphCpu.toFixed(2)} | ${row.machineCores.toFixed(2)} | ${row.failures} |`,
+      );
     }
     const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
     console.log("");
-    console.log(`REST overhead vs GraphQL: throughput ${pct(graphql.rps / rest.rps - 1)} (GraphQL req/s over REST req/s), p50 ${pct(rest.p50 / graphql.p50 - 1)}, p99 ${pct(rest.p99 / graphql.p99 - 1)}, gateway CPU/request ${pct(rest.gatewayCpu / graphql.gatewayCpu - 1)} (target ≤ +10 %)`);
+    console.log(
+      `REST overhead vs GraphQL: throughput ${pct(graphql.rps / rest.rps - 1)} (GraphQL req/s over REST req/s), p50 ${pct(rest.p50 / graphql.p50 - 1)}, p99 ${pct(rest.p99 / graphql.p99 - 1)}, gateway CPU/request ${pct(rest.gatewayCpu / graphql.gatewayCpu - 1)} (target ≤ +10 %)`,
+    );
     // Windows of the same round ran back to back, under nearly the same machine load: their ratio
     // is the least disturbed by other work; the median over rounds discards the odd one.
     const restRounds = (windows.get(workloads[0]!.name) as Window).gatewayCpuPerRound;
@@ -296,7 +300,9 @@ async function main(): Promise<void> {
       console.log(`| ${workload.name} | ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)} | ${percentile(values, 0.5).toFixed(2)} | ${percentile(values, 0.99).toFixed(2)} |`);
     });
     const [restLatency, graphqlLatency] = latencies as [number[], number[]];
-    console.log(`REST overhead, interleaved: p50 ${pct(percentile(restLatency, 0.5) / percentile(graphqlLatency, 0.5) - 1)}, p99 ${pct(percentile(restLatency, 0.99) / percentile(graphqlLatency, 0.99) - 1)}`);
+    console.log(
+      `REST overhead, interleaved: p50 ${pct(percentile(restLatency, 0.5) / percentile(graphqlLatency, 0.5) - 1)}, p99 ${pct(percentile(restLatency, 0.99) / percentile(graphqlLatency, 0.99) - 1)}`,
+    );
     if (rest.failures + graphql.failures > 0) process.exitCode = 1;
   } finally {
     for (const child of children.reverse()) await child.stop();

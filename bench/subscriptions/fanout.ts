@@ -126,7 +126,10 @@ interface ChangeResult {
 
 async function main() {
   const started = now();
-  const limit = (await import("node:fs")).readFileSync("/proc/self/limits", "utf8").split("\n").find((line) => line.startsWith("Max open files"));
+  const limit = (await import("node:fs"))
+    .readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((line) => line.startsWith("Max open files"));
   console.log(`subscription fan-out: ${SOCKETS} sockets in ${CLIENT_PROCESSES} client processes, ${CHANGES} changes; load average ${loadAverage()}; ${limit?.replace(/\s+/g, " ")}`);
   const openFiles = Number(/Max open files\s+(\d+)/.exec(limit ?? "")?.[1] ?? 0);
   if (openFiles && openFiles < SOCKETS + 1_000) throw new Error(`the open-file limit (${openFiles}) is below ${SOCKETS + 1_000}: raise it (ulimit -n) first`);
@@ -162,12 +165,17 @@ async function main() {
     children.push(pipeline);
     const gatewayUrl = gateway.info.gatewayUrl as string;
     const mutateUrl = subgraphs.info.gatewayUrl as string; // mutations through the subgraphs' own (idle) gateway: the measured one only serves sockets
-    console.log(`gateway pid ${gateway.pid} at ${gatewayUrl}${GATEWAY_EXEC_ARGV.length ? ` (${GATEWAY_EXEC_ARGV.join(" ")})` : ""}; subgraphs pid ${subgraphs.pid}; relay + bridge pid ${pipeline.pid} (${((now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `gateway pid ${gateway.pid} at ${gatewayUrl}${GATEWAY_EXEC_ARGV.length ? ` (${GATEWAY_EXEC_ARGV.join(" ")})` : ""}; subgraphs pid ${subgraphs.pid}; relay + bridge pid ${pipeline.pid} (${((now() - started) / 1000).toFixed(1)} s)`,
+    );
 
     const acme = seed.organizations[0];
     const board = acme.boards[0];
     const mutator = await mintToken({ userId: acme.userIdsByRole.OWNER, organizationId: acme.id, role: "OWNER" }, BENCH_JWT);
-    const tokens = DISTINCT_USERS > 0 ? await distinctMembers(prisma, acme.id, DISTINCT_USERS) : await Promise.all(ROLES.map((role) => mintToken({ userId: acme.userIdsByRole[role], organizationId: acme.id, role }, BENCH_JWT)));
+    const tokens =
+      DISTINCT_USERS > 0
+        ? await distinctMembers(prisma, acme.id, DISTINCT_USERS)
+        : await Promise.all(ROLES.map((role) => mintToken({ userId: acme.userIdsByRole[role], organizationId: acme.id, role }, BENCH_JWT)));
     console.log(`${tokens.length} distinct users; selection: ${SELECTION}`);
     const itemId = board.itemIds[0]!;
     let version = (await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version;
@@ -182,7 +190,15 @@ async function main() {
     for (let i = 0; i < CLIENT_PROCESSES; i += 1) {
       const count = Math.min(perProcess, SOCKETS - i * perProcess);
       clients.push(
-        await startChild(`clients-${i}`, "clients.ts", { url: gatewayUrl, tokensFile, count, offset: i * perProcess, query: SELECTION === "viewer" ? BOARD_ACTIVITY_VIEWER : BOARD_ACTIVITY, variables: { boardId: board.id }, batch: BATCH }),
+        await startChild(`clients-${i}`, "clients.ts", {
+          url: gatewayUrl,
+          tokensFile,
+          count,
+          offset: i * perProcess,
+          query: SELECTION === "viewer" ? BOARD_ACTIVITY_VIEWER : BOARD_ACTIVITY,
+          variables: { boardId: board.id },
+          batch: BATCH,
+        }),
       );
     }
     const done = new Map<string, number>();
@@ -200,9 +216,7 @@ async function main() {
 
     const gatewayCpu0 = cpuOf([gateway.pid]);
     const connectStarted = now();
-    const connected = await Promise.all(
-      clients.map((client) => client.request<{ connected: number; failed: number; failures: Record<string, number>; ms: number }>("connect", {}, 600_000)),
-    );
+    const connected = await Promise.all(clients.map((client) => client.request<{ connected: number; failed: number; failures: Record<string, number>; ms: number }>("connect", {}, 600_000)));
     const connectMs = now() - connectStarted;
     const gatewayConnectCpu = cpuOf([gateway.pid]) - gatewayCpu0;
     const totalConnected = connected.reduce((sum, c) => sum + c.connected, 0);
@@ -227,7 +241,9 @@ async function main() {
           return { ...row, count: row.count - (was?.count ?? 0), bytes: row.bytes - (was?.bytes ?? 0) };
         })
         .sort((a, b) => b.bytes - a.bytes);
-      console.log(`\nheap growth from connecting ${totalConnected} sockets: ${fmt((after.total - before.total) / 2 ** 20, 1)} MB self size (${fmt((after.total - before.total) / totalConnected, 0)} bytes per socket); top 20:\n`);
+      console.log(
+        `\nheap growth from connecting ${totalConnected} sockets: ${fmt((after.total - before.total) / 2 ** 20, 1)} MB self size (${fmt((after.total - before.total) / totalConnected, 0)} bytes per socket); top 20:\n`,
+      );
       console.log(
         table(
           ["type", "constructor / name", "count per socket", "bytes per socket", "MB"],
@@ -307,7 +323,10 @@ async function main() {
           ["time to connect and subscribe all", `${fmt(connectMs / 1000, 1)} s (${fmt(totalConnected / (connectMs / 1000), 0)} sockets/s)`],
           ["gateway CPU while connecting", `${fmt(gatewayConnectCpu / 1000, 1)} s (${fmt(gatewayConnectCpu / totalConnected, 2)} ms per socket)`],
           ["gateway RSS before connecting", `${fmt(rssIdle, 0)} MB`],
-          ["gateway RSS after connecting", `${fmt(memAfterConnect.rss, 0)} MB (${fmt(((memAfterConnect.rss - rssIdle) * 1024) / totalConnected, 1)} KB per socket; heap used ${fmt(heapAfterConnect.heapUsed / 2 ** 20, 0)} MB)`],
+          [
+            "gateway RSS after connecting",
+            `${fmt(memAfterConnect.rss, 0)} MB (${fmt(((memAfterConnect.rss - rssIdle) * 1024) / totalConnected, 1)} KB per socket; heap used ${fmt(heapAfterConnect.heapUsed / 2 ** 20, 0)} MB)`,
+          ],
           ["gateway RSS after the last change / peak (VmHWM)", `${fmt(results.at(-1)?.rssAfter ?? NaN, 0)} MB / ${fmt(peak, 0)} MB`],
         ],
       ),
@@ -315,7 +334,22 @@ async function main() {
     console.log("");
     console.log(
       table(
-        ["change", "received", "dup", "mutation response ms", "sent -> XADD ms", "first socket ms", "p50 ms", "p99 ms", "last socket ms", "gateway CPU ms", "clients CPU ms", "machine busy (cores)", "other load before / during (cores)", "gateway RSS after MB"],
+        [
+          "change",
+          "received",
+          "dup",
+          "mutation response ms",
+          "sent -> XADD ms",
+          "first socket ms",
+          "p50 ms",
+          "p99 ms",
+          "last socket ms",
+          "gateway CPU ms",
+          "clients CPU ms",
+          "machine busy (cores)",
+          "other load before / during (cores)",
+          "gateway RSS after MB",
+        ],
         results.map((r) => [
           r.label,
           `${r.received}/${totalConnected}`,

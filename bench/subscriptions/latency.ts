@@ -112,7 +112,9 @@ interface RoundResult {
 
 async function main() {
   const started = now();
-  console.log(`subscription latency: ${EVENTS} events × ${ROUNDS} round(s), gap ${GAP_MS} ms, ${WAIT_EVENT ? "one event in flight" : "one mutation in flight"}, selection ${SELECTION === "plain" ? "event fields only (no item)" : "item { name assignees { name } board { name } }"}; load average ${loadAverage()}`);
+  console.log(
+    `subscription latency: ${EVENTS} events × ${ROUNDS} round(s), gap ${GAP_MS} ms, ${WAIT_EVENT ? "one event in flight" : "one mutation in flight"}, selection ${SELECTION === "plain" ? "event fields only (no item)" : "item { name assignees { name } board { name } }"}; load average ${loadAverage()}`,
+  );
   if (CONSUMER_OPTIONS) console.log(`bridge consumer options (experiment): ${JSON.stringify(CONSUMER_OPTIONS)}`);
   if (RELAY_OPTIONS) console.log(`relay options (experiment): ${JSON.stringify(RELAY_OPTIONS)}`);
   const children: Child[] = [];
@@ -152,7 +154,9 @@ async function main() {
         : null;
     if (gatewayChild) children.push(gatewayChild);
     const gatewayUrl = (gatewayChild ?? stack).info.gatewayUrl as string;
-    console.log(`${TOPOLOGY === "split" ? `subgraphs (pid ${stack.pid}), gateway (pid ${gatewayChild?.pid})` : `stack (pid ${stack.pid})`} at ${gatewayUrl}, relay + bridge (pid ${pipeline.pid}) ready (${((now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `${TOPOLOGY === "split" ? `subgraphs (pid ${stack.pid}), gateway (pid ${gatewayChild?.pid})` : `stack (pid ${stack.pid})`} at ${gatewayUrl}, relay + bridge (pid ${pipeline.pid}) ready (${((now() - started) / 1000).toFixed(1)} s)`,
+    );
 
     const acme = seed.organizations[0];
     const board = acme.boards[0];
@@ -213,7 +217,9 @@ async function main() {
     const warm: Sent[] = [];
     for (let i = 0; i < WARMUP; i += 1) warm.push(await change(`warm-${i}`));
     await sleep(500);
-    console.log(`warm-up: ${warm.filter((sent) => sent.receivedAt).length}/${WARMUP} events received; p50 ${fmt(summary(warm.filter((s) => s.receivedAt).map((s) => s.receivedAt! - s.sentAt)).p50)} ms`);
+    console.log(
+      `warm-up: ${warm.filter((sent) => sent.receivedAt).length}/${WARMUP} events received; p50 ${fmt(summary(warm.filter((s) => s.receivedAt).map((s) => s.receivedAt! - s.sentAt)).p50)} ms`,
+    );
     if (!gatewayChild) await stack.request("timings");
     await pipeline.request("timings");
 
@@ -305,7 +311,22 @@ async function main() {
     console.log(`\n## Subscription latency: mutation sent -> event received (${EVENTS} events per round)\n`);
     console.log(
       table(
-        ["round", "events", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms", "lost", "duplicates", "errors", "other load before (cores)", "other load during (cores)", "machine busy during (cores)", "seconds"],
+        [
+          "round",
+          "events",
+          "p50 ms",
+          "p90 ms",
+          "p99 ms",
+          "max ms",
+          "mean ms",
+          "lost",
+          "duplicates",
+          "errors",
+          "other load before (cores)",
+          "other load during (cores)",
+          "machine busy during (cores)",
+          "seconds",
+        ],
         results.map((r) => [
           String(r.round),
           `${r.received}/${r.sent}`,
@@ -326,8 +347,18 @@ async function main() {
     );
     for (const r of results) {
       console.log(`\n### Round ${r.round}: where the time goes (ms per event)\n`);
-      console.log(table(["stage", "p50", "p90", "p99", "max", "mean"], r.stages.map(({ label, s }) => [label, fmt(s.p50), fmt(s.p90), fmt(s.p99), fmt(s.max), fmt(s.mean)])));
-      console.log(`\nCPU ms per event: ${Object.entries(r.cpu).filter(([k]) => k !== "machine").map(([k, v]) => `${k} ${fmt(v / r.sent, 2)}`).join(", ")}; whole machine ${fmt(r.cpu.machine! / r.sent, 2)} (kafka and redis are shared with other sessions)`);
+      console.log(
+        table(
+          ["stage", "p50", "p90", "p99", "max", "mean"],
+          r.stages.map(({ label, s }) => [label, fmt(s.p50), fmt(s.p90), fmt(s.p99), fmt(s.max), fmt(s.mean)]),
+        ),
+      );
+      console.log(
+        `\nCPU ms per event: ${Object.entries(r.cpu)
+          .filter(([k]) => k !== "machine")
+          .map(([k, v]) => `${k} ${fmt(v / r.sent, 2)}`)
+          .join(", ")}; whole machine ${fmt(r.cpu.machine! / r.sent, 2)} (kafka and redis are shared with other sessions)`,
+      );
     }
     const ok = results.every((r) => r.lost === 0 && r.duplicates === 0 && r.errors === 0);
     if (!ok) process.exitCode = 1;

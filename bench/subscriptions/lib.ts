@@ -23,8 +23,7 @@ export function numberEnv(name: string, fallback: number): number {
 export const BENCH_JWT = { secret: "bench-subscriptions-jwt-secret-32-bytes!", issuer: "sunday-bench", audience: "sunday-api" } as const;
 export const BENCH_SIGNING_SECRET = "bench-subscriptions-internal-signing-secret";
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const ADMIN_DATABASE_URL =
-  process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+export const ADMIN_DATABASE_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 // ───────────────────────────── database ─────────────────────────────
 

@@ -70,7 +70,11 @@ export async function untilDone<T>(step: () => Promise<T>, control: BatchControl
     if (outcome.ok) return outcome.value;
     options.onFailure(outcome.error, attempt);
     const backoff = Math.min(options.initialBackoffMs * 2 ** Math.min(attempt - 1, 16), options.maxBackoffMs);
-    const waited = await whileHeartbeating(tick(backoff).promise.then(() => ({ ok: true as const, value: undefined })), control, options.heartbeatEveryMs);
+    const waited = await whileHeartbeating(
+      tick(backoff).promise.then(() => ({ ok: true as const, value: undefined })),
+      control,
+      options.heartbeatEveryMs,
+    );
     if (waited === ABANDONED) return ABANDONED;
   }
 }

@@ -50,14 +50,7 @@ export interface EventContract {
   readonly data: Schema;
 }
 
-function contract(
-  eventType: string,
-  schemaVersion: number,
-  aggregateType: string,
-  producer: Producer,
-  description: string,
-  data: Schema,
-): EventContract {
+function contract(eventType: string, schemaVersion: number, aggregateType: string, producer: Producer, description: string, data: Schema): EventContract {
   return { eventType, schemaVersion, aggregateType, producer, description, data };
 }
 
@@ -92,7 +85,14 @@ const itemUpdatedV2 = object({
 
 export const CONTRACTS: readonly EventContract[] = [
   // users subgraph
-  contract("user.created", 1, "User", "users", "A user was created in an organisation (by an invitation).", object({ userId: uuid, email: text(320), name: text(200) })),
+  contract(
+    "user.created",
+    1,
+    "User",
+    "users",
+    "A user was created in an organisation (by an invitation).",
+    object({ userId: uuid, email: text(320), name: text(200) }),
+  ),
   contract(
     "user.updated",
     1,
@@ -103,14 +103,7 @@ export const CONTRACTS: readonly EventContract[] = [
   ),
   contract("member.added", 1, "Membership", "users", "A user became a member of the organisation.", object({ userId: uuid, role })),
   contract("member.removed", 1, "Membership", "users", "A member was removed from the organisation.", object({ userId: uuid, role })),
-  contract(
-    "member.role_changed",
-    1,
-    "Membership",
-    "users",
-    "A member's role changed.",
-    object({ userId: uuid, changes: object({ role: change(role) }) }),
-  ),
+  contract("member.role_changed", 1, "Membership", "users", "A member's role changed.", object({ userId: uuid, changes: object({ role: change(role) }) })),
   contract(
     "api_key.created",
     1,

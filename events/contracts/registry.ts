@@ -37,7 +37,10 @@ for (const contract of CONTRACTS) {
   const id = key(contract.eventType, contract.schemaVersion);
   if (registry.has(id)) throw new Error(`Two event contracts for ${contract.eventType} v${contract.schemaVersion}`);
   registry.set(id, { contract });
-  versionsByType.set(contract.eventType, [...(versionsByType.get(contract.eventType) ?? []), contract.schemaVersion].sort((a, b) => a - b));
+  versionsByType.set(
+    contract.eventType,
+    [...(versionsByType.get(contract.eventType) ?? []), contract.schemaVersion].sort((a, b) => a - b),
+  );
 }
 
 function dataValidator(entry: Entry): ValidateFunction {

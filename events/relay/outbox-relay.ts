@@ -211,13 +211,16 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   function relisten(): void {
     if (stopped || listenTimer) return;
     listenFailures += 1;
-    listenTimer = setTimeout(() => {
-      listenTimer = null;
-      listen().catch((error: unknown) => {
-        logger.warn({ err: error, attempts: listenFailures }, "outbox LISTEN could not reconnect; retrying");
-        relisten();
-      });
-    }, Math.min(500 * 2 ** Math.min(listenFailures - 1, 4), 5_000));
+    listenTimer = setTimeout(
+      () => {
+        listenTimer = null;
+        listen().catch((error: unknown) => {
+          logger.warn({ err: error, attempts: listenFailures }, "outbox LISTEN could not reconnect; retrying");
+          relisten();
+        });
+      },
+      Math.min(500 * 2 ** Math.min(listenFailures - 1, 4), 5_000),
+    );
   }
 
   // Postgres unreachable at start fails the start: the process exits and its supervisor retries.

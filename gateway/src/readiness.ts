@@ -22,10 +22,7 @@ async function reachable(graphqlUrl: string): Promise<boolean> {
 
 async function redisUp(redis: Redis): Promise<boolean> {
   try {
-    const pong = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS).unref()),
-    ]);
+    const pong = await Promise.race([redis.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS).unref())]);
     return pong === "PONG";
   } catch {
     return false;

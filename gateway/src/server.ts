@@ -148,9 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const apiSchema = trackApiSchema(federation.gateway);
   const operationLimits = options.operationLimits ?? DEFAULT_OPERATION_LIMITS;
-  const apqCache: KeyValueCache<string> = options.redis
-    ? createRedisKeyValueCache(options.redis, `${prefix}apq:`)
-    : new InMemoryLRUCache<string>();
+  const apqCache: KeyValueCache<string> = options.redis ? createRedisKeyValueCache(options.redis, `${prefix}apq:`) : new InMemoryLRUCache<string>();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: federation.gateway,
     includeStacktraceInErrorResponses: false,
@@ -199,7 +197,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes });
 
-  const handleGraphQL = createGraphQLHandler({ apollo, admit, metrics, maxBodyBytes, maxTokens: operationLimits.maxTokens, development: options.development ?? false });
+  const handleGraphQL = createGraphQLHandler({
+    apollo,
+    admit,
+    metrics,
+    maxBodyBytes,
+    maxTokens: operationLimits.maxTokens,
+    development: options.development ?? false,
+  });
 
   const cors = createCors(options.cors ?? { origins: corsOriginsFromEnv(corsConfig().origins) });
   const compression = options.compression ?? true;

@@ -61,10 +61,7 @@ export interface CreateMigrationResult {
 }
 
 /** Creates the next migration from the diff (migrations directory -> schema), if any. */
-export async function createMigration(
-  name: string,
-  options: CreateMigrationOptions = {},
-): Promise<CreateMigrationResult> {
+export async function createMigration(name: string, options: CreateMigrationOptions = {}): Promise<CreateMigrationResult> {
   const slug = migrationSlug(name);
   if (!slug) throw new Error(`Migration name ${JSON.stringify(name)} has no usable characters.`);
   const migrationsDir = resolve(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
@@ -143,7 +140,9 @@ async function main(argv: string[]): Promise<number> {
     args = parseArgs(argv);
     if (!args.check && !args.name) throw new Error("A migration name is required.");
   } catch (error) {
-    console.error(`${(error as Error).message}\nUsage: npm run migrate:diff -- <name> | --check  [--schema <file>] [--migrations <dir>] [--server <url>] [--pglite]`);
+    console.error(
+      `${(error as Error).message}\nUsage: npm run migrate:diff -- <name> | --check  [--schema <file>] [--migrations <dir>] [--server <url>] [--pglite]`,
+    );
     return 2;
   }
   const pglite = args.pglite ? await startPgliteShadow() : undefined;

@@ -8,18 +8,14 @@ function fail(code: ErrorCode, message: string, extensions: Record<string, unkno
   return new GraphQLError(message, { extensions: { code, ...extensions } });
 }
 
-export const unauthenticated = (message = "A valid identity is required"): GraphQLError =>
-  fail("UNAUTHENTICATED", message);
+export const unauthenticated = (message = "A valid identity is required"): GraphQLError => fail("UNAUTHENTICATED", message);
 
-export const forbidden = (message = "You are not allowed to do this"): GraphQLError =>
-  fail("FORBIDDEN", message);
+export const forbidden = (message = "You are not allowed to do this"): GraphQLError => fail("FORBIDDEN", message);
 
 /** Also used for rows of another organisation: their existence is not revealed. */
-export const notFound = (type: string, id: string): GraphQLError =>
-  fail("NOT_FOUND", `${type} ${id} was not found`, { type, id });
+export const notFound = (type: string, id: string): GraphQLError => fail("NOT_FOUND", `${type} ${id} was not found`, { type, id });
 
-export const badInput = (message: string, field?: string): GraphQLError =>
-  fail("BAD_USER_INPUT", message, field === undefined ? {} : { field });
+export const badInput = (message: string, field?: string): GraphQLError => fail("BAD_USER_INPUT", message, field === undefined ? {} : { field });
 
 export const conflict = (type: string, id: string, expectedVersion: number, actualVersion: number): GraphQLError =>
   fail("CONFLICT", `${type} ${id} is at version ${actualVersion}, not ${expectedVersion}`, {

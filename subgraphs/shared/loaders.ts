@@ -6,10 +6,7 @@ import DataLoader from "dataloader";
  */
 export function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>): DataLoader<string, T | null>;
 export function byId<T>(load: (ids: string[]) => Promise<T[]>, keyOf: (row: T) => string): DataLoader<string, T | null>;
-export function byId<T>(
-  load: (ids: string[]) => Promise<T[]>,
-  keyOf: (row: T) => string = (row) => (row as { id: string }).id,
-): DataLoader<string, T | null> {
+export function byId<T>(load: (ids: string[]) => Promise<T[]>, keyOf: (row: T) => string = (row) => (row as { id: string }).id): DataLoader<string, T | null> {
   return new DataLoader<string, T | null>(async (ids) => {
     const rows = await load([...ids]);
     const found = new Map(rows.map((row) => [keyOf(row), row]));

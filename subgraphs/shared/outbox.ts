@@ -23,11 +23,7 @@ export interface EventSource {
 }
 
 /** Writes one outbox row; call it inside the transaction that makes the change. */
-export async function recordEvent<TData extends Prisma.InputJsonObject>(
-  tx: Tx,
-  origin: EventSource,
-  input: EventInput<TData>,
-): Promise<DomainEvent<TData>> {
+export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, origin: EventSource, input: EventInput<TData>): Promise<DomainEvent<TData>> {
   const event: DomainEvent<TData> = {
     eventId: randomUUID(),
     eventType: input.eventType,

@@ -32,7 +32,10 @@ export function pagedByParent<A, T>(
           const grouped = new Map<string, T[]>(parents.map((parent) => [parent, []]));
           for (const row of rows) grouped.get(parentOf(row))?.push(row);
           for (const [parent, parentRows] of grouped) {
-            pages.set(`${parent}|${id}`, toConnection(parentRows, request, (row) => cursorOf(row, args)));
+            pages.set(
+              `${parent}|${id}`,
+              toConnection(parentRows, request, (row) => cursorOf(row, args)),
+            );
           }
         }),
       );
@@ -42,4 +45,3 @@ export function pagedByParent<A, T>(
     { cacheKeyFn: (key) => `${key.parentId}|${argsKey(key.args)}` },
   );
 }
-

@@ -96,11 +96,7 @@ export function pageRequest(args: PageArgs, key?: CursorKey): PageRequest {
 }
 
 /** Builds a Relay connection from `size + 1` fetched rows. */
-export function toConnection<T>(
-  rows: readonly T[],
-  request: PageRequest,
-  cursorOf: (row: T) => Cursor,
-): Connection<T> {
+export function toConnection<T>(rows: readonly T[], request: PageRequest, cursorOf: (row: T) => Cursor): Connection<T> {
   const nodes = rows.slice(0, request.size);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
   return {

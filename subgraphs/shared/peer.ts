@@ -7,12 +7,7 @@ import { signInternalRequest } from "../../platform/identity.ts";
  * instead of reading another subgraph's tables. The peer applies its own tenancy rules.
  */
 export interface PeerClient {
-  entities<T>(
-    caller: { identity: Identity; correlationId: string },
-    typename: string,
-    ids: readonly string[],
-    selection: string,
-  ): Promise<(T | null)[]>;
+  entities<T>(caller: { identity: Identity; correlationId: string }, typename: string, ids: readonly string[], selection: string): Promise<(T | null)[]>;
 }
 
 export function createPeerClient(url: string, signingSecret: string): PeerClient {
@@ -28,10 +23,7 @@ export function createPeerClient(url: string, signingSecret: string): PeerClient
         query: `query PeerEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`,
         variables: { representations: ids.map((id) => ({ __typename: typename, id })) },
       });
-      const headers = signInternalRequest(
-        { method: "POST", path, body, identity: caller.identity, correlationId: caller.correlationId },
-        signingSecret,
-      );
+      const headers = signInternalRequest({ method: "POST", path, body, identity: caller.identity, correlationId: caller.correlationId }, signingSecret);
       const response = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },

@@ -68,9 +68,7 @@ export interface RunningSubgraph {
 }
 
 /** Starts one subgraph: Apollo Server on node:http, serving only gateway-signed requests at /graphql. */
-export async function startSubgraph<TContext extends BaseContext>(
-  options: SubgraphOptions<TContext>,
-): Promise<RunningSubgraph> {
+export async function startSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>): Promise<RunningSubgraph> {
   const logger = options.logger?.child({ subgraph: options.name }) ?? createLogger(`subgraph-${options.name}`);
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
@@ -106,12 +104,7 @@ export async function startSubgraph<TContext extends BaseContext>(
         if (error instanceof MalformedBodyError) return sendGraphQLError(response, 400, "BAD_REQUEST", error.message);
         throw error;
       }
-      const verified = verifyInternalRequest(
-        { method: request.method ?? "GET", path: url.pathname, body },
-        headerOf(request),
-        options.signingSecret,
-        nonces,
-      );
+      const verified = verifyInternalRequest({ method: request.method ?? "GET", path: url.pathname, body }, headerOf(request), options.signingSecret, nonces);
       if (!verified.ok) {
         logger.warn({ reason: verified.reason }, "refused unsigned subgraph request");
         return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${verified.reason}`);

@@ -42,7 +42,6 @@ export function requireIds(values: readonly string[], field: string, max = 100):
   return [...new Set(values.map((value) => requireId(value, field)))];
 }
 
-
 export interface TextOptions {
   readonly max: number;
   /** @default 1 */
@@ -62,11 +61,7 @@ export function requireText(value: string, field: string, options: TextOptions):
   return text;
 }
 
-export function optionalText(
-  value: string | null | undefined,
-  field: string,
-  options: Omit<TextOptions, "min">,
-): string | null | undefined {
+export function optionalText(value: string | null | undefined, field: string, options: Omit<TextOptions, "min">): string | null | undefined {
   if (value === undefined) return undefined;
   if (value === null) return null;
   return requireText(value, field, { ...options, min: 0 });

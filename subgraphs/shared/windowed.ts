@@ -30,9 +30,7 @@ export async function windowedPage<T>(prisma: PrismaClient, query: WindowedPageQ
   const dir = Prisma.raw(query.direction === "asc" ? "ASC" : "DESC");
   const op = Prisma.raw(query.direction === "asc" ? ">" : "<");
   const cast = Prisma.raw(query.orderType);
-  const keyset = query.after
-    ? Prisma.sql`AND (t.${order}, t."id") ${op} (CAST(${query.after.key} AS ${cast}), CAST(${query.after.id} AS uuid))`
-    : Prisma.empty;
+  const keyset = query.after ? Prisma.sql`AND (t.${order}, t."id") ${op} (CAST(${query.after.key} AS ${cast}), CAST(${query.after.id} AS uuid))` : Prisma.empty;
   const rows = await prisma.$queryRaw<(T & { __rn: bigint })[]>`
     SELECT * FROM (
       SELECT t.*, row_number() OVER (PARTITION BY t.${identifier(query.parentColumn)} ORDER BY t.${order} ${dir}, t."id" ${dir}) AS __rn

@@ -85,8 +85,7 @@ const checks: Record<Service, () => Promise<void>> = {
     const found = spawnSync("redis-server", ["--version"], { stdio: "ignore", timeout: CONNECT_TIMEOUT_MS });
     if (found.error || found.status !== 0) {
       throw new MissingServiceError(
-        "The redis-server binary is not on PATH: the fault tests start Redis servers of their own. " +
-          "Install it (`apt-get install redis-server`, `brew install redis`).",
+        "The redis-server binary is not on PATH: the fault tests start Redis servers of their own. " + "Install it (`apt-get install redis-server`, `brew install redis`).",
       );
     }
   },

@@ -60,12 +60,7 @@ export class RestClient {
   private readonly ajv: Ajv2020;
   private readonly operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[];
 
-  private constructor(
-    baseUrl: string,
-    document: Json,
-    ajv: Ajv2020,
-    operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[],
-  ) {
+  private constructor(baseUrl: string, document: Json, ajv: Ajv2020, operations: { method: string; pattern: RegExp; operation: OpenApiOperation }[]) {
     this.baseUrl = baseUrl;
     this.document = document;
     this.ajv = ajv;

@@ -38,11 +38,7 @@ function bearerToken(authorization: string | undefined): string | null {
   return /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1] ?? null;
 }
 
-function signingWrapper(
-  { INTERNAL_HEADERS, isRole, signInternalRequest }: IdentityModule,
-  secret: string,
-  apolloDefault: Fetcher,
-): Fetcher {
+function signingWrapper({ INTERNAL_HEADERS, isRole, signInternalRequest }: IdentityModule, secret: string, apolloDefault: Fetcher): Fetcher {
   return (url: string, init: FetcherRequestInit = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     const userId = headers[INTERNAL_HEADERS.userId];

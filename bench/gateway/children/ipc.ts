@@ -3,11 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 
-export type ToChild =
-  | { type: "stop" }
-  | { type: "stats" }
-  | { type: "profile-start" }
-  | { type: "profile-stop"; path: string };
+export type ToChild = { type: "stop" } | { type: "stats" } | { type: "profile-start" } | { type: "profile-stop"; path: string };
 export type FromChild =
   | { type: "ready"; url: string; info?: Record<string, unknown> }
   | { type: "stats"; requests: number }
@@ -49,10 +45,7 @@ export function serveControl(dispose: () => Promise<void>, requests: () => numbe
   // through the in-process inspector: no start-up or warm-up in it, unlike --cpu-prof.
   let session: Session | null = null;
   const heapProfile = process.env.BENCH_PROFILE_KIND === "heap";
-  const post = <T>(method: string, params?: object) =>
-    new Promise<T>((resolve, reject) =>
-      session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))),
-    );
+  const post = <T>(method: string, params?: object) => new Promise<T>((resolve, reject) => session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))));
   process.on("message", (message: ToChild) => {
     if (message.type === "stop") void stop();
     else if (message.type === "stats") send({ type: "stats", requests: requests() });

@@ -68,7 +68,10 @@ try {
     how = `start*Subgraph directly, as startStack does (startStack failed: ${error instanceof Error ? error.message : String(error)})`;
     stack = await startDirectly(config);
   }
-  serveControl(() => stack.dispose(), () => served);
+  serveControl(
+    () => stack.dispose(),
+    () => served,
+  );
   const urls = Object.fromEntries(Object.entries(stack.subgraphs).map(([name, subgraph]) => [name, subgraph.url]));
   reportReady(urls.users ?? "", { subgraphUrls: urls, started: how });
 } catch (error) {

@@ -50,9 +50,7 @@ try {
         if (documents.size > 1_000) documents.clear();
         documents.set(query, document);
       }
-      const result = Array.isArray(document)
-        ? { errors: document }
-        : await graphql.execute({ schema, document: document as DocumentNode, variableValues: variables, operationName });
+      const result = Array.isArray(document) ? { errors: document } : await graphql.execute({ schema, document: document as DocumentNode, variableValues: variables, operationName });
       const body = JSON.stringify(result);
       response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       response.end(body);

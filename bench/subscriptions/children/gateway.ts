@@ -33,8 +33,7 @@ try {
   });
   // A CPU profile of a window (fanout.ts brackets the changes with profile-start/-stop), and heap snapshots.
   let session: Session | null = null;
-  const post = <T>(method: string, params: object = {}) =>
-    new Promise<T>((resolve, reject) => session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result as T))));
+  const post = <T>(method: string, params: object = {}) => new Promise<T>((resolve, reject) => session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result as T))));
   serve(
     {
       "profile-start": async () => {

@@ -58,10 +58,7 @@ try {
     redis,
     redisPrefix: config.prefix,
     rateLimit: { perMinute: 10_000_000, perHour: 100_000_000 },
-    subscriptions:
-      config.mode === "full"
-        ? { feed: timedFeed(redisFeed(redis), seen), presence: redisPresenceStore(redis, config.prefix), streamPrefix: config.prefix }
-        : undefined,
+    subscriptions: config.mode === "full" ? { feed: timedFeed(redisFeed(redis), seen), presence: redisPresenceStore(redis, config.prefix), streamPrefix: config.prefix } : undefined,
   });
   serve(
     {

@@ -21,10 +21,7 @@ export type Authenticate = (headers: IncomingHttpHeaders) => Promise<Caller | nu
  * `Authorization: ApiKey <key>`, `Authorization: Bearer <key>` or `X-API-Key: <key>`.
  * Returns null when there is none; throws AuthenticationError when there is a bad one.
  */
-export function createAuthenticator(options: {
-  jwt: JwtSettings;
-  apiKeys?: (secret: string) => Promise<ApiKeyPrincipal | null>;
-}): Authenticate {
+export function createAuthenticator(options: { jwt: JwtSettings; apiKeys?: (secret: string) => Promise<ApiKeyPrincipal | null> }): Authenticate {
   const verifyJwt = createJwtVerifier(options.jwt);
   return async (headers) => {
     const authorization = headers.authorization;

@@ -103,11 +103,7 @@ function jwks(url: string): JWTVerifyGetKey {
 }
 
 /** Mints a development token; `npm start` prints one and tests use it. */
-export async function mintToken(
-  identity: Identity,
-  settings: LocalJwtSettings,
-  expiresIn: string | number = "12h",
-): Promise<string> {
+export async function mintToken(identity: Identity, settings: LocalJwtSettings, expiresIn: string | number = "12h"): Promise<string> {
   return new SignJWT({ org: identity.organizationId, role: identity.role })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(identity.userId)

@@ -32,12 +32,7 @@ export type Admit = (headers: IncomingHttpHeaders, correlationId: string, client
  * user), so nobody gets unmetered work out of the gateway by leaving the credential off.
  * `headers` (X-RateLimit-*) belong on the response whatever the outcome.
  */
-export function createAdmission(options: {
-  authenticate: Authenticate;
-  rateLimiter: RateLimiter | null;
-  metrics: GatewayMetrics;
-  logger: Logger;
-}): Admit {
+export function createAdmission(options: { authenticate: Authenticate; rateLimiter: RateLimiter | null; metrics: GatewayMetrics; logger: Logger }): Admit {
   const { authenticate, rateLimiter, metrics, logger } = options;
   return async (headers, correlationId, clientAddress) => {
     let caller: Caller | null;

@@ -5,14 +5,7 @@ import type { GatewayContext } from "./context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
 import type { Admit } from "./admission.ts";
-import {
-  MalformedBodyError,
-  PayloadTooLargeError,
-  readBody,
-  sendGraphQLError,
-  sendGraphQLResponse,
-  toHeaderMap,
-} from "../../../platform/http.ts";
+import { MalformedBodyError, PayloadTooLargeError, readBody, sendGraphQLError, sendGraphQLResponse, toHeaderMap } from "../../../platform/http.ts";
 
 export type GraphQLHandler = (request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) => Promise<void>;
 

@@ -46,9 +46,7 @@ export interface ComposedSupergraph {
 
 /** Composes subgraph SDLs into a supergraph, or throws every composition error at once. */
 export function composeSupergraph(subgraphs: readonly SubgraphSource[]): ComposedSupergraph {
-  const result = composeServices(
-    subgraphs.map((subgraph) => ({ name: subgraph.name, url: subgraph.url, typeDefs: parse(subgraph.typeDefs) })),
-  );
+  const result = composeServices(subgraphs.map((subgraph) => ({ name: subgraph.name, url: subgraph.url, typeDefs: parse(subgraph.typeDefs) })));
   if (result.errors) throw new CompositionError(result.errors.map((error) => error.message));
   return {
     supergraphSdl: result.supergraphSdl,

@@ -36,10 +36,7 @@ interface Received {
 }
 
 function isJsonContentType(contentType: string | undefined): boolean {
-  return (
-    contentType !== undefined &&
-    (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"))
-  );
+  return contentType !== undefined && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));
 }
 
 function parseAnswer(text: string): SubgraphResponse {
@@ -87,11 +84,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly signingSecret: string;
   private readonly deduplicator: QueryDeduplicator | null;
 
-  constructor(
-    subgraph: SubgraphClient,
-    signingSecret: string,
-    deduplicator: QueryDeduplicator | null = null,
-  ) {
+  constructor(subgraph: SubgraphClient, signingSecret: string, deduplicator: QueryDeduplicator | null = null) {
     this.subgraph = subgraph;
     this.signingSecret = signingSecret;
     this.deduplicator = deduplicator;
@@ -115,8 +108,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       // Encoded once: the signature hashes these bytes and undici sends them (a string body would be
       // encoded twice per attempt); `body` stays the merging key.
       const bytes = Buffer.from(body);
-      const send = (share: boolean) =>
-        this.subgraph.execute(isQuery(options), () => this.attempt(bytes, identity, correlationId, extraHeaders, share));
+      const send = (share: boolean) => this.subgraph.execute(isQuery(options), () => this.attempt(bytes, identity, correlationId, extraHeaders, share));
 
       const operation = operationOptions?.incomingRequestContext.operation?.operation;
       let received: Received;
@@ -224,9 +216,7 @@ function errorPaths(request: ProcessOptions["request"]): (ResponsePath | undefin
   const operation = document && getOperationAST(document, request.operationName);
   if (!document || !operation) return request.variables && "representations" in request.variables ? [[]] : [undefined];
   if (request.variables && "representations" in request.variables) {
-    const entities = operation.selectionSet.selections.find(
-      (selection) => selection.kind === Kind.FIELD && selection.name.value === "_entities",
-    );
+    const entities = operation.selectionSet.selections.find((selection) => selection.kind === Kind.FIELD && selection.name.value === "_entities");
     const keys = entities?.kind === Kind.FIELD && entities.selectionSet ? [...responseKeys(entities.selectionSet, document, new Set())] : [];
     return keys.length > 0 ? keys.map((key) => [key]) : [[]];
   }

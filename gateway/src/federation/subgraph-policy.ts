@@ -73,11 +73,7 @@ function isRetryable(error: unknown): boolean {
  * caller would wait `timeoutMs` once more.
  */
 function isBreakerFailure(error: unknown): boolean {
-  return (
-    error instanceof SubgraphConnectionError ||
-    error instanceof SubgraphTimeoutError ||
-    (error instanceof SubgraphHttpError && error.status >= 500)
-  );
+  return error instanceof SubgraphConnectionError || error instanceof SubgraphTimeoutError || (error instanceof SubgraphHttpError && error.status >= 500);
 }
 
 const BREAKER_STATES: Record<CircuitState, BreakerState> = {
@@ -163,11 +159,7 @@ export class SubgraphPolicy {
       return response;
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
-      const outcome: FetchOutcome = isBrokenCircuitError(error)
-        ? "circuit_open"
-        : error instanceof SubgraphTimeoutError
-          ? "timeout"
-          : "error";
+      const outcome: FetchOutcome = isBrokenCircuitError(error) ? "circuit_open" : error instanceof SubgraphTimeoutError ? "timeout" : "error";
       report(outcome, error instanceof SubgraphHttpError ? error.status : undefined, cause);
       throw error;
     }

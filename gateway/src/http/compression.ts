@@ -93,12 +93,7 @@ export function compressJsonResponses(request: IncomingMessage, response: Server
     // What a cache must key on: any answer this size depends on Accept-Encoding, smaller ones never do.
     if (compressible && !this.headersSent) appendVary(this, "Accept-Encoding");
     const eligible =
-      encoding !== null &&
-      compressible &&
-      !this.headersSent &&
-      !this.hasHeader("content-encoding") &&
-      this.statusCode !== 204 &&
-      this.statusCode !== 304;
+      encoding !== null && compressible && !this.headersSent && !this.hasHeader("content-encoding") && this.statusCode !== 204 && this.statusCode !== 304;
     if (!eligible) {
       flushHead();
       return (end as (...values: unknown[]) => ServerResponse).apply(this, args);

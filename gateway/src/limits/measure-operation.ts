@@ -84,10 +84,7 @@ export function measureOperation(
 }
 
 /** Variable values as execution will see them: the request's, else the operation's declared defaults. */
-function effectiveVariables(
-  operation: OperationDefinitionNode,
-  provided: Record<string, unknown> | undefined,
-): Record<string, unknown> {
+function effectiveVariables(operation: OperationDefinitionNode, provided: Record<string, unknown> | undefined): Record<string, unknown> {
   // No prototype: a variable named `constructor` must not read Object.prototype.constructor.
   const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const definition of operation.variableDefinitions ?? []) {
@@ -112,11 +109,7 @@ class Measurer {
   private readonly variables: Record<string, unknown>;
   private readonly defaultListSize: number;
 
-  constructor(
-    fragments: ReadonlyMap<string, FragmentDefinitionNode>,
-    variables: Record<string, unknown>,
-    defaultListSize: number,
-  ) {
+  constructor(fragments: ReadonlyMap<string, FragmentDefinitionNode>, variables: Record<string, unknown>, defaultListSize: number) {
     this.fragments = fragments;
     this.variables = variables;
     this.defaultListSize = defaultListSize;
@@ -172,9 +165,7 @@ class Measurer {
     const isConnection = this.hasConnectionFields(field.selectionSet);
     // A connection resolves once; the size moves down to its edges/nodes. Without a size argument a
     // connection still returns a page, of the server's default size.
-    const inner = isConnection
-      ? this.selectionSet(field.selectionSet, size ?? this.defaultListSize)
-      : this.selectionSet(field.selectionSet, undefined);
+    const inner = isConnection ? this.selectionSet(field.selectionSet, size ?? this.defaultListSize) : this.selectionSet(field.selectionSet, undefined);
     const subtree = !isConnection && size !== undefined ? multiply(size, inner.cost) : inner.cost;
     return {
       depth: INTROSPECTION_FIELDS.has(field.name.value) ? 0 : inner.depth + 1,

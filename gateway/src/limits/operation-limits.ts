@@ -77,12 +77,16 @@ export function measureSource(source: string, max: number): { tokens: number; ne
 }
 
 /** Why a document's source must not be parsed at all, or null. */
-export function refuseSource(source: string, maxTokens: number): { code: "TOKEN_LIMIT_EXCEEDED" | "NESTING_LIMIT_EXCEEDED"; message: string; limit: number; actual: number } | null {
+export function refuseSource(
+  source: string,
+  maxTokens: number,
+): { code: "TOKEN_LIMIT_EXCEEDED" | "NESTING_LIMIT_EXCEEDED"; message: string; limit: number; actual: number } | null {
   // Nothing nests deeper than half its length: short sources cannot exceed either limit.
   if (source.length <= Math.min(maxTokens, 2 * MAX_NESTING)) return null;
   const { tokens, nesting } = measureSource(source, maxTokens);
   if (tokens > maxTokens) return { code: "TOKEN_LIMIT_EXCEEDED", message: `The document has more than ${maxTokens} tokens`, limit: maxTokens, actual: tokens };
-  if (nesting > MAX_NESTING) return { code: "NESTING_LIMIT_EXCEEDED", message: `The document nests brackets more than ${MAX_NESTING} deep`, limit: MAX_NESTING, actual: nesting };
+  if (nesting > MAX_NESTING)
+    return { code: "NESTING_LIMIT_EXCEEDED", message: `The document nests brackets more than ${MAX_NESTING} deep`, limit: MAX_NESTING, actual: nesting };
   return null;
 }
 

@@ -1,10 +1,5 @@
 import type { Redis } from "ioredis";
-import {
-  ErrorsAreMissesCache,
-  PrefixingKeyValueCache,
-  type KeyValueCache,
-  type KeyValueCacheSetOptions,
-} from "@apollo/utils.keyvaluecache";
+import { ErrorsAreMissesCache, PrefixingKeyValueCache, type KeyValueCache, type KeyValueCacheSetOptions } from "@apollo/utils.keyvaluecache";
 
 export interface RedisKeyValueCacheOptions {
   /** Called when a read fails and is answered as a miss, with what ErrorsAreMissesCache reports: the error's message. */
@@ -15,10 +10,7 @@ class RedisKeyValueCache implements KeyValueCache<string> {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(
-    redis: Redis,
-    prefix: string,
-  ) {
+  constructor(redis: Redis, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }

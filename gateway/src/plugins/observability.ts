@@ -38,11 +38,7 @@ function errorCodes(context: GraphQLRequestContextWillSendResponse<GatewayContex
 }
 
 /** Per-operation metrics and one structured log line per request (no tokens, no variables). */
-export function observabilityPlugin(options: {
-  metrics: GatewayMetrics;
-  logger: Logger;
-  plans: PlanCacheTracker;
-}): ApolloServerPlugin<GatewayContext> {
+export function observabilityPlugin(options: { metrics: GatewayMetrics; logger: Logger; plans: PlanCacheTracker }): ApolloServerPlugin<GatewayContext> {
   const { metrics, logger, plans } = options;
   return {
     async requestDidStart() {

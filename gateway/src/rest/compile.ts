@@ -20,7 +20,17 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { ID_PATTERN, jsonValueProblem, type JsonValueBounds } from "../../../platform/input-rules.ts";
-import { COMPONENT_REF, JSON_VALUE_KEYWORD, inputObjectSchema, withJsonValueBounds, nonNullInputSchema, nonNullSelectionSchema, requireEnum, requireInputObject, type JsonSchema } from "./json-schema.ts";
+import {
+  COMPONENT_REF,
+  JSON_VALUE_KEYWORD,
+  inputObjectSchema,
+  withJsonValueBounds,
+  nonNullInputSchema,
+  nonNullSelectionSchema,
+  requireEnum,
+  requireInputObject,
+  type JsonSchema,
+} from "./json-schema.ts";
 import type { CatalogOperation, OperationCatalog } from "./operations.ts";
 import type { FieldError } from "./problem.ts";
 import type { HttpMethod, RouteDefinition } from "./route.ts";
@@ -136,7 +146,9 @@ function walk(schema: GraphQLSchema, operation: CatalogOperation, path: readonly
   let selection: SelectionSetNode | undefined = operation.definition.selectionSet;
   for (const key of path) {
     const parent: GraphQLNamedType = getNamedType(type);
-    const node: FieldNode | undefined = selection?.selections.find((candidate): candidate is FieldNode => candidate.kind === Kind.FIELD && (candidate.alias?.value ?? candidate.name.value) === key);
+    const node: FieldNode | undefined = selection?.selections.find(
+      (candidate): candidate is FieldNode => candidate.kind === Kind.FIELD && (candidate.alias?.value ?? candidate.name.value) === key,
+    );
     if (!(parent instanceof GraphQLObjectType) || !node) throw new Error(`${operation.name} selects no ${path.join(".")}`);
     const field: GraphQLField<unknown, unknown> | undefined = parent.getFields()[node.name.value];
     if (!field) throw new Error(`${parent.name}.${node.name.value} does not exist`);
@@ -198,7 +210,9 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       const declared = definition.params?.[name];
       if (declared?.enum) {
         enumParameters.add(name);
-        const values = requireEnum(schema, declared.enum).getValues().map((value) => value.name.toLowerCase());
+        const values = requireEnum(schema, declared.enum)
+          .getValues()
+          .map((value) => value.name.toLowerCase());
         pathParameters[name] = { type: "string", enum: values, description: declared.description };
       } else {
         pathParameters[name] = { type: "string", format: "uuid", description: declared?.description ?? "A UUID." };
@@ -208,12 +222,18 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
     const queryParameters: Record<string, JsonSchema> = {};
     if (definition.kind === "page") {
       queryParameters.limit = { type: "integer", minimum: 1, maximum: PAGE_LIMIT.maximum, default: PAGE_LIMIT.default, description: "Page size." };
-      queryParameters.cursor = { type: "string", minLength: 1, maxLength: 1000, description: "`nextCursor` of the previous page (also in its `Link: rel=\"next\"`)." };
+      queryParameters.cursor = {
+        type: "string",
+        minLength: 1,
+        maxLength: 1000,
+        description: '`nextCursor` of the previous page (also in its `Link: rel="next"`).',
+      };
     }
     if (definition.filters) {
       for (const field of Object.values(requireInputObject(schema, definition.filters).getFields())) {
         let fieldSchema = nonNullInputSchema(field.type);
-        if (fieldSchema.type === "string" && fieldSchema.format === undefined && fieldSchema.enum === undefined) fieldSchema = { ...fieldSchema, maxLength: MAX_QUERY_TEXT };
+        if (fieldSchema.type === "string" && fieldSchema.format === undefined && fieldSchema.enum === undefined)
+          fieldSchema = { ...fieldSchema, maxLength: MAX_QUERY_TEXT };
         queryParameters[field.name] = field.description ? { ...fieldSchema, description: field.description } : fieldSchema;
       }
     }
@@ -245,11 +265,7 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       body,
       response: responseSchema(definition, walked),
       enumParameters,
-      fieldNames: Object.fromEntries([
-        ["after", "cursor"],
-        ["first", "limit"],
-        ...Object.keys(queryParameters).map((name) => [`filter.${name}`, name]),
-      ]),
+      fieldNames: Object.fromEntries([["after", "cursor"], ["first", "limit"], ...Object.keys(queryParameters).map((name) => [`filter.${name}`, name])]),
       match(path) {
         const found = pattern.exec(path);
         if (!found) return null;

@@ -48,7 +48,9 @@ type Entry = { readonly fingerprint: string; readonly response?: StoredResponse 
 
 /** What makes two requests "the same": method, path and the body's JSON value (key order ignored). */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash("sha256").update(`${method} ${path}\n${canonicalJson(body)}`).digest("base64url");
+  return createHash("sha256")
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest("base64url");
 }
 
 // Recursive: bodies get here validated (free-form JSON values at most 32 deep, the rest shaped by
@@ -217,7 +219,9 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
         case "mismatch":
           return refused(problem("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request"));
         case "in-flight":
-          return refused(problem("IDEMPOTENCY_IN_FLIGHT", "The first request with this Idempotency-Key is still running; retry shortly", { retryAfterSeconds: 1 }));
+          return refused(
+            problem("IDEMPOTENCY_IN_FLIGHT", "The first request with this Idempotency-Key is still running; retry shortly", { retryAfterSeconds: 1 }),
+          );
         case "replay":
           return { ok: true, outcome: "replay", reply: { ...claim.response, headers: { ...claim.response.headers, "idempotent-replayed": "true" } } };
         case "claimed":
@@ -228,7 +232,10 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
         ok: true,
         outcome: "run",
         claim: {
-          complete: (reply) => store.complete(scoped, fingerprint, stored(reply)).catch((error: unknown) => logger.error({ err: error, correlationId }, "idempotent response not stored")),
+          complete: (reply) =>
+            store
+              .complete(scoped, fingerprint, stored(reply))
+              .catch((error: unknown) => logger.error({ err: error, correlationId }, "idempotent response not stored")),
           refuse: (reply) => (reply.status < 500 ? store.complete(scoped, fingerprint, stored(reply)).catch(() => undefined) : release()),
           release,
         },

@@ -38,8 +38,7 @@ const JSON_VALUE = Symbol("json-value");
 /** The ajv keyword the REST layer's validators check free-form JSON inputs with. */
 export const JSON_VALUE_KEYWORD = "x-json-value";
 
-const JSON_VALUE_DESCRIPTION =
-  `Any JSON value, nested at most ${JSON_VALUE_BOUNDS.maxDepth} levels deep and at most ${JSON_VALUE_BOUNDS.maxLength} characters as JSON; finite numbers only, no U+0000 or unpaired surrogates in strings.`;
+const JSON_VALUE_DESCRIPTION = `Any JSON value, nested at most ${JSON_VALUE_BOUNDS.maxDepth} levels deep and at most ${JSON_VALUE_BOUNDS.maxLength} characters as JSON; finite numbers only, no U+0000 or unpaired surrogates in strings.`;
 
 /** A copy of `schema` in which every free-form JSON input carries JSON_VALUE_KEYWORD with its bounds. */
 export function withJsonValueBounds(schema: unknown): unknown {

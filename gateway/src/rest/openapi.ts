@@ -30,7 +30,10 @@ const PROBLEM_SCHEMA: JsonSchema = {
       description: "The failing inputs (400, 422).",
       items: {
         type: "object",
-        properties: { field: { type: "string", description: "Body field (JSON Pointer without the leading slash) or parameter name." }, message: { type: "string" } },
+        properties: {
+          field: { type: "string", description: "Body field (JSON Pointer without the leading slash) or parameter name." },
+          message: { type: "string" },
+        },
         required: ["field", "message"],
         additionalProperties: false,
       },
@@ -76,11 +79,22 @@ const PROBLEM_RESPONSES: Record<string, { status: number; description: string; h
   PreconditionFailed: { status: 412, description: "If-Match does not match the resource's current ETag." },
   PayloadTooLarge: { status: 413, description: "The body exceeds 1 MB." },
   UnsupportedMediaType: { status: 415, description: "Bodies must be application/json." },
-  UnprocessableContent: { status: 422, description: "The body is invalid (every failing field in `errors`), or the Idempotency-Key was used for another request." },
-  TooManyRequests: { status: 429, description: "Rate limit exceeded.", headers: ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"] },
+  UnprocessableContent: {
+    status: 422,
+    description: "The body is invalid (every failing field in `errors`), or the Idempotency-Key was used for another request.",
+  },
+  TooManyRequests: {
+    status: 429,
+    description: "Rate limit exceeded.",
+    headers: ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+  },
   InternalServerError: { status: 500, description: "Unexpected failure; quote the correlation id." },
   BadGateway: { status: 502, description: "A backing service failed or timed out." },
-  ServiceUnavailable: { status: 503, description: "A backing service is switched off for a while (see Retry-After), or credentials cannot be checked.", headers: ["Retry-After"] },
+  ServiceUnavailable: {
+    status: 503,
+    description: "A backing service is switched off for a while (see Retry-After), or credentials cannot be checked.",
+    headers: ["Retry-After"],
+  },
 };
 
 /**
@@ -161,7 +175,8 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     } else {
       responses[success] = { description: definition.summary, headers: successHeaders };
     }
-    if (definition.method === "GET") responses["304"] = { description: "Not modified: If-None-Match matches the current ETag.", headers: { ETag: ref("headers", "ETag") } };
+    if (definition.method === "GET")
+      responses["304"] = { description: "Not modified: If-None-Match matches the current ETag.", headers: { ETag: ref("headers", "ETag") } };
     for (const name of problemResponsesFor(route)) {
       const status = String(PROBLEM_RESPONSES[name]?.status);
       responses[status] = ref("responses", name);
@@ -235,7 +250,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
       description: [
         "The v1 REST surface for partners, served by the same gateway as the GraphQL API (every route runs a named GraphQL operation).",
         "Select v1 with the path prefix `/api/v1`, or on the bare `/api/...` path with `Accept: application/vnd.sunday.v1+json`; another version gets 406.",
-        "Errors are RFC 9457 `application/problem+json`. Lists are cursor-paginated (`limit`, `cursor`, `Link: rel=\"next\"`).",
+        'Errors are RFC 9457 `application/problem+json`. Lists are cursor-paginated (`limit`, `cursor`, `Link: rel="next"`).',
         "Single resources carry an ETag derived from their version: `If-None-Match` gives 304, `If-Match` on PATCH/PUT/DELETE gives 412 when the resource changed.",
         "POST accepts `Idempotency-Key`: the same key and body within 24 h replays the first response.",
         "Rate limits (per user or API key) are those of the GraphQL API, reported in `X-RateLimit-*`.",
@@ -250,14 +265,27 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
       responses,
       headers: HEADERS,
       parameters: {
-        IfNoneMatch: { name: "If-None-Match", in: "header", required: false, schema: { type: "string" }, description: "An ETag from an earlier response: 304 when unchanged." },
-        IfMatch: { name: "If-Match", in: "header", required: false, schema: { type: "string" }, description: "The resource's ETag: the change is refused with 412 when it no longer matches." },
+        IfNoneMatch: {
+          name: "If-None-Match",
+          in: "header",
+          required: false,
+          schema: { type: "string" },
+          description: "An ETag from an earlier response: 304 when unchanged.",
+        },
+        IfMatch: {
+          name: "If-Match",
+          in: "header",
+          required: false,
+          schema: { type: "string" },
+          description: "The resource's ETag: the change is refused with 412 when it no longer matches.",
+        },
         IdempotencyKey: {
           name: "Idempotency-Key",
           in: "header",
           required: false,
           schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
-          description: "Makes a retry safe: within 24 h the same key and body replay the first response; another body gets 422; a retry while the first is running gets 409.",
+          description:
+            "Makes a retry safe: within 24 h the same key and body replay the first response; another body gets 422; a retry while the first is running gets 409.",
         },
       },
       securitySchemes: {

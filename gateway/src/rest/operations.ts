@@ -4,15 +4,7 @@
  * a document with unused fragments.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import {
-  Kind,
-  parse,
-  print,
-  visit,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type OperationDefinitionNode,
-} from "graphql";
+import { Kind, parse, print, visit, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode } from "graphql";
 
 export interface CatalogOperation {
   readonly name: string;

@@ -92,20 +92,32 @@ export const PROBLEM_KINDS = KINDS;
  * our operations is wrong: 500.
  */
 const PASSED_ON: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "INVALID_PARAMETERS", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "NOT_ACCEPTABLE", "CONFLICT",
-  "IDEMPOTENCY_IN_FLIGHT", "PRECONDITION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "BAD_USER_INPUT",
-  "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED", "INTERNAL_SERVER_ERROR", "SUBGRAPH_UNAVAILABLE", "SUBGRAPH_TIMEOUT",
-  "CIRCUIT_OPEN", "IDEMPOTENCY_UNAVAILABLE", "AUTHENTICATION_UNAVAILABLE",
+  "INVALID_PARAMETERS",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "NOT_ACCEPTABLE",
+  "CONFLICT",
+  "IDEMPOTENCY_IN_FLIGHT",
+  "PRECONDITION_FAILED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "BAD_USER_INPUT",
+  "IDEMPOTENCY_KEY_REUSED",
+  "RATE_LIMITED",
+  "INTERNAL_SERVER_ERROR",
+  "SUBGRAPH_UNAVAILABLE",
+  "SUBGRAPH_TIMEOUT",
+  "CIRCUIT_OPEN",
+  "IDEMPOTENCY_UNAVAILABLE",
+  "AUTHENTICATION_UNAVAILABLE",
 ]);
 
 /** How long a caller should wait after an open circuit: the breaker half-opens after 30 s. */
 const CIRCUIT_RETRY_AFTER_SECONDS = 30;
 
-export function problem(
-  code: ErrorCode,
-  detail: string,
-  extra: Partial<Omit<Problem, "type" | "title" | "status" | "code" | "detail">> = {},
-): Problem {
+export function problem(code: ErrorCode, detail: string, extra: Partial<Omit<Problem, "type" | "title" | "status" | "code" | "detail">> = {}): Problem {
   const kind = KINDS[code];
   return { type: `urn:sunday:problem:${kind.slug}`, title: kind.title, status: kind.status, detail, code, ...extra };
 }

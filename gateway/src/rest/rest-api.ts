@@ -68,7 +68,12 @@ export function createRestApi(options: RestApiOptions): RestApi {
   const openapi = buildOpenApi(routes, catalog, schema);
   const openapiText = JSON.stringify(openapi);
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
-  const idempotency = createIdempotency({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? ""}idempotency:`, timings: options.idempotency, logger: options.logger });
+  const idempotency = createIdempotency({
+    redis: options.redis,
+    keyPrefix: `${options.redisPrefix ?? ""}idempotency:`,
+    timings: options.idempotency,
+    logger: options.logger,
+  });
   const responder = createResponder({ registry: options.metrics.registry, logger: options.logger });
 
   /** The stages in order; the first refusal answers the request. */
@@ -92,7 +97,14 @@ export function createRestApi(options: RestApiOptions): RestApi {
 
     const key = single(request.headers["idempotency-key"]);
     const path = `${negotiated.version}${negotiated.path}`;
-    const claimed = await idempotency.claim({ method: request.method, key, principal: admitted.caller.principal, path, body: validated.input.body, correlationId });
+    const claimed = await idempotency.claim({
+      method: request.method,
+      key,
+      principal: admitted.caller.principal,
+      path,
+      body: validated.input.body,
+      correlationId,
+    });
     if (!claimed.ok) return responder.refuse(exchange, claimed, route);
     if (claimed.outcome === "replay") return responder.send(exchange, route, claimed.reply, negotiated.contentType);
     const { claim } = claimed;

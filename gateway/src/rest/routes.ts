@@ -54,7 +54,11 @@ const boardItems = route<RestListBoardItemsQueryVariables>({
   select: "board.items",
   notFound: { type: "Board", param: "boardId" },
   filters: "ItemFilter",
-  variables: (input) => ({ boardId: input.params.boardId as string, ...page(input), filter: given(input.query, ["groupId", "assigneeId", "search"]) as ItemFilter }),
+  variables: (input) => ({
+    boardId: input.params.boardId as string,
+    ...page(input),
+    filter: given(input.query, ["groupId", "assigneeId", "search"]) as ItemFilter,
+  }),
 });
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -109,7 +113,9 @@ export const ROUTES: readonly RouteDefinition[] = [
     select: "updateBoard",
     body: { input: "UpdateBoardInput", omit: ["id", "expectedVersion"], nonNull: ["name", "kind"], minProperties: 1 },
     concurrency: { current: { operation: "RestBoardVersion", select: "board" } },
-    variables: (input) => ({ input: { ...(input.body as Omit<UpdateBoardInput, "id" | "expectedVersion">), id: input.params.id as string, expectedVersion: versionOf(input) } }),
+    variables: (input) => ({
+      input: { ...(input.body as Omit<UpdateBoardInput, "id" | "expectedVersion">), id: input.params.id as string, expectedVersion: versionOf(input) },
+    }),
   }),
   route<RestArchiveBoardMutationVariables>({
     method: "DELETE",
@@ -226,7 +232,12 @@ export const ROUTES: readonly RouteDefinition[] = [
     body: { input: "SetColumnValueInput", omit: ["itemId", "columnId", "expectedVersion"], require: ["value"] },
     concurrency: {},
     variables: (input) => ({
-      input: { itemId: input.params.id as string, columnId: input.params.columnId as string, value: input.body.value, expectedVersion: input.expectedVersion ?? null },
+      input: {
+        itemId: input.params.id as string,
+        columnId: input.params.columnId as string,
+        value: input.body.value,
+        expectedVersion: input.expectedVersion ?? null,
+      },
     }),
   }),
   route<RestListCommentsQueryVariables>({

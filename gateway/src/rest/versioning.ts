@@ -40,7 +40,13 @@ export function negotiateVersion(pathname: string, headers: IncomingHttpHeaders)
     // A vendor type naming another version contradicts the path: refuse rather than guess.
     const conflicting = vendorVersions.find((vendor) => vendor !== version);
     if (conflicting !== undefined && !vendorVersions.includes(version)) return { ok: false, requested: conflicting };
-    return { ok: true, version, path: pathMatch[2] ?? "/", base: `${API_PREFIX}/${version}`, contentType: vendorVersions.length > 0 ? `application/vnd.sunday.${version}+json` : "application/json" };
+    return {
+      ok: true,
+      version,
+      path: pathMatch[2] ?? "/",
+      base: `${API_PREFIX}/${version}`,
+      contentType: vendorVersions.length > 0 ? `application/vnd.sunday.${version}+json` : "application/json",
+    };
   }
   const path = pathname.slice(API_PREFIX.length) || "/";
   if (vendorVersions.length === 0) return { ok: true, version: CURRENT_VERSION, path, base: API_PREFIX, contentType: "application/json" };

@@ -124,7 +124,11 @@ export class BoardAccess {
     for (let start = 0; start < waiting.length; start += this.batchSize) {
       const slice = waiting.slice(start, start + this.batchSize);
       try {
-        const answers = await this.readers(boardId, slice.map((entry) => entry.identity), batch.correlationId);
+        const answers = await this.readers(
+          boardId,
+          slice.map((entry) => entry.identity),
+          batch.correlationId,
+        );
         for (const [index, entry] of slice.entries()) entry.resolve(answers[index] === true);
       } catch (error) {
         for (const entry of slice) entry.reject(error);
@@ -169,8 +173,7 @@ function entryKey(boardId: string, principal: string): string {
   return `${principal}\u0000${boardId}`;
 }
 
-const READERS_QUERY =
-  "query BoardReaders($boardId: ID!, $readers: [BoardReaderInput!]!) { _boardReaders(boardId: $boardId, readers: $readers) }";
+const READERS_QUERY = "query BoardReaders($boardId: ID!, $readers: [BoardReaderInput!]!) { _boardReaders(boardId: $boardId, readers: $readers) }";
 
 /** `BoardReaders` over the projects subgraph's `_boardReaders`, asked by the gateway as itself. */
 export function boardReadersOf(options: { readonly projectsUrl: () => string | undefined; readonly signingSecret: string }): BoardReaders {

@@ -14,8 +14,7 @@ export interface Recipient {
   readonly channel: Channel<ExecutionResult>;
 }
 
-export const forbidden = (message: string): GraphQLError =>
-  new GraphQLError(message, { extensions: { code: SUBSCRIPTION_ERROR_CODES.forbidden } });
+export const forbidden = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: SUBSCRIPTION_ERROR_CODES.forbidden } });
 
 /**
  * One event to many subscribers: each must (still) be able to read the event's board; the
@@ -36,11 +35,7 @@ export class FanOut {
   private readonly run: RunOperation;
   private readonly logger: Logger;
 
-  constructor(
-    access: BoardAccess,
-    run: RunOperation,
-    logger: Logger,
-  ) {
+  constructor(access: BoardAccess, run: RunOperation, logger: Logger) {
     this.access = access;
     this.run = run;
     this.logger = logger;

@@ -136,7 +136,12 @@ export class SubscriptionHub {
   }
 
   /** Follows the prepared stream for one subscriber, from `after` (catch-up first) or from now. */
-  start(connection: Connection, prepared: { ref: StreamRef; view: Subscriber["view"] }, payload: SubscriptionPayload, after?: string): Channel<ExecutionResult> {
+  start(
+    connection: Connection,
+    prepared: { ref: StreamRef; view: Subscriber["view"] },
+    payload: SubscriptionPayload,
+    after?: string,
+  ): Channel<ExecutionResult> {
     let subscriber: Subscriber | undefined;
     let tail: StreamTail<Subscriber> | undefined;
     const channel = new Channel<ExecutionResult>(
@@ -145,7 +150,9 @@ export class SubscriptionHub {
         void this.release(prepared.ref);
       },
       10_000,
-      () => ({ errors: [new GraphQLError("Too many undelivered events; resume with the last cursor", { extensions: { code: SUBSCRIPTION_ERROR_CODES.slowConsumer } })] }),
+      () => ({
+        errors: [new GraphQLError("Too many undelivered events; resume with the last cursor", { extensions: { code: SUBSCRIPTION_ERROR_CODES.slowConsumer } })],
+      }),
     );
     void (async () => {
       tail = await this.acquire(prepared.ref);
@@ -253,7 +260,10 @@ export class SubscriptionHub {
     this.access.forgetOrganization(organizationId);
     for (const connection of this.connections.get(organizationId) ?? []) {
       if (connection.caller.identity.userId === change.userId) {
-        connection.close(CLOSE_CODES.forbidden, event.event.eventType === "member.removed" ? "Removed from the organization" : "Role changed; reconnect with a new token");
+        connection.close(
+          CLOSE_CODES.forbidden,
+          event.event.eventType === "member.removed" ? "Removed from the organization" : "Role changed; reconnect with a new token",
+        );
       }
     }
   }

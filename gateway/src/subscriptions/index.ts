@@ -55,16 +55,18 @@ export function trackApiSchema(gateway: ApolloGateway): () => GraphQLSchema | un
 }
 
 /** graphql-ws on the gateway's server, fed by the event streams, with presence. */
-export function startSubscriptions(options: SubscriptionsSetup & {
-  readonly httpServer: Server;
-  readonly schema: () => GraphQLSchema | undefined;
-  readonly admit: Admit;
-  readonly run: RunOperation;
-  readonly metrics: GatewayMetrics;
-  readonly logger: Logger;
-  readonly limits: OperationLimits;
-  readonly readers: BoardReaders;
-}): LiveSubscriptions {
+export function startSubscriptions(
+  options: SubscriptionsSetup & {
+    readonly httpServer: Server;
+    readonly schema: () => GraphQLSchema | undefined;
+    readonly admit: Admit;
+    readonly run: RunOperation;
+    readonly metrics: GatewayMetrics;
+    readonly logger: Logger;
+    readonly limits: OperationLimits;
+    readonly readers: BoardReaders;
+  },
+): LiveSubscriptions {
   const hub = new SubscriptionHub({
     feed: options.feed,
     run: options.run,

@@ -39,12 +39,7 @@ export function createIntegrationsContext(base: BaseContext, projects: PeerClien
       ),
       board: new DataLoader(async (ids) => {
         if (!projects) throw new Error("integrations subgraph has no projects peer");
-        return projects.entities<{ id: string }>(
-          { identity: requireIdentity(base.identity), correlationId: base.correlationId },
-          "Board",
-          ids,
-          "id",
-        );
+        return projects.entities<{ id: string }>({ identity: requireIdentity(base.identity), correlationId: base.correlationId }, "Board", ids, "id");
       }),
     },
   };

@@ -71,8 +71,7 @@ export const resolvers: Resolvers = {
       });
       return toConnection(rows, page, (row) => ({ key: row.createdAt.toISOString(), id: row.id }));
     },
-    integration: async (_parent, { id }, context) =>
-      visibleIntegration(context, await context.loaders.integration.load(requireId(id, "id"))),
+    integration: async (_parent, { id }, context) => visibleIntegration(context, await context.loaders.integration.load(requireId(id, "id"))),
     async webhooks(_parent, args, context) {
       const page = pageRequest(args);
       if (!seesSettings(context)) return toConnection([], page, (row: WebhookModel) => ({ key: row.createdAt.toISOString(), id: row.id }));
@@ -201,8 +200,7 @@ export const resolvers: Resolvers = {
   },
 
   Webhook: {
-    __resolveReference: (reference, context) =>
-      seesSettings(context) && isId(reference.id) ? context.loaders.webhook.load(reference.id) : null,
+    __resolveReference: (reference, context) => (seesSettings(context) && isId(reference.id) ? context.loaders.webhook.load(reference.id) : null),
     url: (webhook, _args, context) => {
       requireWebhookReader(context, webhook.id);
       return webhook.url;
@@ -248,8 +246,7 @@ export const resolvers: Resolvers = {
   },
 
   Organization: {
-    __resolveReference: (reference, context) =>
-      reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null,
+    __resolveReference: (reference, context) => (reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null),
     integrations: async (organization, _args, context) =>
       visibleIntegrations(
         context,

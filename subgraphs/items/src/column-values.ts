@@ -24,7 +24,9 @@ function labelsOf(settings: unknown): string[] | null {
 
 function optionsOf(settings: unknown): string[] | null {
   if (!isRecord(settings) || !Array.isArray(settings.options)) return null;
-  return settings.options.flatMap((option) => (typeof option === "string" ? [option] : isRecord(option) && typeof option.label === "string" ? [option.label] : []));
+  return settings.options.flatMap((option) =>
+    typeof option === "string" ? [option] : isRecord(option) && typeof option.label === "string" ? [option.label] : [],
+  );
 }
 
 /**

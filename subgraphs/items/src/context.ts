@@ -4,12 +4,7 @@ import { requireIdentity } from "../../shared/authorization.ts";
 import { byId, groupedBy } from "../../shared/loaders.ts";
 import type { PeerClient } from "../../shared/peer.ts";
 import { createItemLists, type ItemLists } from "./lists.ts";
-import type {
-  ColumnValueModel,
-  ItemAssigneeModel,
-  ItemModel,
-  SubitemModel,
-} from "../../../generated/prisma/models.ts";
+import type { ColumnValueModel, ItemAssigneeModel, ItemModel, SubitemModel } from "../../../generated/prisma/models.ts";
 
 /** What the projects subgraph tells us about a board, as seen by the caller. */
 export interface BoardFacts {

@@ -265,9 +265,7 @@ export const resolvers: Resolvers = {
       const before = await writableItem(context, itemId);
       await requireUsers(context, add, "add");
       return context.prisma.$transaction(async (tx) => {
-        const current = new Set(
-          (await tx.itemAssignee.findMany({ where: { itemId }, select: { userId: true } })).map((row) => row.userId),
-        );
+        const current = new Set((await tx.itemAssignee.findMany({ where: { itemId }, select: { userId: true } })).map((row) => row.userId));
         const added = add.filter((userId) => !current.has(userId));
         const removed = remove.filter((userId) => current.has(userId));
         const item = await bumpItem(tx, caller, before, input.expectedVersion);
@@ -340,8 +338,7 @@ export const resolvers: Resolvers = {
     board: (item) => ({ id: item.boardId }),
     group: (item) => ({ id: item.groupId }),
     creator: (item) => ({ id: item.creatorId }),
-    assignees: async (item, _args, context) =>
-      (await context.loaders.assigneesOfItem.load(item.id)).map((assignee) => ({ id: assignee.userId })),
+    assignees: async (item, _args, context) => (await context.loaders.assigneesOfItem.load(item.id)).map((assignee) => ({ id: assignee.userId })),
     columnValues: (item, _args, context) => context.loaders.columnValuesOfItem.load(item.id),
     subitems: (item, _args, context) => context.loaders.subitemsOfItem.load(item.id),
     comments: (item, args, context) => context.lists.commentsOfItem.load({ parentId: item.id, args }),

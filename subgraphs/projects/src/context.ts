@@ -3,13 +3,7 @@ import type { BaseContext } from "../../shared/context.ts";
 import { requireIdentity } from "../../shared/authorization.ts";
 import { byId, groupedBy } from "../../shared/loaders.ts";
 import type { PeerClient } from "../../shared/peer.ts";
-import type {
-  BoardMemberModel,
-  BoardModel,
-  ColumnModel,
-  GroupModel,
-  WorkspaceModel,
-} from "../../../generated/prisma/models.ts";
+import type { BoardMemberModel, BoardModel, ColumnModel, GroupModel, WorkspaceModel } from "../../../generated/prisma/models.ts";
 import { readableBoards } from "./access.ts";
 import { createBoardLists, type BoardLists } from "./lists.ts";
 
@@ -72,11 +66,9 @@ export function createProjectsContext(base: BaseContext, users: PeerClient | nul
         (member) => member.boardId,
       ),
       callerShare: byId(
-        (boardIds) =>
-          prisma.boardMember.findMany({ where: { boardId: { in: boardIds }, userId: caller().userId, organizationId: org() } }),
+        (boardIds) => prisma.boardMember.findMany({ where: { boardId: { in: boardIds }, userId: caller().userId, organizationId: org() } }),
         (share) => share.boardId,
       ),
     },
   };
 }
-

@@ -9,7 +9,18 @@ import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
-import { BoundedJSON, JSON_VALUE_BOUNDS, likeEscaped, optionalSearch, optionalText, requireFinite, requireId, requireJsonValue, requireText, requireVersion } from "../../shared/validation.ts";
+import {
+  BoundedJSON,
+  JSON_VALUE_BOUNDS,
+  likeEscaped,
+  optionalSearch,
+  optionalText,
+  requireFinite,
+  requireId,
+  requireJsonValue,
+  requireText,
+  requireVersion,
+} from "../../shared/validation.ts";
 import { versionedWrite } from "../../shared/versioned-write.ts";
 import { canAdministerBoard, canReadBoard, canWriteBoard, readableBoards } from "./access.ts";
 
@@ -37,17 +48,11 @@ function colorOf(value: string | null | undefined): string | undefined {
 }
 
 /** Loads a board the caller may read (inside the transaction) and checks what they want to do with it. */
-async function boardFor(
-  tx: Tx,
-  identity: Identity,
-  boardId: string,
-  need: "write" | "administer",
-): Promise<BoardModel> {
+async function boardFor(tx: Tx, identity: Identity, boardId: string, need: "write" | "administer"): Promise<BoardModel> {
   const board = await tx.board.findFirst({ where: { id: boardId, ...readableBoards(identity) } });
   if (!board) throw notFound("Board", boardId);
   const share = await tx.boardMember.findUnique({ where: { boardId_userId: { boardId, userId: identity.userId } } });
-  const allowed =
-    need === "write" ? canWriteBoard(identity, board, share ?? undefined) : canAdministerBoard(identity, board, share ?? undefined);
+  const allowed = need === "write" ? canWriteBoard(identity, board, share ?? undefined) : canAdministerBoard(identity, board, share ?? undefined);
   if (!allowed) throw forbidden(`You cannot ${need === "write" ? "change" : "administer"} board ${boardId}`);
   return board;
 }
@@ -78,7 +83,9 @@ async function workspacesPage(context: ProjectsContext, args: PageArgs) {
   return toConnection(rows, page, (workspace) => ({ key: workspace.createdAt.toISOString(), id: workspace.id }));
 }
 
-function boardFilter(filter: { state?: "ACTIVE" | "ARCHIVED" | null; workspaceId?: string | null; search?: string | null } | null | undefined): Prisma.BoardWhereInput {
+function boardFilter(
+  filter: { state?: "ACTIVE" | "ARCHIVED" | null; workspaceId?: string | null; search?: string | null } | null | undefined,
+): Prisma.BoardWhereInput {
   const search = optionalSearch(filter?.search, "filter.search");
   return {
     ...(filter?.state ? { state: filter.state } : {}),
@@ -106,9 +113,16 @@ export const resolvers: Resolvers = {
       if (readers.length > MAX_BOARD_READERS) throw badInput(`At most ${MAX_BOARD_READERS} readers per request`, "readers");
       const identities = readers.map((reader, index): Identity => {
         if (!isRole(reader.role)) throw badInput("Not a role", `readers.${index}.role`);
-        return { userId: requireId(reader.userId, `readers.${index}.userId`), organizationId: requireId(reader.organizationId, `readers.${index}.organizationId`), role: reader.role };
+        return {
+          userId: requireId(reader.userId, `readers.${index}.userId`),
+          organizationId: requireId(reader.organizationId, `readers.${index}.organizationId`),
+          role: reader.role,
+        };
       });
-      const board = await context.prisma.board.findUnique({ where: { id: requireId(boardId, "boardId") }, select: { organizationId: true, kind: true, ownerId: true } });
+      const board = await context.prisma.board.findUnique({
+        where: { id: requireId(boardId, "boardId") },
+        select: { organizationId: true, kind: true, ownerId: true },
+      });
       if (!board) return identities.map(() => false);
       const shares = await context.prisma.boardMember.findMany({
         where: { boardId, userId: { in: [...new Set(identities.map((identity) => identity.userId))] } },
@@ -425,8 +439,7 @@ export const resolvers: Resolvers = {
       return workspace;
     },
     owner: (board) => ({ id: board.ownerId }),
-    groups: async (board, args, context) =>
-      (await context.loaders.groupsOfBoard.load(board.id)).filter((group) => args.includeArchived || !group.archivedAt),
+    groups: async (board, args, context) => (await context.loaders.groupsOfBoard.load(board.id)).filter((group) => args.includeArchived || !group.archivedAt),
     columns: async (board, args, context) =>
       (await context.loaders.columnsOfBoard.load(board.id)).filter((column) => args.includeArchived || !column.archivedAt),
     members: (board, _args, context) => context.loaders.membersOfBoard.load(board.id),
@@ -460,8 +473,7 @@ export const resolvers: Resolvers = {
 
   Organization: {
     // Only the caller's own organisation resolves; any other id yields null.
-    __resolveReference: (reference, context) =>
-      reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null,
+    __resolveReference: (reference, context) => (reference.id === requireIdentity(context.identity).organizationId ? { id: reference.id } : null),
     workspaces: (_organization, args, context) => workspacesPage(context, args),
     boards: (_organization, args, context) => boardsPage(context, args, boardFilter(args.filter)),
   },

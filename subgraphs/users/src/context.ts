@@ -32,8 +32,7 @@ export function createUsersContext(base: BaseContext): UsersContext {
       user: byId((ids) => prisma.user.findMany({ where: { id: { in: ids }, organizationId: org() } })),
       membership: byId((ids) => prisma.membership.findMany({ where: { id: { in: ids }, organizationId: org() } })),
       membershipOfUser: groupedBy(
-        (userIds) =>
-          prisma.membership.findMany({ where: { userId: { in: userIds }, organizationId: org(), removedAt: null } }),
+        (userIds) => prisma.membership.findMany({ where: { userId: { in: userIds }, organizationId: org(), removedAt: null } }),
         (membership) => membership.userId,
       ),
       team: byId((ids) => prisma.team.findMany({ where: { id: { in: ids }, organizationId: org() } })),

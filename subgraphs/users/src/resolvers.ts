@@ -113,9 +113,7 @@ export const resolvers: Resolvers = {
         where: {
           organizationId,
           ...(args.filter?.role ? { memberships: { some: { role: args.filter.role, removedAt: null } } } : {}),
-          ...(search
-            ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { email: { contains: search, mode: "insensitive" } }] }
-            : {}),
+          ...(search ? { OR: [{ name: { contains: search, mode: "insensitive" } }, { email: { contains: search, mode: "insensitive" } }] } : {}),
           AND: keysetAfter<Prisma.UserWhereInput>("createdAt", "desc", page.after, dateKey),
         },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
@@ -294,8 +292,7 @@ export const resolvers: Resolvers = {
       });
       return toConnection(rows, page, (membership) => ({ key: membership.createdAt.toISOString(), id: membership.id }));
     },
-    teams: (organization, _args, context) =>
-      context.prisma.team.findMany({ where: { organizationId: organization.id }, orderBy: { name: "asc" } }),
+    teams: (organization, _args, context) => context.prisma.team.findMany({ where: { organizationId: organization.id }, orderBy: { name: "asc" } }),
   },
 
   User: {

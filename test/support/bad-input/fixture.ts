@@ -43,13 +43,26 @@ export async function makeFixture(harness: Harness): Promise<Fixture> {
   const owner = await harness.token(0, "OWNER");
   const member = await harness.token(0, "MEMBER");
   const group = board.groupIds[0] as string;
-  const field = <T>(name: string) => (data: Record<string, unknown>) => data[name] as T;
+  const field =
+    <T>(name: string) =>
+    (data: Record<string, unknown>) =>
+      data[name] as T;
 
   const scratchBoard = await made(harness, owner, `mutation { createBoard(input: { workspaceId: "${acme.workspaceId}", name: "Scratch" }) { id } }`, field<{ id: string }>("createBoard"));
   const scratchGroup = await made(harness, owner, `mutation { createGroup(input: { boardId: "${scratchBoard.id}", name: "Scratch" }) { id } }`, field<{ id: string }>("createGroup"));
   const scratchColumn = await made(harness, owner, `mutation { createColumn(input: { boardId: "${scratchBoard.id}", title: "Scratch", type: TEXT }) { id } }`, field<{ id: string }>("createColumn"));
-  const scratchItem = await made(harness, owner, `mutation { createItem(input: { boardId: "${scratchBoard.id}", groupId: "${scratchGroup.id}", name: "Scratch" }) { id } }`, field<{ id: string }>("createItem"));
-  const scratchWebhook = await made(harness, owner, `mutation { createWebhook(input: { url: "https://partner.example/scratch", events: ["project.item.created"] }) { webhook { id } } }`, field<{ webhook: { id: string } }>("createWebhook"));
+  const scratchItem = await made(
+    harness,
+    owner,
+    `mutation { createItem(input: { boardId: "${scratchBoard.id}", groupId: "${scratchGroup.id}", name: "Scratch" }) { id } }`,
+    field<{ id: string }>("createItem"),
+  );
+  const scratchWebhook = await made(
+    harness,
+    owner,
+    `mutation { createWebhook(input: { url: "https://partner.example/scratch", events: ["project.item.created"] }) { webhook { id } } }`,
+    field<{ webhook: { id: string } }>("createWebhook"),
+  );
   const scratchKey = await made(harness, owner, `mutation { createApiKey(input: { name: "scratch" }) { apiKey { id } } }`, field<{ apiKey: { id: string } }>("createApiKey"));
   const ownerKey = await made(harness, owner, `mutation { createApiKey(input: { name: "bad-input owner" }) { secret } }`, field<{ secret: string }>("createApiKey"));
   const memberKey = await made(harness, owner, `mutation { createApiKey(input: { name: "bad-input member", role: MEMBER }) { secret } }`, field<{ secret: string }>("createApiKey"));

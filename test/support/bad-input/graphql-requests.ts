@@ -242,16 +242,19 @@ const DOCUMENTS: readonly [label: string, build: (operation: string) => Wire][] 
 ];
 
 /** Accept headers a GraphQL client might send, and some no server can satisfy. */
-const ACCEPTS: readonly string[] = [
-  "multipart/mixed; deferSpec=20220824",
-  "text/event-stream",
-  "application/graphql-response+json",
+const ACCEPTS: readonly string[] = ["multipart/mixed; deferSpec=20220824", "text/event-stream", "application/graphql-response+json", "application/xml", "text/html", ";;;"];
+
+const CONTENT_TYPES: readonly string[] = [
   "application/xml",
   "text/html",
-  ";;;",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "application/graphql",
+  "multipart/form-data; boundary=x",
+  "application/json; charset=utf-16",
+  "",
+  "application/graphql-response+json, text/html",
 ];
-
-const CONTENT_TYPES: readonly string[] = ["application/xml", "text/html", "text/plain", "application/x-www-form-urlencoded", "application/graphql", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "", "application/graphql-response+json, text/html"];
 
 /** One bad request for one operation, and the argument or shape it broke. */
 type Built = Omit<BadRequest, "credential" | "surface" | "target">;
@@ -278,7 +281,16 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
   if (operation.root === "subscription") {
     // Subscriptions live on graphql-ws: by POST (or GET) they must be refused, whatever the input.
     add(1, fc.constant<Built>({ ...post("a subscription by POST", { query: base, variables: baseVariables }), expectRefusal: true }));
-    add(1, fc.constant<Built>({ malformation: "a subscription by GET", method: "GET", path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}`, headers: {}, expectRefusal: true }));
+    add(
+      1,
+      fc.constant<Built>({
+        malformation: "a subscription by GET",
+        method: "GET",
+        path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}`,
+        headers: {},
+        expectRefusal: true,
+      }),
+    );
     return fc.oneof(...arbitraries);
   }
 
@@ -315,7 +327,12 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
           const argName = place.path[0] as string;
           const arg = args.find((candidate) => candidate.name === argName) as GraphQLArgument;
           const used = args.filter((candidate) => isNonNullType(candidate.type) || candidate.name === argName);
-          const current = (place.path.slice(1).reduce<Wire>((value, key) => (value as Record<string, Wire>)?.[key as string] ?? {}, baseVariables[argName] ?? validValue(fixture, field.name, argName, arg.type)) ?? {}) as Record<string, Wire>;
+          const current = (place.path
+            .slice(1)
+            .reduce<Wire>((value, key) => (value as Record<string, Wire>)?.[key as string] ?? {}, baseVariables[argName] ?? validValue(fixture, field.name, argName, arg.type)) ?? {}) as Record<
+            string,
+            Wire
+          >;
           const variables = { ...baseVariables, [argName]: setAt(baseVariables[argName] ?? {}, place.path.slice(1), withKey(current, key, bad.value)) };
           return post(`input ${place.path.join(".")} with an unknown field ${key}`, { query: documentOf(operation, used), variables });
         }),
@@ -343,26 +360,35 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
       }),
     ),
   );
-  add(3, fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))));
+  add(
+    3,
+    fc.constantFrom(...DOCUMENTS).map(([label, build]) => post(label, build(base))),
+  );
   add(
     1,
     fc.constantFrom(...ACCEPTS).map((accept) => post(`Accept: ${accept}`, { query: base, variables: baseVariables }, { "content-type": "application/json", accept })),
   );
   add(
     1,
-    fc.constantFrom(...CONTENT_TYPES).map((type) => post(`Content-Type ${JSON.stringify(type)}`, type === "application/graphql" ? new RawJson(base) : { query: base, variables: baseVariables }, type === "" ? {} : { "content-type": type })),
+    fc
+      .constantFrom(...CONTENT_TYPES)
+      .map((type) =>
+        post(`Content-Type ${JSON.stringify(type)}`, type === "application/graphql" ? new RawJson(base) : { query: base, variables: baseVariables }, type === "" ? {} : { "content-type": type }),
+      ),
   );
   add(
     1,
-    fc.constantFrom<[string, string]>(
-      ["truncated JSON", '{"query": '],
-      ["an empty body", ""],
-      ["invalid UTF-8", "\u00ff\u00fe"],
-      ["a JSON string", '"{ __typename }"'],
-      ["JSON null", "null"],
-      ["a body nested 5,000 deep", deepArray().text],
-      ["a query of 1e400", '{"query":1e400}'],
-    ).map(([label, raw]) => ({ ...post(`a body of ${label}`, null), body: raw === "\u00ff\u00fe" ? new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : raw })),
+    fc
+      .constantFrom<[string, string]>(
+        ["truncated JSON", '{"query": '],
+        ["an empty body", ""],
+        ["invalid UTF-8", "\u00ff\u00fe"],
+        ["a JSON string", '"{ __typename }"'],
+        ["JSON null", "null"],
+        ["a body nested 5,000 deep", deepArray().text],
+        ["a query of 1e400", '{"query":1e400}'],
+      )
+      .map(([label, raw]) => ({ ...post(`a body of ${label}`, null), body: raw === "\u00ff\u00fe" ? new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) : raw })),
   );
   add(
     1,
@@ -377,21 +403,25 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
   );
   add(
     1,
-    fc.constantFrom<[string, string]>(
-      ["a GET", ""],
-      ["a GET with variables that are not JSON", "&variables=%7Bnot"],
-      ["a GET with variables nested 1,000 deep", `&variables=${encodeURIComponent(`{"v":${deepArray(1_000).text}}`)}`],
-      ["a GET with a repeated query", `&query=${encodeURIComponent("{ __typename }")}`],
-      ["a GET with a raw %", "&variables=%"],
-    ).map(([label, extra]): Built => ({
-      malformation: operation.root === "mutation" ? `a mutation by ${label}` : label,
-      method: "GET",
-      path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}${extra}`,
-      headers: {},
-      // A mutation by GET must never run.
-      writes: operation.root === "mutation" ? field.name : undefined,
-      expectRefusal: operation.root === "mutation" ? true : undefined,
-    })),
+    fc
+      .constantFrom<[string, string]>(
+        ["a GET", ""],
+        ["a GET with variables that are not JSON", "&variables=%7Bnot"],
+        ["a GET with variables nested 1,000 deep", `&variables=${encodeURIComponent(`{"v":${deepArray(1_000).text}}`)}`],
+        ["a GET with a repeated query", `&query=${encodeURIComponent("{ __typename }")}`],
+        ["a GET with a raw %", "&variables=%"],
+      )
+      .map(
+        ([label, extra]): Built => ({
+          malformation: operation.root === "mutation" ? `a mutation by ${label}` : label,
+          method: "GET",
+          path: `/graphql?query=${encodeURIComponent(base)}&variables=${encodeURIComponent(toJson(baseVariables))}${extra}`,
+          headers: {},
+          // A mutation by GET must never run.
+          writes: operation.root === "mutation" ? field.name : undefined,
+          expectRefusal: operation.root === "mutation" ? true : undefined,
+        }),
+      ),
   );
   return fc.oneof(...arbitraries);
 }
@@ -399,7 +429,11 @@ function builds(fixture: Fixture, operation: Operation): fc.Arbitrary<Built> {
 /** Every query, mutation and subscription field of the schema. */
 export function graphqlOperations(schema: GraphQLSchema): Operation[] {
   const operations: Operation[] = [];
-  for (const [root, type] of [["query", schema.getQueryType()], ["mutation", schema.getMutationType()], ["subscription", schema.getSubscriptionType()]] as const) {
+  for (const [root, type] of [
+    ["query", schema.getQueryType()],
+    ["mutation", schema.getMutationType()],
+    ["subscription", schema.getSubscriptionType()],
+  ] as const) {
     for (const field of Object.values(type?.getFields() ?? {})) operations.push({ root, field });
   }
   return operations;

@@ -6,8 +6,26 @@
 import type { Harness } from "../harness.ts";
 
 export const TABLES = [
-  "organization", "user", "membership", "team", "teamMember", "apiKey", "workspace", "board", "group", "column", "boardMember",
-  "item", "itemAssignee", "columnValue", "subitem", "comment", "activityLog", "integration", "webhook", "outboxEvent",
+  "organization",
+  "user",
+  "membership",
+  "team",
+  "teamMember",
+  "apiKey",
+  "workspace",
+  "board",
+  "group",
+  "column",
+  "boardMember",
+  "item",
+  "itemAssignee",
+  "columnValue",
+  "subitem",
+  "comment",
+  "activityLog",
+  "integration",
+  "webhook",
+  "outboxEvent",
 ] as const;
 export type Table = (typeof TABLES)[number];
 export type Counts = Record<Table, number>;

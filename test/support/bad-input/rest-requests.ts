@@ -97,11 +97,23 @@ const COLUMN_VALUES: Readonly<Record<string, Wire>> = {
 const VALUE_PATHS: Readonly<Record<string, readonly { path: (string | number)[]; kind: Parameters<typeof badValue>[0] }[]>> = {
   TEXT: [{ path: ["value"], kind: "string" }],
   NUMBER: [{ path: ["value"], kind: "number" }],
-  DATE: [{ path: ["value", "date"], kind: "date" }, { path: ["value"], kind: "date" }],
-  TIMELINE: [{ path: ["value", "from"], kind: "date" }, { path: ["value", "to"], kind: "date" }],
-  PERSON: [{ path: ["value", "userIds", 0], kind: "uuid" }, { path: ["value", "userIds"], kind: "array" }],
+  DATE: [
+    { path: ["value", "date"], kind: "date" },
+    { path: ["value"], kind: "date" },
+  ],
+  TIMELINE: [
+    { path: ["value", "from"], kind: "date" },
+    { path: ["value", "to"], kind: "date" },
+  ],
+  PERSON: [
+    { path: ["value", "userIds", 0], kind: "uuid" },
+    { path: ["value", "userIds"], kind: "array" },
+  ],
   DROPDOWN: [{ path: ["value", "labels", 0], kind: "string" }],
-  STATUS: [{ path: ["value", "label"], kind: "string" }, { path: ["value"], kind: "json" }],
+  STATUS: [
+    { path: ["value", "label"], kind: "string" },
+    { path: ["value"], kind: "json" },
+  ],
 };
 
 /** A valid path for the operation: the real ids it needs (scratch rows for what deletes). */
@@ -161,7 +173,8 @@ function setAt(body: Record<string, Wire>, path: readonly (string | number)[], v
   const [head, ...rest] = path;
   const copy: Record<string, Wire> | Wire[] = Array.isArray(body) ? [...(body as Wire[])] : { ...body };
   const current = (copy as Record<string | number, Wire>)[head as string | number];
-  const next = rest.length === 0 ? value : setAt((current && typeof current === "object" && !(current instanceof RawJson) ? current : typeof rest[0] === "number" ? [] : {}) as Record<string, Wire>, rest, value);
+  const next =
+    rest.length === 0 ? value : setAt((current && typeof current === "object" && !(current instanceof RawJson) ? current : typeof rest[0] === "number" ? [] : {}) as Record<string, Wire>, rest, value);
   if (next === undefined) delete (copy as Record<string | number, Wire>)[head as string | number];
   else (copy as Record<string | number, Wire>)[head as string | number] = next;
   return copy as Record<string, Wire>;
@@ -223,7 +236,7 @@ const HEADERS: readonly [label: string, name: string, value: string][] = [
   ["an If-Match of another version", "if-match", '"999999"'],
   ["an If-Match list", "if-match", '"1", "2", "x"'],
   ["a 4,000-character If-Match", "if-match", `"${"9".repeat(4_000)}"`],
-  ["a garbage If-None-Match", "if-none-match", "\"unterminated"],
+  ["a garbage If-None-Match", "if-none-match", '"unterminated'],
   ["Accept: application/xml", "accept", "application/xml"],
   ["Accept: text/html", "accept", "text/html"],
   ["a garbage Accept", "accept", ";;;q=abc"],
@@ -276,18 +289,34 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
       }),
     );
     if ((body.required ?? []).length > 0) {
-      add(1, fc.constantFrom(...(body.required as string[])).map((name): Mutated => ({ malformation: `body without the required ${name}`, body: toJson(setAt(validBody(fixture, body, "TEXT"), [name], undefined)) })));
+      add(
+        1,
+        fc
+          .constantFrom(...(body.required as string[]))
+          .map((name): Mutated => ({ malformation: `body without the required ${name}`, body: toJson(setAt(validBody(fixture, body, "TEXT"), [name], undefined)) })),
+      );
     }
     add(
       2,
-      fc.tuple(fc.constantFrom(...protoKeys, "zzz", "id", "organizationId", "version", "createdBy"), badValue("json")).map(([key, bad]): Mutated => ({
-        malformation: `body with an unknown field ${key} of ${bad.label}`,
-        body: toJson(withKey(validBody(fixture, body, "TEXT"), key, bad.value)),
-      })),
+      fc.tuple(fc.constantFrom(...protoKeys, "zzz", "id", "organizationId", "version", "createdBy"), badValue("json")).map(
+        ([key, bad]): Mutated => ({
+          malformation: `body with an unknown field ${key} of ${bad.label}`,
+          body: toJson(withKey(validBody(fixture, body, "TEXT"), key, bad.value)),
+        }),
+      ),
     );
-    add(1, badValue("object").map((bad): Mutated => ({ malformation: `a body that is ${bad.label}`, body: toJson(bad.value) })));
-    add(2, fc.constantFrom(...RAW_BODIES).map(([label, raw]): Mutated => ({ malformation: `a body of ${label}`, body: raw })));
-    add(1, fc.constantFrom(...CONTENT_TYPES).map((type): Mutated => ({ malformation: `Content-Type ${type}`, headers: { "content-type": type }, body: toJson(validBody(fixture, body, "TEXT")) })));
+    add(
+      1,
+      badValue("object").map((bad): Mutated => ({ malformation: `a body that is ${bad.label}`, body: toJson(bad.value) })),
+    );
+    add(
+      2,
+      fc.constantFrom(...RAW_BODIES).map(([label, raw]): Mutated => ({ malformation: `a body of ${label}`, body: raw })),
+    );
+    add(
+      1,
+      fc.constantFrom(...CONTENT_TYPES).map((type): Mutated => ({ malformation: `Content-Type ${type}`, headers: { "content-type": type }, body: toJson(validBody(fixture, body, "TEXT")) })),
+    );
     add(1, fc.constant<Mutated>({ malformation: "no Content-Type", headers: { "content-type": "" }, body: toJson(validBody(fixture, body, "TEXT")) }));
     add(
       1,
@@ -305,22 +334,41 @@ function mutations(fixture: Fixture, operation: RestOperation): fc.Arbitrary<Mut
         return { malformation: `path ${name} is ${bad.label}`, path: name, query: encode(value.slice(0, 3_000)) };
       }),
     );
-    add(1, fc.tuple(fc.constantFrom(...pathNames), fc.constantFrom(...rawEncodings, "", fixture.foreignBoardId)).map(([name, raw]): Mutated => ({ malformation: `path ${name} is ${JSON.stringify(raw)}`, path: name, query: raw })));
+    add(
+      1,
+      fc
+        .tuple(fc.constantFrom(...pathNames), fc.constantFrom(...rawEncodings, "", fixture.foreignBoardId))
+        .map(([name, raw]): Mutated => ({ malformation: `path ${name} is ${JSON.stringify(raw)}`, path: name, query: raw })),
+    );
   }
   for (const parameter of queryParameters) {
     const kind = parameter.name === "cursor" ? anyCursor() : parameter.name === "limit" ? badValue("integer") : badValue(kindOf(parameter.schema));
-    add(4, kind.map((bad): Mutated => ({ malformation: `query ${parameter.name} is ${bad.label}`, query: `${parameter.name}=${encode(typeof bad.value === "string" ? bad.value : toJson(bad.value))}` })));
-    add(1, fc.constantFrom(...rawEncodings).map((raw): Mutated => ({ malformation: `query ${parameter.name} is the raw ${raw}`, query: `${parameter.name}=${raw}` })));
+    add(
+      4,
+      kind.map((bad): Mutated => ({ malformation: `query ${parameter.name} is ${bad.label}`, query: `${parameter.name}=${encode(typeof bad.value === "string" ? bad.value : toJson(bad.value))}` })),
+    );
+    add(
+      1,
+      fc.constantFrom(...rawEncodings).map((raw): Mutated => ({ malformation: `query ${parameter.name} is the raw ${raw}`, query: `${parameter.name}=${raw}` })),
+    );
   }
-  add(1, fc.constantFrom(...EXTRA_QUERIES).map((query): Mutated => ({ malformation: `the query ?${query.slice(0, 60)}`, query })));
-  add(1, fc.constantFrom(...HEADERS).map(([label, name, value]): Mutated => ({ malformation: label, headers: { [name]: value }, body: body ? toJson(validBody(fixture, body, "TEXT")) : undefined })));
   add(
     1,
-    fc.constantFrom(...METHODS.filter((method) => method !== operation.method), "OPTIONS", "HEAD").map((method): Mutated => ({
-      malformation: `the wrong method ${method}`,
-      method,
-      body: body && method !== "HEAD" && method !== "GET" ? toJson(validBody(fixture, body, "TEXT")) : undefined,
-    })),
+    fc.constantFrom(...EXTRA_QUERIES).map((query): Mutated => ({ malformation: `the query ?${query.slice(0, 60)}`, query })),
+  );
+  add(
+    1,
+    fc.constantFrom(...HEADERS).map(([label, name, value]): Mutated => ({ malformation: label, headers: { [name]: value }, body: body ? toJson(validBody(fixture, body, "TEXT")) : undefined })),
+  );
+  add(
+    1,
+    fc.constantFrom(...METHODS.filter((method) => method !== operation.method), "OPTIONS", "HEAD").map(
+      (method): Mutated => ({
+        malformation: `the wrong method ${method}`,
+        method,
+        body: body && method !== "HEAD" && method !== "GET" ? toJson(validBody(fixture, body, "TEXT")) : undefined,
+      }),
+    ),
   );
   return fc.oneof(...arbitraries);
 }

@@ -95,7 +95,8 @@ export function judge(request: BadRequest, answer: { status: number; contentType
       for (const error of errors as { extensions?: { code?: unknown }; message?: unknown }[]) {
         if (typeof error?.extensions?.code !== "string") failures.push(`GraphQL error without extensions.code: ${String(error?.message).slice(0, 120)}`);
         // A refused request is the client's mistake: its code must say so, not blame the server.
-        else if (answer.status >= 400 && answer.status < 500 && error.extensions.code === "INTERNAL_SERVER_ERROR") failures.push(`GraphQL error of a ${answer.status} coded INTERNAL_SERVER_ERROR: ${String(error?.message).slice(0, 120)}`);
+        else if (answer.status >= 400 && answer.status < 500 && error.extensions.code === "INTERNAL_SERVER_ERROR")
+          failures.push(`GraphQL error of a ${answer.status} coded INTERNAL_SERVER_ERROR: ${String(error?.message).slice(0, 120)}`);
       }
     }
   }
@@ -129,7 +130,10 @@ export async function runAll(baseUrl: string, fixture: Fixture, requests: readon
       const request = requests[index] as BadRequest;
       const authorization = request.credential.startsWith("raw:") ? request.credential.slice(4) : fixture.authorization[request.credential as keyof Fixture["authorization"]];
       // Each POST gets its own Idempotency-Key unless the malformation is the key itself.
-      const keyed = request.surface === "rest" && request.method === "POST" && !("idempotency-key" in request.headers) ? { ...request, headers: { ...request.headers, "idempotency-key": `bad-input-${process.pid}-${keys++}` } } : request;
+      const keyed =
+        request.surface === "rest" && request.method === "POST" && !("idempotency-key" in request.headers)
+          ? { ...request, headers: { ...request.headers, "idempotency-key": `bad-input-${process.pid}-${keys++}` } }
+          : request;
       const begin = performance.now();
       let answer: Answer;
       try {
@@ -146,7 +150,17 @@ export async function runAll(baseUrl: string, fixture: Fixture, requests: readon
         continue;
       }
       const ms = performance.now() - begin;
-      outcomes.push({ index, request, status: answer.status, ms, contentType: answer.contentType, text: answer.text.slice(0, 2_000), bytes: answer.text.length, failures: judge(request, answer, ms), wrote: writesOf(request, answer) });
+      outcomes.push({
+        index,
+        request,
+        status: answer.status,
+        ms,
+        contentType: answer.contentType,
+        text: answer.text.slice(0, 2_000),
+        bytes: answer.text.length,
+        failures: judge(request, answer, ms),
+        wrote: writesOf(request, answer),
+      });
       if (answer.status >= 400) {
         // The next request on this very connection (a new one only if the server said it closes).
         try {

@@ -27,11 +27,7 @@ export async function badStoredValues(harness: Harness): Promise<string[]> {
     const type = typeOf.get(row.columnId);
     const value = row.value as unknown;
     const record = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
-    const ok =
-      type === "DATE" ? isDay(record.date) :
-      type === "TIMELINE" ? isDay(record.from) && isDay(record.to) :
-      type === "NUMBER" ? typeof value === "number" && Number.isFinite(value) :
-      true;
+    const ok = type === "DATE" ? isDay(record.date) : type === "TIMELINE" ? isDay(record.from) && isDay(record.to) : type === "NUMBER" ? typeof value === "number" && Number.isFinite(value) : true;
     if (!ok) found.push(`ColumnValue of item ${row.itemId}, ${type} column ${row.columnId}: ${JSON.stringify(value)}`);
   }
   return found;
@@ -56,7 +52,10 @@ export async function badStoredText(harness: Harness): Promise<string[]> {
   const found: string[] = [];
   const check = (model: string, rows: readonly Record<string, unknown>[], singleLine: readonly string[], multiLine: readonly string[] = []) => {
     for (const row of rows) {
-      for (const [fields, rule] of [[singleLine, SINGLE_LINE], [multiLine, MULTI_LINE]] as const) {
+      for (const [fields, rule] of [
+        [singleLine, SINGLE_LINE],
+        [multiLine, MULTI_LINE],
+      ] as const) {
         for (const field of fields) {
           const value = row[field];
           if (typeof value === "string" && rule.test(value)) found.push(`${model}.${field} ${String(row.id)}: ${JSON.stringify(value.slice(0, 80))}`);

@@ -89,8 +89,32 @@ export const nastyNumbers: readonly [label: string, value: Wire][] = [
 
 /** Numeric-looking strings: must not be read as numbers where a number is expected. */
 export const numericStrings: readonly string[] = [
-  "Infinity", "-Infinity", "NaN", "1e400", "1e1", "0x10", "0o7", "0b1", "+5", "-5", " 5", "5 ", "1.0", "1.5",
-  "1_000", "\u0661\u0662", "\uff15", "", "0", "00", "-0", "9".repeat(400), "5\u0000", "1,5", "true", "null",
+  "Infinity",
+  "-Infinity",
+  "NaN",
+  "1e400",
+  "1e1",
+  "0x10",
+  "0o7",
+  "0b1",
+  "+5",
+  "-5",
+  " 5",
+  "5 ",
+  "1.0",
+  "1.5",
+  "1_000",
+  "\u0661\u0662",
+  "\uff15",
+  "",
+  "0",
+  "00",
+  "-0",
+  "9".repeat(400),
+  "5\u0000",
+  "1,5",
+  "true",
+  "null",
 ];
 
 /** Ids that are not ids: each must be a 404 (or 400/422), never a 500. */
@@ -114,19 +138,19 @@ export const badUuids: readonly string[] = [
 /** A cursor that decodes (base64url) to JSON of the wrong shape or types. */
 const cursorOf = (json: string) => Buffer.from(json).toString("base64url");
 export const forgedCursors: readonly [label: string, value: string][] = [
-  ["[1e999,\"a\"]", cursorOf('[1e999,"a"]')],
-  ["[\"x\",\"y\"]", cursorOf('["x","y"]')],
-  ["[1,\"not-a-uuid\"]", cursorOf('[1,"not-a-uuid"]')],
-  ["[\"2026-02-30T00:00:00Z\",nil uuid]", cursorOf(`["2026-02-30T00:00:00Z","${NIL_UUID}"]`)],
-  ["[\"99999-01-01\",uuid]", cursorOf(`["99999-01-01","${NIL_UUID}"]`)],
+  ['[1e999,"a"]', cursorOf('[1e999,"a"]')],
+  ['["x","y"]', cursorOf('["x","y"]')],
+  ['[1,"not-a-uuid"]', cursorOf('[1,"not-a-uuid"]')],
+  ['["2026-02-30T00:00:00Z",nil uuid]', cursorOf(`["2026-02-30T00:00:00Z","${NIL_UUID}"]`)],
+  ['["99999-01-01",uuid]', cursorOf(`["99999-01-01","${NIL_UUID}"]`)],
   ["[-1,uuid]", cursorOf(`[-1,"${NIL_UUID}"]`)],
   ["[1.5e308,uuid]", cursorOf(`[1.5e308,"${NIL_UUID}"]`)],
-  ["[\"\\u0000\",\"\\u0000\"]", cursorOf('["\\u0000","\\u0000"]')],
-  ["[\"%\",\"_\"]", cursorOf('["%","_"]')],
+  ['["\\u0000","\\u0000"]', cursorOf('["\\u0000","\\u0000"]')],
+  ['["%","_"]', cursorOf('["%","_"]')],
   ["[null,null]", cursorOf("[null,null]")],
   ["[{},[]]", cursorOf("[{},[]]")],
   ["[1,2,3]", cursorOf("[1,2,3]")],
-  ["{\"key\":1}", cursorOf('{"key":1}')],
+  ['{"key":1}', cursorOf('{"key":1}')],
   ["a deep array", cursorOf(`${"[".repeat(3_000)}${"]".repeat(3_000)}`)],
   ["not base64", "!!!***"],
   ["base64 of garbage bytes", Buffer.from([0xff, 0xfe, 0x00, 0x80]).toString("base64url")],
@@ -158,8 +182,7 @@ export const protoKeys: readonly string[] = ["__proto__", "constructor", "toStri
 
 export type Labelled = { readonly label: string; readonly value: Wire };
 
-const labelled = (entries: readonly (readonly [string, Wire])[]): fc.Arbitrary<Labelled> =>
-  fc.constantFrom(...entries).map(([label, value]) => ({ label, value }));
+const labelled = (entries: readonly (readonly [string, Wire])[]): fc.Arbitrary<Labelled> => fc.constantFrom(...entries).map(([label, value]) => ({ label, value }));
 
 /** A malformed value for a field whose expected shape is `kind`. */
 export function badValue(kind: "string" | "uuid" | "integer" | "number" | "boolean" | "enum" | "json" | "array" | "object" | "date"): fc.Arbitrary<Labelled> {
@@ -180,7 +203,18 @@ export function badValue(kind: "string" | "uuid" | "integer" | "number" | "boole
       return fc.oneof({ arbitrary: numbers, weight: 4 }, { arbitrary: numeric, weight: 3 }, { arbitrary: types, weight: 1 });
     case "boolean":
     case "enum":
-      return fc.oneof(labelled([["lower case", "public"], ["padded", " PUBLIC "], ["with NUL", "PUBLIC\u0000"], ["unknown", "SECRET"], ["the number 1", 1], ["the string true", "true"]]), strings, types);
+      return fc.oneof(
+        labelled([
+          ["lower case", "public"],
+          ["padded", " PUBLIC "],
+          ["with NUL", "PUBLIC\u0000"],
+          ["unknown", "SECRET"],
+          ["the number 1", 1],
+          ["the string true", "true"],
+        ]),
+        strings,
+        types,
+      );
     case "date":
       return fc.oneof({ arbitrary: dates, weight: 4 }, { arbitrary: strings, weight: 1 }, { arbitrary: numbers, weight: 1 });
     case "json":

@@ -59,10 +59,7 @@ export function assertNoSilentGap(who: ResumingSubscriber, prefix: string, sent:
     assert.ok(at >= next, `${who.label}: ${event.name} out of order or unexpected`);
     if (at > next) {
       const sessionStart = index === 0 || events[index - 1]?.session !== event.session;
-      assert.ok(
-        sessionStart && who.freshSessions.has(event.session),
-        `${who.label} silently missed ${JSON.stringify(sent.slice(next, at))} (endings ${JSON.stringify(who.endings)})`,
-      );
+      assert.ok(sessionStart && who.freshSessions.has(event.session), `${who.label} silently missed ${JSON.stringify(sent.slice(next, at))} (endings ${JSON.stringify(who.endings)})`);
     }
     next = at + 1;
   }

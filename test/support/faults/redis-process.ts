@@ -47,16 +47,19 @@ export class RedisProcess {
     const dir = join(this.root, dirName);
     await mkdir(dir, { recursive: true });
     const persistence = mode === "aof" ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no", "--dir", dir, "--logfile", join(dir, "redis.log")],
-      { stdio: "ignore" },
-    );
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no", "--dir", dir, "--logfile", join(dir, "redis.log")], {
+      stdio: "ignore",
+    });
     this.child = child;
     child.once("exit", () => {
       if (this.child === child) this.child = null;
     });
-    await waitFor(`redis-server on ${this.port}`, () => this.ping(), () => `see ${join(dir, "redis.log")}`, this.startTimeoutMs);
+    await waitFor(
+      `redis-server on ${this.port}`,
+      () => this.ping(),
+      () => `see ${join(dir, "redis.log")}`,
+      this.startTimeoutMs,
+    );
   }
 
   /** SIGTERM: a clean shutdown; SIGKILL: a crash. Resolves once the process has exited. */

@@ -50,13 +50,7 @@ export class ResumingSubscriber {
   private readonly boardId: string;
   private readonly refetch: () => Promise<string>;
 
-  constructor(
-    label: string,
-    url: string,
-    token: string,
-    boardId: string,
-    refetch: () => Promise<string>,
-  ) {
+  constructor(label: string, url: string, token: string, boardId: string, refetch: () => Promise<string>) {
     this.label = label;
     this.url = url;
     this.token = token;

@@ -20,13 +20,7 @@ export class Writer {
   readonly prefix: string;
   private readonly paceMs: number;
 
-  constructor(
-    harness: Harness,
-    token: string,
-    itemId: string,
-    prefix: string,
-    paceMs = 60,
-  ) {
+  constructor(harness: Harness, token: string, itemId: string, prefix: string, paceMs = 60) {
     this.harness = harness;
     this.token = token;
     this.itemId = itemId;
@@ -42,7 +36,11 @@ export class Writer {
   /** Waits until `more` further renames succeeded. */
   async sends(more: number): Promise<void> {
     const target = this.sent.length + more;
-    await waitFor(`${target} renames of ${this.prefix}`, () => this.sent.length >= target, () => `sent ${this.sent.length}, failed ${this.failed.length}`);
+    await waitFor(
+      `${target} renames of ${this.prefix}`,
+      () => this.sent.length >= target,
+      () => `sent ${this.sent.length}, failed ${this.failed.length}`,
+    );
   }
 
   /** Holds the writer after the rename in flight. */

@@ -21,7 +21,12 @@ export interface ReplyContext {
   readonly ifNoneMatch: string | undefined;
 }
 
-export async function execute(route: CompiledRoute, { input, ifMatch }: Preconditioned, run: RunCatalogOperation, context: ReplyContext): Promise<Stage<{ readonly reply: Reply }>> {
+export async function execute(
+  route: CompiledRoute,
+  { input, ifMatch }: Preconditioned,
+  run: RunCatalogOperation,
+  context: ReplyContext,
+): Promise<Stage<{ readonly reply: Reply }>> {
   const result = await run(route.operation, route.definition.variables(input));
   if (result.errors?.length) {
     return refused(

@@ -16,11 +16,17 @@ export interface Preconditioned {
   readonly ifMatch: boolean;
 }
 
-export async function precondition(route: CompiledRoute, valid: ValidInput, ifMatchHeader: string | undefined, run: RunCatalogOperation): Promise<Stage<Preconditioned>> {
+export async function precondition(
+  route: CompiledRoute,
+  valid: ValidInput,
+  ifMatchHeader: string | undefined,
+  run: RunCatalogOperation,
+): Promise<Stage<Preconditioned>> {
   const based = (expectedVersion: number | undefined, ifMatch: boolean): Stage<Preconditioned> => ({ ok: true, input: { ...valid, expectedVersion }, ifMatch });
   if (!route.definition.concurrency) return based(undefined, false);
   const ifMatch = parseIfMatch(ifMatchHeader);
-  if (ifMatch.kind === "unmatchable") return refused(problem("PRECONDITION_FAILED", "If-Match must be the resource's ETag (a quoted version, as in ETag responses)"));
+  if (ifMatch.kind === "unmatchable")
+    return refused(problem("PRECONDITION_FAILED", "If-Match must be the resource's ETag (a quoted version, as in ETag responses)"));
   if (ifMatch.kind === "version") return based(ifMatch.version, true);
   if (!route.current) return based(undefined, false);
   const result = await run(route.current.operation, { id: valid.params.id });

@@ -52,5 +52,9 @@ export function createResponder(options: ResponderOptions): Responder {
 
 /** A refusal as the reply an Idempotency-Key replays: the same problem+json body, first correlation id included. */
 export function problemReply(problem: Problem, { url, correlationId }: Exchange): Reply {
-  return { status: problem.status, headers: { "content-type": PROBLEM_CONTENT_TYPE }, body: JSON.stringify({ ...problem, instance: url.pathname, correlationId }) };
+  return {
+    status: problem.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE },
+    body: JSON.stringify({ ...problem, instance: url.pathname, correlationId }),
+  };
 }

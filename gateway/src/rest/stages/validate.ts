@@ -38,7 +38,8 @@ function parseQuery(route: CompiledRoute, url: URL): Stage<{ readonly values: Re
   // No prototype: `toString`, `constructor` and `__proto__` are parameter names like any other.
   const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of url.searchParams) {
-    if (Object.hasOwn(values, name)) return refused(problem("INVALID_PARAMETERS", `${name} is given more than once`, { errors: [{ field: name, message: "is given more than once" }] }));
+    if (Object.hasOwn(values, name))
+      return refused(problem("INVALID_PARAMETERS", `${name} is given more than once`, { errors: [{ field: name, message: "is given more than once" }] }));
     values[name] = value;
   }
   const errors = route.validateQuery(values);
@@ -66,6 +67,9 @@ async function parseBody(route: CompiledRoute, request: IncomingMessage, maxBody
     }
   }
   const errors = route.validateBody(body);
-  if (errors) return refused(problem("BAD_USER_INPUT", `The body is invalid: ${errors.map((error) => `${error.field || "body"} ${error.message}`).join("; ")}`, { errors }));
+  if (errors)
+    return refused(
+      problem("BAD_USER_INPUT", `The body is invalid: ${errors.map((error) => `${error.field || "body"} ${error.message}`).join("; ")}`, { errors }),
+    );
   return { ok: true, value: body as Record<string, unknown> };
 }
