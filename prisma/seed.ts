@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { toolsConfig } from "../platform/config.ts";
-import { BoardKind, BoardPermission, ColumnType, IntegrationType, MembershipRole, Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import { BoardKind, BoardPermission, ColumnType, IntegrationType, MembershipRole, type Prisma, PrismaClient } from "../generated/prisma/client.ts";
 
 export interface DemoSeedOptions {
   /** Items on each board (4 boards in all). @default 60 */

@@ -58,6 +58,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+/** A package's executable, through its package.json "bin" (TypeScript 7 exports no `typescript/bin/tsc` subpath). */
+function binOf(pkg: string, name: string): string {
+  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const bin = (JSON.parse(readFileSync(manifest, "utf8")) as { bin: string | Record<string, string> }).bin;
+  return join(dirname(manifest), typeof bin === "string" ? bin : (bin[name] ?? name));
+}
+
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
   const suites =
@@ -80,14 +87,20 @@ async function main(): Promise<number> {
     kafkaStarting = true;
   }
   const kafkaReady = kafkaUp ? Promise.resolve() : preflight("kafka");
-  // Type-check while the broker boots; both must be done before any suite runs.
-  // Through package.json's "bin": TypeScript 7 exports no `typescript/bin/tsc` subpath.
-  const typescriptPackage = createRequire(import.meta.url).resolve("typescript/package.json");
-  const tsc = join(dirname(typescriptPackage), (JSON.parse(readFileSync(typescriptPackage, "utf8")) as { bin: { tsc: string } }).bin.tsc);
-  const [typecheck] = await Promise.all([run(process.execPath, [tsc, "--noEmit", "-p", "tsconfig.json"]), kafkaReady]);
+  // Type-check and lint (Biome: formatting and lint rules, zero findings) while the broker boots;
+  // all must be done before any suite runs.
+  const [typecheck, lint] = await Promise.all([
+    run(process.execPath, [binOf("typescript", "tsc"), "--noEmit", "-p", "tsconfig.json"]),
+    run(process.execPath, [binOf("@biomejs/biome", "biome"), "check", "."]),
+    kafkaReady,
+  ]);
   if (typecheck !== 0) {
     console.error("--- type check failed");
     return typecheck;
+  }
+  if (lint !== 0) {
+    console.error("--- lint failed (`npx biome check --write .` fixes formatting and safe findings)");
+    return lint;
   }
   return run(process.execPath, ["--test", `--test-concurrency=${config.concurrency}`, ...suites]);
 }

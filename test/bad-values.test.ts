@@ -33,7 +33,7 @@ describe("the shared input rules (subgraphs/shared/validation.ts)", () => {
     assert.match(jsonValueProblem({ a: [1, Infinity] })?.message ?? "", /finite/);
     assert.deepEqual(jsonValueProblem({ a: [1, Infinity] })?.path, ["a", 1]);
     assert.match(jsonValueProblem({ label: "a\u0000b" })?.message ?? "", /U\+0000/);
-    assert.match(jsonValueProblem({ ["k\u0000"]: 1 })?.message ?? "", /key/);
+    assert.match(jsonValueProblem({ "k\u0000": 1 })?.message ?? "", /key/);
     assert.match(jsonValueProblem(["\ud800"])?.message ?? "", /surrogate/);
     assert.match(jsonValueProblem("x".repeat(16_001))?.message ?? "", /at most 16000/);
     assert.equal(jsonValueProblem({ text: "emoji 😀, right-to-left \u202b, tab\t" }), null);
@@ -377,7 +377,7 @@ describe("bad values through the API", () => {
           const errors = result.body.errors ?? [];
           assert.equal(errors.length, 1, `${connection}: ${JSON.stringify(result.body)}`);
           assert.equal(errors[0]?.extensions?.code, "BAD_USER_INPUT", JSON.stringify(errors));
-          assert.equal((errors[0]?.extensions as { reason?: string }).reason, "CURSOR_INVALID", JSON.stringify(errors));
+          assert.equal((errors[0]!.extensions as { reason?: string }).reason, "CURSOR_INVALID", JSON.stringify(errors));
         }
       }
     });

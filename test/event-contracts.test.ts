@@ -384,7 +384,7 @@ describe("event contracts against real emitted events (Postgres, the whole stack
       input: { url: "https://example.invalid/contracts?x=|y", events: ["project.item.updated", "comment.added"] },
     });
     assert.equal(created.body.errors, undefined, JSON.stringify(created.body.errors));
-    const webhookId = (created.body.data?.createWebhook as { webhook: { id: string } }).webhook.id;
+    const webhookId = (created.body.data!.createWebhook as { webhook: { id: string } }).webhook.id;
     const enabled = await harness.gql(token, `mutation($input: SetWebhookEnabledInput!) { setWebhookEnabled(input: $input) { id } }`, {
       input: { id: webhookId, enabled: true, expectedVersion: 1 },
     });

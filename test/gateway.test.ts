@@ -385,7 +385,7 @@ describe("gateway edge", () => {
       await load;
       assert.equal(results.filter((ok) => ok === 0).length, 0, "no request failed during the reloads");
       const description = await harness.gql(token, `{ __type(name: "Query") { fields { name description } } }`);
-      const me = (description.body.data?.__type as { fields: { name: string; description: string }[] }).fields.find((field) => field.name === "me");
+      const me = (description.body.data!.__type as { fields: { name: string; description: string }[] }).fields.find((field) => field.name === "me");
       assert.equal(me?.description, "The signed-in user (reloaded).", "the good supergraph is still the one serving");
       await writeFile(supergraphPath, original);
     });

@@ -13,12 +13,6 @@ import { startHarness, TEST_JWT, TEST_SIGNING_SECRET, type Harness } from "./sup
 const SUPERGRAPH = await readFile(new URL("../supergraph.graphql", import.meta.url), "utf8");
 const APP_ORIGIN = "https://app.example.com";
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
 /** Raw bytes on one new connection; resolves with everything the server sent once it closes or `untilMs` passes. */
 function rawExchange(port: number, bytes: string, untilMs = 3_000): Promise<{ text: string; closed: boolean; elapsedMs: number }> {
   return new Promise((resolve) => {

@@ -7,7 +7,18 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import { GraphQLList, GraphQLNonNull, GraphQLScalarType, Kind, buildSchema, parse, type GraphQLObjectType, type GraphQLOutputType, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import {
+  GraphQLList,
+  GraphQLNonNull,
+  type GraphQLScalarType,
+  Kind,
+  buildSchema,
+  parse,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
 import { JSON_VALUE_BOUNDS } from "../platform/input-rules.ts";
 import {
   COMPONENT_REF,

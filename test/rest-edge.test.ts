@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import { buildSchema, GraphQLEnumType } from "graphql";
+import { buildSchema, type GraphQLEnumType } from "graphql";
 import { Redis } from "ioredis";
 import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";

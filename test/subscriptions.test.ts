@@ -169,7 +169,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await rename(itemId, "sentinel");
     const all = (await resumed.until(5)) as { data?: BoardActivitySubscription }[];
     assert.deepEqual(
-      all.map((result) => (result.data?.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
+      all.map((result) => (result.data!.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
       ["missed-1", "missed-2", "missed-3", "after-resume", "sentinel"],
       "no duplicates",
     );
@@ -300,7 +300,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const invited = await harness.gql(owner, `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { id user { id } } }`, {
       input: { email: `leaving-${Date.now()}@acme.example`, name: "Leaving Soon", role: "MEMBER" },
     });
-    const userId = (invited.body.data?.inviteMember as { user: { id: string } }).user.id;
+    const userId = (invited.body.data!.inviteMember as { user: { id: string } }).user.id;
     const token = await mintToken({ userId, organizationId: acme().id, role: "MEMBER" }, TEST_JWT);
     const { client, closed, connected } = connect(token);
     subscribe(client, operation("BoardActivity"), { boardId: board().id });
@@ -369,7 +369,7 @@ describe("live subscriptions across gateway instances", () => {
     await rename("sentinel");
     const results = (await resumed.until(3)) as { data?: BoardActivitySubscription }[];
     assert.deepEqual(
-      results.map((result) => (result.data?.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
+      results.map((result) => (result.data!.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
       ["while reconnecting", "after reconnecting", "sentinel"],
     );
   });

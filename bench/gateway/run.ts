@@ -198,14 +198,27 @@ async function startChild(name: string, script: string, config: unknown, options
   });
   closeSync(fd);
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => (live.delete(child), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s\n${tail(log)}`)), 90_000);
     child.on("message", (message: FromChild) => {
-      if (message.type === "ready") clearTimeout(timer), resolve(message);
-      else if (message.type === "error") clearTimeout(timer), reject(new Error(`${name} failed to start:\n${message.message}`));
+      if (message.type === "ready") {
+        clearTimeout(timer);
+        resolve(message);
+      } else if (message.type === "error") {
+        clearTimeout(timer);
+        reject(new Error(`${name} failed to start:\n${message.message}`));
+      }
     });
-    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${name} exited (${code}) before ready\n${tail(log)}`))));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before ready\n${tail(log)}`));
+    });
   });
   const send = (message: ToChild) => child.send(message);
   return {

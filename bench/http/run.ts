@@ -84,14 +84,27 @@ async function startServer(key: ServerKey): Promise<Server> {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => (live.delete(child), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${key}: not ready after 30 s`)), 30_000);
     child.on("message", (message: { type: string; port?: number; message?: string }) => {
-      if (message.type === "ready") clearTimeout(timer), resolve(message.port!);
-      else if (message.type === "error") clearTimeout(timer), reject(new Error(`${key}: ${message.message}`));
+      if (message.type === "ready") {
+        clearTimeout(timer);
+        resolve(message.port!);
+      } else if (message.type === "error") {
+        clearTimeout(timer);
+        reject(new Error(`${key}: ${message.message}`));
+      }
     });
-    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`${key} exited (${code}) before ready`))));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${key} exited (${code}) before ready`));
+    });
   });
   return {
     pid: child.pid!,
@@ -247,7 +260,7 @@ for (const workload of Object.keys(WORKLOADS) as WorkloadKey[]) {
   for (const row of rows) {
     console.log(
       `| ${row.spec.label} | ${f(row.rps, 0)} | ${f(row.p50, 0)} | ${f(row.p99, 0)} | ${f(row.cpu, 4)} | ${f(row.cores, 2)} | ` +
-        `${base ? f(row.rps / base.rps, 2) + "×" : "—"} | ${base ? f(row.cpu / base.cpu, 2) + "×" : "—"} | ${f(row.others, 2)} | ${row.failures} |`,
+        `${base ? `${f(row.rps / base.rps, 2)}×` : "—"} | ${base ? `${f(row.cpu / base.cpu, 2)}×` : "—"} | ${f(row.others, 2)} | ${row.failures} |`,
     );
   }
 }

@@ -18,12 +18,12 @@ export function byId<T>(load: (ids: string[]) => Promise<T[]>, keyOf: (row: T) =
 export function groupedBy<K, R, T = R>(
   load: (keys: K[]) => Promise<R[]>,
   keyOf: (row: R) => K,
-  valueOf: (row: R) => T = (row) => row as unknown as T,
+  valueOfRow: (row: R) => T = (row) => row as unknown as T,
 ): DataLoader<K, T[]> {
   return new DataLoader<K, T[]>(async (keys) => {
     const rows = await load([...keys]);
     const groups = new Map<K, T[]>(keys.map((key) => [key, []]));
-    for (const row of rows) groups.get(keyOf(row))?.push(valueOf(row));
+    for (const row of rows) groups.get(keyOf(row))?.push(valueOfRow(row));
     return keys.map((key) => groups.get(key) ?? []);
   });
 }

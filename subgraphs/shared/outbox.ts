@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../platform/db.ts";
 import type { Identity } from "../../platform/identity.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
 import { topicFor, type DomainEvent } from "../../events/contracts/envelope.ts";
 
 export interface EventInput<TData extends Prisma.InputJsonObject> {

@@ -42,11 +42,11 @@ function parseSeries(line: string): { name: string; labels: Record<string, strin
   const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$/.exec(line);
   if (!match) return null;
   const labels: Record<string, string> = {};
-  for (const [, key, value] of (match[2] ?? "").matchAll(LABEL)) labels[key as string] = unescape(value as string);
+  for (const [, key, value] of (match[2] ?? "").matchAll(LABEL)) labels[key as string] = unescapeLabel(value as string);
   return { name: match[1] as string, labels };
 }
 
-const unescape = (value: string) => value.replace(/\\(.)/g, (_all, char: string) => (char === "n" ? "\n" : char));
+const unescapeLabel = (value: string) => value.replace(/\\(.)/g, (_all, char: string) => (char === "n" ? "\n" : char));
 
 /** Parses the text format (comments and TYPE/HELP lines skipped; +Inf, -Inf and NaN understood). */
 export function parseMetrics(text: string): MetricsSnapshot {

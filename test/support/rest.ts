@@ -118,7 +118,7 @@ export class RestClient {
     const status = String(response.status);
     let documented = operation.responses[status];
     assert.ok(documented, `${operation.operationId}: status ${status} is not documented (body ${JSON.stringify(body)})`);
-    let pointer = `#/paths/${escape(Object.keys(this.document.paths as Json).find((key) => new RegExp(`^${key.replace(/\{\w+\}/g, "[^/]+")}$`).test(path)) ?? "")}/${method.toLowerCase()}/responses/${status}`;
+    let pointer = `#/paths/${escapePointer(Object.keys(this.document.paths as Json).find((key) => new RegExp(`^${key.replace(/\{\w+\}/g, "[^/]+")}$`).test(path)) ?? "")}/${method.toLowerCase()}/responses/${status}`;
     if (documented.$ref) {
       pointer = documented.$ref;
       documented = (this.document.components as { responses: Record<string, { content?: Record<string, unknown> }> }).responses[documented.$ref.split("/").at(-1) ?? ""] ?? {};
@@ -129,7 +129,7 @@ export class RestClient {
       return operation.operationId;
     }
     assert.ok(documented.content[contentType], `${operation.operationId} ${status}: content type ${contentType} is not documented`);
-    const ref = `https://sunday.test/openapi.json${pointer}/content/${escape(contentType)}/schema`;
+    const ref = `https://sunday.test/openapi.json${pointer}/content/${escapePointer(contentType)}/schema`;
     let validate = this.validators.get(ref);
     if (!validate) {
       validate = this.ajv.compile({ $ref: ref });
@@ -141,7 +141,7 @@ export class RestClient {
 }
 
 /** JSON Pointer escaping of one reference token. */
-function escape(token: string): string {
+function escapePointer(token: string): string {
   return token.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 

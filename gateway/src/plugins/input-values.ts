@@ -38,10 +38,13 @@ function isJsonScalar(type: GraphQLInputType): boolean {
 function checkVariable(value: unknown, type: GraphQLInputType, path: (string | number)[], nesting: number): void {
   if (value === null || value === undefined) return;
   if (nesting > MAX_INPUT_NESTING) throw refusal(`${path.join(".")} is nested too deep`, path.join("."));
-  if (type instanceof GraphQLNonNull) return checkVariable(value, type.ofType, path, nesting);
+  if (type instanceof GraphQLNonNull) {
+    checkVariable(value, type.ofType, path, nesting);
+    return;
+  }
   if (type instanceof GraphQLList) {
     // A single value where a list is expected is coerced to a list of one (GraphQL input coercion).
-    if (Array.isArray(value)) value.forEach((entry, index) => checkVariable(entry, type.ofType, [...path, index], nesting + 1));
+    if (Array.isArray(value)) value.forEach((entry, index) => void checkVariable(entry, type.ofType, [...path, index], nesting + 1));
     else checkVariable(value, type.ofType, path, nesting + 1);
     return;
   }

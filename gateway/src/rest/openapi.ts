@@ -202,7 +202,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
   }
 
   // A path answers the methods it does not serve with 405 and Allow, before any credential is checked.
-  for (const [path, operations] of Object.entries(paths)) {
+  for (const operations of Object.values(paths)) {
     const served = METHODS.filter((method) => method in operations);
     const servedOperation = operations[served[0] as string] as { tags?: unknown; parameters?: unknown[] } | undefined;
     for (const method of METHODS) {

@@ -31,7 +31,10 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   push(value: T): void {
     if (this.ended) return;
     const waiter = this.waiting.shift();
-    if (waiter) return waiter({ value, done: false });
+    if (waiter) {
+      waiter({ value, done: false });
+      return;
+    }
     if (this.queue.length >= this.limit) {
       if (this.overflow) this.queue.push(this.overflow());
       this.finish();

@@ -256,7 +256,10 @@ export class SubscriptionHub {
     const change = accessChangeOf(event);
     if (!change) return;
     const { organizationId } = event.event.metadata;
-    if (change.kind === "board") return this.access.forgetBoard(change.boardId);
+    if (change.kind === "board") {
+      this.access.forgetBoard(change.boardId);
+      return;
+    }
     this.access.forgetOrganization(organizationId);
     for (const connection of this.connections.get(organizationId) ?? []) {
       if (connection.caller.identity.userId === change.userId) {

@@ -146,7 +146,9 @@ export class SubscriptionPayload {
       if (entity.list && Array.isArray(ids)) {
         ids
           .slice(0, MAX_LIST_ENTITIES)
-          .forEach((id: string, index) => add(listAlias(entity.responseKey, index), entity.rootField, entity.body, id, idVariable(entity.responseKey, index)));
+          .forEach(
+            (id: string, index) => void add(listAlias(entity.responseKey, index), entity.rootField, entity.body, id, idVariable(entity.responseKey, index)),
+          );
       } else if (!entity.list && typeof ids === "string") {
         add(entity.responseKey, entity.rootField, entity.body, ids, idVariable(entity.responseKey));
       }

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { IntegrationsContext } from "./context.ts";
-import type { Tx } from "../../../platform/db.ts";
 import type { Identity } from "../../../platform/identity.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import type { WebhookModel } from "../../../generated/prisma/models.ts";
