@@ -27,6 +27,7 @@ import { formatProfile, summarizeProfile } from "./profile.ts";
 import type { FromChild, ToChild } from "./children/ipc.ts";
 import type { JwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
+import { untilReady } from "../lib/child-ready.ts";
 
 const autocannon: typeof autocannonType = await import("autocannon").then(
   (module) => module.default,
@@ -204,22 +205,7 @@ async function startChild(name: string, script: string, config: unknown, options
       resolve();
     }),
   );
-  const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s\n${tail(log)}`)), 90_000);
-    child.on("message", (message: FromChild) => {
-      if (message.type === "ready") {
-        clearTimeout(timer);
-        resolve(message);
-      } else if (message.type === "error") {
-        clearTimeout(timer);
-        reject(new Error(`${name} failed to start:\n${message.message}`));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before ready\n${tail(log)}`));
-    });
-  });
+  const ready = await untilReady<Extract<FromChild, { type: "ready" }>>(child, name, 90_000, () => `\n${tail(log)}`);
   const send = (message: ToChild) => child.send(message);
   return {
     name,

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type autocannonType from "autocannon";
 import { AUTHORIZATION, HEALTH_BODY, REQUEST_BODY, RESPONSE_BODY } from "./payload.ts";
 import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
+import { untilReady } from "../lib/child-ready.ts";
 
 const autocannon: typeof autocannonType = await import("autocannon").then(
   (module) => module.default,
@@ -90,22 +91,7 @@ async function startServer(key: ServerKey): Promise<Server> {
       resolve();
     }),
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${key}: not ready after 30 s`)), 30_000);
-    child.on("message", (message: { type: string; port?: number; message?: string }) => {
-      if (message.type === "ready") {
-        clearTimeout(timer);
-        resolve(message.port!);
-      } else if (message.type === "error") {
-        clearTimeout(timer);
-        reject(new Error(`${key}: ${message.message}`));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${key} exited (${code}) before ready`));
-    });
-  });
+  const { port } = await untilReady<{ type: "ready"; port: number }>(child, key, 30_000);
   return {
     pid: child.pid!,
     url: `http://127.0.0.1:${port}`,

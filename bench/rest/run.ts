@@ -15,6 +15,7 @@ import type autocannonType from "autocannon";
 import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
 import { REPO_ROOT, rootRequire, sourceImport } from "../gateway/root.ts";
 import type { FromChild, ToChild } from "../gateway/children/ipc.ts";
+import { untilReady } from "../lib/child-ready.ts";
 
 const autocannon: typeof autocannonType = await import("autocannon").then(
   (module) => (module as { default: typeof autocannonType }).default,
@@ -64,22 +65,7 @@ async function startChild(name: string, script: URL, config: unknown): Promise<C
       resolve();
     }),
   );
-  const ready = await new Promise<Extract<FromChild, { type: "ready" }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 90 s (log ${log})`)), 90_000);
-    child.on("message", (message: FromChild) => {
-      if (message.type === "ready") {
-        clearTimeout(timer);
-        resolve(message);
-      } else if (message.type === "error") {
-        clearTimeout(timer);
-        reject(new Error(`${name} failed to start:\n${message.message}`));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before ready:\n${readFileSync(log, "utf8").slice(-2000)}`));
-    });
-  });
+  const ready = await untilReady<Extract<FromChild, { type: "ready" }>>(child, name, 90_000, () => `:\n${readFileSync(log, "utf8").slice(-2000)}`);
   return {
     pid: child.pid as number,
     url: ready.url,

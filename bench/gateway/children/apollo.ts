@@ -67,7 +67,7 @@ try {
   const config = childConfig<ApolloConfig>();
   const supergraphSdl = readFileSync(config.supergraphPath, "utf8");
   const signed = config.signed;
-  let gateway: ApolloGateway;
+  let gateway: InstanceType<typeof ApolloGateway>;
   let context: ((args: { req: IncomingMessage }) => Promise<SignedContext>) | undefined;
   if (!signed) {
     gateway = new ApolloGateway({ supergraphSdl });
