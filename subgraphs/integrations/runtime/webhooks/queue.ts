@@ -1,0 +1,288 @@
+/**
+ * The outgoing-webhook delivery queue, in PostgreSQL over the WebhookDelivery table.
+ *
+ * Why hand-rolled (FOR UPDATE SKIP LOCKED) rather than a job library (pg-boss, graphile-worker,
+ * BullMQ): the delivery row already is the delivery log the API shows and, by its unique
+ * (webhookId, eventId), the idempotency key that makes a replayed event deliver once. A job library
+ * would keep a second copy of the same state in its own tables (or in Redis), which would have to be
+ * kept in step with the log, and a crash between the two would lose or double a delivery. Here a
+ * claim is a lease (`lockedUntil`): a dispatcher that dies simply lets it run out and another one
+ * picks the row up, so nothing is lost and no cleanup job is needed.
+ *
+ * Life of a row: enqueueDeliveries inserts it PENDING (nextAttemptAt = now) → claimDue leases it →
+ * the dispatcher POSTs it → recordAttempt logs the attempt and makes it SUCCEEDED, PENDING again
+ * (later, lease cleared) or FAILED.
+ */
+import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
+import type { PrismaClient, Tx } from "../../../../platform/db.ts";
+import { matchesEventFilter } from "../../src/event-filters.ts";
+import { classifyResponse, type DeliveryOutcome, DEFAULT_RETRY_SCHEDULE, nextAttempt, parseRetryAfter } from "./schedule.ts";
+
+/** The JSON body sent to the receiver (and signed): the same bytes on every attempt. */
+export interface WebhookPayload {
+  readonly id: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly occurredAt: string;
+  readonly organizationId: string;
+  readonly boardId: string | null;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The board an event concerns: `data.boardId` when it is a UUID, else null (an org-wide event). */
+export function eventBoardId(event: DomainEvent): string | null {
+  const boardId = event.data.boardId;
+  return typeof boardId === "string" && UUID.test(boardId) ? boardId : null;
+}
+
+/** The body delivered for `event`. */
+export function webhookPayload(event: DomainEvent): WebhookPayload {
+  return {
+    id: event.eventId,
+    type: event.eventType,
+    schemaVersion: event.schemaVersion,
+    occurredAt: event.metadata.timestamp,
+    organizationId: event.metadata.organizationId,
+    boardId: eventBoardId(event),
+    data: event.data,
+  };
+}
+
+/**
+ * Inserts one PENDING delivery of `event` per enabled, not deleted webhook of the event's
+ * organisation that covers its board (a webhook without a board covers all) and subscribes to its
+ * type. Idempotent: a delivery that exists already (same webhook and event) is left alone, so the
+ * consumer may see an event twice. Takes a transaction client too. Returns the number inserted.
+ */
+export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: DomainEvent): Promise<number> {
+  const organizationId = event.metadata.organizationId;
+  const boardId = eventBoardId(event);
+  const webhooks = await prisma.webhook.findMany({
+    where: {
+      organizationId,
+      enabled: true,
+      deletedAt: null,
+      OR: boardId === null ? [{ boardId: null }] : [{ boardId: null }, { boardId }],
+    },
+    select: { id: true, events: true },
+  });
+  const matching = webhooks.filter((webhook) => webhook.events.some((filter) => matchesEventFilter(filter, event.eventType)));
+  if (matching.length === 0) return 0;
+  const payload = JSON.stringify(webhookPayload(event));
+  // createMany with skipDuplicates is INSERT … ON CONFLICT DO NOTHING: the unique (webhookId, eventId).
+  const { count } = await prisma.webhookDelivery.createMany({
+    data: matching.map((webhook) => ({
+      organizationId,
+      webhookId: webhook.id,
+      eventId: event.eventId,
+      eventType: event.eventType,
+      payload,
+    })),
+    skipDuplicates: true,
+  });
+  return count;
+}
+
+/** A delivery leased to one dispatcher until `lockedUntil`. */
+export interface ClaimedDelivery {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly webhookId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  /** Attempts made before this one (0 for the first). */
+  readonly attempt: number;
+  readonly payload: string;
+  readonly url: string;
+  /** The webhook's signing secret as stored (plain for now; secret-box will wrap it). */
+  readonly secret: string;
+  readonly lockedUntil: Date;
+}
+
+export interface ClaimOptions {
+  /** Most rows returned. Default 50. */
+  readonly limit?: number;
+  /** Length of the lease; longer than a POST can take (timeouts included). Default 60 000 ms. */
+  readonly lockMs?: number;
+  /** Leased rows one webhook may have at once, so one slow receiver cannot take every slot. Default 4. */
+  readonly perWebhook?: number;
+  /** Current time. Default new Date(). */
+  readonly now?: Date;
+}
+
+interface ClaimRow {
+  id: string;
+  organizationId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  attempt: number;
+  payload: string;
+  url: string;
+  secret: string;
+  lockedUntil: Date;
+}
+
+/**
+ * Leases up to `limit` due PENDING deliveries, oldest due first, in one statement. SKIP LOCKED
+ * makes concurrent dispatchers take disjoint rows; and a row leased by a committed claim fails the
+ * `lockedUntil` re-check READ COMMITTED applies to a row changed since the statement began, so it
+ * is not leased twice either. The per-webhook cap counts the webhook's rows already leased; two
+ * claims racing on the same webhook can each see the same count, so the cap is soft (at most one
+ * claim's worth over). Rows of disabled or deleted webhooks are not claimed: they wait, and go out
+ * if the webhook is enabled again. Rows without a payload (older than the queue) are never claimed.
+ */
+export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {}): Promise<ClaimedDelivery[]> {
+  const limit = options.limit ?? 50;
+  const lockMs = options.lockMs ?? 60_000;
+  const perWebhook = options.perWebhook ?? 4;
+  const now = options.now ?? new Date();
+  const until = new Date(now.getTime() + lockMs);
+  // The scan reads a few times `limit` so that one webhook's backlog leaves room for others; a
+  // webhook already at its cap is filtered out before the scan, so it cannot fill the window.
+  const scan = limit * perWebhook;
+  const rows = await prisma.$queryRaw<ClaimRow[]>`
+    WITH due AS (
+      SELECT d.id, d."webhookId", d."nextAttemptAt"
+      FROM integrations."WebhookDelivery" d
+      JOIN integrations."Webhook" w ON w.id = d."webhookId" AND w.enabled AND w."deletedAt" IS NULL
+      WHERE d.status = 'PENDING'
+        AND d."nextAttemptAt" <= ${now}::timestamptz
+        AND (d."lockedUntil" IS NULL OR d."lockedUntil" < ${now}::timestamptz)
+        AND d.payload IS NOT NULL
+        AND (
+          SELECT count(*) FROM integrations."WebhookDelivery" busy
+          WHERE busy."webhookId" = d."webhookId" AND busy.status = 'PENDING' AND busy."lockedUntil" >= ${now}::timestamptz
+        ) < ${perWebhook}
+      ORDER BY d."nextAttemptAt", d.id
+      LIMIT ${scan}
+      FOR UPDATE OF d SKIP LOCKED
+    ), ranked AS (
+      SELECT id, "nextAttemptAt",
+        row_number() OVER (PARTITION BY "webhookId" ORDER BY "nextAttemptAt", id) AS rank,
+        (
+          SELECT count(*) FROM integrations."WebhookDelivery" busy
+          WHERE busy."webhookId" = due."webhookId" AND busy.status = 'PENDING' AND busy."lockedUntil" >= ${now}::timestamptz
+        ) AS busy
+      FROM due
+    ), picked AS (
+      SELECT id FROM ranked
+      WHERE rank + busy <= ${perWebhook}
+      ORDER BY "nextAttemptAt", id
+      LIMIT ${limit}
+    )
+    UPDATE integrations."WebhookDelivery" d
+    SET "lockedUntil" = ${until}::timestamptz
+    FROM picked, integrations."Webhook" w
+    WHERE d.id = picked.id AND w.id = d."webhookId"
+    RETURNING d.id, d."organizationId", d."webhookId", d."eventId", d."eventType", d.attempt, d.payload,
+      w.url, w.secret, d."lockedUntil"`;
+  return rows.map((row) => ({ ...row, attempt: Number(row.attempt), lockedUntil: new Date(row.lockedUntil) }));
+}
+
+/** What one POST of a delivery gave. */
+export interface AttemptResult {
+  /** HTTP status; null when no response came (network error, timeout, refused target). */
+  readonly status: number | null;
+  readonly durationMs: number;
+  /** The start of the response body. */
+  readonly responseExcerpt?: string | null;
+  /** Why there was no response (or a note on the one there was). */
+  readonly error?: string | null;
+  /** The response's Retry-After header, if any. */
+  readonly retryAfter?: string | null;
+}
+
+export interface RecordOptions {
+  /** Retry delays (schedule.ts). Default DEFAULT_RETRY_SCHEDULE. */
+  readonly schedule?: readonly number[];
+  /** Time of the attempt. Default new Date(). */
+  readonly now?: Date;
+  /** Jitter source (tests pin it). Default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface RecordedAttempt {
+  readonly outcome: DeliveryOutcome;
+  /** This attempt's number, 1-based. */
+  readonly attempt: number;
+  readonly status: "PENDING" | "SUCCEEDED" | "FAILED";
+  /** When the next attempt is due; null when there will be none. */
+  readonly nextAttemptAt: Date | null;
+  /** True when the receiver answered 410 and the webhook was disabled. */
+  readonly webhookDisabled: boolean;
+}
+
+const TEXT_LIMIT = 2000;
+
+/** Fits a VARCHAR(2000): counts code points, as PostgreSQL does, and never splits a pair. */
+function clip(text: string | null | undefined): string | null {
+  if (text == null) return null;
+  if (text.length <= TEXT_LIMIT) return text;
+  return Array.from(text).slice(0, TEXT_LIMIT).join("");
+}
+
+/**
+ * Logs an attempt of a claimed delivery and moves the delivery on, in one transaction:
+ * success → SUCCEEDED; retry → PENDING at the schedule's next time (a Retry-After can only
+ * lengthen it), lease cleared, or FAILED when the schedule is exhausted; failed → FAILED;
+ * gone (410) → FAILED and the webhook disabled. If the lease ran out and another dispatcher
+ * recorded the same attempt number first, the unique (deliveryId, attempt) makes this throw and
+ * nothing is written.
+ */
+export async function recordAttempt(
+  prisma: PrismaClient,
+  delivery: Pick<ClaimedDelivery, "id" | "webhookId" | "attempt">,
+  result: AttemptResult,
+  options: RecordOptions = {},
+): Promise<RecordedAttempt> {
+  const schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE;
+  const now = options.now ?? new Date();
+  const attempt = delivery.attempt + 1;
+  const outcome = classifyResponse(result.status ?? new Error(result.error ?? "no response"));
+  let next: Date | null = null;
+  if (outcome === "retry") {
+    const retryAfter = parseRetryAfter(result.retryAfter, now.getTime(), schedule);
+    const at = nextAttempt(attempt, { schedule, now: now.getTime(), random: options.random, retryAfter });
+    next = at === null ? null : new Date(at);
+  }
+  const status = outcome === "success" ? "SUCCEEDED" : next !== null ? "PENDING" : "FAILED";
+  const error = clip(result.error);
+  const writes = [
+    prisma.webhookAttempt.create({
+      data: {
+        deliveryId: delivery.id,
+        attempt,
+        responseStatus: result.status,
+        durationMs: Math.max(0, Math.round(result.durationMs)),
+        responseExcerpt: clip(result.responseExcerpt),
+        error,
+        nextAttemptAt: next,
+      },
+    }),
+    prisma.webhookDelivery.update({
+      where: { id: delivery.id },
+      data: {
+        status,
+        attempt,
+        responseStatus: result.status,
+        error,
+        lockedUntil: null,
+        ...(next !== null ? { nextAttemptAt: next } : {}),
+        ...(status === "SUCCEEDED" ? { deliveredAt: now } : {}),
+      },
+    }),
+  ];
+  const webhookDisabled = outcome === "gone";
+  if (webhookDisabled) {
+    await prisma.$transaction([
+      ...writes,
+      prisma.webhook.updateMany({ where: { id: delivery.webhookId, enabled: true }, data: { enabled: false, version: { increment: 1 } } }),
+    ]);
+  } else {
+    await prisma.$transaction(writes);
+  }
+  return { outcome, attempt, status, nextAttemptAt: next, webhookDisabled };
+}
