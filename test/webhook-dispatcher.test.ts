@@ -188,6 +188,26 @@ describe("webhook dispatcher", () => {
     }
   });
 
+  it("refuses a private target once, as a final failure, without connecting to it (SSRF guard)", async () => {
+    const receiver = new Receiver(status(204));
+    const org = randomUUID();
+    const webhookId = await webhook(org, await receiver.url, generateWebhookSecret());
+    const subject = dispatcher({ agent: { allowPrivate: false, timeoutMs: 2000 } });
+    try {
+      await subject.handle(event(org));
+      await subject.drain();
+      const delivery = await prisma.webhookDelivery.findFirstOrThrow({ where: { webhookId }, include: { attempts: true } });
+      assert.equal(delivery.status, "FAILED");
+      assert.equal(delivery.attempts.length, 1);
+      assert.equal(delivery.attempts[0]?.responseStatus, null);
+      assert.match(delivery.attempts[0]?.error ?? "", /forbidden/);
+      assert.equal(receiver.requests.length, 0);
+    } finally {
+      await subject.close();
+      await receiver.close();
+    }
+  });
+
   it("disables the webhook on 410 and sends it nothing more", async () => {
     const receiver = new Receiver(status(410));
     const org = randomUUID();

@@ -138,7 +138,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     } catch (error) {
       const message =
         error instanceof WebhookDeliveryError ? `${error.kind}: ${error.message}` : `not sent: ${error instanceof Error ? error.message : String(error)}`;
-      return { status: null, durationMs: performance.now() - started, error: message };
+      const final = error instanceof WebhookDeliveryError && error.kind === "forbidden";
+      return { status: null, durationMs: performance.now() - started, error: message, final };
     }
   }
 

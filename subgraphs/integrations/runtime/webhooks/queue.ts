@@ -193,6 +193,8 @@ export interface AttemptResult {
   readonly error?: string | null;
   /** The response's Retry-After header, if any. */
   readonly retryAfter?: string | null;
+  /** Not worth retrying whatever the status: the target is one we refuse to connect to (SSRF guard). */
+  readonly final?: boolean;
 }
 
 export interface RecordOptions {
@@ -241,7 +243,7 @@ export async function recordAttempt(
   const schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE;
   const now = options.now ?? new Date();
   const attempt = delivery.attempt + 1;
-  const outcome = classifyResponse(result.status ?? new Error(result.error ?? "no response"));
+  const outcome = result.final ? "failed" : classifyResponse(result.status ?? new Error(result.error ?? "no response"));
   let next: Date | null = null;
   if (outcome === "retry") {
     const retryAfter = parseRetryAfter(result.retryAfter, now.getTime(), schedule);
