@@ -4,50 +4,20 @@
 // it) with the event envelope as body; a retryable answer is retried with the same webhook id; a
 // 410 disables the webhook and nothing more is sent to it; an event handled twice is delivered
 // once; a receiver that never answers does not hold up delivery to another one.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import pg from "pg";
 import { pino } from "pino";
 import { Webhook } from "standardwebhooks";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
-import { createPrisma, type PrismaClient } from "../platform/db.ts";
-import { migrate } from "../prisma/tools/migrate.ts";
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from "../subgraphs/integrations/runtime/webhooks/dispatcher.ts";
 import { enqueueDeliveries, webhookPayload } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
 import { generateWebhookSecret } from "../subgraphs/integrations/runtime/webhooks/signature.ts";
-import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
+import { migratedDatabase } from "./support/migrated-database.ts";
 
-const database = `sunday_test_webhook_dispatcher_${process.pid}`;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-let prisma: PrismaClient;
-
-before(async () => {
-  await preflight("postgres");
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${database}`);
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${database}`;
-  await migrate(url.toString());
-  prisma = createPrisma({ url: url.toString(), poolMax: 8 });
-});
-
-after(async () => {
-  await prisma?.$disconnect();
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-});
+const prisma = migratedDatabase("webhook_dispatcher");
 
 interface Received {
   readonly headers: IncomingHttpHeaders;

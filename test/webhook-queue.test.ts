@@ -5,44 +5,14 @@
 // concurrent claims never lease the same row, a lease holds until it runs out, one webhook cannot
 // hold more than its cap; an attempt is logged and moves the delivery on per the retry schedule
 // (Retry-After honoured), fails it when exhausted or final, and a 410 disables the webhook.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
-import { createPrisma, type PrismaClient } from "../platform/db.ts";
-import { migrate } from "../prisma/tools/migrate.ts";
 import { claimDue, enqueueDeliveries, recordAttempt } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
-import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
+import { migratedDatabase } from "./support/migrated-database.ts";
 
-const database = `sunday_test_webhook_queue_${process.pid}`;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-let prisma: PrismaClient;
-
-before(async () => {
-  await preflight("postgres");
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${database}`);
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${database}`;
-  await migrate(url.toString());
-  prisma = createPrisma({ url: url.toString(), poolMax: 8 });
-});
-
-after(async () => {
-  await prisma?.$disconnect();
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-});
+const prisma = migratedDatabase("webhook_queue");
 
 interface WebhookSpec {
   boardId?: string | null;
