@@ -34,13 +34,10 @@ const positiveInteger = makeValidator<number>((input) => {
 /** An absolute URL with one of `protocols` (without the colon). */
 const urlWith = (protocols: readonly string[]) =>
   makeValidator<string>((input) => {
-    let protocol: string;
-    try {
-      protocol = new URL(input).protocol.slice(0, -1);
-    } catch {
+    const protocol = URL.parse(input)?.protocol.slice(0, -1);
+    if (protocol === undefined || !protocols.includes(protocol)) {
       throw new EnvError(`expected a URL (${protocols.map((name) => `${name}://…`).join(" or ")}), got "${input}"`);
     }
-    if (!protocols.includes(protocol)) throw new EnvError(`expected a URL (${protocols.map((name) => `${name}://…`).join(" or ")}), got "${input}"`);
     return input;
   });
 

@@ -13,6 +13,7 @@ import { startBridge, type Bridge, type EventCheck } from "../events/bridge/brid
 import { streamKeys } from "../events/streams/names.ts";
 import { parseEventMessage, validateEvent } from "../events/contracts/registry.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
+import { waitFor } from "./support/wait.ts";
 
 const logger = pino({ level: "silent" });
 
@@ -43,14 +44,8 @@ async function collect(kafka: Kafka, topic: string, done: (messages: KafkaMessag
 
 const eventIdOf = (message: KafkaMessage) => message.headers?.eventId?.toString() ?? "";
 
-/** Polls `condition` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** waitFor with this suite's deadline: 15 s. */
+const until = (what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> => waitFor(what, condition, undefined, timeoutMs);
 
 /**
  * A TCP proxy in front of Postgres that can be cut (every connection reset, new ones refused, as

@@ -1,14 +1,13 @@
-import pg from "pg";
 import { Redis } from "ioredis";
 import type { Logger } from "../../platform/logger.ts";
 import type { GatewayOptions } from "../../gateway/src/server.ts";
-import { migrate } from "../../prisma/tools/migrate.ts";
 import { seedDemo, type DemoSeed } from "../../prisma/seed.ts";
 import { createPrisma, type PrismaClient } from "../../platform/db.ts";
 import type { Role } from "../../platform/identity.ts";
 import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts";
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore, type SubscriptionsSetup } from "../../gateway/src/subscriptions/index.ts";
+import { freshDatabase } from "./migrated-database.ts";
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL, preflight } from "./preflight.ts";
 
 export { ADMIN_DATABASE_URL, TEST_REDIS_URL };
@@ -56,28 +55,11 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A fresh database (migrated, seeded) and the whole stack on free ports, for one test file. */
 export async function startHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
   await preflight("postgres", ...(options.redis ? [] : (["redis"] as const)));
-  const database = `sunday_test_${name}_${process.pid}`;
-  await admin(async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${database}`);
-  });
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${database}`;
-  const databaseUrl = url.toString();
-  await migrate(databaseUrl);
+  const database = await freshDatabase(name);
+  const databaseUrl = database.url;
   const prisma = createPrisma({ url: databaseUrl, poolMax: 4 });
   const seed = await seedDemo(prisma, { itemsPerBoard: options.itemsPerBoard ?? 60 });
   const sql = {
@@ -148,7 +130,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
         if (keys.length > 0) await redis.del(...keys);
         redis.disconnect();
       }
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+      await database.drop();
     },
   };
 }

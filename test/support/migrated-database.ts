@@ -1,5 +1,6 @@
-// A fresh, migrated, unseeded database of its own for a test file (dropped again afterwards), for
-// suites that need tables but not the demo data or a running stack.
+// Throw-away databases for test files: created fresh under the test server (TEST_DATABASE_URL),
+// migrated, and dropped again. The harness seeds one and starts the stack on it; suites that need
+// tables but neither the demo data nor a running stack take `migratedDatabase`.
 import { after, before } from "node:test";
 import pg from "pg";
 import { createPrisma, type PrismaClient } from "../../platform/db.ts";
@@ -16,30 +17,42 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+export interface FreshDatabase {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates `sunday_test_<name>_<pid>` (dropping a leftover of a crashed run first) and migrates it. */
+export async function freshDatabase(name: string): Promise<FreshDatabase> {
+  const database = `sunday_test_${name}_${process.pid}`;
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${database}`);
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${database}`;
+  await migrate(url.toString());
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`) };
+}
+
 /**
- * Registers before/after hooks that create `sunday_test_<name>_<pid>`, migrate it and open a
- * Prisma client on it, then close and drop it. The client returned stands for the one opened by
- * the hook (a module-level `const prisma = migratedDatabase(…)` reads naturally in tests); using it
- * before the hook has run throws.
+ * Registers before/after hooks that make a fresh database and open a Prisma client on it, then
+ * close and drop it. The client returned stands for the one opened by the hook (a module-level
+ * `const prisma = migratedDatabase(…)` reads naturally in tests); using it before the hook has
+ * run throws.
  */
 export function migratedDatabase(name: string, poolMax = 8): PrismaClient {
-  const database = `sunday_test_${name}_${process.pid}`;
+  let database: FreshDatabase | undefined;
   let prisma: PrismaClient | undefined;
   before(async () => {
     await preflight("postgres");
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin(`CREATE DATABASE ${database}`);
-    const url = new URL(ADMIN_DATABASE_URL);
-    url.pathname = `/${database}`;
-    await migrate(url.toString());
-    prisma = createPrisma({ url: url.toString(), poolMax });
+    database = await freshDatabase(name);
+    prisma = createPrisma({ url: database.url, poolMax });
   });
   after(async () => {
     await prisma?.$disconnect();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await database?.drop();
   });
   const client = (): PrismaClient => {
-    if (!prisma) throw new Error(`the database ${database} is not ready (use it inside a test)`);
+    if (!prisma) throw new Error(`the database of ${name} is not ready (use it inside a test)`);
     return prisma;
   };
   return new Proxy({} as PrismaClient, {

@@ -1,7 +1,9 @@
 // Waiting in tests: for a condition to hold (polled, with a deadline that names what was awaited
 // and what was seen), or for a cleanup step that must not hang a file.
 
-export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
+
+export { sleep };
 
 /** How often waitFor polls its condition. */
 const POLL_MS = 50;

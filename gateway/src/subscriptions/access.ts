@@ -111,9 +111,9 @@ export class BoardAccess {
     // answer forgotten or evicted meanwhile) shares the waiting answer rather than orphaning it.
     const waiting = batch.callers.get(caller.principal);
     if (waiting) return waiting.answer;
-    const entry = waitingFor(caller.identity);
-    batch.callers.set(caller.principal, entry);
-    return entry.answer;
+    const { promise: answer, resolve, reject } = Promise.withResolvers<boolean>();
+    batch.callers.set(caller.principal, { identity: caller.identity, answer, resolve, reject });
+    return answer;
   }
 
   private async flush(boardId: string): Promise<void> {
@@ -153,16 +153,6 @@ export class BoardAccess {
     for (const [key, entry] of this.entries.entries()) if (entry.organizationId === organizationId) keys.push(key);
     for (const key of keys) this.entries.delete(key);
   }
-}
-
-function waitingFor(identity: Identity): Waiting {
-  let resolve!: Waiting["resolve"];
-  let reject!: Waiting["reject"];
-  const answer = new Promise<boolean>((onAnswer, onError) => {
-    resolve = onAnswer;
-    reject = onError;
-  });
-  return { identity, answer, resolve, reject };
 }
 
 /**
