@@ -14,25 +14,8 @@ import { BoardKind, BoardPermission, ColumnType, MembershipRole, PrismaClient } 
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo, type DemoSeed } from "../prisma/seed.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/pglite.ts";
-import { ADMIN_DATABASE_URL, preflight } from "./support/preflight.ts";
-
-const ADMIN_URL = ADMIN_DATABASE_URL;
-
-function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
+import { preflight } from "./support/preflight.ts";
 
 /** Rows that break tenant consistency: wrong or dangling organizationId along every reference. */
 const TENANT_CHECKS: Record<string, string> = {
@@ -82,22 +65,20 @@ function isIsoDate(value: unknown): boolean {
 }
 
 describe("demo seed on PostgreSQL", () => {
-  const database = `sunday_seed_test_${process.pid}_${Date.now()}`;
+  let database: FreshDatabase | undefined;
   let prisma: PrismaClient;
   let seed: DemoSeed;
 
   before(async () => {
     await preflight("postgres");
-    await admin(`create database "${database}"`);
-    const url = databaseUrl(database);
-    await migrate(url);
-    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    database = await freshDatabase("seed");
+    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
     seed = await seedDemo(prisma);
   });
 
   after(async () => {
     await prisma?.$disconnect();
-    await admin(`drop database if exists "${database}" with (force)`);
+    await database?.drop();
   });
 
   test("creates Acme Corp and Globex with every membership role in each", async () => {
