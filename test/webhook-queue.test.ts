@@ -141,7 +141,7 @@ describe("claimDue", () => {
     const hook = await prisma.webhook.findUniqueOrThrow({ where: { id: webhookId } });
     assert.equal(claimed.webhookId, webhookId);
     assert.equal(claimed.url, hook.url);
-    assert.equal(claimed.secret, "whsec_test");
+    assert.deepEqual(claimed.secrets, { secret: "whsec_test", previousSecret: null, previousSecretExpiresAt: null });
     assert.equal(claimed.attempt, 0);
     assert.equal(claimed.organizationId, hook.organizationId);
     assert.equal(JSON.parse(claimed.payload).type, "project.item.created");

@@ -14,6 +14,8 @@ import type { PrismaClient } from "../../../../platform/db.ts";
 import { createLogger, type Logger } from "../../../../platform/logger.ts";
 import { type AttemptResult, type ClaimedDelivery, claimDue, enqueueDeliveries, type RecordedAttempt, recordAttempt } from "./queue.ts";
 import { DEFAULT_RETRY_SCHEDULE } from "./schedule.ts";
+import type { KeyRing } from "./secret-box.ts";
+import { activeSecrets, signingSecrets, type StoredSecrets } from "./secrets.ts";
 import { webhookHeaders } from "./signature.ts";
 import { createWebhookAgent, postWebhook, type WebhookAgentOptions, WebhookDeliveryError } from "./target-guard.ts";
 
@@ -36,10 +38,11 @@ export interface WebhookDispatcherOptions {
   /** How long close() waits for in-flight attempts before abandoning them to their leases. Default 15 000 ms. */
   readonly closeTimeoutMs?: number;
   /**
-   * The signing secret from the stored `secret` column. Default: the value as is (stored plain
-   * today; once secrets are sealed, pass `(stored) => open(stored, ring)` from secret-box.ts).
+   * The key ring that opens the stored secrets (secrets.ts). Absent: the stored values are used as
+   * they are, for tests that store clear `whsec_` secrets; a misconfigured runtime then signs with
+   * the sealed text, which no receiver accepts: it fails closed.
    */
-  readonly openSecret?: (stored: string) => string;
+  readonly keyRing?: KeyRing;
   /** Called after each attempt is recorded (metrics, tests). Default none. */
   readonly onAttempt?: (delivery: ClaimedDelivery, recorded: RecordedAttempt) => void;
   /** Default createLogger("webhook-dispatcher"). */
@@ -82,7 +85,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const perWebhook = positive("perWebhook", options.perWebhook ?? 4);
   const concurrency = positive("concurrency", options.concurrency ?? 32);
   const closeTimeoutMs = options.closeTimeoutMs ?? 15_000;
-  const openSecret = options.openSecret ?? ((stored: string) => stored);
+  const keyRing = options.keyRing;
+  const secretsOf = (stored: StoredSecrets, now: Date): string[] => (keyRing ? signingSecrets(stored, keyRing, now) : activeSecrets(stored, now));
   const logger = options.logger ?? createLogger("webhook-dispatcher");
   const clock = options.clock ?? (() => new Date());
   const timeoutMs = options.agent?.timeoutMs ?? AGENT_DEFAULT_TIMEOUT_MS;
@@ -124,9 +128,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   async function send(delivery: ClaimedDelivery): Promise<AttemptResult> {
     const started = performance.now();
     try {
+      const now = clock();
       const headers = webhookHeaders(
-        { id: delivery.id, timestamp: Math.floor(clock().getTime() / 1000), body: delivery.payload, eventType: delivery.eventType },
-        [openSecret(delivery.secret)],
+        { id: delivery.id, timestamp: Math.floor(now.getTime() / 1000), body: delivery.payload, eventType: delivery.eventType },
+        secretsOf(delivery.secrets, now),
       );
       const response = await postWebhook(agent, delivery.url, { ...headers }, delivery.payload);
       return {
@@ -155,7 +160,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       return;
     }
     try {
-      const fields = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempt: recorded.attempt, status: result.status, outcome: recorded.outcome };
+      const fields = {
+        deliveryId: delivery.id,
+        webhookId: delivery.webhookId,
+        eventId: delivery.eventId,
+        correlationId: delivery.correlationId,
+        attempt: recorded.attempt,
+        status: result.status,
+        outcome: recorded.outcome,
+      };
       if (recorded.webhookDisabled) logger.warn(fields, "webhook answered 410 Gone and was disabled");
       else if (recorded.status === "FAILED") logger.warn({ ...fields, error: result.error }, "webhook delivery failed");
       else logger.debug(fields, "webhook delivery attempted");

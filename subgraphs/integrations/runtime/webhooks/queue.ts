@@ -16,6 +16,7 @@
 import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient, Tx } from "../../../../platform/db.ts";
 import { matchesEventFilter } from "../../src/event-filters.ts";
+import type { StoredSecrets } from "./secrets.ts";
 import { classifyResponse, type DeliveryOutcome, DEFAULT_RETRY_SCHEDULE, nextAttempt, parseRetryAfter } from "./schedule.ts";
 
 /** The JSON body sent to the receiver (and signed): the same bytes on every attempt. */
@@ -79,6 +80,7 @@ export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: Domain
       eventId: event.eventId,
       eventType: event.eventType,
       payload,
+      correlationId: event.metadata.correlationId.slice(0, 200),
     })),
     skipDuplicates: true,
   });
@@ -96,8 +98,12 @@ export interface ClaimedDelivery {
   readonly attempt: number;
   readonly payload: string;
   readonly url: string;
-  /** The webhook's signing secret as stored (plain for now; secret-box will wrap it). */
-  readonly secret: string;
+  /** The webhook's signing secrets as stored (sealed: secrets.ts opens them). */
+  readonly secrets: StoredSecrets;
+  /** Attempts made before the last redelivery: the retry schedule counts from there. */
+  readonly retryBase: number;
+  /** Of the request that caused the event, for logs. */
+  readonly correlationId: string | null;
   readonly lockedUntil: Date;
 }
 
@@ -122,6 +128,10 @@ interface ClaimRow {
   payload: string;
   url: string;
   secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  retryBase: number;
+  correlationId: string | null;
   lockedUntil: Date;
 }
 
@@ -177,9 +187,15 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
     SET "lockedUntil" = ${until}::timestamptz
     FROM picked, integrations."Webhook" w
     WHERE d.id = picked.id AND w.id = d."webhookId"
-    RETURNING d.id, d."organizationId", d."webhookId", d."eventId", d."eventType", d.attempt, d.payload,
-      w.url, w.secret, d."lockedUntil"`;
-  return rows.map((row) => ({ ...row, attempt: Number(row.attempt), lockedUntil: new Date(row.lockedUntil) }));
+    RETURNING d.id, d."organizationId", d."webhookId", d."eventId", d."eventType", d.attempt, d.payload, d."retryBase",
+      d."correlationId", w.url, w.secret, w."previousSecret", w."previousSecretExpiresAt", d."lockedUntil"`;
+  return rows.map(({ secret, previousSecret, previousSecretExpiresAt, ...row }) => ({
+    ...row,
+    attempt: Number(row.attempt),
+    retryBase: Number(row.retryBase),
+    secrets: { secret, previousSecret, previousSecretExpiresAt: previousSecretExpiresAt === null ? null : new Date(previousSecretExpiresAt) },
+    lockedUntil: new Date(row.lockedUntil),
+  }));
 }
 
 /** What one POST of a delivery gave. */
@@ -236,7 +252,7 @@ function clip(text: string | null | undefined): string | null {
  */
 export async function recordAttempt(
   prisma: PrismaClient,
-  delivery: Pick<ClaimedDelivery, "id" | "webhookId" | "attempt">,
+  delivery: Pick<ClaimedDelivery, "id" | "webhookId" | "attempt"> & { readonly retryBase?: number },
   result: AttemptResult,
   options: RecordOptions = {},
 ): Promise<RecordedAttempt> {
@@ -247,7 +263,8 @@ export async function recordAttempt(
   let next: Date | null = null;
   if (outcome === "retry") {
     const retryAfter = parseRetryAfter(result.retryAfter, now.getTime(), schedule);
-    const at = nextAttempt(attempt, { schedule, now: now.getTime(), random: options.random, retryAfter });
+    // A redelivery starts the schedule again: attempts before it do not count towards giving up.
+    const at = nextAttempt(attempt - (delivery.retryBase ?? 0), { schedule, now: now.getTime(), random: options.random, retryAfter });
     next = at === null ? null : new Date(at);
   }
   const status = outcome === "success" ? "SUCCEEDED" : next !== null ? "PENDING" : "FAILED";
