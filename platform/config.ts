@@ -45,6 +45,37 @@ const postgresUrl = urlWith(["postgresql", "postgres"]);
 const redisUrl = urlWith(["redis", "rediss"]);
 const httpUrl = urlWith(["http", "https"]);
 
+/** `500`, `5s`, `5m`, `2h`, `5d`: a duration in milliseconds (a bare number is milliseconds). */
+const DURATION_UNITS: Readonly<Record<string, number>> = { "": 1, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+function durationOf(text: string): number | null {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match?.[1]) return null;
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 1);
+}
+const duration = makeValidator<number>((input) => {
+  const value = durationOf(input);
+  if (value === null || value <= 0) throw new EnvError(`expected a duration like 500ms, 30s, 5m, 2h or 5d, got "${input}"`);
+  return value;
+});
+const durationList = makeValidator<number[]>((input) => {
+  const values = input.split(",").map(durationOf);
+  if (values.length === 0 || values.some((value) => value === null || value <= 0)) {
+    throw new EnvError(`expected durations separated by commas, like 5s,5m,30m,2h, got "${input}"`);
+  }
+  return values as number[];
+});
+const booleanFlag = makeValidator<boolean>((input) => {
+  if (input !== "true" && input !== "false") throw new EnvError(`expected true or false, got "${input}"`);
+  return input === "true";
+});
+/** `<id>:<base64 of 32 bytes>[,…]`, the first one current (secret-box.ts checks the keys themselves). */
+const keyRingText = makeValidator<string>((input) => {
+  if (!/^\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]+={0,2}\s*(,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]+={0,2}\s*)*$/.test(input)) {
+    throw new EnvError("expected <key id>:<base64 32-byte key>[,<key id>:<key>…] (the first one seals new secrets)");
+  }
+  return input;
+});
+
 /** `host:port[,host:port…]`; blanks around commas are ignored, as kafkajs would. */
 const brokerList = makeValidator<string[]>((input) => {
   const brokers = input
@@ -103,6 +134,11 @@ export const VARIABLES = {
     return input;
   }),
   SCHEMA_ENGINE_DEBUG: str,
+  WEBHOOK_SECRET_KEYS: keyRingText,
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag,
+  WEBHOOK_RETRY_SCHEDULE: durationList,
+  WEBHOOK_DISABLE_AFTER_FAILURES: positiveInteger,
+  WEBHOOK_DISABLE_AFTER: duration,
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -376,6 +412,46 @@ export function relayConfig(options?: ReadOptions): EventsPartConfig & { readonl
 export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readonly redisUrl: string } {
   const env = read({ ...PROBES, ...KAFKA, REDIS_URL: VARIABLES.REDIS_URL(required("the Redis the bridge appends event streams to")) }, options);
   return { redisUrl: env.REDIS_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+}
+
+export interface WebhookConfig {
+  /** The key ring that seals webhook secrets; absent under `npm start`, which keeps a development one under .data/. */
+  readonly secretKeys: string | undefined;
+  /** Deliveries to loopback and private addresses (development only). */
+  readonly allowPrivateTargets: boolean;
+  /** Delays between attempts, ms; absent: the built-in schedule (about 3 days). */
+  readonly retrySchedule: readonly number[] | undefined;
+  /** A webhook is switched off after this many failed deliveries in a row… */
+  readonly disableAfterFailures: number;
+  /** …once it has been failing for at least this long (ms). */
+  readonly disableAfterMs: number;
+}
+
+/**
+ * The outgoing webhooks' settings, for the integrations subgraph (it seals secrets) and the
+ * delivery runtime. WEBHOOK_SECRET_KEYS is required where `requireKeys` says (the served parts).
+ */
+export function webhookConfig(options?: ReadOptions & { readonly requireKeys?: boolean }): WebhookConfig {
+  const env = read(
+    {
+      NODE_ENV: VARIABLES.NODE_ENV(optional),
+      WEBHOOK_SECRET_KEYS: options?.requireKeys
+        ? VARIABLES.WEBHOOK_SECRET_KEYS(required("the key ring webhook secrets are sealed with, e.g. k1:<base64 of 32 random bytes>"))
+        : VARIABLES.WEBHOOK_SECRET_KEYS(optional),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: VARIABLES.WEBHOOK_ALLOW_PRIVATE_TARGETS(optional),
+      WEBHOOK_RETRY_SCHEDULE: VARIABLES.WEBHOOK_RETRY_SCHEDULE(optional),
+      WEBHOOK_DISABLE_AFTER_FAILURES: VARIABLES.WEBHOOK_DISABLE_AFTER_FAILURES({ default: 10 }),
+      WEBHOOK_DISABLE_AFTER: VARIABLES.WEBHOOK_DISABLE_AFTER({ default: 5 * 86_400_000 }),
+    },
+    options,
+  );
+  return {
+    secretKeys: env.WEBHOOK_SECRET_KEYS,
+    allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? env.NODE_ENV !== "production",
+    retrySchedule: env.WEBHOOK_RETRY_SCHEDULE,
+    disableAfterFailures: env.WEBHOOK_DISABLE_AFTER_FAILURES,
+    disableAfterMs: env.WEBHOOK_DISABLE_AFTER,
+  };
 }
 
 /** `npm run dev-token`: DATABASE_URL when set, else the embedded database; the local JWT settings. */
