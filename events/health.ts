@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import type { Registry } from "prom-client";
 
 /** What a long-running part of the pipeline says about itself: can it do its work right now? */
 export interface Health {
@@ -12,9 +13,14 @@ export interface Health {
  * The probes of an events process (events/main.ts): `/healthz` answers 200 while the process runs
  * (liveness; a part that gave up exits instead), `/readyz` 200 or 503 with the part's health.
  */
-export async function serveHealth(health: () => Health, port: number, host: string): Promise<Server> {
-  const server = createServer((request, response) => {
+export async function serveHealth(health: () => Health, port: number, host: string, metrics?: Registry): Promise<Server> {
+  const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? "/", "http://events").pathname;
+    if (path === "/metrics" && metrics) {
+      const text = await metrics.metrics().catch(() => null);
+      response.writeHead(text === null ? 500 : 200, { "content-type": metrics.contentType });
+      return void response.end(text ?? "");
+    }
     const [status, body] =
       path === "/healthz"
         ? [200, { status: "ok" }]

@@ -1,5 +1,5 @@
 import type { Logger } from "../platform/logger.ts";
-import { appendTargetOf, type EventCheck } from "./bridge/bridge.ts";
+import { appendTargetOf, type EventCheck, type EventSink } from "./bridge/bridge.ts";
 import type { StreamAppender } from "./bridge/redis-append.ts";
 import { DEAD_LETTER_TOPIC } from "./kafka.ts";
 import type { EventPublisher, OutgoingMessage } from "./publisher.ts";
@@ -7,12 +7,16 @@ import type { EventPublisher, OutgoingMessage } from "./publisher.ts";
 /**
  * The embedded default's Kafka + bridge: what the relay publishes is checked against the event
  * contracts and appended to the in-process streams at once, as the bridge would append it; refused
- * events are kept (and logged) as the dead-letter topic would keep them.
+ * events are kept (and logged) as the dead-letter topic would keep them. Then each of `sinks` gets
+ * it, as their consumer groups would: a sink that throws fails the publish, and the relay sends the
+ * batch again (the streams drop what they have; sinks are idempotent by event id).
  */
 export function inProcessPublisher(options: {
   readonly appender: StreamAppender;
   readonly check: EventCheck;
   readonly logger: Logger;
+  /** @default none */
+  readonly sinks?: readonly EventSink[];
 }): EventPublisher & { readonly deadLetters: readonly OutgoingMessage[] } {
   const deadLetters: OutgoingMessage[] = [];
   return {
@@ -29,6 +33,7 @@ export function inProcessPublisher(options: {
           continue;
         }
         await options.appender.append(appendTargetOf(verdict.event, message.value));
+        for (const sink of options.sinks ?? []) await sink.deliver(verdict.event, message.value);
       }
     },
   };

@@ -5,7 +5,7 @@
 import type { Kafka, Producer } from "kafkajs";
 import type { Redis } from "ioredis";
 import type { Logger } from "../platform/logger.ts";
-import { startBridge, type Bridge, type BridgeOptions, type EventCheck } from "./bridge/bridge.ts";
+import { startBridge, type Bridge, type BridgeOptions, type EventCheck, type EventSink } from "./bridge/bridge.ts";
 import { createStreamAppender, type StreamAppender } from "./bridge/redis-append.ts";
 import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
 import type { Health } from "./health.ts";
@@ -15,10 +15,23 @@ import { kafkaPublisher, type EventPublisher } from "./publisher.ts";
 import { startOutboxRelay, type EnvelopeCheck, type OutboxRelay, type OutboxRelayOptions } from "./relay/outbox-relay.ts";
 import { STREAM_RETENTION_MS } from "./streams/names.ts";
 
-export type PipelinePart = "relay" | "bridge";
+export type PipelinePart = "relay" | "bridge" | "consumers";
+
+/**
+ * Another reader of the domain events (the integrations runtime): over Kafka, a consumer in a
+ * group of its own, committing after its sink; in process, called by the publisher after the
+ * streams' append, so an event reaches it only once it is committed in the outbox either way.
+ */
+export interface PipelineConsumer {
+  /** Its consumer group over Kafka. */
+  readonly groupId: string;
+  readonly sink: EventSink;
+  /** Read from the beginning when the group has no offsets yet. @default true */
+  readonly fromBeginning?: boolean;
+}
 
 export interface PipelineOptions {
-  /** Which halves run in this process. @default ["relay", "bridge"] */
+  /** Which parts run in this process. @default ["relay", "bridge", "consumers"] */
   readonly parts?: readonly PipelinePart[];
   /**
    * "kafka": the relay publishes to Kafka, the bridge appends what it consumes to Redis.
@@ -57,6 +70,8 @@ export interface PipelineOptions {
     /** Resolve start (and restartBridge) only once the consumer has joined its group and fetched. @default false */
     readonly awaitReady?: boolean;
   };
+  /** Readers of the events besides the streams (see PipelineConsumer); run with the "consumers" part. @default none */
+  readonly consumers?: readonly PipelineConsumer[];
   /** Wraps what the relay publishes through (benchmarks time each batch). @default none */
   readonly wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
   /** The relay's contract check. @default validateEvent */
@@ -76,7 +91,9 @@ export interface Pipeline {
    * here (a test that rewinds offsets): `close()` and `restartBridge()` dispose whatever is here.
    */
   bridge: Bridge | null;
-  /** Both halves' readiness (what /readyz serves). */
+  /** The running consumers' Kafka consumers (none in process). */
+  readonly consumers: readonly Bridge[];
+  /** Every running part's readiness (what /readyz serves). */
   health(): Health;
   /** Resolves if the bridge gives up consuming for good: the process should exit non-zero. */
   readonly failed: Promise<Error>;
@@ -84,14 +101,15 @@ export interface Pipeline {
   restartRelay(): Promise<void>;
   /** Stops and starts the bridge in the same consumer group: it resumes from the committed offsets. */
   restartBridge(): Promise<void>;
-  /** Stops the relay first (nothing new enters), then its producer, then the bridge. */
+  /** Stops the relay first (nothing new enters), then its producer, then the bridge and the consumers. */
   close(): Promise<void>;
 }
 
 /** Starts the pipeline's halves in this process; see PipelineOptions for the defaults. */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { logger } = options;
-  const parts = new Set(options.parts ?? ["relay", "bridge"]);
+  const parts = new Set(options.parts ?? ["relay", "bridge", "consumers"]);
+  const consumers = parts.has("consumers") ? (options.consumers ?? []) : [];
   const transport = options.transport ?? "kafka";
   const topicPrefix = options.topicPrefix ?? "";
   const bridgeOptions = options.bridge ?? {};
@@ -130,7 +148,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           })
         : null);
     if (!appender) throw new Error("an in-process pipeline needs an appender or a Redis connection");
-    publisher = inProcessPublisher({ appender, check: eventCheck, logger });
+    publisher = inProcessPublisher({ appender, check: eventCheck, logger, sinks: consumers.map((consumer) => consumer.sink) });
   }
 
   const startRelay = async (): Promise<OutboxRelay> => {
@@ -168,13 +186,37 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     return started;
   };
 
+  const startConsumer = async (consumer: PipelineConsumer): Promise<Bridge> => {
+    if (!kafka) throw new Error("a Kafka consumer needs Kafka");
+    const started = await startBridge({
+      kafka,
+      sink: consumer.sink,
+      deadLetter: false,
+      groupId: consumer.groupId,
+      fromBeginning: consumer.fromBeginning,
+      sessionTimeoutMs: bridgeOptions.sessionTimeoutMs,
+      stalledAfterMs: bridgeOptions.stalledAfterMs,
+      maxRebuilds: bridgeOptions.maxRebuilds,
+      check: eventCheck,
+      logger,
+      topicPrefix,
+    });
+    void started.failed.then(resolveFailed);
+    if (bridgeOptions.awaitReady) await started.ready;
+    return started;
+  };
+  const runningConsumers: Bridge[] = [];
+
   const pipeline: Pipeline = {
     transport,
     kafka,
     relay: null,
     bridge: null,
+    consumers: runningConsumers,
     health() {
-      const halves = [pipeline.relay?.health(), pipeline.bridge?.health()].filter((health): health is Health => health !== undefined);
+      const halves = [pipeline.relay?.health(), pipeline.bridge?.health(), ...runningConsumers.map((consumer) => consumer.health())].filter(
+        (health): health is Health => health !== undefined,
+      );
       const [only] = halves;
       if (halves.length === 1 && only) return only;
       const waiting = halves.filter((health) => !health.ready);
@@ -195,12 +237,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       pipeline.relay = null;
       await pipeline.bridge?.dispose();
       pipeline.bridge = null;
+      for (const consumer of runningConsumers.splice(0)) await consumer.dispose();
     },
   };
 
   try {
     // The bridge first: whatever the relay publishes next finds a consumer already in its group.
     if (transport === "kafka" && parts.has("bridge")) pipeline.bridge = await startKafkaBridge();
+    if (transport === "kafka") for (const consumer of consumers) runningConsumers.push(await startConsumer(consumer));
     if (parts.has("relay")) pipeline.relay = await startRelay();
   } catch (error) {
     await pipeline.close().catch(() => undefined);

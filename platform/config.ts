@@ -454,6 +454,12 @@ export function webhookConfig(options?: ReadOptions & { readonly requireKeys?: b
   };
 }
 
+/** `node scripts/serve.ts integrations-runtime`: Kafka -> webhook deliveries (and its probes). */
+export function integrationsRuntimeConfig(options?: ReadOptions): EventsPartConfig & { readonly databaseUrl: string } {
+  const env = read({ ...PROBES, ...KAFKA, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL of the webhook delivery queue")) }, options);
+  return { databaseUrl: env.DATABASE_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+}
+
 /** `npm run dev-token`: DATABASE_URL when set, else the embedded database; the local JWT settings. */
 export function devTokenConfig(options?: ReadOptions): {
   readonly databaseUrl: string | undefined;

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { startPipeline } from "../events/pipeline.ts";
+import { startPipeline, type PipelineConsumer } from "../events/pipeline.ts";
 import { MemoryEventStore } from "../events/streams/memory-store.ts";
 import { redisFeed } from "../events/streams/redis-feed.ts";
 import { memoryPresenceStore, redisPresenceStore, type SubscriptionsSetup } from "../gateway/src/subscriptions/index.ts";
@@ -25,6 +25,8 @@ export async function startLiveEvents(options: {
   readonly kafkaBrokers?: string[];
   /** The relay's safety poll; the embedded PGlite does not pass NOTIFY between connections, so it polls often. @default 1_000 */
   readonly pollIntervalMs?: number;
+  /** Other readers of the events (the integrations runtime), in their own consumer groups over Kafka. */
+  readonly consumers?: readonly PipelineConsumer[];
   readonly logger: Logger;
 }): Promise<LiveEvents> {
   const { redis, logger } = options;
@@ -40,6 +42,7 @@ export async function startLiveEvents(options: {
     // The in-process appender keeps its seen-markers under the name `npm start` always used.
     bridge: mode === "in-process" ? { groupId: "sunday-start" } : undefined,
     relay: { pollIntervalMs: options.pollIntervalMs },
+    consumers: options.consumers,
     logger,
   });
   return {

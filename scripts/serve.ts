@@ -1,12 +1,15 @@
 // One process per part, for docker-compose and production: `node scripts/serve.ts <part>`
-// where <part> is users | projects | items | integrations | gateway. Configured by environment
+// where <part> is users | projects | items | integrations | gateway | integrations-runtime (the
+// webhook deliveries: a Kafka consumer in the group "sunday-integrations", probes on PORT, needs
+// DATABASE_URL, KAFKA_BROKERS and WEBHOOK_SECRET_KEYS). Configured by environment
 // (platform/config.ts serveConfig): DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST,
 // {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL, and for the gateway JWT_SECRET / JWT_ISSUER /
 // JWT_AUDIENCE / JWT_JWKS_URL, SUPERGRAPH_PATH and REDIS_URL (rate limits, APQ and live
 // subscriptions; without it the gateway serves no subscriptions). SIGTERM/SIGINT drain the part
 // and exit 0 (platform/lifecycle.ts).
 import { Redis } from "ioredis";
-import { serveConfig, type ServePart } from "../platform/config.ts";
+import { Registry } from "prom-client";
+import { integrationsRuntimeConfig, serveConfig, webhookConfig, type ServePart } from "../platform/config.ts";
 import { createPrisma } from "../platform/db.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { createLogger } from "../platform/logger.ts";
@@ -17,22 +20,64 @@ import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway } from "../gateway/src/server.ts";
 import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
+import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
+import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
+import { startPipeline } from "../events/pipeline.ts";
+import { serveHealth } from "../events/health.ts";
 
-const PARTS: readonly ServePart[] = ["users", "projects", "items", "integrations", "gateway"];
+const PARTS: readonly (ServePart | "integrations-runtime")[] = ["users", "projects", "items", "integrations", "gateway", "integrations-runtime"];
 const part = PARTS.find((name) => name === process.argv[2]);
 if (!part) {
-  console.error("usage: serve.ts users|projects|items|integrations|gateway");
+  console.error("usage: serve.ts users|projects|items|integrations|gateway|integrations-runtime");
   process.exit(2);
+}
+
+/** The webhook settings of a served part: WEBHOOK_SECRET_KEYS is required. */
+function servedWebhookSettings() {
+  const config = webhookConfig({ requireKeys: true });
+  return { config, settings: webhookSettingsOf({ ...config, secretKeys: config.secretKeys ?? "", production: process.env.NODE_ENV === "production" }) };
 }
 
 const starters = {
   users: startUsersSubgraph,
   projects: startProjectsSubgraph,
   items: startItemsSubgraph,
-  integrations: startIntegrationsSubgraph,
+  integrations: (runtime: SubgraphRuntime) => startIntegrationsSubgraph(runtime, servedWebhookSettings().settings),
 } as const;
 
-if (part === "gateway") {
+if (part === "integrations-runtime") {
+  const config = integrationsRuntimeConfig();
+  const { config: webhooks, settings } = servedWebhookSettings();
+  const logger = createLogger("integrations-runtime");
+  const lifecycle = startLifecycle({ logger });
+  const prisma = createPrisma({ url: config.databaseUrl });
+  lifecycle.add("prisma", () => prisma.$disconnect());
+  const metrics = new Registry();
+  const runtime = await startIntegrationsRuntime({
+    prisma,
+    metrics,
+    webhooks: settings,
+    retrySchedule: webhooks.retrySchedule,
+    health: { disableAfterFailures: webhooks.disableAfterFailures, disableAfterMs: webhooks.disableAfterMs },
+    logger,
+  });
+  lifecycle.add("runtime", () => runtime.close());
+  const pipeline = await startPipeline({
+    parts: ["consumers"],
+    brokers: config.kafkaBrokers,
+    clientId: "sunday-integrations",
+    consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
+    logger,
+  });
+  lifecycle.add("consumer", () => pipeline.close());
+  void pipeline.failed.then((error) => lifecycle.fail(error, "the integrations consumer gave up; exiting for the supervisor to restart it"));
+  const probes = await serveHealth(() => pipeline.health(), config.port, config.host, metrics);
+  lifecycle.add("probes", () => {
+    probes.close();
+    probes.closeAllConnections();
+  });
+  logger.info({ probes: probes.address() }, "started");
+} else if (part === "gateway") {
   const config = serveConfig(part);
   const lifecycle = startLifecycle({ logger: createLogger("serve-gateway") });
   const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;

@@ -5,6 +5,7 @@ import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
+import { ephemeralWebhookSettings, type WebhookSettings } from "../subgraphs/integrations/src/webhook-settings.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../gateway/src/server.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
@@ -28,8 +29,12 @@ export interface StackOptions {
   readonly rateLimit?: GatewayOptions["rateLimit"];
   readonly federation?: GatewayOptions["federation"];
   readonly apiKeyCacheTtlMs?: number;
+  /** Served with the gateway's own on /metrics. */
+  readonly extraMetrics?: GatewayOptions["extraMetrics"];
   /** Live subscriptions (event feed and presence store) for the gateway. */
   readonly subscriptions?: GatewayOptions["subscriptions"];
+  /** Webhook secrets' key ring and target rule, shared with the delivery runtime. @default ephemeralWebhookSettings() */
+  readonly webhooks?: WebhookSettings;
   /** One logger for the gateway and the subgraphs (tests capture what they log). */
   readonly logger?: Logger;
 }
@@ -39,6 +44,8 @@ export interface RunningStack {
   readonly subgraphs: Readonly<Record<"users" | "projects" | "items" | "integrations", RunningSubgraph>>;
   /** Subgraph URLs by name, as a gateway's `subgraphUrls` takes them. */
   readonly subgraphUrls: Readonly<Record<string, string>>;
+  /** What the integrations subgraph seals webhook secrets with: a delivery runtime needs the same. */
+  readonly webhooks: WebhookSettings;
   dispose(): Promise<void>;
 }
 
@@ -66,11 +73,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   try {
     const ports = options.ports ?? {};
+    const webhooks = options.webhooks ?? ephemeralWebhookSettings();
     const users = track(await startUsersSubgraph(runtime(ports.users)));
     const projects = track(await startProjectsSubgraph(runtime(ports.projects, { users: users.url })));
     const [items, integrations] = await Promise.all([
       startItemsSubgraph(runtime(ports.items, { projects: projects.url, users: users.url })).then(track),
-      startIntegrationsSubgraph(runtime(ports.integrations, { projects: projects.url })).then(track),
+      startIntegrationsSubgraph(runtime(ports.integrations, { projects: projects.url }), webhooks).then(track),
     ]);
     const subgraphs = { users, projects, items, integrations };
     const subgraphUrls = Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
@@ -83,6 +91,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         federation: options.federation,
         apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
         subscriptions: options.subscriptions,
+        extraMetrics: options.extraMetrics,
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,
@@ -92,7 +101,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         graphiqlHeaders: options.graphiqlHeaders,
       }),
     );
-    return { gateway, subgraphs, subgraphUrls, dispose };
+    return { gateway, subgraphs, subgraphUrls, webhooks, dispose };
   } catch (error) {
     await dispose();
     throw error;

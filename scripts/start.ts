@@ -3,9 +3,12 @@
 // applies migrations, seeds the demo data once, starts the four subgraphs and the gateway, and
 // prints the GraphiQL URL with a ready-to-paste development token.
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { startConfig } from "../platform/config.ts";
+import { Registry } from "prom-client";
+import { startConfig, webhookConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
@@ -16,10 +19,24 @@ import { embeddedAddressFile, type EmbeddedAddress } from "./dev-token.ts";
 import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 import { startLiveEvents } from "./live.ts";
 import { createLogger } from "../platform/logger.ts";
+import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
+import { generateKey } from "../subgraphs/integrations/runtime/webhooks/secret-box.ts";
+import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
+
+/** The development key ring of `npm start` when WEBHOOK_SECRET_KEYS is unset: made once, kept with the embedded data. */
+function developmentKeyRing(): string {
+  const file = fileURLToPath(new URL("../.data/webhook-secret-keys", import.meta.url));
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const ring = `dev:${generateKey()}`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${ring}\n`, { mode: 0o600 });
+  return ring;
+}
 
 const started = performance.now();
 // A wrong value (PORT=abc) stops here, naming the variable, before anything is opened.
 const config = startConfig();
+const webhookOptions = webhookConfig();
 const lifecycle = startLifecycle({ logger: createLogger("start") });
 
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.pgliteDataDir });
@@ -55,12 +72,30 @@ const { acme, owner } = await (async () => {
 const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
 if (redis) lifecycle.add("redis", () => redis.disconnect());
 const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, config.jwt);
+const webhooks = webhookSettingsOf({
+  secretKeys: webhookOptions.secretKeys ?? developmentKeyRing(),
+  allowPrivateTargets: webhookOptions.allowPrivateTargets,
+  production: !config.development,
+});
+const runtimePrisma = createPrisma({ url: databaseUrl, poolMax: 2 });
+lifecycle.add("integrations database", () => runtimePrisma.$disconnect());
+const runtimeMetrics = new Registry();
+const runtime = await startIntegrationsRuntime({
+  prisma: runtimePrisma,
+  metrics: runtimeMetrics,
+  webhooks,
+  retrySchedule: webhookOptions.retrySchedule,
+  health: { disableAfterFailures: webhookOptions.disableAfterFailures, disableAfterMs: webhookOptions.disableAfterMs },
+  logger: createLogger("integrations"),
+});
+lifecycle.add("integrations runtime", () => runtime.close());
 const live = await startLiveEvents({
   databaseUrl,
   redis,
   kafkaBrokers: config.kafkaBrokers,
   // PGlite does not pass NOTIFY from the subgraphs' connections to the relay's: poll instead.
   pollIntervalMs: embedded ? 100 : undefined,
+  consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
   logger: createLogger("events"),
 });
 lifecycle.add("event pipeline", () => live.dispose());
@@ -75,6 +110,8 @@ const stack = await startStack({
   // `npm run compose` in another terminal is picked up without a restart.
   supergraphPath: SUPERGRAPH_PATH.pathname,
   poolMax: embedded ? 4 : 10,
+  webhooks,
+  extraMetrics: [runtimeMetrics],
   ports: config.ports,
 });
 // Closed first: the gateway drains its requests in flight before the pipeline and database go.
@@ -90,4 +127,6 @@ Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${em
   Try:       curl -s ${stack.gateway.url}/graphql -H 'content-type: application/json' \\
                -H 'authorization: Bearer <token>' -d '{"query":"{ me { name } boards { nodes { name } } }"}'
   Tokens for other users: npm run dev-token -- <email>   (e.g. katherine@acme.example, a VIEWER)
+  Webhooks:  npm run webhooks:listen   (a local receiver on http://127.0.0.1:4010), then createWebhook with that URL
+             and rerun it with --secret <the whsec_ createWebhook returned>: every delivery is printed and verified
 `);

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { buildSchema, getNamedType, getOperationAST, isObjectType, parse, validate, type FieldNode } from "graphql";
 import { SubscriptionPayload, subscriptionKey } from "../gateway/src/subscriptions/payload.ts";
 import { boardActivityOf, notificationOf, parseEntry, accessChangeOf } from "../gateway/src/subscriptions/events.ts";
+import type { Role } from "../platform/identity.ts";
 
 const schema = buildSchema(await readFile(new URL("../gateway/schema.graphql", import.meta.url), "utf8"));
 
@@ -20,7 +21,8 @@ function compile(query: string, variables: Record<string, unknown> = {}): Subscr
   return new SubscriptionPayload(schema, document, operation, variables, root, eventType, subscriptionKey(query, document, undefined, variables, root));
 }
 
-const envelope = (eventType: string, data: Record<string, unknown>, userId = "u-actor") =>
+/** `userId` null: an event no user caused (the webhook runtime's), whose metadata has none. */
+const envelope = (eventType: string, data: Record<string, unknown>, userId: string | null = "u-actor") =>
   JSON.stringify({
     eventId: "e-1",
     eventType,
@@ -29,7 +31,7 @@ const envelope = (eventType: string, data: Record<string, unknown>, userId = "u-
     aggregateType: "Item",
     version: 2,
     data,
-    metadata: { correlationId: "c", organizationId: "o-1", timestamp: "2026-12-01T00:00:00.000Z", source: "items", userId },
+    metadata: { correlationId: "c", organizationId: "o-1", timestamp: "2026-12-01T00:00:00.000Z", source: "items", ...(userId === null ? {} : { userId }) },
   });
 
 describe("subscription payloads", () => {
@@ -117,7 +119,7 @@ describe("subscription payloads", () => {
 });
 
 describe("subscription views of domain events", () => {
-  const entry = (eventType: string, data: Record<string, unknown>, userId?: string) => {
+  const entry = (eventType: string, data: Record<string, unknown>, userId?: string | null) => {
     const event = parseEntry({ cursor: "5-0", eventType, event: envelope(eventType, data, userId) });
     assert.ok(event);
     return event;
@@ -131,12 +133,49 @@ describe("subscription views of domain events", () => {
     assert.equal(boardActivityOf(entry("user.updated", { userId: "u" })), null);
   });
 
+  const reader = (userId: string, role: Role = "MEMBER", organizationId = "o-1") => ({ userId, role, organizationId });
+
   it("notifies assignment to others, never one's own actions", () => {
     const assigned = entry("project.item.updated", { boardId: "b", itemId: "i", changes: { assignees: { added: ["u-me"], removed: [] } } });
-    assert.equal(notificationOf(assigned, "u-me")?.values.type, "ASSIGNED");
-    assert.equal(notificationOf(assigned, "u-other"), null);
+    assert.equal(notificationOf(assigned, reader("u-me"))?.values.type, "ASSIGNED");
+    assert.equal(notificationOf(assigned, reader("u-other")), null);
     const self = entry("project.item.updated", { boardId: "b", itemId: "i", changes: { assignees: { added: ["u-me"], removed: [] } } }, "u-me");
-    assert.equal(notificationOf(self, "u-me"), null);
+    assert.equal(notificationOf(self, reader("u-me")), null);
+  });
+
+  it("tells OWNERs and ADMINs of the organisation that the runtime switched a webhook off, and nobody else", () => {
+    const disabled = entry("integration.webhook.disabled", { webhookId: "w", reason: "the endpoint answered 410 Gone", consecutiveFailures: 1 }, null);
+    for (const role of ["OWNER", "ADMIN"] as const) {
+      const notification = notificationOf(disabled, reader("u-me", role));
+      assert.equal(notification?.values.type, "WEBHOOK_DISABLED", role);
+      assert.deepEqual(notification?.entities, { item: null, board: null, actor: null }, "no board, item or user to fetch");
+    }
+    for (const role of ["MEMBER", "VIEWER", "GUEST"] as const) assert.equal(notificationOf(disabled, reader("u-me", role)), null, role);
+    assert.equal(notificationOf(disabled, reader("u-me", "ADMIN", "o-2")), null, "an admin of another organisation");
+  });
+
+  it("shapes a notification without board, item or actor: nothing to fetch, those fields null", () => {
+    const disabled = entry("integration.webhook.disabled", { webhookId: "w", reason: "the endpoint answered 410 Gone", consecutiveFailures: 1 }, null);
+    const source = notificationOf(disabled, reader("u-me", "OWNER"));
+    assert.ok(source);
+    const payload = compile(`subscription { myNotifications { cursor type eventType boardId itemId board { id } item { name } actor { name } data occurredAt } }`);
+    assert.equal(payload.fetchFor(source.entities), null);
+    assert.deepEqual(JSON.parse(JSON.stringify(payload.shape(source, null))), {
+      data: {
+        myNotifications: {
+          cursor: "5-0",
+          type: "WEBHOOK_DISABLED",
+          eventType: "integration.webhook.disabled",
+          boardId: null,
+          itemId: null,
+          board: null,
+          item: null,
+          actor: null,
+          data: { webhookId: "w", reason: "the endpoint answered 410 Gone", consecutiveFailures: 1 },
+          occurredAt: "2026-12-01T00:00:00.000Z",
+        },
+      },
+    });
   });
 
   it("recognises the events that change who may read what", () => {

@@ -7,8 +7,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { Webhook } from "standardwebhooks";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
@@ -16,57 +14,9 @@ import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcher
 import { enqueueDeliveries, webhookPayload } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
 import { generateWebhookSecret } from "../subgraphs/integrations/runtime/webhooks/signature.ts";
 import { migratedDatabase } from "./support/migrated-database.ts";
+import { type Received, Receiver, status } from "./support/webhook-receiver.ts";
 
 const prisma = migratedDatabase("webhook_dispatcher");
-
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** Answers a request (the nth, 0-based); may leave it unanswered. */
-type Answer = (response: ServerResponse, index: number) => void;
-
-/** An HTTP receiver on loopback that records requests and lets a test wait for the nth one. */
-class Receiver {
-  readonly requests: Received[] = [];
-  readonly url: Promise<string>;
-  private readonly server: Server;
-  private readonly waiters: { count: number; resolve: () => void }[] = [];
-
-  constructor(answer: Answer) {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (chunk: Buffer) => chunks.push(chunk));
-      request.on("end", () => {
-        const index = this.requests.length;
-        this.requests.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
-        answer(response, index);
-        for (const waiter of this.waiters.filter((w) => this.requests.length >= w.count)) waiter.resolve();
-      });
-    });
-    this.url = new Promise((resolve) => {
-      this.server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`));
-    });
-  }
-
-  /** Resolves once `count` requests have arrived. */
-  received(count: number): Promise<Received[]> {
-    if (this.requests.length >= count) return Promise.resolve(this.requests);
-    return new Promise((resolve) => this.waiters.push({ count, resolve: () => resolve(this.requests) }));
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-const status =
-  (...codes: number[]): Answer =>
-  (response, index) => {
-    response.writeHead(codes[Math.min(index, codes.length - 1)] ?? 200).end("ok");
-  };
 
 async function webhook(organizationId: string, url: string, secret: string): Promise<string> {
   const row = await prisma.webhook.create({

@@ -4,12 +4,16 @@
 // organisation that covers its board and type (wildcards too), once however often it is enqueued;
 // concurrent claims never lease the same row, a lease holds until it runs out, one webhook cannot
 // hold more than its cap; an attempt is logged and moves the delivery on per the retry schedule
-// (Retry-After honoured), fails it when exhausted or final, and a 410 disables the webhook.
+// (Retry-After honoured), fails it when exhausted or final, and a 410 disables the webhook; deliveries
+// that end FAILED in a row are counted per webhook (a success resets the count) and, per the health
+// policy, N of them over a window disable it; every disabling writes an integration.webhook.disabled
+// event to the outbox in the same transaction.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
-import { claimDue, enqueueDeliveries, recordAttempt } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
+import { validateEvent } from "../events/contracts/registry.ts";
+import { claimDue, enqueueDeliveries, failingReason, GONE_REASON, recordAttempt } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
 import { migratedDatabase } from "./support/migrated-database.ts";
 
 const prisma = migratedDatabase("webhook_queue");
@@ -244,11 +248,141 @@ describe("recordAttempt", () => {
 
     const gone = await claimOne();
     const result = await recordAttempt(prisma, gone, { status: 410, durationMs: 5 }, { schedule: SCHEDULE });
-    assert.deepEqual(result, { outcome: "gone", attempt: 1, status: "FAILED", nextAttemptAt: null, webhookDisabled: true });
+    assert.deepEqual(result, { outcome: "gone", attempt: 1, status: "FAILED", nextAttemptAt: null, webhookDisabled: true, disabledReason: GONE_REASON });
     const hook = await prisma.webhook.findUniqueOrThrow({ where: { id: gone.webhookId } });
     assert.equal(hook.enabled, false);
     assert.equal(hook.version, 2);
+    assert.equal(hook.disabledReason, "the endpoint answered 410 Gone");
     assert.equal((await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: gone.id } })).status, "FAILED");
     assert.equal(await enqueueDeliveries(prisma, event(hook.organizationId, "project.item.created")), 0, "a disabled webhook gets nothing new");
+    await assertDisabledEvent(gone.webhookId, { reason: GONE_REASON, consecutiveFailures: 1, version: 2 });
+    assert.equal(await disabledEvents(rejected.webhookId), 0, "a final 4xx alone disables nothing");
+  });
+
+  it("writes no second event when a webhook already switched off gets another 410", async () => {
+    const webhookId = await backlog(2);
+    const [first, second] = (await claimDue(prisma, { limit: 1000, perWebhook: 10, now: later() })).filter((row) => row.webhookId === webhookId);
+    assert.ok(first && second);
+    assert.equal((await recordAttempt(prisma, first, { status: 410, durationMs: 5 })).webhookDisabled, true);
+    const again = await recordAttempt(prisma, second, { status: 410, durationMs: 5 });
+    assert.equal(again.webhookDisabled, false, "it was off already");
+    assert.equal(again.disabledReason, undefined);
+    assert.equal(await disabledEvents(webhookId), 1);
+    assert.equal((await prisma.webhook.findUniqueOrThrow({ where: { id: webhookId } })).version, 2);
+  });
+});
+
+/** Outbox rows announcing that `webhookId` was switched off. */
+const disabledEvents = (webhookId: string) => prisma.outboxEvent.count({ where: { aggregateId: webhookId, eventType: "integration.webhook.disabled" } });
+
+/** The one integration.webhook.disabled event of `webhookId`: valid per its contract, written by no user. */
+async function assertDisabledEvent(webhookId: string, expected: { reason: string; consecutiveFailures: number; version: number; causationId?: string }) {
+  const rows = await prisma.outboxEvent.findMany({ where: { aggregateId: webhookId, eventType: "integration.webhook.disabled" } });
+  assert.equal(rows.length, 1, "one event per disabling");
+  const row = rows[0];
+  assert.ok(row);
+  const verdict = validateEvent(row.envelope);
+  assert.ok(verdict.ok, verdict.ok ? "" : `${verdict.reason}: ${verdict.errors.join("; ")}`);
+  const hook = await prisma.webhook.findUniqueOrThrow({ where: { id: webhookId } });
+  assert.equal(row.topic, "general-events");
+  assert.equal(row.aggregateType, "Webhook");
+  assert.equal(row.aggregateVersion, expected.version);
+  assert.equal(row.organizationId, hook.organizationId);
+  assert.deepEqual(verdict.event.data, { webhookId, reason: expected.reason, consecutiveFailures: expected.consecutiveFailures });
+  const { metadata } = verdict.event;
+  assert.equal(metadata.userId, undefined, "no user switched it off");
+  assert.ok(!("userId" in metadata));
+  assert.equal(metadata.source, "integrations");
+  assert.equal(metadata.organizationId, hook.organizationId);
+  assert.equal(metadata.correlationId, "test", "the correlation id of the request behind the failed delivery's event");
+  if (expected.causationId) assert.equal(metadata.causationId, expected.causationId);
+}
+
+describe("webhook health", () => {
+  const WINDOW = 60_000;
+  const health = { disableAfterFailures: 3, disableAfterMs: WINDOW };
+  const start = later();
+  const at = (ms: number) => new Date(start.getTime() + ms);
+
+  /** A webhook alone in a new organisation with `count` deliveries, each claimed: ready to record an attempt of. */
+  async function claimedDeliveries(count: number) {
+    const webhookId = await backlog(count);
+    const rows = (await claimDue(prisma, { limit: 1000, perWebhook: count, now: later() })).filter((row) => row.webhookId === webhookId);
+    assert.equal(rows.length, count);
+    return { webhookId, rows };
+  }
+
+  const fail = (delivery: { id: string; webhookId: string; attempt: number }, now: Date, options: { health?: typeof health } = { health }) =>
+    recordAttempt(prisma, delivery, { status: 400, durationMs: 5, responseExcerpt: "no" }, { now, ...options });
+
+  async function streak(webhookId: string) {
+    const hook = await prisma.webhook.findUniqueOrThrow({ where: { id: webhookId } });
+    return { enabled: hook.enabled, version: hook.version, consecutiveFailures: hook.consecutiveFailures, failingSince: hook.failingSince?.getTime() ?? null, disabledReason: hook.disabledReason };
+  }
+
+  it("disables a webhook after N deliveries failed in a row over the window, with an integration.webhook.disabled event", async () => {
+    const { webhookId, rows } = await claimedDeliveries(5);
+    const [a, b, c, d, e] = rows;
+    assert.ok(a && b && c && d && e);
+    assert.equal((await fail(a, at(0))).webhookDisabled, false);
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 1, failingSince: at(0).getTime(), disabledReason: null });
+    await fail(b, at(1000));
+    await fail(c, at(WINDOW - 1));
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 3, failingSince: at(0).getTime(), disabledReason: null }, "N failures, inside the window");
+    assert.equal(await disabledEvents(webhookId), 0);
+
+    const recorded = await fail(d, at(WINDOW));
+    const reason = failingReason(4, at(0));
+    assert.equal(reason, `4 deliveries failed in a row since ${at(0).toISOString()}`);
+    assert.deepEqual(recorded, { outcome: "failed", attempt: 1, status: "FAILED", nextAttemptAt: null, webhookDisabled: true, disabledReason: reason });
+    assert.deepEqual(await streak(webhookId), { enabled: false, version: 2, consecutiveFailures: 4, failingSince: at(0).getTime(), disabledReason: reason });
+    await assertDisabledEvent(webhookId, { reason, consecutiveFailures: 4, version: 2, causationId: (await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d.id } })).eventId });
+    assert.equal(await claimDue(prisma, { limit: 1000, now: at(WINDOW + 120_000) }).then((claimed) => claimed.filter((row) => row.webhookId === webhookId).length), 0);
+
+    // An attempt that was in flight when it was switched off still counts, but announces nothing.
+    assert.equal((await fail(e, at(WINDOW + 1))).webhookDisabled, false);
+    assert.equal(await disabledEvents(webhookId), 1);
+    assert.deepEqual(await streak(webhookId), { enabled: false, version: 2, consecutiveFailures: 5, failingSince: at(0).getTime(), disabledReason: reason });
+  });
+
+  it("does not disable with fewer than N failures however long, or without a health policy", async () => {
+    const few = await claimedDeliveries(2);
+    for (const [index, delivery] of few.rows.entries()) await fail(delivery, at(index * 10 * WINDOW));
+    assert.deepEqual(await streak(few.webhookId), { enabled: true, version: 1, consecutiveFailures: 2, failingSince: at(0).getTime(), disabledReason: null });
+
+    const unlimited = await claimedDeliveries(5);
+    for (const [index, delivery] of unlimited.rows.entries()) assert.equal((await fail(delivery, at(index * 10 * WINDOW), {})).webhookDisabled, false);
+    assert.deepEqual(await streak(unlimited.webhookId), { enabled: true, version: 1, consecutiveFailures: 5, failingSince: at(0).getTime(), disabledReason: null }, "counted all the same");
+    assert.equal((await disabledEvents(few.webhookId)) + (await disabledEvents(unlimited.webhookId)), 0);
+  });
+
+  it("counts only deliveries that end FAILED: a retry scheduled is not a failure yet", async () => {
+    const { webhookId, rows } = await claimedDeliveries(1);
+    const [delivery] = rows;
+    assert.ok(delivery);
+    const retried = await recordAttempt(prisma, delivery, { status: 503, durationMs: 5 }, { schedule: [1000], now: at(0), health });
+    assert.equal(retried.status, "PENDING");
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 0, failingSince: null, disabledReason: null });
+    const exhausted = await recordAttempt(prisma, { ...delivery, attempt: 1 }, { status: 503, durationMs: 5 }, { schedule: [1000], now: at(1000), health });
+    assert.equal(exhausted.status, "FAILED");
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 1, failingSince: at(1000).getTime(), disabledReason: null });
+  });
+
+  it("resets the count and its clock on a success, so failures before it never add up to a disabling", async () => {
+    const { webhookId, rows } = await claimedDeliveries(6);
+    const [a, b, ok, c, d, e] = rows;
+    assert.ok(a && b && ok && c && d && e);
+    await fail(a, at(0));
+    await fail(b, at(1000));
+    const success = await recordAttempt(prisma, ok, { status: 200, durationMs: 5 }, { now: at(2000), health });
+    assert.equal(success.webhookDisabled, false);
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 0, failingSince: null, disabledReason: null });
+
+    // Three more failures, the last one a window after the first failures: the streak is only three old.
+    await fail(c, at(WINDOW));
+    await fail(d, at(WINDOW + 1000));
+    assert.equal((await fail(e, at(2 * WINDOW - 1))).webhookDisabled, false);
+    assert.deepEqual(await streak(webhookId), { enabled: true, version: 1, consecutiveFailures: 3, failingSince: at(WINDOW).getTime(), disabledReason: null });
+    assert.equal(await disabledEvents(webhookId), 0);
   });
 });

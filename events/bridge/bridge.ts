@@ -11,9 +11,30 @@ import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
 /** What the bridge asks of the event contracts. */
 export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
 
+/**
+ * Where a consumer hands each valid event, in order per partition; its offset is committed once
+ * `deliver` resolves, so it must be idempotent by event id (a crash replays the last events).
+ */
+export interface EventSink {
+  /** Named in logs and readiness reasons ("Redis", "webhooks"). */
+  readonly name: string;
+  deliver(event: DomainEvent, payload: string): Promise<{ readonly duplicate?: boolean } | undefined>;
+}
+
 export interface BridgeOptions {
   readonly kafka: Kafka;
-  readonly redis: Redis;
+  /** Where the bridge appends event streams; required unless `sink` replaces the appender. */
+  readonly redis?: Redis;
+  /**
+   * Another consumer of the same topics in a group of its own (the integrations runtime): events
+   * go to it instead of the Redis streams. @default the stream appender on `redis`
+   */
+  readonly sink?: EventSink;
+  /**
+   * Send refused events to the dead-letter topic. A second consumer group of the same topics sets
+   * false: the bridge dead-letters them already, and it only logs and skips. @default true
+   */
+  readonly deadLetter?: boolean;
   readonly check: EventCheck;
   readonly logger: Logger;
   /** @default "sunday-bridge" */
@@ -78,8 +99,20 @@ export function appendTargetOf(event: DomainEvent, payload: string): AppendTarge
   };
 }
 
+/** The bridge's own sink: the organisation's and board's Redis Streams. */
+function streamSink(options: BridgeOptions, groupId: string): EventSink {
+  if (!options.redis) throw new Error("the bridge needs a Redis connection (or a sink)");
+  const appender = createStreamAppender(options.redis, {
+    consumerGroup: groupId,
+    retentionMs: options.retentionMs ?? STREAM_RETENTION_MS,
+    seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
+    keyPrefix: options.keyPrefix,
+  });
+  return { name: "Redis", deliver: (event, payload) => appender.append(appendTargetOf(event, payload)) };
+}
+
 /**
- * Kafka -> Redis. Each event is validated (a refused one goes to the dead-letter topic with the
+ * Kafka -> Redis (or another sink, in a consumer group of its own). Each event is validated (a refused one goes to the dead-letter topic with the
  * reason), appended once (duplicates dropped by event id) to its organisation's and board's Redis
  * Streams with a pub/sub wake-up, and only then is its offset committed: a crash replays, never skips.
  *
@@ -95,12 +128,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const stalledAfterMs = options.stalledAfterMs ?? 5_000;
   const maxRebuilds = options.maxRebuilds ?? 10;
-  const appender = createStreamAppender(options.redis, {
-    consumerGroup: groupId,
-    retentionMs: options.retentionMs ?? STREAM_RETENTION_MS,
-    seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
-    keyPrefix: options.keyPrefix,
-  });
+  const sink = options.sink ?? streamSink(options, groupId);
   const producer: Producer = createIdempotentProducer(options.kafka);
   const topics = topicsOf(options.topicPrefix);
   // Heartbeats at a fifth of the session: four can be lost before the member is.
@@ -117,7 +145,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   let state: "starting" | "consuming" | "rebuilding" | "failed" | "stopped" = "starting";
   let stateReason = "joining the consumer group";
-  /** Since when an append has been failing (Redis away), and the last error; null while appends work. */
+  /** Since when handing events to the sink has been failing (Redis away), and the last error; null while it works. */
   let appendTrouble: { since: number; error: string } | null = null;
   /** When each append in progress started (one per partition at most): a Redis that does not answer shows here, not as a failure. */
   const appending = new Set<{ readonly since: number }>();
@@ -142,28 +170,29 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const value = message.value?.toString("utf8") ?? "";
     const verdict = options.check(value);
     if (!verdict.ok) {
-      await deadLetter(topic, message, verdict.reason, verdict.errors);
+      if (options.deadLetter ?? true) await deadLetter(topic, message, verdict.reason, verdict.errors);
+      else logger.warn({ topic, offset: message.offset, reason: verdict.reason }, "event refused; skipped (dead-lettered by the bridge)");
       return true;
     }
-    const target = appendTargetOf(verdict.event, value);
+    const event = verdict.event;
     const started = { since: Date.now() };
     appending.add(started);
-    const result = await untilDone(() => appender.append(target), control, {
+    const result = await untilDone(() => sink.deliver(event, value), control, {
       heartbeatEveryMs,
       initialBackoffMs: 200,
       maxBackoffMs: 2_000,
       onFailure(error, attempt) {
         appendTrouble ??= { since: Date.now(), error: "" };
         appendTrouble.error = error instanceof Error ? error.message : String(error);
-        if (attempt === 1) logger.warn({ err: error, eventId: target.eventId }, "appending to Redis failed; retrying until it is back");
+        if (attempt === 1) logger.warn({ err: error, eventId: event.eventId }, `handing an event to ${sink.name} failed; retrying until it works`);
       },
     }).finally(() => appending.delete(started));
     if (result === ABANDONED) return false;
     if (appendTrouble) {
-      logger.info({ outageMs: Date.now() - appendTrouble.since }, "appending to Redis works again");
+      logger.info({ outageMs: Date.now() - appendTrouble.since }, `handing events to ${sink.name} works again`);
       appendTrouble = null;
     }
-    if (result.duplicate) logger.debug({ eventId: verdict.event.eventId }, "duplicate event dropped");
+    if (result?.duplicate) logger.debug({ eventId: event.eventId }, "duplicate event dropped");
     return true;
   }
 
@@ -283,9 +312,11 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       const details = { state, rebuilds, appendFailingForMs: appendTrouble ? now - appendTrouble.since : 0, appendPendingForMs: now - oldestAppend };
       if (state !== "consuming") return { ready: false, reason: stateReason, details };
       if (appendTrouble && now - appendTrouble.since >= stalledAfterMs) {
-        return { ready: false, reason: `appending to Redis has failed for ${now - appendTrouble.since} ms: ${appendTrouble.error}`, details };
+        return { ready: false, reason: `handing events to ${sink.name} has failed for ${now - appendTrouble.since} ms: ${appendTrouble.error}`, details };
       }
-      if (now - oldestAppend >= stalledAfterMs) return { ready: false, reason: `an append to Redis has been waiting for ${now - oldestAppend} ms`, details };
+      if (now - oldestAppend >= stalledAfterMs) {
+        return { ready: false, reason: `handing an event to ${sink.name} has been waiting for ${now - oldestAppend} ms`, details };
+      }
       return { ready: true, details };
     },
     async dispose() {

@@ -1,3 +1,4 @@
+import type { Registry } from "prom-client";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer } from "@apollo/server";
@@ -79,6 +80,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** Live subscriptions over graphql-ws on /graphql; none without it. */
   readonly subscriptions?: SubscriptionsSetup;
+  /** Metrics of parts running in the gateway's process (`npm start`'s integrations runtime), served with its own on /metrics. */
+  readonly extraMetrics?: readonly Registry[];
 }
 
 export interface RunningGateway {
@@ -242,7 +245,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           return sendJson(response, readiness.ready ? 200 : 503, readiness);
         }
         case "/metrics": {
-          const text = await metrics.registry.metrics();
+          const text = (await Promise.all([metrics.registry, ...(options.extraMetrics ?? [])].map((registry) => registry.metrics()))).join("\n");
           response.writeHead(200, { "content-type": metrics.registry.contentType });
           return void response.end(text);
         }

@@ -8,6 +8,7 @@ import { mintToken, type LocalJwtSettings } from "../../gateway/src/auth/jwt.ts"
 import { startStack, type RunningStack } from "../../scripts/stack.ts";
 import { redisFeed, redisPresenceStore, type SubscriptionsSetup } from "../../gateway/src/subscriptions/index.ts";
 import { freshDatabase } from "./migrated-database.ts";
+import type { WebhookSettings } from "../../subgraphs/integrations/src/webhook-settings.ts";
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL, preflight } from "./preflight.ts";
 
 export { ADMIN_DATABASE_URL, TEST_REDIS_URL };
@@ -32,6 +33,8 @@ export interface HarnessOptions {
    * request, so tests need not wait out a cache (production keeps 30 s).
    */
   apiKeyCacheTtlMs?: number;
+  /** Webhook secrets' key ring and target rules. @default ephemeralWebhookSettings(): private targets allowed, http accepted */
+  webhooks?: WebhookSettings;
 }
 
 export interface GraphQLResult {
@@ -95,6 +98,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
         }
       : undefined,
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs ?? 0,
+    webhooks: options.webhooks,
     onQuery: () => {
       sql.count += 1;
     },

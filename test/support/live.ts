@@ -6,7 +6,7 @@ import { createClient, type Client, type Message } from "graphql-ws";
 import WebSocket from "ws";
 import { preflight } from "./preflight.ts";
 import { createKafka, topicsOf } from "../../events/kafka.ts";
-import { startPipeline } from "../../events/pipeline.ts";
+import { startPipeline, type PipelineConsumer } from "../../events/pipeline.ts";
 import type { OutboxRelay } from "../../events/relay/outbox-relay.ts";
 import type { Bridge } from "../../events/bridge/bridge.ts";
 import { latestCursor } from "../../events/streams/resume.ts";
@@ -18,6 +18,8 @@ const silent = pino({ level: "silent" });
 export interface LivePipeline {
   readonly kafka: Kafka;
   readonly bridgeGroupId: string;
+  /** Namespace of this pipeline's topics (see topicsOf). */
+  readonly topicPrefix: string;
   relay: OutboxRelay;
   /** The running bridge; a test may put one it started itself here, which restartBridge() and dispose() then stop. */
   bridge: Bridge;
@@ -34,7 +36,7 @@ export interface LivePipeline {
  * same ids, so a bridge reading another file's events would put them into this file's board
  * streams. A file with a broker of its own keeps the real names.
  */
-export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string } = {}): Promise<LivePipeline> {
+export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string; consumers?: readonly PipelineConsumer[] } = {}): Promise<LivePipeline> {
   if (!options.brokers) await preflight("kafka");
   const id = randomUUID().slice(0, 8);
   const kafka = createKafka(`sunday-test-${id}`, options.brokers);
@@ -47,6 +49,7 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
     topicPrefix,
     logger: silent,
     bridge: { groupId: bridgeGroupId, fromBeginning: false, keyPrefix: harness.redisPrefix, awaitReady: true },
+    consumers: options.consumers,
   });
   const running = <T>(value: T | null, what: string): T => {
     if (!value) throw new Error(`the pipeline's ${what} is not running`);
@@ -55,6 +58,7 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
   return {
     kafka,
     bridgeGroupId,
+    topicPrefix,
     get relay() {
       return running(pipeline.relay, "relay");
     },

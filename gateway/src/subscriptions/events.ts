@@ -1,5 +1,6 @@
 import type { DomainEvent } from "../../../events/contracts/envelope.ts";
 import type { StreamEntry } from "../../../events/streams/feed.ts";
+import type { Identity } from "../../../platform/identity.ts";
 import type { BoardActivityType, NotificationType } from "./generated/types.ts";
 import type { EventSource } from "./payload.ts";
 
@@ -73,9 +74,15 @@ export function boardActivityOf(event: StreamEvent): EventSource | null {
   return { values: { ...commonValues(event), type }, entities };
 }
 
-/** What an event means for one user's notifications; null when it does not concern them. */
-export function notificationOf(event: StreamEvent, userId: string): EventSource | null {
-  const type = notificationType(event, userId);
+/** Who reads a notification stream: what concerns them depends on who they are and their role. */
+export type NotificationReader = Pick<Identity, "userId" | "organizationId" | "role">;
+
+/** Roles that manage the organisation's integrations, and are told when the runtime switches one off. */
+const INTEGRATION_MANAGERS: ReadonlySet<string> = new Set(["OWNER", "ADMIN"]);
+
+/** What an event means for one reader's notifications; null when it does not concern them. */
+export function notificationOf(event: StreamEvent, reader: NotificationReader): EventSource | null {
+  const type = notificationType(event, reader);
   if (!type) return null;
   return {
     values: { ...commonValues(event), type },
@@ -87,7 +94,8 @@ export function notificationOf(event: StreamEvent, userId: string): EventSource 
   };
 }
 
-function notificationType(event: StreamEvent, userId: string): NotificationType | null {
+function notificationType(event: StreamEvent, reader: NotificationReader): NotificationType | null {
+  const { userId } = reader;
   const { eventType } = event.event;
   // Your own actions are not news to you.
   if (event.event.metadata.userId === userId && eventType !== "member.role_changed") return null;
@@ -105,6 +113,9 @@ function notificationType(event: StreamEvent, userId: string): NotificationType 
       return event.data.userId === userId ? "BOARD_UNSHARED" : null;
     case "member.role_changed":
       return event.data.userId === userId ? "ROLE_CHANGED" : null;
+    case "integration.webhook.disabled":
+      // The stream is the organisation's already; the check keeps that true of this view on its own.
+      return INTEGRATION_MANAGERS.has(reader.role) && event.event.metadata.organizationId === reader.organizationId ? "WEBHOOK_DISABLED" : null;
     default:
       return null;
   }

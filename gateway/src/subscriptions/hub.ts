@@ -110,7 +110,7 @@ export class SubscriptionHub {
     let view: Subscriber["view"];
     if (target.kind === "myNotifications") {
       ref = this.streams.org(caller.identity.organizationId);
-      view = (event) => notificationOf(event, caller.identity.userId);
+      view = (event) => notificationOf(event, caller.identity);
     } else {
       const boardId =
         target.kind === "boardActivity"

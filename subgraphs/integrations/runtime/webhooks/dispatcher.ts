@@ -12,7 +12,15 @@ import type { Agent } from "undici";
 import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient } from "../../../../platform/db.ts";
 import { createLogger, type Logger } from "../../../../platform/logger.ts";
-import { type AttemptResult, type ClaimedDelivery, claimDue, enqueueDeliveries, type RecordedAttempt, recordAttempt } from "./queue.ts";
+import {
+  type WebhookHealthPolicy,
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDue,
+  enqueueDeliveries,
+  type RecordedAttempt,
+  recordAttempt,
+} from "./queue.ts";
 import { DEFAULT_RETRY_SCHEDULE } from "./schedule.ts";
 import type { KeyRing } from "./secret-box.ts";
 import { activeSecrets, signingSecrets, type StoredSecrets } from "./secrets.ts";
@@ -43,8 +51,10 @@ export interface WebhookDispatcherOptions {
    * the sealed text, which no receiver accepts: it fails closed.
    */
   readonly keyRing?: KeyRing;
+  /** When webhooks whose deliveries keep failing are switched off (queue.ts). Default: only on 410 Gone. */
+  readonly health?: WebhookHealthPolicy;
   /** Called after each attempt is recorded (metrics, tests). Default none. */
-  readonly onAttempt?: (delivery: ClaimedDelivery, recorded: RecordedAttempt) => void;
+  readonly onAttempt?: (delivery: ClaimedDelivery, recorded: RecordedAttempt, durationMs: number) => void;
   /** Default createLogger("webhook-dispatcher"). */
   readonly logger?: Logger;
   /** Current time (tests). Default () => new Date(). */
@@ -153,7 +163,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     if (abandoned) return;
     let recorded: RecordedAttempt;
     try {
-      recorded = await recordAttempt(prisma, delivery, result, { schedule, now: clock(), random: options.random });
+      recorded = await recordAttempt(prisma, delivery, result, { schedule, now: clock(), random: options.random, health: options.health });
     } catch (error) {
       // Typically the lease ran out and another dispatcher recorded this attempt number first.
       logger.error({ err: error, deliveryId: delivery.id }, "could not record a webhook attempt");
@@ -169,10 +179,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         status: result.status,
         outcome: recorded.outcome,
       };
-      if (recorded.webhookDisabled) logger.warn(fields, "webhook answered 410 Gone and was disabled");
+      if (recorded.webhookDisabled) logger.warn({ ...fields, reason: recorded.disabledReason }, "webhook switched off");
       else if (recorded.status === "FAILED") logger.warn({ ...fields, error: result.error }, "webhook delivery failed");
       else logger.debug(fields, "webhook delivery attempted");
-      options.onAttempt?.(delivery, recorded);
+      options.onAttempt?.(delivery, recorded, result.durationMs);
     } catch (error) {
       logger.error({ err: error, deliveryId: delivery.id }, "onAttempt threw");
     }

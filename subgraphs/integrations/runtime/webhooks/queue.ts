@@ -11,10 +11,18 @@
  *
  * Life of a row: enqueueDeliveries inserts it PENDING (nextAttemptAt = now) → claimDue leases it →
  * the dispatcher POSTs it → recordAttempt logs the attempt and makes it SUCCEEDED, PENDING again
- * (later, lease cleared) or FAILED.
+ * (later, lease cleared) or FAILED. A row of a suspended webhook (creator-rights.ts) is inserted
+ * SKIPPED instead, with the reason as its error, and never leaves that state.
+ *
+ * Webhook health: recordAttempt counts the deliveries of a webhook that end FAILED in a row (a
+ * success resets the count) and switches the webhook off, with an `integration.webhook.disabled`
+ * event in the same transaction, on a 410 Gone or when the count and the time since the first of
+ * them reach the configured policy.
  */
-import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
+import { CORRELATION_ID_PATTERN, type DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient, Tx } from "../../../../platform/db.ts";
+import type { Identity } from "../../../../platform/identity.ts";
+import { type EventSource, recordEvent } from "../../../shared/outbox.ts";
 import { matchesEventFilter } from "../../src/event-filters.ts";
 import type { StoredSecrets } from "./secrets.ts";
 import { classifyResponse, type DeliveryOutcome, DEFAULT_RETRY_SCHEDULE, nextAttempt, parseRetryAfter } from "./schedule.ts";
@@ -54,8 +62,11 @@ export function webhookPayload(event: DomainEvent): WebhookPayload {
 /**
  * Inserts one PENDING delivery of `event` per enabled, not deleted webhook of the event's
  * organisation that covers its board (a webhook without a board covers all) and subscribes to its
- * type. Idempotent: a delivery that exists already (same webhook and event) is left alone, so the
- * consumer may see an event twice. Takes a transaction client too. Returns the number inserted.
+ * type. A matching webhook that is suspended (its `suspendedReason`, see creator-rights.ts) gets a
+ * SKIPPED row carrying the reason as its error instead: never sent, but the delivery log says why.
+ * Idempotent: a delivery that exists already (same webhook and event) is left alone, so the
+ * consumer may see an event twice. Takes a transaction client too. Returns the number inserted,
+ * SKIPPED rows included.
  */
 export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: DomainEvent): Promise<number> {
   const organizationId = event.metadata.organizationId;
@@ -67,7 +78,7 @@ export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: Domain
       deletedAt: null,
       OR: boardId === null ? [{ boardId: null }] : [{ boardId: null }, { boardId }],
     },
-    select: { id: true, events: true },
+    select: { id: true, events: true, suspendedReason: true },
   });
   const matching = webhooks.filter((webhook) => webhook.events.some((filter) => matchesEventFilter(filter, event.eventType)));
   if (matching.length === 0) return 0;
@@ -81,6 +92,7 @@ export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: Domain
       eventType: event.eventType,
       payload,
       correlationId: event.metadata.correlationId.slice(0, 200),
+      ...(webhook.suspendedReason === null ? {} : { status: "SKIPPED" as const, error: clip(webhook.suspendedReason) }),
     })),
     skipDuplicates: true,
   });
@@ -213,6 +225,14 @@ export interface AttemptResult {
   readonly final?: boolean;
 }
 
+/** When the runtime switches off a webhook whose deliveries keep failing. */
+export interface WebhookHealthPolicy {
+  /** Deliveries that must have ended FAILED in a row. */
+  readonly disableAfterFailures: number;
+  /** And how long (ms) since the first of them ended FAILED (the webhook's `failingSince`). */
+  readonly disableAfterMs: number;
+}
+
 export interface RecordOptions {
   /** Retry delays (schedule.ts). Default DEFAULT_RETRY_SCHEDULE. */
   readonly schedule?: readonly number[];
@@ -220,6 +240,11 @@ export interface RecordOptions {
   readonly now?: Date;
   /** Jitter source (tests pin it). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Switch the webhook off once this many deliveries failed in a row over this long. Default none:
+   * failures are still counted, but only a 410 Gone switches a webhook off.
+   */
+  readonly health?: WebhookHealthPolicy;
 }
 
 export interface RecordedAttempt {
@@ -229,26 +254,112 @@ export interface RecordedAttempt {
   readonly status: "PENDING" | "SUCCEEDED" | "FAILED";
   /** When the next attempt is due; null when there will be none. */
   readonly nextAttemptAt: Date | null;
-  /** True when the receiver answered 410 and the webhook was disabled. */
+  /** True when this attempt switched the webhook off (410 Gone, or failing too long per `health`). */
   readonly webhookDisabled: boolean;
+  /** Why, when it did: also the webhook's `disabledReason` and the reason in the event. */
+  readonly disabledReason?: string;
 }
+
+/** The `disabledReason` of a webhook whose endpoint answered 410 Gone. */
+export const GONE_REASON = "the endpoint answered 410 Gone";
+
+/** The `disabledReason` of a webhook switched off by the health policy. */
+export function failingReason(consecutiveFailures: number, failingSince: Date): string {
+  return `${consecutiveFailures} deliveries failed in a row since ${failingSince.toISOString()}`;
+}
+
+/** The runtime's own source name in the events it writes: the integrations subgraph's contracts. */
+const EVENT_SOURCE = "integrations";
+const CORRELATION_ID = new RegExp(CORRELATION_ID_PATTERN);
 
 const TEXT_LIMIT = 2000;
 
 /** Fits a VARCHAR(2000): counts code points, as PostgreSQL does, and never splits a pair. */
-function clip(text: string | null | undefined): string | null {
+function clip(text: string | null | undefined, limit = TEXT_LIMIT): string | null {
   if (text == null) return null;
-  if (text.length <= TEXT_LIMIT) return text;
-  return Array.from(text).slice(0, TEXT_LIMIT).join("");
+  if (text.length <= limit) return text;
+  return Array.from(text).slice(0, limit).join("");
+}
+
+/**
+ * The origin of an event the runtime writes. No user acts here, and the envelope says so by having
+ * no `userId` (a notification then has no actor, and nobody's "own action" filter hides it).
+ * recordEvent copies `identity.userId` whatever it is and `Identity` requires one, so the identity
+ * below carries the organisation only: recordEvent reads no other field, and an undefined userId
+ * is left out of the stored JSON.
+ */
+function runtimeOrigin(organizationId: string, correlationId: string | null, deliveryId: string): EventSource {
+  const identity = { organizationId } as Identity;
+  return {
+    identity,
+    correlationId: correlationId !== null && CORRELATION_ID.test(correlationId) ? correlationId : `webhook-delivery:${deliveryId}`,
+    source: EVENT_SOURCE,
+  };
+}
+
+interface DeliveryRef {
+  readonly id: string;
+  readonly webhookId: string;
+  readonly eventId: string;
+  readonly correlationId: string | null;
+}
+
+/**
+ * A delivery of the webhook ended FAILED: counts it, starts the streak's clock if this is its
+ * first, and switches the webhook off when `gone` or when the policy says it failed long enough.
+ * Returns the reason when this call switched it off.
+ *
+ * failingSince is the time the streak's first delivery ended FAILED, not when that delivery was
+ * first attempted: the streak is ordered by when deliveries end, and a delivery that ends FAILED
+ * may have started (and been retrying) before a success that reset the count, so its first attempt
+ * would date the streak from before that success and disable early. The cost is that the window
+ * starts up to one retry schedule (~3 days) after the endpoint went dead; disabling is the harmful
+ * side to get wrong, so erring late is the safer one.
+ */
+async function countFailure(tx: Tx, delivery: DeliveryRef, gone: boolean, now: Date, health: WebhookHealthPolicy | undefined): Promise<string | null> {
+  // Row-locks the webhook until commit, so concurrent failures count one after the other.
+  const counted = await tx.webhook.update({
+    where: { id: delivery.webhookId },
+    data: { consecutiveFailures: { increment: 1 } },
+    select: { consecutiveFailures: true, failingSince: true },
+  });
+  let failingSince = counted.failingSince;
+  if (failingSince === null) {
+    failingSince = now;
+    await tx.webhook.update({ where: { id: delivery.webhookId }, data: { failingSince } });
+  }
+  const failing =
+    health !== undefined && counted.consecutiveFailures >= health.disableAfterFailures && now.getTime() - failingSince.getTime() >= health.disableAfterMs;
+  const reason = gone ? GONE_REASON : failing ? failingReason(counted.consecutiveFailures, failingSince) : null;
+  if (reason === null) return null;
+  // Only a webhook still on is switched off (and announced): one an admin or an earlier attempt
+  // already switched off keeps its state, reason and version.
+  const disabled = await tx.webhook.updateMany({
+    where: { id: delivery.webhookId, enabled: true, deletedAt: null },
+    data: { enabled: false, version: { increment: 1 }, disabledReason: clip(reason, 500) },
+  });
+  if (disabled.count === 0) return null;
+  const webhook = await tx.webhook.findUniqueOrThrow({ where: { id: delivery.webhookId }, select: { version: true, organizationId: true } });
+  await recordEvent(tx, runtimeOrigin(webhook.organizationId, delivery.correlationId, delivery.id), {
+    eventType: "integration.webhook.disabled",
+    aggregateType: "Webhook",
+    aggregateId: delivery.webhookId,
+    version: webhook.version,
+    causationId: delivery.eventId,
+    data: { webhookId: delivery.webhookId, reason, consecutiveFailures: counted.consecutiveFailures },
+  });
+  return reason;
 }
 
 /**
  * Logs an attempt of a claimed delivery and moves the delivery on, in one transaction:
- * success → SUCCEEDED; retry → PENDING at the schedule's next time (a Retry-After can only
- * lengthen it), lease cleared, or FAILED when the schedule is exhausted; failed → FAILED;
- * gone (410) → FAILED and the webhook disabled. If the lease ran out and another dispatcher
- * recorded the same attempt number first, the unique (deliveryId, attempt) makes this throw and
- * nothing is written.
+ * success → SUCCEEDED, and the webhook's failure streak reset; retry → PENDING at the schedule's
+ * next time (a Retry-After can only lengthen it), lease cleared, or FAILED when the schedule is
+ * exhausted; failed → FAILED; gone (410) → FAILED and the webhook disabled. Every FAILED counts
+ * towards the webhook's streak (countFailure), which may switch it off per `options.health`; a
+ * webhook switched off gets its `disabledReason` and an `integration.webhook.disabled` event. If
+ * the lease ran out and another dispatcher recorded the same attempt number first, the unique
+ * (deliveryId, attempt) makes this throw and nothing is written.
  */
 export async function recordAttempt(
   prisma: PrismaClient,
@@ -267,41 +378,54 @@ export async function recordAttempt(
     const at = nextAttempt(attempt - (delivery.retryBase ?? 0), { schedule, now: now.getTime(), random: options.random, retryAfter });
     next = at === null ? null : new Date(at);
   }
-  const status = outcome === "success" ? "SUCCEEDED" : next !== null ? "PENDING" : "FAILED";
+  const status: RecordedAttempt["status"] = outcome === "success" ? "SUCCEEDED" : next !== null ? "PENDING" : "FAILED";
   const error = clip(result.error);
-  const writes = [
-    prisma.webhookAttempt.create({
-      data: {
-        deliveryId: delivery.id,
-        attempt,
-        responseStatus: result.status,
-        durationMs: Math.max(0, Math.round(result.durationMs)),
-        responseExcerpt: clip(result.responseExcerpt),
-        error,
-        nextAttemptAt: next,
-      },
-    }),
-    prisma.webhookDelivery.update({
-      where: { id: delivery.id },
-      data: {
-        status,
-        attempt,
-        responseStatus: result.status,
-        error,
-        lockedUntil: null,
-        ...(next !== null ? { nextAttemptAt: next } : {}),
-        ...(status === "SUCCEEDED" ? { deliveredAt: now } : {}),
-      },
-    }),
-  ];
-  const webhookDisabled = outcome === "gone";
-  if (webhookDisabled) {
-    await prisma.$transaction([
-      ...writes,
-      prisma.webhook.updateMany({ where: { id: delivery.webhookId, enabled: true }, data: { enabled: false, version: { increment: 1 } } }),
-    ]);
-  } else {
-    await prisma.$transaction(writes);
+  const write = (client: PrismaClient | Tx) =>
+    [
+      client.webhookAttempt.create({
+        data: {
+          deliveryId: delivery.id,
+          attempt,
+          responseStatus: result.status,
+          durationMs: Math.max(0, Math.round(result.durationMs)),
+          responseExcerpt: clip(result.responseExcerpt),
+          error,
+          nextAttemptAt: next,
+        },
+      }),
+      client.webhookDelivery.update({
+        where: { id: delivery.id },
+        data: {
+          status,
+          attempt,
+          responseStatus: result.status,
+          error,
+          lockedUntil: null,
+          ...(next !== null ? { nextAttemptAt: next } : {}),
+          ...(status === "SUCCEEDED" ? { deliveredAt: now } : {}),
+        },
+        select: { id: true, webhookId: true, eventId: true, correlationId: true },
+      }),
+    ] as const;
+  const recorded = { outcome, attempt, status, nextAttemptAt: next };
+
+  if (status === "PENDING") {
+    await prisma.$transaction([...write(prisma)]);
+    return { ...recorded, webhookDisabled: false };
   }
-  return { outcome, attempt, status, nextAttemptAt: next, webhookDisabled };
+  if (status === "SUCCEEDED") {
+    // The condition keeps the common case (no streak) from writing, and locking, the webhook row.
+    const reset = prisma.webhook.updateMany({
+      where: { id: delivery.webhookId, OR: [{ consecutiveFailures: { not: 0 } }, { failingSince: { not: null } }] },
+      data: { consecutiveFailures: 0, failingSince: null },
+    });
+    await prisma.$transaction([...write(prisma), reset]);
+    return { ...recorded, webhookDisabled: false };
+  }
+  const disabledReason = await prisma.$transaction(async (tx) => {
+    const [logged, updated] = write(tx);
+    await logged;
+    return countFailure(tx, await updated, outcome === "gone", now, options.health);
+  });
+  return disabledReason === null ? { ...recorded, webhookDisabled: false } : { ...recorded, webhookDisabled: true, disabledReason };
 }

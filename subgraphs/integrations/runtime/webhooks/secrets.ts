@@ -3,10 +3,11 @@
  * current one and, for a day after a rotation, the one it replaced. The API mints and rotates them
  * here; the dispatcher opens the ones that sign a delivery at the time it is sent.
  *
- * Rows written before secrets were sealed hold a 64-hex-digit secret in clear. Nothing was ever
- * delivered with them, so they carry no receiver's expectations: `sealStoredSecrets` turns each into
- * the `whsec_` secret whose key is those same 64 characters (what a receiver that HMACs with the
- * string it was handed uses), sealed. It also re-seals values sealed with a key that is no longer
+ * Rows written before secrets were sealed hold a secret in clear: 64 hex digits (the API's), or a
+ * `whsec_` value (the demo seed's, written without a key ring). Nothing was ever delivered with the
+ * hex ones, so they carry no receiver's expectations: each becomes the `whsec_` secret whose key is
+ * those same 64 characters (what a receiver that HMACs with the string it was handed uses).
+ * `sealStoredSecrets` seals both kinds at the runtime's start. It also re-seals values sealed with a key that is no longer
  * current, which is how a key is retired: put the new key first in the ring, start the runtime, then
  * drop the old key.
  */
@@ -38,9 +39,10 @@ function fromLegacy(value: string): string {
   return SECRET_PREFIX + Buffer.from(value, "utf8").toString("base64");
 }
 
-/** Opens a stored secret: sealed, or (rows not yet re-sealed) legacy clear text. */
+/** Opens a stored secret: sealed, or (rows not yet sealed) clear text. */
 export function openSecret(stored: string, ring: KeyRing): string {
   if (LEGACY.test(stored)) return fromLegacy(stored);
+  if (stored.startsWith(SECRET_PREFIX)) return stored;
   return open(stored, ring);
 }
 
@@ -95,7 +97,8 @@ export async function sealStoredSecrets(
     try {
       data = {
         secret: needsSealing(row.secret, ring) ? seal(openSecret(row.secret, ring), ring) : row.secret,
-        previousSecret: row.previousSecret !== null && needsSealing(row.previousSecret, ring) ? seal(openSecret(row.previousSecret, ring), ring) : row.previousSecret,
+        previousSecret:
+          row.previousSecret !== null && needsSealing(row.previousSecret, ring) ? seal(openSecret(row.previousSecret, ring), ring) : row.previousSecret,
       };
     } catch (error) {
       onUnreadable(row.id, error);
