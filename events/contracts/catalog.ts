@@ -271,6 +271,16 @@ export const CONTRACTS: readonly EventContract[] = [
   contract("webhook.enabled", 1, "Webhook", "integrations", "A webhook was switched on.", object({ webhookId: uuid })),
   contract("webhook.disabled", 1, "Webhook", "integrations", "A webhook was switched off.", object({ webhookId: uuid })),
   contract("webhook.deleted", 1, "Webhook", "integrations", "A webhook was deleted.", object({ webhookId: uuid })),
+  contract("webhook.secret_rotated", 1, "Webhook", "integrations", "A webhook's signing secret was rotated.", object({ webhookId: uuid })),
+  // Written by the integrations runtime (webhooks/queue.ts), not a request: the envelope has no userId.
+  contract(
+    "integration.webhook.disabled",
+    1,
+    "Webhook",
+    "integrations",
+    "The webhook runtime switched a webhook off: its endpoint answered 410 Gone, or its deliveries kept failing.",
+    object({ webhookId: uuid, reason: text(500), consecutiveFailures: { type: "integer", minimum: 1 } }),
+  ),
 
   // gateway subscription layer (not written to the outbox; version 0: no aggregate changes)
   contract("presence.joined", 1, "Board", "gateway", "A user started viewing a board.", object({ boardId: uuid, userId: uuid })),

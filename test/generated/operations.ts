@@ -48,7 +48,9 @@ export type NotificationType =
   | 'BOARD_SHARED'
   | 'BOARD_UNSHARED'
   | 'ROLE_CHANGED'
-  | 'UNASSIGNED';
+  | 'UNASSIGNED'
+  /** A webhook of the organisation was switched off by the delivery runtime (its endpoint answered 410 Gone, or kept failing). OWNERs and ADMINs only. */
+  | 'WEBHOOK_DISABLED';
 
 export type PresenceChange =
   | 'JOINED'

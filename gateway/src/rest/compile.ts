@@ -46,6 +46,7 @@ export interface CompiledRoute {
   readonly method: HttpMethod;
   readonly operation: CatalogOperation;
   readonly current?: { readonly operation: CatalogOperation; readonly select: readonly string[] };
+  readonly exists?: { readonly operation: CatalogOperation; readonly select: readonly string[] };
   readonly select: readonly string[];
   match(path: string): Record<string, string> | null;
   readonly pathParameters: Readonly<Record<string, JsonSchema>>;
@@ -253,12 +254,18 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       if (!names.includes("id")) throw new Error(`${definition.operationId}: concurrency.current needs an {id} path parameter`);
       walk(schema, current.operation, [...current.select, "version"]);
     }
+    const exists = definition.exists ? { operation: catalog.operation(definition.exists.operation), select: definition.exists.select.split(".") } : undefined;
+    if (exists) {
+      if (!names.includes("id")) throw new Error(`${definition.operationId}: exists needs an {id} path parameter`);
+      walk(schema, exists.operation, exists.select);
+    }
 
     return {
       definition,
       method: definition.method,
       operation,
       current,
+      exists,
       select,
       pathParameters,
       queryParameters,

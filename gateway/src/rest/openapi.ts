@@ -9,6 +9,7 @@ import type { CompiledRoute } from "./compile.ts";
 import { COMPONENT_REF, nonNullSelectionSchema, type JsonSchema } from "./json-schema.ts";
 import type { OperationCatalog } from "./operations.ts";
 import { PROBLEM_CONTENT_TYPE, PROBLEM_KINDS } from "./problem.ts";
+import { webhookDocumentation } from "./webhook-events.ts";
 
 export type OpenApiDocument = JsonSchema;
 
@@ -241,6 +242,12 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     responses[name] = { description: entry.description, headers, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref("schemas", "Problem") } } };
   }
 
+  const deliveries = webhookDocumentation();
+  for (const [name, eventSchema] of Object.entries(deliveries.schemas)) {
+    if (schemas[name]) throw new Error(`The webhook event schema ${name} clashes with a component of the same name`);
+    schemas[name] = eventSchema;
+  }
+
   return {
     openapi: "3.1.0",
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
@@ -254,17 +261,26 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
         "Single resources carry an ETag derived from their version: `If-None-Match` gives 304, `If-Match` on PATCH/PUT/DELETE gives 412 when the resource changed.",
         "POST accepts `Idempotency-Key`: the same key and body within 24 h replays the first response.",
         "Rate limits (per user or API key) are those of the GraphQL API, reported in `X-RateLimit-*`.",
+        "Outgoing webhooks are under `webhooks`: one entry per event type, with its body and the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) any Standard Webhooks library verifies with the `whsec_` secret.",
       ].join("\n\n"),
     },
     servers: [{ url: "/api/v1" }],
     security: [{ bearerJwt: [] }, { apiKey: [] }],
-    tags: [{ name: "Boards" }, { name: "Items" }, { name: "Users" }, { name: "Integrations" }],
+    tags: [
+      { name: "Boards" },
+      { name: "Items" },
+      { name: "Users" },
+      { name: "Integrations" },
+      { name: "Webhook events", description: "What Sunday POSTs to a registered webhook." },
+    ],
     paths,
+    webhooks: deliveries.webhooks,
     components: {
       schemas,
       responses,
       headers: HEADERS,
       parameters: {
+        ...deliveries.parameters,
         IfNoneMatch: {
           name: "If-None-Match",
           in: "header",

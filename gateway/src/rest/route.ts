@@ -65,6 +65,13 @@ export interface RouteDefinition<TVariables extends Readonly<Record<string, unkn
    * `{id}` path parameter as `$id`; without it, none is sent.
    */
   readonly concurrency?: { readonly current?: { readonly operation: string; readonly select: string } };
+  /**
+   * The resource the `{id}` path parameter names, read first as the caller (the operation takes
+   * it as `$id`): null answers 404 before the write runs. For writes whose operation refuses a
+   * caller who may not see the resource at all (webhooks for non-admins) with 403: over REST that
+   * caller gets the 404 of an id that does not exist, as reads and versioned writes give it.
+   */
+  readonly exists?: { readonly operation: string; readonly select: string };
   /** Template of the created resource's path, filled from its fields: `/boards/{id}`. */
   readonly location?: string;
   readonly deprecated?: Deprecation;

@@ -1,7 +1,8 @@
 /**
  * Who sees what of integrations and webhooks. Settings (names, configs, creators, webhook URLs,
- * events and secrets) are for OWNER and ADMIN only: a webhook URL is often a credential by itself,
- * and a board-scoped setting names a board the caller may not be allowed to know.
+ * events, deliveries) are for OWNER and ADMIN only: a webhook URL is often a credential by itself,
+ * and a board-scoped setting names a board the caller may not be allowed to know. A webhook's
+ * signing secret is shown to no one after the create or rotate call that returned it.
  *
  * - OWNER, ADMIN: every integration and webhook of the organisation, with its settings.
  * - MEMBER, VIEWER: the type and enabled flag of the integrations on boards they can read, and of
@@ -9,7 +10,9 @@
  * - GUEST: the same for boards shared with it, and no organisation-wide integration: a guest sees
  *   only the boards shared with it, not how the organisation works.
  * - Webhooks do not exist for non-admins: lists are empty, ids resolve to null like ids that do
- *   not exist, so the answer does not reveal whether one does.
+ *   not exist, so the answer does not reveal whether one does. Their deliveries and attempts are
+ *   reached only through a webhook. Webhook mutations refuse non-admins with FORBIDDEN, whatever
+ *   the id (REST answers them the 404 of a missing webhook: gateway/src/rest/routes.ts).
  *
  * Board readability is the projects subgraph's: it is asked as the same caller through
  * `_entities` (the context's `board` loader), never read from its tables.

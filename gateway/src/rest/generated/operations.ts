@@ -70,6 +70,16 @@ export type DeleteWebhookInput = {
   id: string | number;
 };
 
+export type DeliveryStatus =
+  /** Given up: a final answer (4xx other than 408 and 429, 410, 3xx), or retries exhausted. */
+  | 'FAILED'
+  /** Waiting for its next attempt (see nextAttemptAt), or being sent. */
+  | 'PENDING'
+  /** Not sent: the webhook did not qualify when the event came (see Webhook.suspendedReason); `error` says why. */
+  | 'SKIPPED'
+  /** A 2xx answer was received. */
+  | 'SUCCEEDED';
+
 export type EnableIntegrationInput = {
   boardId?: string | number | null | undefined;
   /** Type-specific settings, e.g. { channel } for Slack. */
@@ -97,12 +107,32 @@ export type MembershipRole =
   | 'OWNER'
   | 'VIEWER';
 
+export type RedeliverWebhookDeliveryInput = {
+  deliveryId: string | number;
+  webhookId: string | number;
+};
+
+export type RotateWebhookSecretInput = {
+  expectedVersion: number;
+  id: string | number;
+};
+
 export type SetColumnValueInput = {
   columnId: string | number;
   expectedVersion?: number | null | undefined;
   itemId: string | number;
   /** null clears the value. */
   value?: unknown;
+};
+
+export type SetWebhookEnabledInput = {
+  enabled: boolean;
+  expectedVersion: number;
+  id: string | number;
+};
+
+export type TestWebhookInput = {
+  id: string | number;
 };
 
 export type UpdateBoardInput = {
@@ -198,7 +228,11 @@ export type CommentFragment = { id: string, body: string, createdAt: Date | stri
 
 export type UserFragment = { id: string, name: string, email: string, title: string | null, avatarUrl: string | null, role: MembershipRole | null, version: number, createdAt: Date | string };
 
-export type WebhookFragment = { id: string, url: string, events: Array<string>, enabled: boolean, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } };
+export type WebhookFragment = { id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } };
+
+export type WebhookDeliveryFragment = { id: string, eventId: string, eventType: string, status: DeliveryStatus, attempt: number, responseStatus: number | null, error: string | null, createdAt: Date | string, deliveredAt: Date | string | null, nextAttemptAt: Date | string | null, attempts: Array<{ attempt: number, responseStatus: number | null, durationMs: number, responseExcerpt: string | null, error: string | null, nextAttemptAt: Date | string | null, createdAt: Date | string }> };
+
+export type WebhookAttemptFragment = { attempt: number, responseStatus: number | null, durationMs: number, responseExcerpt: string | null, error: string | null, nextAttemptAt: Date | string | null, createdAt: Date | string };
 
 export type IntegrationFragment = { id: string, type: IntegrationType, name: string | null, enabled: boolean, version: number | null, createdAt: Date | string | null, updatedAt: Date | string | null, board: { id: string } | null, createdBy: { id: string } | null };
 
@@ -210,14 +244,14 @@ export type RestListWebhooksQueryVariables = Exact<{
 }>;
 
 
-export type RestListWebhooksQuery = { webhooks: { nodes: Array<{ id: string, url: string, events: Array<string>, enabled: boolean, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type RestListWebhooksQuery = { webhooks: { nodes: Array<{ id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type RestGetWebhookQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RestGetWebhookQuery = { webhook: { id: string, url: string, events: Array<string>, enabled: boolean, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } | null };
+export type RestGetWebhookQuery = { webhook: { id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } | null };
 
 export type RestWebhookVersionQueryVariables = Exact<{
   id: string | number;
@@ -231,7 +265,7 @@ export type RestCreateWebhookMutationVariables = Exact<{
 }>;
 
 
-export type RestCreateWebhookMutation = { createWebhook: { secret: string, webhook: { id: string, url: string, events: Array<string>, enabled: boolean, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } } };
+export type RestCreateWebhookMutation = { createWebhook: { secret: string, webhook: { id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } } };
 
 export type RestDeleteWebhookMutationVariables = Exact<{
   input: DeleteWebhookInput;
@@ -239,6 +273,43 @@ export type RestDeleteWebhookMutationVariables = Exact<{
 
 
 export type RestDeleteWebhookMutation = { deleteWebhook: { id: string, version: number } };
+
+export type RestSetWebhookEnabledMutationVariables = Exact<{
+  input: SetWebhookEnabledInput;
+}>;
+
+
+export type RestSetWebhookEnabledMutation = { setWebhookEnabled: { id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } };
+
+export type RestRotateWebhookSecretMutationVariables = Exact<{
+  input: RotateWebhookSecretInput;
+}>;
+
+
+export type RestRotateWebhookSecretMutation = { rotateWebhookSecret: { secret: string, previousSecretExpiresAt: Date | string | null, webhook: { id: string, url: string, events: Array<string>, enabled: boolean, disabledReason: string | null, suspendedReason: string | null, previousSecretExpiresAt: Date | string | null, version: number, createdAt: Date | string, board: { id: string } | null, createdBy: { id: string } } } };
+
+export type RestTestWebhookMutationVariables = Exact<{
+  input: TestWebhookInput;
+}>;
+
+
+export type RestTestWebhookMutation = { testWebhook: { id: string, eventId: string, eventType: string, status: DeliveryStatus, attempt: number, responseStatus: number | null, error: string | null, createdAt: Date | string, deliveredAt: Date | string | null, nextAttemptAt: Date | string | null, attempts: Array<{ attempt: number, responseStatus: number | null, durationMs: number, responseExcerpt: string | null, error: string | null, nextAttemptAt: Date | string | null, createdAt: Date | string }> } };
+
+export type RestListWebhookDeliveriesQueryVariables = Exact<{
+  id: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type RestListWebhookDeliveriesQuery = { webhook: { deliveries: { nodes: Array<{ id: string, eventId: string, eventType: string, status: DeliveryStatus, attempt: number, responseStatus: number | null, error: string | null, createdAt: Date | string, deliveredAt: Date | string | null, nextAttemptAt: Date | string | null, attempts: Array<{ attempt: number, responseStatus: number | null, durationMs: number, responseExcerpt: string | null, error: string | null, nextAttemptAt: Date | string | null, createdAt: Date | string }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type RestRedeliverWebhookDeliveryMutationVariables = Exact<{
+  input: RedeliverWebhookDeliveryInput;
+}>;
+
+
+export type RestRedeliverWebhookDeliveryMutation = { redeliverWebhookDelivery: { id: string, eventId: string, eventType: string, status: DeliveryStatus, attempt: number, responseStatus: number | null, error: string | null, createdAt: Date | string, deliveredAt: Date | string | null, nextAttemptAt: Date | string | null, attempts: Array<{ attempt: number, responseStatus: number | null, durationMs: number, responseExcerpt: string | null, error: string | null, nextAttemptAt: Date | string | null, createdAt: Date | string }> } };
 
 export type RestListIntegrationsQueryVariables = Exact<{
   first?: number | null | undefined;

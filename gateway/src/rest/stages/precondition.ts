@@ -1,7 +1,8 @@
 /**
- * Stage 6, precondition: the version a write is based on. If-Match when sent (412 when it can never
- * match a version ETag); else, for routes that declare it, the current version read first (the v1
- * API never required If-Match). Routes without concurrency pass through untouched.
+ * Stage 6, precondition: the resource a write names must be there for the caller (routes that
+ * declare `exists`: 404 otherwise), and the version a write is based on. If-Match when sent (412
+ * when it can never match a version ETag); else, for routes that declare it, the current version
+ * read first (the v1 API never required If-Match). Other routes pass through untouched.
  */
 import type { CompiledRoute } from "../compile.ts";
 import { parseIfMatch } from "../conditional.ts";
@@ -23,6 +24,11 @@ export async function precondition(
   run: RunCatalogOperation,
 ): Promise<Stage<Preconditioned>> {
   const based = (expectedVersion: number | undefined, ifMatch: boolean): Stage<Preconditioned> => ({ ok: true, input: { ...valid, expectedVersion }, ifMatch });
+  if (route.exists) {
+    const result = await run(route.exists.operation, { id: valid.params.id });
+    if (result.errors?.length) return refused(problemFromGraphQLErrors(result.errors, { ifMatch: false }));
+    if (at(result.data, route.exists.select) === null) return refused(notFound(route, valid.params));
+  }
   if (!route.definition.concurrency) return based(undefined, false);
   const ifMatch = parseIfMatch(ifMatchHeader);
   if (ifMatch.kind === "unmatchable")

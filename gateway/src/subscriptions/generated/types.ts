@@ -42,8 +42,13 @@ export type ColumnType =
   | 'TIMELINE';
 
 export type DeliveryStatus =
+  /** Given up: a final answer (4xx other than 408 and 429, 410, 3xx), or retries exhausted. */
   | 'FAILED'
+  /** Waiting for its next attempt (see nextAttemptAt), or being sent. */
   | 'PENDING'
+  /** Not sent: the webhook did not qualify when the event came (see Webhook.suspendedReason); `error` says why. */
+  | 'SKIPPED'
+  /** A 2xx answer was received. */
   | 'SUCCEEDED';
 
 export type IntegrationType =
@@ -67,7 +72,9 @@ export type NotificationType =
   | 'BOARD_SHARED'
   | 'BOARD_UNSHARED'
   | 'ROLE_CHANGED'
-  | 'UNASSIGNED';
+  | 'UNASSIGNED'
+  /** A webhook of the organisation was switched off by the delivery runtime (its endpoint answered 410 Gone, or kept failing). OWNERs and ADMINs only. */
+  | 'WEBHOOK_DISABLED';
 
 export type OrderDirection =
   | 'ASC'

@@ -38,7 +38,11 @@ export type CreateWebhookInput = {
 
 export type CreatedWebhook = {
   __typename?: 'CreatedWebhook';
-  /** HMAC-SHA256 key for the X-Sunday-Signature header of deliveries. */
+  /**
+   * The signing secret (`whsec_` and base64), returned here only: deliveries carry a Standard Webhooks
+   * `webhook-signature` header (`v1,` and the base64 HMAC-SHA256 of `webhook-id.webhook-timestamp.body`
+   * keyed with the base64-decoded part after `whsec_`), which any Standard Webhooks library verifies.
+   */
   secret: Scalars['String']['output'];
   webhook: Webhook;
 };
@@ -49,8 +53,13 @@ export type DeleteWebhookInput = {
 };
 
 export type DeliveryStatus =
+  /** Given up: a final answer (4xx other than 408 and 429, 410, 3xx), or retries exhausted. */
   | 'FAILED'
+  /** Waiting for its next attempt (see nextAttemptAt), or being sent. */
   | 'PENDING'
+  /** Not sent: the webhook did not qualify when the event came (see Webhook.suspendedReason); `error` says why. */
+  | 'SKIPPED'
+  /** A 2xx answer was received. */
   | 'SUCCEEDED';
 
 export type EnableIntegrationInput = {
@@ -105,13 +114,44 @@ export type IntegrationType =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Registers an outgoing webhook. Its secret is returned once, here, and never again. */
+  /**
+   * Registers an outgoing webhook. OWNER and ADMIN only. Its secret is returned once, here, and
+   * never again. The URL must be http(s) (https only in production) and must not point at a
+   * loopback, private, link-local, multicast or unspecified address, by IP or by what its host name
+   * resolves to (deployments for development may allow private targets).
+   */
   createWebhook: CreatedWebhook;
   deleteWebhook: Webhook;
   disableIntegration: Integration;
   /** Creates (if needed) and enables an integration. OWNER and ADMIN only. */
   enableIntegration: Integration;
+  /**
+   * Sends a delivery again, with the same body and `webhook-id`: it becomes PENDING, due now, and its
+   * retry schedule starts over (earlier attempts stay in its log). OWNER and ADMIN only. Refused for a
+   * delivery that is PENDING already and for one without a stored body (older than the delivery
+   * queue). A delivery of a disabled webhook waits until the webhook is enabled again.
+   */
+  redeliverWebhookDelivery: WebhookDelivery;
+  /**
+   * Replaces a webhook's signing secret. OWNER and ADMIN only. The new secret is returned once, here;
+   * for 24 hours the previous one keeps signing too (each delivery carries both signatures in
+   * `webhook-signature`), so receivers can switch without missing a delivery.
+   */
+  rotateWebhookSecret: RotatedWebhookSecret;
+  /**
+   * Switches a webhook off or on. OWNER and ADMIN only. Switching it on also clears what the delivery
+   * runtime recorded against it (`disabledReason` and its run of failed deliveries). A suspended
+   * webhook (`suspendedReason` set: its creator is no longer OWNER or ADMIN, or left the
+   * organization) is taken over when switched on: the admin who does so becomes its `createdBy`, the
+   * suspension ends and deliveries resume, now on that admin's authority.
+   */
   setWebhookEnabled: Webhook;
+  /**
+   * Queues a `webhook.test` delivery to an enabled webhook (a disabled one is refused: enable it
+   * first). OWNER and ADMIN only. It is signed and retried like any other delivery, and logged in
+   * `deliveries`.
+   */
+  testWebhook: WebhookDelivery;
 };
 
 
@@ -135,8 +175,23 @@ export type MutationEnableIntegrationArgs = {
 };
 
 
+export type MutationRedeliverWebhookDeliveryArgs = {
+  input: RedeliverWebhookDeliveryInput;
+};
+
+
+export type MutationRotateWebhookSecretArgs = {
+  input: RotateWebhookSecretInput;
+};
+
+
 export type MutationSetWebhookEnabledArgs = {
   input: SetWebhookEnabledInput;
+};
+
+
+export type MutationTestWebhookArgs = {
+  input: TestWebhookInput;
 };
 
 export type Organization = {
@@ -188,9 +243,32 @@ export type QueryWebhooksArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type RedeliverWebhookDeliveryInput = {
+  deliveryId: Scalars['ID']['input'];
+  webhookId: Scalars['ID']['input'];
+};
+
+export type RotateWebhookSecretInput = {
+  expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+};
+
+export type RotatedWebhookSecret = {
+  __typename?: 'RotatedWebhookSecret';
+  /** Until then deliveries also carry a signature by the previous secret. Null when the previous secret could not be read (its key is gone): it signs nothing more. */
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The new signing secret (`whsec_` and base64), returned here only; it signs every delivery from now on (see CreatedWebhook.secret). */
+  secret: Scalars['String']['output'];
+  webhook: Webhook;
+};
+
 export type SetWebhookEnabledInput = {
   enabled: Scalars['Boolean']['input'];
   expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+};
+
+export type TestWebhookInput = {
   id: Scalars['ID']['input'];
 };
 
@@ -213,10 +291,21 @@ export type Webhook = {
   board?: Maybe<Board>;
   createdAt: Scalars['DateTime']['output'];
   createdBy: User;
+  /** Its deliveries, newest first. */
   deliveries: WebhookDeliveryConnection;
+  /** Why the delivery runtime switched it off (410 Gone from the receiver, or failing for too long); null while it is on or when an admin switched it off. */
+  disabledReason?: Maybe<Scalars['String']['output']>;
   enabled: Scalars['Boolean']['output'];
   events: Array<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** After a secret rotation, when the previous secret stops signing deliveries; null when no previous secret signs any more. */
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * Set while the webhook receives nothing because its creator is no longer OWNER or ADMIN, or left
+   * the organization: matching events are logged as SKIPPED deliveries with this reason. Switching
+   * the webhook on (setWebhookEnabled) ends it, the admin doing so becoming its creator.
+   */
+  suspendedReason?: Maybe<Scalars['String']['output']>;
   url: Scalars['String']['output'];
   version: Scalars['Int']['output'];
 };
@@ -231,6 +320,24 @@ export type WebhookDeliveriesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** One HTTP attempt of a delivery. */
+export type WebhookAttempt = {
+  __typename?: 'WebhookAttempt';
+  /** The attempt's number: 1 for the first, counting on across redeliveries. */
+  attempt: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** How long the attempt took, in milliseconds. */
+  durationMs: Scalars['Int']['output'];
+  /** Why no answer came (network error, timeout, refused target), or a note on the answer. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** When the next attempt was scheduled after this one; null when this one ended the delivery. */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The start of the answer's body, truncated. */
+  responseExcerpt?: Maybe<Scalars['String']['output']>;
+  /** HTTP status of the answer; null when none came (network error, timeout, refused target). */
+  responseStatus?: Maybe<Scalars['Int']['output']>;
+};
+
 export type WebhookConnection = {
   __typename?: 'WebhookConnection';
   edges: Array<WebhookEdge>;
@@ -238,15 +345,25 @@ export type WebhookConnection = {
   pageInfo: PageInfo;
 };
 
+/** One event sent (or to be sent) to one webhook. Every attempt carries the same `webhook-id` header, the event's id. */
 export type WebhookDelivery = {
   __typename?: 'WebhookDelivery';
+  /** Attempts made so far. */
   attempt: Scalars['Int']['output'];
+  /** Every HTTP attempt made, oldest first. */
+  attempts: Array<WebhookAttempt>;
   createdAt: Scalars['DateTime']['output'];
+  /** When a 2xx answer was received. */
   deliveredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Why the last attempt failed, or why the delivery was skipped. */
   error?: Maybe<Scalars['String']['output']>;
+  /** The event's id: also the `webhook-id` header and the body's `id`, the same on every attempt, for receivers to de-duplicate. */
   eventId: Scalars['ID']['output'];
   eventType: Scalars['String']['output'];
   id: Scalars['ID']['output'];
+  /** When the next attempt is due; null unless PENDING. */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** HTTP status of the last attempt's answer; null before the first one, or when none came. */
   responseStatus?: Maybe<Scalars['Int']['output']>;
   status: DeliveryStatus;
 };
@@ -397,10 +514,15 @@ export type ResolversTypes = ResolversObject<{
   Organization: ResolverTypeWrapper<EntityRef>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RedeliverWebhookDeliveryInput: RedeliverWebhookDeliveryInput;
+  RotateWebhookSecretInput: RotateWebhookSecretInput;
+  RotatedWebhookSecret: ResolverTypeWrapper<Omit<RotatedWebhookSecret, 'webhook'> & { webhook: ResolversTypes['Webhook'] }>;
   SetWebhookEnabledInput: SetWebhookEnabledInput;
+  TestWebhookInput: TestWebhookInput;
   User: ResolverTypeWrapper<EntityRef>;
   VersionedIntegrationInput: VersionedIntegrationInput;
   Webhook: ResolverTypeWrapper<WebhookModel>;
+  WebhookAttempt: ResolverTypeWrapper<WebhookAttempt>;
   WebhookConnection: ResolverTypeWrapper<Omit<WebhookConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['WebhookEdge']>, nodes: Array<ResolversTypes['Webhook']> }>;
   WebhookDelivery: ResolverTypeWrapper<WebhookDeliveryModel>;
   WebhookDeliveryConnection: ResolverTypeWrapper<Omit<WebhookDeliveryConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['WebhookDeliveryEdge']>, nodes: Array<ResolversTypes['WebhookDelivery']> }>;
@@ -428,10 +550,15 @@ export type ResolversParentTypes = ResolversObject<{
   Organization: EntityRef;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  RedeliverWebhookDeliveryInput: RedeliverWebhookDeliveryInput;
+  RotateWebhookSecretInput: RotateWebhookSecretInput;
+  RotatedWebhookSecret: Omit<RotatedWebhookSecret, 'webhook'> & { webhook: ResolversParentTypes['Webhook'] };
   SetWebhookEnabledInput: SetWebhookEnabledInput;
+  TestWebhookInput: TestWebhookInput;
   User: EntityRef;
   VersionedIntegrationInput: VersionedIntegrationInput;
   Webhook: WebhookModel;
+  WebhookAttempt: WebhookAttempt;
   WebhookConnection: Omit<WebhookConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['WebhookEdge']>, nodes: Array<ResolversParentTypes['Webhook']> };
   WebhookDelivery: WebhookDeliveryModel;
   WebhookDeliveryConnection: Omit<WebhookDeliveryConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['WebhookDeliveryEdge']>, nodes: Array<ResolversParentTypes['WebhookDelivery']> };
@@ -487,7 +614,10 @@ export type MutationResolvers<ContextType = IntegrationsContext, ParentType exte
   deleteWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'input'>>;
   disableIntegration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType, RequireFields<MutationDisableIntegrationArgs, 'input'>>;
   enableIntegration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType, RequireFields<MutationEnableIntegrationArgs, 'input'>>;
+  redeliverWebhookDelivery?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType, RequireFields<MutationRedeliverWebhookDeliveryArgs, 'input'>>;
+  rotateWebhookSecret?: Resolver<ResolversTypes['RotatedWebhookSecret'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'input'>>;
   setWebhookEnabled?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationSetWebhookEnabledArgs, 'input'>>;
+  testWebhook?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType, RequireFields<MutationTestWebhookArgs, 'input'>>;
 }>;
 
 export type OrganizationResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
@@ -510,6 +640,12 @@ export type QueryResolvers<ContextType = IntegrationsContext, ParentType extends
   webhooks?: Resolver<ResolversTypes['WebhookConnection'], ParentType, ContextType, Partial<QueryWebhooksArgs>>;
 }>;
 
+export type RotatedWebhookSecretResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['RotatedWebhookSecret'] = ResolversParentTypes['RotatedWebhookSecret']> = ResolversObject<{
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  webhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
@@ -520,11 +656,24 @@ export type WebhookResolvers<ContextType = IntegrationsContext, ParentType exten
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   deliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, Partial<WebhookDeliveriesArgs>>;
+  disabledReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  suspendedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type WebhookAttemptResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['WebhookAttempt'] = ResolversParentTypes['WebhookAttempt']> = ResolversObject<{
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  responseExcerpt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  responseStatus?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type WebhookConnectionResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['WebhookConnection'] = ResolversParentTypes['WebhookConnection']> = ResolversObject<{
@@ -535,12 +684,14 @@ export type WebhookConnectionResolvers<ContextType = IntegrationsContext, Parent
 
 export type WebhookDeliveryResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = ResolversObject<{
   attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  attempts?: Resolver<Array<ResolversTypes['WebhookAttempt']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   responseStatus?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['DeliveryStatus'], ParentType, ContextType>;
 }>;
@@ -573,8 +724,10 @@ export type Resolvers<ContextType = IntegrationsContext> = ResolversObject<{
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RotatedWebhookSecret?: RotatedWebhookSecretResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Webhook?: WebhookResolvers<ContextType>;
+  WebhookAttempt?: WebhookAttemptResolvers<ContextType>;
   WebhookConnection?: WebhookConnectionResolvers<ContextType>;
   WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
   WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
