@@ -9,7 +9,7 @@ import { startBridge, type Bridge, type BridgeOptions, type EventCheck, type Eve
 import { createStreamAppender, type StreamAppender } from "./bridge/redis-append.ts";
 import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
 import type { Health } from "./health.ts";
-import { inProcessPublisher } from "./in-process.ts";
+import { type InProcessPublisher, inProcessPublisher } from "./in-process.ts";
 import { createIdempotentProducer, createKafka, ensureTopics, kafkaBrokers, topicsOf } from "./kafka.ts";
 import { kafkaPublisher, type EventPublisher } from "./publisher.ts";
 import { startOutboxRelay, type EnvelopeCheck, type OutboxRelay, type OutboxRelayOptions } from "./relay/outbox-relay.ts";
@@ -136,6 +136,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
   let producer: Producer | null = null;
   let publisher: EventPublisher | null = null;
+  let inProcess: InProcessPublisher | null = null;
   if (transport === "in-process") {
     const appender =
       options.appender ??
@@ -148,7 +149,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           })
         : null);
     if (!appender) throw new Error("an in-process pipeline needs an appender or a Redis connection");
-    publisher = inProcessPublisher({ appender, check: eventCheck, logger, sinks: consumers.map((consumer) => consumer.sink) });
+    inProcess = inProcessPublisher({ appender, check: eventCheck, logger, sinks: consumers.map((consumer) => consumer.sink) });
+    publisher = inProcess;
   }
 
   const startRelay = async (): Promise<OutboxRelay> => {
@@ -235,6 +237,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     async close() {
       if (pipeline.relay) await stopRelay(pipeline.relay);
       pipeline.relay = null;
+      await inProcess?.close();
       await pipeline.bridge?.dispose();
       pipeline.bridge = null;
       for (const consumer of runningConsumers.splice(0)) await consumer.dispose();

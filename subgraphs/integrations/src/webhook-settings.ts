@@ -14,10 +14,18 @@ export interface WebhookSettings {
 
 /** A fresh random key, for a process that keeps no secrets past its life (tests, benchmarks). */
 export function ephemeralWebhookSettings(rules: Partial<Omit<WebhookSettings, "keyRing">> = {}): WebhookSettings {
-  return { keyRing: parseKeyRing(`ephemeral:${generateKey()}`), allowPrivateTargets: rules.allowPrivateTargets ?? true, requireHttps: rules.requireHttps ?? false };
+  return {
+    keyRing: parseKeyRing(`ephemeral:${generateKey()}`),
+    allowPrivateTargets: rules.allowPrivateTargets ?? true,
+    requireHttps: rules.requireHttps ?? false,
+  };
 }
 
 /** The settings a served part reads from its configuration (platform/config.ts webhookConfig). */
-export function webhookSettingsOf(config: { readonly secretKeys: string; readonly allowPrivateTargets: boolean; readonly production: boolean }): WebhookSettings {
+export function webhookSettingsOf(config: {
+  readonly secretKeys: string;
+  readonly allowPrivateTargets: boolean;
+  readonly production: boolean;
+}): WebhookSettings {
   return { keyRing: parseKeyRing(config.secretKeys), allowPrivateTargets: config.allowPrivateTargets, requireHttps: config.production };
 }
