@@ -16,7 +16,11 @@ export interface EventInput<TData extends Prisma.InputJsonObject> {
 }
 
 export interface EventSource {
-  readonly identity: Identity;
+  /**
+   * Who made the change: a caller, or (the integrations runtime acting on its own) only the
+   * organisation, and the envelope then has no `userId`.
+   */
+  readonly identity: Identity | { readonly organizationId: string; readonly userId?: undefined };
   readonly correlationId: string;
   /** The subgraph that made the change. */
   readonly source: string;
@@ -35,7 +39,7 @@ export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, 
     metadata: {
       correlationId: origin.correlationId,
       ...(input.causationId === undefined ? {} : { causationId: input.causationId }),
-      userId: origin.identity.userId,
+      ...(origin.identity.userId === undefined ? {} : { userId: origin.identity.userId }),
       organizationId: origin.identity.organizationId,
       timestamp: new Date().toISOString(),
       source: origin.source,

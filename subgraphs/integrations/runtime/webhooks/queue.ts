@@ -21,7 +21,6 @@
  */
 import { CORRELATION_ID_PATTERN, type DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient, Tx } from "../../../../platform/db.ts";
-import type { Identity } from "../../../../platform/identity.ts";
 import { type EventSource, recordEvent } from "../../../shared/outbox.ts";
 import { matchesEventFilter } from "../../src/event-filters.ts";
 import type { StoredSecrets } from "./secrets.ts";
@@ -284,14 +283,10 @@ function clip(text: string | null | undefined, limit = TEXT_LIMIT): string | nul
 /**
  * The origin of an event the runtime writes. No user acts here, and the envelope says so by having
  * no `userId` (a notification then has no actor, and nobody's "own action" filter hides it).
- * recordEvent copies `identity.userId` whatever it is and `Identity` requires one, so the identity
- * below carries the organisation only: recordEvent reads no other field, and an undefined userId
- * is left out of the stored JSON.
  */
 function runtimeOrigin(organizationId: string, correlationId: string | null, deliveryId: string): EventSource {
-  const identity = { organizationId } as Identity;
   return {
-    identity,
+    identity: { organizationId },
     correlationId: correlationId !== null && CORRELATION_ID.test(correlationId) ? correlationId : `webhook-delivery:${deliveryId}`,
     source: EVENT_SOURCE,
   };
