@@ -127,6 +127,6 @@ Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${em
   Try:       curl -s ${stack.gateway.url}/graphql -H 'content-type: application/json' \\
                -H 'authorization: Bearer <token>' -d '{"query":"{ me { name } boards { nodes { name } } }"}'
   Tokens for other users: npm run dev-token -- <email>   (e.g. katherine@acme.example, a VIEWER)
-  Webhooks:  npm run webhooks:listen   (a local receiver on http://127.0.0.1:4010), then createWebhook with that URL
-             and rerun it with --secret <the whsec_ createWebhook returned>: every delivery is printed and verified
+  Webhooks:  npm run webhooks:listen -- --token <token> --api ${stack.gateway.url}
+             (registers a webhook to a local receiver and prints every delivery, verified; change an item to see one)
 `);

@@ -1,10 +1,12 @@
-// `node scripts/webhooks-listen.ts [--port 4010] [--secret whsec_…] [--fail <status>] [--verbose]`:
-// a local webhook receiver, like `stripe listen`. Point a webhook at the URL it prints, and each
-// delivery shows up as one line: when, webhook-id, event type, whether its Standard Webhooks
-// signature verifies (with the secret createWebhook returned), body size and the status answered.
-// Verified deliveries get 204, badly signed ones 401; `--fail 500` answers 500 instead to watch the
-// retries come, `--fail 410` to watch the webhook get disabled. Without --secret nothing can be
-// checked: deliveries are accepted and shown "unverified".
+// `node scripts/webhooks-listen.ts [--token <bearer> [--api http://127.0.0.1:4000] [--events project.item.*,…]]
+//   [--port 4010] [--secret whsec_…] [--fail <status>] [--verbose]`:
+// a local webhook receiver, like `stripe listen`. With --token (an OWNER/ADMIN token: `npm start`
+// prints one) it registers a webhook pointing at itself through the API, verifies with the secret
+// that returns and deletes the webhook when stopped. Otherwise point a webhook at the URL it prints.
+// Each delivery shows up as one line: when, webhook-id, event type, whether its Standard Webhooks
+// signature verifies, body size and the status answered. Verified deliveries get 204, badly signed
+// ones 401; `--fail 500` answers 500 instead to watch the retries come, `--fail 410` to watch the
+// webhook get disabled. Without a secret nothing can be checked: deliveries are shown "unverified".
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -35,6 +37,8 @@ export interface WebhookListenerOptions {
 export interface WebhookListener {
   /** Where to point a webhook, e.g. http://127.0.0.1:4010/ (any path is accepted). */
   readonly url: string;
+  /** Verifies from now on with this secret (one learnt after the listener started). */
+  useSecret(secret: string): void;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -107,7 +111,8 @@ function checkStatus(name: string, value: number, min: number, max: number): num
 
 /** Starts the receiver; resolves once it listens. */
 export async function startWebhookListener(options: WebhookListenerOptions = {}): Promise<WebhookListener> {
-  const { secret, verbose = false, print = console.log, clock = () => new Date() } = options;
+  const { verbose = false, print = console.log, clock = () => new Date() } = options;
+  let secret = options.secret;
   const host = options.host ?? "127.0.0.1";
   const port = checkStatus("port", options.port ?? DEFAULT_LISTEN_PORT, 0, 65_535);
   const fail = options.fail === undefined ? undefined : checkStatus("fail", options.fail, 200, 599);
@@ -157,6 +162,10 @@ export async function startWebhookListener(options: WebhookListenerOptions = {})
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${urlHost}:${address.port}/`,
+    useSecret(next) {
+      assertWebhookSecret(next);
+      secret = next;
+    },
     close() {
       server.closeAllConnections();
       return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
@@ -164,7 +173,45 @@ export async function startWebhookListener(options: WebhookListenerOptions = {})
   };
 }
 
-const USAGE = "usage: node scripts/webhooks-listen.ts [--port 4010] [--secret whsec_…] [--fail <status>] [--verbose]";
+const USAGE =
+  "usage: node scripts/webhooks-listen.ts [--token <OWNER/ADMIN bearer token> [--api http://127.0.0.1:4000] [--events project.item.*,…]] [--port 4010] [--secret whsec_…] [--fail <status>] [--verbose]";
+
+interface Registered {
+  readonly id: string;
+  readonly secret: string;
+  /** Deletes the webhook again. */
+  remove(): Promise<void>;
+}
+
+/** Registers a webhook for `url` through the API's GraphQL endpoint, as the token's holder. */
+export async function registerWebhook(api: string, token: string, url: string, events: readonly string[]): Promise<Registered> {
+  const call = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+    const response = await fetch(new URL("/graphql", api), {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const result = (await response.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    if (!result.data || result.errors?.length) {
+      throw new Error(
+        `the API refused: ${result.errors?.map((error) => `${error.message} (${error.extensions?.code ?? response.status})`).join("; ") ?? response.status}`,
+      );
+    }
+    return result.data;
+  };
+  const { createWebhook } = await call<{ createWebhook: { webhook: { id: string; version: number }; secret: string } }>(
+    "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id version } secret } }",
+    { input: { url, events } },
+  );
+  const { id, version } = createWebhook.webhook;
+  return {
+    id,
+    secret: createWebhook.secret,
+    async remove() {
+      await call("mutation($input: DeleteWebhookInput!) { deleteWebhook(input: $input) { id } }", { input: { id, expectedVersion: version } });
+    },
+  };
+}
 
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -178,6 +225,9 @@ async function main(argv: readonly string[]): Promise<void> {
     options: {
       port: { type: "string" },
       secret: { type: "string" },
+      token: { type: "string" },
+      api: { type: "string", default: "http://127.0.0.1:4000" },
+      events: { type: "string", default: "project.item.*" },
       fail: { type: "string" },
       verbose: { type: "boolean", short: "v", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -196,7 +246,18 @@ async function main(argv: readonly string[]): Promise<void> {
     verbose: values.verbose,
   });
   console.log(`Listening for Sunday webhooks on ${listener.url}`);
-  if (values.secret === undefined) {
+  let registered: Registered | null = null;
+  if (values.token !== undefined) {
+    try {
+      registered = await registerWebhook(values.api, values.token, listener.url, values.events.split(","));
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
+    listener.useSecret(registered.secret);
+    console.log(`Registered webhook ${registered.id} for ${values.events} at ${values.api}; it is deleted when you stop.`);
+    console.log(`Verifying signatures with its secret ${registered.secret}`);
+  } else if (values.secret === undefined) {
     console.log("No --secret given: signatures cannot be checked until you pass the secret createWebhook returned");
     console.log('(--secret whsec_…). Until then every delivery is accepted and marked "unverified".');
   } else {
@@ -205,10 +266,13 @@ async function main(argv: readonly string[]): Promise<void> {
   if (values.fail !== undefined) console.log(`Answering ${values.fail} to every delivery that passes (--fail).`);
   console.log("Ctrl-C to stop.\n");
   const stop = () => {
-    listener.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    (registered?.remove() ?? Promise.resolve())
+      .catch((error: unknown) => console.error(`could not delete webhook ${registered?.id}: ${error instanceof Error ? error.message : String(error)}`))
+      .then(() => listener.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
