@@ -15,6 +15,7 @@ import { topicsOf } from "../events/kafka.ts";
 import { MemoryEventStore } from "../events/streams/memory-store.ts";
 import { startIntegrationsRuntime, type IntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
 import { mintSecret, rotateSecret } from "../subgraphs/integrations/runtime/webhooks/secrets.ts";
+import { registerWebhook, startWebhookListener } from "../scripts/webhooks-listen.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, type LivePipeline } from "./support/live.ts";
 import { waitFor } from "./support/wait.ts";
@@ -224,6 +225,47 @@ describe("webhook delivery on the in-process feed (npm start's)", () => {
       assert.equal(verify(secret, request).type, "project.item.created");
     } finally {
       await pipeline.close();
+    }
+  });
+
+  it("webhooks:listen --token registers itself, verifies what it is sent and deletes its webhook when stopped", async () => {
+    const lines: string[] = [];
+    let printed: () => void = () => undefined;
+    const listener = await startWebhookListener({
+      port: 0,
+      print: (line) => {
+        lines.push(line);
+        printed();
+      },
+    });
+    const pipeline = await startPipeline({
+      transport: "in-process",
+      databaseUrl: harness.databaseUrl,
+      appender: new MemoryEventStore(),
+      relay: { pollIntervalMs: 50 },
+      consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
+      logger: silent,
+    });
+    try {
+      const token = await harness.token(0, "OWNER");
+      const registered = await registerWebhook(harness.stack.gateway.url, token, listener.url, ["project.item.created"]);
+      listener.useSecret(registered.secret);
+      const board = harness.seed.organizations[0].boards[0];
+      await harness.gql(token, `mutation($input: CreateItemInput!) { createItem(input: $input) { id } }`, {
+        input: { boardId: board.id, groupId: board.groupIds[0], name: "Listened item" },
+      });
+      await new Promise<void>((resolve) => {
+        printed = () => {
+          if (lines.some((line) => line.includes("project.item.created"))) resolve();
+        };
+        printed();
+      });
+      assert.match(lines.find((line) => line.includes("project.item.created")) ?? "", /✓ verified/);
+      await registered.remove();
+      assert.equal((await harness.prisma.webhook.findUniqueOrThrow({ where: { id: registered.id } })).deletedAt instanceof Date, true);
+    } finally {
+      await pipeline.close();
+      await listener.close();
     }
   });
 });
