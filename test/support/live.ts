@@ -48,7 +48,9 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
     redis: harness.redis,
     topicPrefix,
     logger: silent,
-    bridge: { groupId: bridgeGroupId, fromBeginning: false, keyPrefix: harness.redisPrefix, awaitReady: true },
+    // From the beginning: the topics are new (named for this pipeline), and a new group told to start at
+    // the latest offsets pins them first, which costs kafkajs ~5 s per topic (admin.setOffsets).
+    bridge: { groupId: bridgeGroupId, fromBeginning: true, keyPrefix: harness.redisPrefix, awaitReady: true },
     consumers: options.consumers,
   });
   const running = <T>(value: T | null, what: string): T => {
