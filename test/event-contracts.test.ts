@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { contractOf, knownEventTypes, parseEventMessage, topicOf, validateEvent, type ValidationResult } from "../events/contracts/registry.ts";
+import { claimDue, enqueueDeliveries, recordAttempt } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 import { MUTATIONS } from "./support/mutations.ts";
 
@@ -149,6 +150,8 @@ const SAMPLES: Record<string, () => Record<string, unknown>> = {
   "webhook.enabled@1": () => ({ webhookId: id() }),
   "webhook.disabled@1": () => ({ webhookId: id() }),
   "webhook.deleted@1": () => ({ webhookId: id() }),
+  "webhook.secret_rotated@1": () => ({ webhookId: id() }),
+  "integration.webhook.disabled@1": () => ({ webhookId: id(), reason: "the endpoint answered 410 Gone", consecutiveFailures: 1 }),
   "presence.joined@1": () => ({ boardId: id(), userId: id() }),
   "presence.left@1": () => ({ boardId: id(), userId: id() }),
 };
@@ -389,6 +392,19 @@ describe("event contracts against real emitted events (Postgres, the whole stack
       input: { id: webhookId, enabled: true, expectedVersion: 1 },
     });
     assert.equal(enabled.body.errors, undefined, JSON.stringify(enabled.body.errors));
+    // The delivery runtime writes integration.webhook.disabled, not a mutation: take a delivery to
+    // that webhook through the queue (no dispatcher runs in the harness) and have its endpoint answer 410.
+    const acme = harness.seed.organizations[0];
+    const commented = sample("comment.added");
+    const event = validateEvent({ ...commented, metadata: { ...commented.metadata, organizationId: acme.id } });
+    assert.ok(event.ok, event.ok ? "" : event.errors.join("; "));
+    assert.equal(await enqueueDeliveries(harness.prisma, event.event), 1);
+    // Slightly ahead: the row is due at the database's now(), which must not be after ours.
+    const claimed = (await claimDue(harness.prisma, { now: new Date(Date.now() + 1_000) })).filter((row) => row.webhookId === webhookId && row.eventId === event.event.eventId);
+    const [delivery] = claimed;
+    assert.ok(delivery && claimed.length === 1, `claimed ${claimed.length} deliveries of the webhook`);
+    const recorded = await recordAttempt(harness.prisma, delivery, { status: 410, durationMs: 1 });
+    assert.equal(recorded.webhookDisabled, true);
 
     const rows = await harness.prisma.outboxEvent.findMany({ orderBy: { sequence: "asc" } });
     assert.ok(rows.length >= MUTATIONS.length, `only ${rows.length} outbox rows`);

@@ -136,6 +136,48 @@ describe("REST v1", () => {
       assertProblem(await rest.call("GET", `/api/v1/webhooks/${webhook.id}`, { token: owner }), 404, "NOT_FOUND");
     });
 
+    it("switches a webhook on, tests it, rotates its secret (both with If-Match), lists its deliveries and redelivers one", async () => {
+      const created = await rest.call("POST", "/api/v1/webhooks", { token: owner, json: { url: "https://partner.example/lifecycle", events: ["project.item.created"] } });
+      assert.equal(created.status, 201);
+      const { webhook, secret } = created.body as { webhook: Resource; secret: string };
+      const read = await rest.call("GET", `/api/v1/webhooks/${webhook.id}`, { token: owner });
+      const etag = read.headers.get("etag") as string;
+      assert.equal(etag, '"1"');
+
+      const on = await rest.call("PATCH", `/api/v1/webhooks/${webhook.id}`, { token: owner, headers: { "if-match": etag }, json: { enabled: true } });
+      assert.equal(on.status, 200);
+      assert.equal((on.body as Resource).enabled, true);
+      assert.equal(on.headers.get("etag"), '"2"');
+
+      const tested = await rest.call("POST", `/api/v1/webhooks/${webhook.id}/test`, { token: owner });
+      assert.equal(tested.status, 200);
+      const delivery = tested.body as Resource;
+      assert.deepEqual([delivery.eventType, delivery.status], ["webhook.test", "PENDING"]);
+
+      const rotated = await rest.call("POST", `/api/v1/webhooks/${webhook.id}/rotate-secret`, { token: owner, headers: { "if-match": on.headers.get("etag") as string } });
+      assert.equal(rotated.status, 200);
+      const rotation = rotated.body as { webhook: Resource; secret: string; previousSecretExpiresAt: string };
+      assert.notEqual(rotation.secret, secret);
+      assert.equal(rotation.webhook.version, 3);
+      assert.equal(rotation.webhook.previousSecretExpiresAt, rotation.previousSecretExpiresAt);
+
+      const deliveries = await rest.call("GET", `/api/v1/webhooks/${webhook.id}/deliveries?limit=10`, { token: owner });
+      assert.equal(deliveries.status, 200);
+      assert.deepEqual(
+        (deliveries.body as Page).data.map((entry) => [entry.id, entry.status]),
+        [[delivery.id, "PENDING"]],
+      );
+
+      // As the runtime leaves a delivery it gave up on: FAILED, its body kept for a redelivery.
+      const failed = await harness.prisma.webhookDelivery.update({ where: { id: delivery.id }, data: { status: "FAILED", attempt: 1, responseStatus: 503 } });
+      assert.notEqual(failed.payload, null);
+      const redelivered = await rest.call("POST", `/api/v1/webhooks/${webhook.id}/deliveries/${delivery.id}/redeliver`, { token: owner });
+      assert.equal(redelivered.status, 200);
+      assert.equal((redelivered.body as Resource).status, "PENDING");
+      const row = await harness.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
+      assert.deepEqual([row.status, row.payload, row.retryBase], ["PENDING", failed.payload, 1]);
+    });
+
     it("enables an integration by its type in the path and lists integrations", async () => {
       const enabled = await rest.call("POST", "/api/v1/integrations/teams/enable", { token: owner, json: { name: "Partner Teams", boardId: board().id } });
       assert.equal(enabled.status, 200);

@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import type { DemoSeed } from "../../prisma/seed.ts";
 import type { PrismaClient } from "../../platform/db.ts";
+import type { WebhookPayload } from "../../subgraphs/integrations/runtime/webhooks/queue.ts";
 
 /** Everything a mutation case needs to build its variables against the seeded data. */
 export interface CaseContext {
@@ -26,6 +28,32 @@ const itemId = (context: CaseContext, index: number) => board(context).itemIds[i
 const version = async (context: CaseContext, model: "board" | "group" | "column" | "item" | "integration" | "webhook", id: string) => {
   const delegate = context.prisma[model] as unknown as { findUniqueOrThrow(args: { where: { id: string } }): Promise<{ version: number }> };
   return (await delegate.findUniqueOrThrow({ where: { id } })).version;
+};
+
+/** A delivery of Acme's seed webhook as the runtime leaves it after giving up: FAILED, with the body it sent. */
+const failedDelivery = async (context: CaseContext) => {
+  const eventId = randomUUID();
+  const payload: WebhookPayload = {
+    id: eventId,
+    type: "project.item.created",
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    organizationId: acme(context).id,
+    boardId: null,
+    data: {},
+  };
+  return context.prisma.webhookDelivery.create({
+    data: {
+      organizationId: acme(context).id,
+      webhookId: acme(context).webhookId,
+      eventId,
+      eventType: payload.type,
+      status: "FAILED",
+      attempt: 1,
+      responseStatus: 503,
+      payload: JSON.stringify(payload),
+    },
+  });
 };
 
 /** Every mutation of the supergraph, with inputs that succeed for Acme's OWNER. */
@@ -259,6 +287,32 @@ export const MUTATIONS: readonly MutationCase[] = [
     query: `mutation($input: SetWebhookEnabledInput!) { setWebhookEnabled(input: $input) { id enabled } }`,
     variables: async (c) => ({ input: { id: acme(c).webhookId, enabled: false, expectedVersion: await version(c, "webhook", acme(c).webhookId) } }),
     events: ["webhook.disabled"],
+    targetsRows: true,
+  },
+  {
+    name: "rotateWebhookSecret",
+    query: `mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { webhook { id version } secret previousSecretExpiresAt } }`,
+    variables: async (c) => ({ input: { id: acme(c).webhookId, expectedVersion: await version(c, "webhook", acme(c).webhookId) } }),
+    events: ["webhook.secret_rotated"],
+    targetsRows: true,
+  },
+  {
+    name: "testWebhook",
+    query: `mutation($input: TestWebhookInput!) { testWebhook(input: $input) { id eventType status } }`,
+    variables: async (c) => {
+      // setWebhookEnabled above switched the seed webhook off, and a disabled one is refused a test.
+      await c.prisma.webhook.update({ where: { id: acme(c).webhookId }, data: { enabled: true } });
+      return { input: { id: acme(c).webhookId } };
+    },
+    // A test goes straight into the delivery queue: it is no domain event.
+    events: [],
+    targetsRows: true,
+  },
+  {
+    name: "redeliverWebhookDelivery",
+    query: `mutation($input: RedeliverWebhookDeliveryInput!) { redeliverWebhookDelivery(input: $input) { id status } }`,
+    variables: async (c) => ({ input: { webhookId: acme(c).webhookId, deliveryId: (await failedDelivery(c)).id } }),
+    events: [],
     targetsRows: true,
   },
   {

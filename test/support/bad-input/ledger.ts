@@ -25,6 +25,8 @@ export const TABLES = [
   "activityLog",
   "integration",
   "webhook",
+  // Only testWebhook queues deliveries through the API (the runtime, which enqueues the rest, is not running).
+  "webhookDelivery",
   "outboxEvent",
 ] as const;
 export type Table = (typeof TABLES)[number];
@@ -67,6 +69,10 @@ export const EFFECTS: Readonly<Record<string, Partial<Record<Table, Bounds>>>> =
   disableIntegration: {},
   createWebhook: { webhook: [1, 1] },
   setWebhookEnabled: {},
+  rotateWebhookSecret: {},
+  testWebhook: { webhookDelivery: [1, 1] },
+  // Makes a finished delivery PENDING again: the same row.
+  redeliverWebhookDelivery: {},
   deleteWebhook: { webhook: [-1, 0] },
 };
 
