@@ -316,7 +316,7 @@ describe("bad values through the API", () => {
 
   describe("paging parameters", () => {
     const paged = ROUTES.filter((route) => route.kind === "page");
-    const fill = (path: string) => path.replace("{boardId}", board().id).replace("{itemId}", item());
+    const fill = (path: string) => path.replace("{boardId}", board().id).replace("{itemId}", item()).replace("/webhooks/{id}", `/webhooks/${acme().webhookId}`);
     for (const route of paged) {
       it(`GET ${route.path} takes only decimal limits of 1 to 100`, async () => {
         for (const limit of ["Infinity", "-Infinity", "NaN", "0x10", "%2B5", "1e1", "5.0", "%205", "0", "101", "99999999999999999999"]) {
@@ -400,7 +400,12 @@ describe("bad values through the API", () => {
       for (const route of withIds) {
         for (const id of [NIL, "ffffffff-ffff-ffff-ffff-ffffffffffff", "42", SOME_ID]) {
           const path = `/api/v1${route.path.replace(/\{(\w+)\}/g, (_whole, name: string) => (name === "columnId" && id !== NIL ? column("TEXT") : id))}`;
-          const bodies: Record<string, unknown> = { setColumnValue: { value: "x" }, addComment: { body: "x" }, createItem: { name: "x", groupId: board().groupIds[0] } };
+          const bodies: Record<string, unknown> = {
+            setColumnValue: { value: "x" },
+            addComment: { body: "x" },
+            createItem: { name: "x", groupId: board().groupIds[0] },
+            setWebhookEnabled: { enabled: true },
+          };
           const body = route.method === "GET" || route.method === "DELETE" ? {} : { json: bodies[route.operationId] ?? { name: "x" } };
           const response = await call(route.method, path, body);
           assertProblem(response, 404, "NOT_FOUND");

@@ -180,10 +180,10 @@ export const resolvers: Resolvers = {
 
     async createWebhook(_parent, { input }, context) {
       const caller = requireAdmin(context.identity);
+      // The URL first, as the fields come: a request wrong in several places is told about the first.
+      const url = await requireWebhookTarget(input.url, context.webhooks);
       const events = requireEventFilters(input.events);
       const boardId = await requireBoard(context, input.boardId);
-      // Last of the checks: it may ask DNS, which is slow next to the others.
-      const url = await requireWebhookTarget(input.url, context.webhooks);
       const { secret, sealed } = mintSecret(context.webhooks.keyRing);
       return context.prisma.$transaction(async (tx) => {
         const webhook = await tx.webhook.create({
