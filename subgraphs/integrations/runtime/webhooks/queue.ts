@@ -165,28 +165,29 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
   // webhook already at its cap is filtered out before the scan, so it cannot fill the window.
   const scan = limit * perWebhook;
   const rows = await prisma.$queryRaw<ClaimRow[]>`
-    WITH due AS (
-      SELECT d.id, d."webhookId", d."nextAttemptAt"
+    WITH busy AS (
+      -- Leases running now, per webhook: the ("lockedUntil") index reads only these, however long
+      -- the backlog (a finished attempt clears its lease, an abandoned one falls behind now).
+      SELECT "webhookId", count(*) AS leased
+      FROM integrations."WebhookDelivery"
+      WHERE "lockedUntil" >= ${now}::timestamptz AND status = 'PENDING'
+      GROUP BY "webhookId"
+    ), due AS (
+      SELECT d.id, d."webhookId", d."nextAttemptAt", coalesce(b.leased, 0) AS busy
       FROM integrations."WebhookDelivery" d
       JOIN integrations."Webhook" w ON w.id = d."webhookId" AND w.enabled AND w."deletedAt" IS NULL
+      LEFT JOIN busy b ON b."webhookId" = d."webhookId"
       WHERE d.status = 'PENDING'
         AND d."nextAttemptAt" <= ${now}::timestamptz
         AND (d."lockedUntil" IS NULL OR d."lockedUntil" < ${now}::timestamptz)
         AND d.payload IS NOT NULL
-        AND (
-          SELECT count(*) FROM integrations."WebhookDelivery" busy
-          WHERE busy."webhookId" = d."webhookId" AND busy.status = 'PENDING' AND busy."lockedUntil" >= ${now}::timestamptz
-        ) < ${perWebhook}
+        AND coalesce(b.leased, 0) < ${perWebhook}
       ORDER BY d."nextAttemptAt", d.id
       LIMIT ${scan}
       FOR UPDATE OF d SKIP LOCKED
     ), ranked AS (
-      SELECT id, "nextAttemptAt",
-        row_number() OVER (PARTITION BY "webhookId" ORDER BY "nextAttemptAt", id) AS rank,
-        (
-          SELECT count(*) FROM integrations."WebhookDelivery" busy
-          WHERE busy."webhookId" = due."webhookId" AND busy.status = 'PENDING' AND busy."lockedUntil" >= ${now}::timestamptz
-        ) AS busy
+      SELECT id, "nextAttemptAt", busy,
+        row_number() OVER (PARTITION BY "webhookId" ORDER BY "nextAttemptAt", id) AS rank
       FROM due
     ), picked AS (
       SELECT id FROM ranked

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_lockedUntil_idx" ON "integrations"."WebhookDelivery"("lockedUntil");
