@@ -11,6 +11,7 @@ import type { DomainEvent } from "../events/contracts/envelope.ts";
 import { validateEvent } from "../events/contracts/registry.ts";
 import { applyMembershipEvent, CREATOR_DEMOTED, CREATOR_LEFT } from "../subgraphs/integrations/runtime/webhooks/creator-rights.ts";
 import { claimDue, enqueueDeliveries } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
+import { domainEvent } from "./support/domain-event.ts";
 import { migratedDatabase } from "./support/migrated-database.ts";
 
 const prisma = migratedDatabase("webhook_creator_rights");
@@ -24,16 +25,7 @@ async function webhook(organizationId: string, createdById: string): Promise<str
 
 /** An event as the users subgraph writes it, checked against its contract so the shapes stay real. */
 function membershipEvent(organizationId: string, eventType: string, data: Record<string, unknown>): DomainEvent {
-  const event: DomainEvent = {
-    eventId: randomUUID(),
-    eventType,
-    schemaVersion: 1,
-    aggregateId: randomUUID(),
-    aggregateType: "Membership",
-    version: 2,
-    data,
-    metadata: { correlationId: "test", userId: randomUUID(), organizationId, timestamp: new Date().toISOString(), source: "users" },
-  };
+  const event = domainEvent(organizationId, { eventType, aggregateType: "Membership", data, source: "users", userId: randomUUID() });
   const verdict = validateEvent(event);
   assert.ok(verdict.ok, verdict.ok ? "" : `${verdict.reason}: ${verdict.errors.join("; ")}`);
   return event;
@@ -42,18 +34,7 @@ function membershipEvent(organizationId: string, eventType: string, data: Record
 const roleChanged = (organizationId: string, userId: string, from: string, to: string) => membershipEvent(organizationId, "member.role_changed", { userId, changes: { role: { from, to } } });
 const removed = (organizationId: string, userId: string, role: string) => membershipEvent(organizationId, "member.removed", { userId, role });
 
-function itemCreated(organizationId: string): DomainEvent {
-  return {
-    eventId: randomUUID(),
-    eventType: "project.item.created",
-    schemaVersion: 1,
-    aggregateId: randomUUID(),
-    aggregateType: "Item",
-    version: 1,
-    data: {},
-    metadata: { correlationId: "test", organizationId, timestamp: new Date().toISOString(), source: "items" },
-  };
-}
+const itemCreated = (organizationId: string): DomainEvent => domainEvent(organizationId);
 
 /** Each webhook's delivery of `event`: [status, error], in the order of `webhookIds`. */
 async function deliveriesOf(event: DomainEvent, webhookIds: readonly string[]) {

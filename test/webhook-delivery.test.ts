@@ -201,13 +201,9 @@ describe("webhook delivery on the in-process feed (npm start's)", () => {
     await harness?.dispose();
   });
 
-  it("delivers what the relay hands the in-process publisher, with the same runtime", async () => {
-    const organization = harness.seed.organizations[0];
-    const { secret, sealed } = mintSecret(harness.stack.webhooks.keyRing);
-    await harness.prisma.webhook.create({
-      data: { organizationId: organization.id, url: `${await receiver.url}/in-process`, secret: sealed, events: ["project.item.*"], createdById: organization.userIdsByRole.OWNER },
-    });
-    const pipeline = await startPipeline({
+  /** `npm start`'s feed: the relay hands committed events to the runtime in this process. */
+  const inProcessFeed = () =>
+    startPipeline({
       transport: "in-process",
       databaseUrl: harness.databaseUrl,
       appender: new MemoryEventStore(),
@@ -215,6 +211,14 @@ describe("webhook delivery on the in-process feed (npm start's)", () => {
       consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
       logger: silent,
     });
+
+  it("delivers what the relay hands the in-process publisher, with the same runtime", async () => {
+    const organization = harness.seed.organizations[0];
+    const { secret, sealed } = mintSecret(harness.stack.webhooks.keyRing);
+    await harness.prisma.webhook.create({
+      data: { organizationId: organization.id, url: `${await receiver.url}/in-process`, secret: sealed, events: ["project.item.*"], createdById: organization.userIdsByRole.OWNER },
+    });
+    const pipeline = await inProcessFeed();
     try {
       const board = organization.boards[0];
       const result = await harness.gql(await harness.token(0, "ADMIN"), `mutation($input: CreateItemInput!) { createItem(input: $input) { id } }`, {
@@ -238,14 +242,7 @@ describe("webhook delivery on the in-process feed (npm start's)", () => {
         printed();
       },
     });
-    const pipeline = await startPipeline({
-      transport: "in-process",
-      databaseUrl: harness.databaseUrl,
-      appender: new MemoryEventStore(),
-      relay: { pollIntervalMs: 50 },
-      consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
-      logger: silent,
-    });
+    const pipeline = await inProcessFeed();
     try {
       const token = await harness.token(0, "OWNER");
       const registered = await registerWebhook(harness.stack.gateway.url, token, listener.url, ["project.item.created"]);

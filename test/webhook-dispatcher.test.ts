@@ -13,6 +13,7 @@ import type { DomainEvent } from "../events/contracts/envelope.ts";
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from "../subgraphs/integrations/runtime/webhooks/dispatcher.ts";
 import { enqueueDeliveries, webhookPayload } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
 import { generateWebhookSecret } from "../subgraphs/integrations/runtime/webhooks/signature.ts";
+import { domainEvent } from "./support/domain-event.ts";
 import { migratedDatabase } from "./support/migrated-database.ts";
 import { type Received, Receiver, status } from "./support/webhook-receiver.ts";
 
@@ -25,18 +26,7 @@ async function webhook(organizationId: string, url: string, secret: string): Pro
   return row.id;
 }
 
-function event(organizationId: string): DomainEvent {
-  return {
-    eventId: randomUUID(),
-    eventType: "project.item.created",
-    schemaVersion: 1,
-    aggregateId: randomUUID(),
-    aggregateType: "Item",
-    version: 1,
-    data: { name: "x" },
-    metadata: { correlationId: "test", organizationId, timestamp: "2026-01-15T12:00:00.000Z", source: "items" },
-  };
-}
+const event = (organizationId: string): DomainEvent => domainEvent(organizationId, { data: { name: "x" } });
 
 function dispatcher(options: Partial<WebhookDispatcherOptions> = {}): WebhookDispatcher {
   return createWebhookDispatcher({

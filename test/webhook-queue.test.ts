@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
 import { validateEvent } from "../events/contracts/registry.ts";
 import { claimDue, enqueueDeliveries, failingReason, GONE_REASON, recordAttempt } from "../subgraphs/integrations/runtime/webhooks/queue.ts";
+import { domainEvent } from "./support/domain-event.ts";
 import { migratedDatabase } from "./support/migrated-database.ts";
 
 const prisma = migratedDatabase("webhook_queue");
@@ -41,18 +42,7 @@ async function webhook(organizationId: string, spec: WebhookSpec = {}): Promise<
   return row.id;
 }
 
-function event(organizationId: string, eventType: string, data: Record<string, unknown> = {}): DomainEvent {
-  return {
-    eventId: randomUUID(),
-    eventType,
-    schemaVersion: 1,
-    aggregateId: randomUUID(),
-    aggregateType: "Item",
-    version: 1,
-    data,
-    metadata: { correlationId: "test", organizationId, timestamp: "2026-01-15T12:00:00.000Z", source: "items" },
-  };
-}
+const event = (organizationId: string, eventType: string, data: Record<string, unknown> = {}): DomainEvent => domainEvent(organizationId, { eventType, data, timestamp: "2026-01-15T12:00:00.000Z" });
 
 /** A webhook (alone in a new organisation) with `count` due deliveries; returns the webhook id. */
 async function backlog(count: number): Promise<string> {
