@@ -108,6 +108,26 @@ describe("enqueueDeliveries", () => {
 });
 
 describe("claimDue", () => {
+  it("lets organisations take turns: an old backlog of one does not hold back another's fresh delivery", async () => {
+    const busyOrg = randomUUID();
+    for (let i = 0; i < 30; i++) {
+      const webhookId = await webhook(busyOrg);
+      for (let j = 0; j < 3; j++) await enqueueDeliveries(prisma, event(busyOrg, "project.item.created"));
+      await prisma.webhookDelivery.updateMany({ where: { webhookId }, data: { nextAttemptAt: new Date(Date.now() - 3_600_000) } });
+    }
+    const fresh = await backlog(1);
+    const now = later();
+    for (let claim = 0; claim < 2; claim++) {
+      const claimed = await claimDue(prisma, { limit: 10, lockMs: 60_000, now: new Date(now.getTime() + claim * 120_000) });
+      assert.equal(claimed.length, 10);
+      assert.ok(
+        claimed.some((row) => row.webhookId === fresh),
+        `claim ${claim} passed over the fresh delivery for ${new Set(claimed.map((row) => row.organizationId)).size} organisation(s)`,
+      );
+      await prisma.webhookDelivery.updateMany({ where: { webhookId: fresh }, data: { lockedUntil: null } });
+    }
+  });
+
   it("never hands the same row to two concurrent claims", async () => {
     const webhooks: string[] = [];
     for (let i = 0; i < 8; i++) webhooks.push(await backlog(3));

@@ -210,8 +210,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       }
       const claimed = await claimDue(prisma, { limit: room, lockMs, perWebhook, now: clock() });
       for (const delivery of claimed) start(delivery);
-      // A full batch means more may be due: claim again once there is room.
-      if (claimed.length === room) {
+      // Anything claimed means more may be due (a claim takes a few rows per organisation): claim
+      // again at once while there is room.
+      if (claimed.length > 0) {
         if (inFlight.size >= concurrency) starved = true;
         else wake();
       }

@@ -147,7 +147,13 @@ interface ClaimRow {
 }
 
 /**
- * Leases up to `limit` due PENDING deliveries, oldest due first, in one statement. SKIP LOCKED
+ * Leases up to `limit` due PENDING deliveries in one statement, fairly: organisations take turns
+ * (each one's oldest due delivery, in a random order of organisations, then each one's second…),
+ * so one organisation's backlog, however old and large, cannot starve another's fresh deliveries. The organisations with pending rows are
+ * found by a skip scan of the (status, organizationId, nextAttemptAt) index (one probe per
+ * organisation: the claim's cost grows with the number of organisations with pending deliveries,
+ * not with the backlog), and each gives at most 4 × perWebhook candidates, its oldest due ones (the
+ * index's order; rows due later end its probe at once). SKIP LOCKED
  * makes concurrent dispatchers take disjoint rows; and a row leased by a committed claim fails the
  * `lockedUntil` re-check READ COMMITTED applies to a row changed since the statement began, so it
  * is not leased twice either. The per-webhook cap counts the webhook's rows already leased; two
@@ -161,11 +167,15 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
   const perWebhook = options.perWebhook ?? 4;
   const now = options.now ?? new Date();
   const until = new Date(now.getTime() + lockMs);
-  // The scan reads a few times `limit` so that one webhook's backlog leaves room for others; a
-  // webhook already at its cap is filtered out before the scan, so it cannot fill the window.
-  const scan = limit * perWebhook;
+  const candidates = perWebhook * 4;
   const rows = await prisma.$queryRaw<ClaimRow[]>`
-    WITH busy AS (
+    WITH RECURSIVE organizations(id) AS (
+      (SELECT "organizationId" FROM integrations."WebhookDelivery" WHERE status = 'PENDING' ORDER BY "organizationId" LIMIT 1)
+      UNION ALL
+      SELECT (SELECT d."organizationId" FROM integrations."WebhookDelivery" d
+          WHERE d.status = 'PENDING' AND d."organizationId" > o.id ORDER BY d."organizationId" LIMIT 1)
+      FROM organizations o WHERE o.id IS NOT NULL
+    ), busy AS (
       -- Leases running now, per webhook: the ("lockedUntil") index reads only these, however long
       -- the backlog (a finished attempt clears its lease, an abandoned one falls behind now).
       SELECT "webhookId", count(*) AS leased
@@ -173,26 +183,38 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
       WHERE "lockedUntil" >= ${now}::timestamptz AND status = 'PENDING'
       GROUP BY "webhookId"
     ), due AS (
-      SELECT d.id, d."webhookId", d."nextAttemptAt", coalesce(b.leased, 0) AS busy
-      FROM integrations."WebhookDelivery" d
-      JOIN integrations."Webhook" w ON w.id = d."webhookId" AND w.enabled AND w."deletedAt" IS NULL
-      LEFT JOIN busy b ON b."webhookId" = d."webhookId"
-      WHERE d.status = 'PENDING'
-        AND d."nextAttemptAt" <= ${now}::timestamptz
-        AND (d."lockedUntil" IS NULL OR d."lockedUntil" < ${now}::timestamptz)
-        AND d.payload IS NOT NULL
-        AND coalesce(b.leased, 0) < ${perWebhook}
-      ORDER BY d."nextAttemptAt", d.id
-      LIMIT ${scan}
-      FOR UPDATE OF d SKIP LOCKED
+      SELECT candidate.* FROM organizations o
+      CROSS JOIN LATERAL (
+        -- A webhook already at its cap is filtered out here, so it cannot fill the window.
+        SELECT d.id, d."webhookId", d."organizationId", d."nextAttemptAt", coalesce(b.leased, 0) AS busy
+        FROM integrations."WebhookDelivery" d
+        JOIN integrations."Webhook" w ON w.id = d."webhookId" AND w.enabled AND w."deletedAt" IS NULL
+        LEFT JOIN busy b ON b."webhookId" = d."webhookId"
+        WHERE d."organizationId" = o.id
+          AND d.status = 'PENDING'
+          AND d."nextAttemptAt" <= ${now}::timestamptz
+          AND (d."lockedUntil" IS NULL OR d."lockedUntil" < ${now}::timestamptz)
+          AND d.payload IS NOT NULL
+          AND coalesce(b.leased, 0) < ${perWebhook}
+        ORDER BY d."nextAttemptAt", d.id
+        LIMIT ${candidates}
+        FOR UPDATE OF d SKIP LOCKED
+      ) candidate
+      WHERE o.id IS NOT NULL
     ), ranked AS (
-      SELECT id, "nextAttemptAt", busy,
+      SELECT id, "organizationId", "nextAttemptAt", busy,
         row_number() OVER (PARTITION BY "webhookId" ORDER BY "nextAttemptAt", id) AS rank
       FROM due
-    ), picked AS (
-      SELECT id FROM ranked
+    ), eligible AS (
+      SELECT id, "nextAttemptAt",
+        row_number() OVER (PARTITION BY "organizationId" ORDER BY "nextAttemptAt", id) AS turn
+      FROM ranked
       WHERE rank + busy <= ${perWebhook}
-      ORDER BY "nextAttemptAt", id
+    ), picked AS (
+      -- Each organisation's oldest first, the organisations in a random order: with more of them
+      -- due than one claim takes, the oldest backlogs would otherwise always come first.
+      SELECT id FROM eligible
+      ORDER BY turn, random()
       LIMIT ${limit}
     )
     UPDATE integrations."WebhookDelivery" d

@@ -1,2 +1,0 @@
--- CreateIndex
-CREATE INDEX "WebhookDelivery_lockedUntil_idx" ON "integrations"."WebhookDelivery"("lockedUntil");
