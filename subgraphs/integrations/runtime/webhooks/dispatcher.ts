@@ -37,7 +37,7 @@ export interface WebhookDispatcherOptions {
   readonly pollIntervalMs?: number;
   /** Most deliveries leased per claim. Default 50. */
   readonly batchSize?: number;
-  /** Lease length; must exceed the agent's timeout so a lease outlives its POST. Default 60 000 ms. */
+  /** Lease length; must exceed the agent's timeout so a lease outlives its POST (and its record). A crashed dispatcher's deliveries wait this long. Default 30 000 ms. */
   readonly lockMs?: number;
   /** Leased deliveries one webhook may have at once (claimDue's cap). Default 4. */
   readonly perWebhook?: number;
@@ -91,7 +91,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const schedule = options.schedule ?? DEFAULT_RETRY_SCHEDULE;
   const pollIntervalMs = positive("pollIntervalMs", options.pollIntervalMs ?? 250);
   const batchSize = positive("batchSize", options.batchSize ?? 50);
-  const lockMs = positive("lockMs", options.lockMs ?? 60_000);
+  const lockMs = positive("lockMs", options.lockMs ?? 30_000);
   const perWebhook = positive("perWebhook", options.perWebhook ?? 4);
   const concurrency = positive("concurrency", options.concurrency ?? 32);
   const closeTimeoutMs = options.closeTimeoutMs ?? 15_000;
