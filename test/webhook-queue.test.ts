@@ -128,6 +128,24 @@ describe("claimDue", () => {
     }
   });
 
+  it("gives webhooks found slow one lease each and only the room it is told, so they cannot take every slot", async () => {
+    const slow = [await backlog(5), await backlog(5), await backlog(5)];
+    const healthy = await backlog(5);
+    const now = later();
+    const claimed = await claimDue(prisma, { limit: 100, lockMs: 60_000, now, slow: { webhookIds: slow, room: 2 } });
+    const mine = claimed.filter((row) => [...slow, healthy].includes(row.webhookId));
+    const slowRows = mine.filter((row) => slow.includes(row.webhookId));
+    assert.equal(slowRows.length, 2, "no more slow deliveries than the room");
+    assert.equal(new Set(slowRows.map((row) => row.webhookId)).size, 2, "one per slow webhook");
+    assert.equal(mine.filter((row) => row.webhookId === healthy).length, 4, "a healthy webhook still gets perWebhook");
+    const again = await claimDue(prisma, { limit: 100, lockMs: 60_000, now, slow: { webhookIds: slow, room: 5 } });
+    assert.deepEqual(
+      again.filter((row) => slow.includes(row.webhookId)).map((row) => row.webhookId),
+      slow.filter((id) => !slowRows.some((row) => row.webhookId === id)),
+      "a slow webhook with a lease running gets no second one",
+    );
+  });
+
   it("never hands the same row to two concurrent claims", async () => {
     const webhooks: string[] = [];
     for (let i = 0; i < 8; i++) webhooks.push(await backlog(3));

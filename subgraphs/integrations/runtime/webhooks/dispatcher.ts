@@ -8,6 +8,7 @@
  * (and claimDue's per-webhook cap keeps it from taking them all). The loop polls, and handle()
  * wakes it so a fresh event goes out without waiting for the next poll.
  */
+import { LRUCache } from "lru-cache";
 import type { Agent } from "undici";
 import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient } from "../../../../platform/db.ts";
@@ -41,8 +42,14 @@ export interface WebhookDispatcherOptions {
   readonly lockMs?: number;
   /** Leased deliveries one webhook may have at once (claimDue's cap). Default 4. */
   readonly perWebhook?: number;
-  /** Attempts in flight at once, over all webhooks. Default 32. */
+  /** Attempts in flight at once, over all webhooks. Default 64. */
   readonly concurrency?: number;
+  /**
+   * An attempt slower than this (or without an answer) marks its webhook slow until one of its
+   * attempts is quick again: slow webhooks get one attempt in flight each, and a quarter of
+   * `concurrency` between them. Default 1 000 ms.
+   */
+  readonly slowAfterMs?: number;
   /** How long close() waits for in-flight attempts before abandoning them to their leases. Default 15 000 ms. */
   readonly closeTimeoutMs?: number;
   /**
@@ -93,7 +100,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const batchSize = positive("batchSize", options.batchSize ?? 50);
   const lockMs = positive("lockMs", options.lockMs ?? 30_000);
   const perWebhook = positive("perWebhook", options.perWebhook ?? 4);
-  const concurrency = positive("concurrency", options.concurrency ?? 32);
+  const concurrency = positive("concurrency", options.concurrency ?? 64);
+  const slowAfterMs = positive("slowAfterMs", options.slowAfterMs ?? 1_000);
+  const slowBudget = Math.max(1, Math.floor(concurrency / 4));
+  // Webhooks found slow, and their attempts in flight. Per process: each dispatcher learns for itself.
+  const slowWebhooks = new LRUCache<string, true>({ max: 10_000 });
+  let slowInFlight = 0;
   const closeTimeoutMs = options.closeTimeoutMs ?? 15_000;
   const keyRing = options.keyRing;
   const secretsOf = (stored: StoredSecrets, now: Date): string[] => (keyRing ? signingSecrets(stored, keyRing, now) : activeSecrets(stored, now));
@@ -160,6 +172,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   async function attempt(delivery: ClaimedDelivery): Promise<void> {
     const result = await send(delivery);
+    if (result.status === null || result.durationMs > slowAfterMs) slowWebhooks.set(delivery.webhookId, true);
+    else slowWebhooks.delete(delivery.webhookId);
     if (abandoned) return;
     let recorded: RecordedAttempt;
     try {
@@ -189,7 +203,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   }
 
   function start(delivery: ClaimedDelivery): void {
+    const slow = slowWebhooks.has(delivery.webhookId);
+    if (slow) slowInFlight += 1;
     const running = attempt(delivery).finally(() => {
+      if (slow) slowInFlight -= 1;
       inFlight.delete(running);
       if (starved) {
         starved = false;
@@ -208,7 +225,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         starved = true;
         return 0;
       }
-      const claimed = await claimDue(prisma, { limit: room, lockMs, perWebhook, now: clock() });
+      const claimed = await claimDue(prisma, {
+        limit: room,
+        lockMs,
+        perWebhook,
+        now: clock(),
+        slow: { webhookIds: [...slowWebhooks.keys()], room: slowBudget - slowInFlight },
+      });
       for (const delivery of claimed) start(delivery);
       // Anything claimed means more may be due (a claim takes a few rows per organisation): claim
       // again at once while there is room.
