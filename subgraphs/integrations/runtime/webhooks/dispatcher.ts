@@ -45,9 +45,10 @@ export interface WebhookDispatcherOptions {
   /** Attempts in flight at once, over all webhooks. Default 64. */
   readonly concurrency?: number;
   /**
-   * An attempt slower than this (or without an answer) marks its webhook slow until one of its
-   * attempts is quick again: slow webhooks get one attempt in flight each, and a quarter of
-   * `concurrency` between them. Default 1 000 ms.
+   * A webhook is trusted with perWebhook attempts at once only after an attempt answered within
+   * this; until then it gets one attempt in flight. One slower or unanswered makes it slow: one
+   * attempt in flight, and all slow webhooks a quarter of `concurrency` between them, so endpoints
+   * that take seconds cannot hold the slots the quick ones need. Default 1 000 ms.
    */
   readonly slowAfterMs?: number;
   /** How long close() waits for in-flight attempts before abandoning them to their leases. Default 15 000 ms. */
@@ -103,9 +104,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const concurrency = positive("concurrency", options.concurrency ?? 64);
   const slowAfterMs = positive("slowAfterMs", options.slowAfterMs ?? 1_000);
   const slowBudget = Math.max(1, Math.floor(concurrency / 4));
-  // Webhooks found slow, and their attempts in flight. Per process: each dispatcher learns for itself.
+  // Webhooks seen answering quickly, webhooks seen slow, and the attempts in flight of the slow
+  // ones. Per process: each dispatcher learns for itself.
+  const provenWebhooks = new LRUCache<string, true>({ max: 10_000 });
   const slowWebhooks = new LRUCache<string, true>({ max: 10_000 });
   let slowInFlight = 0;
+  let mainInFlight = 0;
   const closeTimeoutMs = options.closeTimeoutMs ?? 15_000;
   const keyRing = options.keyRing;
   const secretsOf = (stored: StoredSecrets, now: Date): string[] => (keyRing ? signingSecrets(stored, keyRing, now) : activeSecrets(stored, now));
@@ -172,8 +176,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   async function attempt(delivery: ClaimedDelivery): Promise<void> {
     const result = await send(delivery);
-    if (result.status === null || result.durationMs > slowAfterMs) slowWebhooks.set(delivery.webhookId, true);
-    else slowWebhooks.delete(delivery.webhookId);
+    if (result.status === null || result.durationMs > slowAfterMs) {
+      provenWebhooks.delete(delivery.webhookId);
+      slowWebhooks.set(delivery.webhookId, true);
+    } else {
+      slowWebhooks.delete(delivery.webhookId);
+      provenWebhooks.set(delivery.webhookId, true);
+    }
     if (abandoned) return;
     let recorded: RecordedAttempt;
     try {
@@ -202,11 +211,31 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     }
   }
 
+  /**
+   * Runs an attempt, counted against `concurrency` or, for a slow webhook, against the slow
+   * budget. An attempt still running after slowAfterMs is moved to the slow budget there and then
+   * (its webhook is slow): an endpoint not known yet holds a main slot for that long at most, not
+   * for its whole answer.
+   */
   function start(delivery: ClaimedDelivery): void {
-    const slow = slowWebhooks.has(delivery.webhookId);
+    let slow = slowWebhooks.has(delivery.webhookId);
     if (slow) slowInFlight += 1;
+    else mainInFlight += 1;
+    const demote = slow
+      ? undefined
+      : setTimeout(() => {
+          slow = true;
+          mainInFlight -= 1;
+          slowInFlight += 1;
+          provenWebhooks.delete(delivery.webhookId);
+          slowWebhooks.set(delivery.webhookId, true);
+          wake();
+        }, slowAfterMs);
+    demote?.unref();
     const running = attempt(delivery).finally(() => {
+      clearTimeout(demote);
       if (slow) slowInFlight -= 1;
+      else mainInFlight -= 1;
       inFlight.delete(running);
       if (starved) {
         starved = false;
@@ -220,7 +249,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   function pump(): Promise<number> {
     const run = claiming.then(async () => {
       if (closed) return 0;
-      const room = Math.min(batchSize, concurrency - inFlight.size);
+      const room = Math.min(batchSize, concurrency - mainInFlight);
       if (room <= 0) {
         starved = true;
         return 0;
@@ -230,13 +259,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         lockMs,
         perWebhook,
         now: clock(),
-        slow: { webhookIds: [...slowWebhooks.keys()], room: slowBudget - slowInFlight },
+        endpoints: { proven: [...provenWebhooks.keys()], slow: [...slowWebhooks.keys()], slowRoom: slowBudget - slowInFlight },
       });
       for (const delivery of claimed) start(delivery);
       // Anything claimed means more may be due (a claim takes a few rows per organisation): claim
       // again at once while there is room.
       if (claimed.length > 0) {
-        if (inFlight.size >= concurrency) starved = true;
+        if (mainInFlight >= concurrency) starved = true;
         else wake();
       }
       return claimed.length;

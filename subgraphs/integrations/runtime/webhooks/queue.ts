@@ -128,11 +128,12 @@ export interface ClaimOptions {
   /** Current time. Default new Date(). */
   readonly now?: Date;
   /**
-   * Webhooks the dispatcher has found slow (or not answering): one lease each at most, and no
-   * more than `room` of their deliveries in this claim, so they cannot take the slots the healthy
-   * ones need. Default: none.
+   * What the dispatcher has learnt of the endpoints. Only `proven` webhooks (seen answering
+   * quickly) get perWebhook leases; every other one gets one; and the `slow` ones (seen slow or not
+   * answering) no more than `slowRoom` between them in this claim, so they cannot take the slots
+   * the others need. Default: no such limits.
    */
-  readonly slow?: { readonly webhookIds: readonly string[]; readonly room: number };
+  readonly endpoints?: { readonly proven: readonly string[]; readonly slow: readonly string[]; readonly slowRoom: number };
 }
 
 interface ClaimRow {
@@ -174,8 +175,10 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
   const now = options.now ?? new Date();
   const until = new Date(now.getTime() + lockMs);
   const candidates = perWebhook * 4;
-  const slowIds = [...(options.slow?.webhookIds ?? [])];
-  const slowRoom = Math.max(0, options.slow?.room ?? 0);
+  const limited = options.endpoints !== undefined;
+  const provenIds = [...(options.endpoints?.proven ?? [])];
+  const slowIds = [...(options.endpoints?.slow ?? [])];
+  const slowRoom = Math.max(0, options.endpoints?.slowRoom ?? 0);
   const rows = await prisma.$queryRaw<ClaimRow[]>`
     WITH RECURSIVE organizations(id) AS (
       (SELECT "organizationId" FROM integrations."WebhookDelivery" WHERE status = 'PENDING' ORDER BY "organizationId" LIMIT 1)
@@ -195,7 +198,8 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
       CROSS JOIN LATERAL (
         -- A webhook already at its cap is filtered out here, so it cannot fill the window.
         SELECT d.id, d."webhookId", d."organizationId", d."nextAttemptAt", coalesce(b.leased, 0) AS busy,
-          d."webhookId" = ANY(${slowIds}::uuid[]) AS slow
+          d."webhookId" = ANY(${slowIds}::uuid[]) AS slow,
+          (${limited} AND NOT d."webhookId" = ANY(${provenIds}::uuid[])) AS single
         FROM integrations."WebhookDelivery" d
         JOIN integrations."Webhook" w ON w.id = d."webhookId" AND w.enabled AND w."deletedAt" IS NULL
         LEFT JOIN busy b ON b."webhookId" = d."webhookId"
@@ -204,14 +208,14 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
           AND d."nextAttemptAt" <= ${now}::timestamptz
           AND (d."lockedUntil" IS NULL OR d."lockedUntil" < ${now}::timestamptz)
           AND d.payload IS NOT NULL
-          AND coalesce(b.leased, 0) < CASE WHEN d."webhookId" = ANY(${slowIds}::uuid[]) THEN 1 ELSE ${perWebhook} END
+          AND coalesce(b.leased, 0) < CASE WHEN ${limited} AND NOT d."webhookId" = ANY(${provenIds}::uuid[]) THEN 1 ELSE ${perWebhook} END
         ORDER BY d."nextAttemptAt", d.id
         LIMIT ${candidates}
         FOR UPDATE OF d SKIP LOCKED
       ) candidate
       WHERE o.id IS NOT NULL
     ), ranked AS (
-      SELECT id, "organizationId", "nextAttemptAt", busy, slow,
+      SELECT id, "organizationId", "nextAttemptAt", busy, slow, single,
         row_number() OVER (PARTITION BY "webhookId" ORDER BY "nextAttemptAt", id) AS rank
       FROM due
     ), eligible AS (
@@ -220,7 +224,7 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
       SELECT id, slow,
         row_number() OVER (PARTITION BY "organizationId" ORDER BY "nextAttemptAt", id) AS turn, random() AS shuffle
       FROM ranked
-      WHERE rank + busy <= CASE WHEN slow THEN 1 ELSE ${perWebhook} END
+      WHERE rank + busy <= CASE WHEN single THEN 1 ELSE ${perWebhook} END
     ), ordered AS (
       SELECT id, slow, turn, shuffle, sum(slow::int) OVER (ORDER BY turn, shuffle ROWS UNBOUNDED PRECEDING) AS slow_seen
       FROM eligible
