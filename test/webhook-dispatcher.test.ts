@@ -177,7 +177,8 @@ describe("webhook dispatcher", () => {
     const healthyDone = new Promise<void>((resolve) => {
       healthyRecorded = resolve;
     });
-    // Three hanging attempts leave one of four slots; the hang outlasts the healthy delivery.
+    // A webhook not known yet gets one attempt at a time, so the hanging one holds one slot of
+    // four (and after slowAfterMs not even that); the hang outlasts the healthy delivery.
     const subject = dispatcher({
       concurrency: 4,
       agent: { allowPrivate: true, timeoutMs: 4000 },
@@ -189,19 +190,19 @@ describe("webhook dispatcher", () => {
     });
     try {
       for (let i = 0; i < 3; i++) await subject.handle(event(slowOrg));
-      await hanging.received(3);
+      await hanging.received(1);
       await subject.handle(event(org));
       await healthyDone;
       assert.deepEqual(recorded, [webhookId], "no hanging attempt has finished");
-      assert.equal(hanging.requests.length, 3);
+      assert.equal(hanging.requests.length, 1, "one attempt at a time for a webhook not known to answer quickly");
       assert.equal((await prisma.webhookDelivery.findFirstOrThrow({ where: { webhookId } })).status, "SUCCEEDED");
       const stuck = await prisma.webhookDelivery.findMany({ where: { webhookId: slowWebhook } });
       assert.equal(stuck.length, 3);
       for (const delivery of stuck) {
         assert.equal(delivery.status, "PENDING");
-        assert.equal(delivery.attempt, 0, "the hanging attempts are still in flight");
-        assert.ok(delivery.lockedUntil !== null);
+        assert.equal(delivery.attempt, 0, "the hanging attempt is still in flight");
       }
+      assert.equal(stuck.filter((delivery) => delivery.lockedUntil !== null).length, 1);
     } finally {
       await prisma.webhook.update({ where: { id: slowWebhook }, data: { enabled: false } });
       await subject.close();
