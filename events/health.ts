@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 
 /** What a long-running part of the pipeline says about itself: can it do its work right now? */
@@ -13,8 +13,16 @@ export interface Health {
  * The probes of an events process (events/main.ts): `/healthz` answers 200 while the process runs
  * (liveness; a part that gave up exits instead), `/readyz` 200 or 503 with the part's health.
  */
-export async function serveHealth(health: () => Health, port: number, host: string, metrics?: Registry): Promise<Server> {
+export async function serveHealth(
+  health: () => Health,
+  port: number,
+  host: string,
+  metrics?: Registry,
+  /** Serves other paths of the process (the integrations runtime's inbound chat requests); false to fall through. */
+  handler?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>,
+): Promise<Server> {
   const server = createServer(async (request, response) => {
+    if (handler && (await handler(request, response))) return;
     const path = new URL(request.url ?? "/", "http://events").pathname;
     if (path === "/metrics" && metrics) {
       const text = await metrics.metrics().catch(() => null);

@@ -139,6 +139,19 @@ export const VARIABLES = {
   WEBHOOK_RETRY_SCHEDULE: durationList,
   WEBHOOK_DISABLE_AFTER_FAILURES: positiveInteger,
   WEBHOOK_DISABLE_AFTER: duration,
+  SLACK_CLIENT_ID: str,
+  SLACK_CLIENT_SECRET: str,
+  SLACK_SIGNING_SECRET: str,
+  SLACK_API_URL: httpUrl,
+  SLACK_AUTHORIZE_URL: httpUrl,
+  TEAMS_APP_ID: str,
+  TEAMS_APP_PASSWORD: str,
+  TEAMS_OPENID_METADATA_URL: httpUrl,
+  TEAMS_TOKEN_URL: httpUrl,
+  WEB_APP_URL: httpUrl,
+  PUBLIC_URL: httpUrl,
+  GATEWAY_URL: httpUrl,
+  INTEGRATIONS_RUNTIME_URL: httpUrl,
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -342,6 +355,8 @@ export interface ServeGatewayConfig extends ServeCommon {
   readonly supergraphPath: string;
   readonly jwt: JwtConfig;
   readonly development: boolean;
+  /** Where Slack's and Teams' inbound requests are handed (the integrations runtime); absent: they 404. */
+  readonly integrationsRuntimeUrl: string | undefined;
 }
 export interface ServeSubgraphConfig extends ServeCommon {
   readonly part: SubgraphName;
@@ -378,6 +393,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
         REDIS_URL: VARIABLES.REDIS_URL(optional),
         SUPERGRAPH_PATH: VARIABLES.SUPERGRAPH_PATH({ default: fileURLToPath(new URL("../supergraph.graphql", import.meta.url)) }),
         JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional),
+        INTEGRATIONS_RUNTIME_URL: VARIABLES.INTEGRATIONS_RUNTIME_URL(optional),
         // JWT_SECRET is required in production only when no JWKS URL is set.
         ...LOCAL_JWT,
         JWT_SECRET: VARIABLES.JWT_SECRET({
@@ -389,7 +405,15 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
       options,
     );
     const jwt: JwtConfig = env.JWT_JWKS_URL ? { jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE } : localJwtOf(env);
-    return { ...serveCommonOf(env), part, redisUrl: env.REDIS_URL, supergraphPath: env.SUPERGRAPH_PATH, jwt, development: env.NODE_ENV !== "production" };
+    return {
+      ...serveCommonOf(env),
+      part,
+      redisUrl: env.REDIS_URL,
+      supergraphPath: env.SUPERGRAPH_PATH,
+      jwt,
+      development: env.NODE_ENV !== "production",
+      integrationsRuntimeUrl: env.INTEGRATIONS_RUNTIME_URL,
+    };
   }
   const env = read({ ...SERVE, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")) }, options);
   return { ...serveCommonOf(env), part, databaseUrl: env.DATABASE_URL };
@@ -454,10 +478,86 @@ export function webhookConfig(options?: ReadOptions & { readonly requireKeys?: b
   };
 }
 
+export interface ChatConfig {
+  /** Absent unless SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET are all set. */
+  readonly slack: { clientId: string; clientSecret: string; signingSecret: string; apiUrl: string; authorizeUrl: string } | undefined;
+  /** Absent unless TEAMS_APP_ID and TEAMS_APP_PASSWORD are both set. */
+  readonly teams: { appId: string; appPassword: string; openIdMetadataUrl: string; tokenUrl: string } | undefined;
+  /** Links in chat messages open the web app here. */
+  readonly webUrl: string;
+  /** The gateway's public address (Slack's OAuth redirect comes back to it). */
+  readonly publicUrl: string;
+}
+
+/**
+ * The Slack and Teams apps' settings (the integrations runtime). An app is on when its credentials
+ * are set; half of them is a mistake and stops the process, naming what is missing.
+ */
+export function chatConfig(options?: ReadOptions & { readonly defaultUrl?: string }): ChatConfig {
+  const pairedWith = (names: readonly string[]) => ({
+    ...optional,
+    requiredWhen: (env: Readonly<Record<string, unknown>>) => names.some((name) => env[name] !== undefined),
+    desc: `set together with ${names.join(", ")}`,
+  });
+  const env = read(
+    {
+      SLACK_CLIENT_ID: VARIABLES.SLACK_CLIENT_ID(pairedWith(["SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET"])),
+      SLACK_CLIENT_SECRET: VARIABLES.SLACK_CLIENT_SECRET(pairedWith(["SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET"])),
+      SLACK_SIGNING_SECRET: VARIABLES.SLACK_SIGNING_SECRET(pairedWith(["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"])),
+      SLACK_API_URL: VARIABLES.SLACK_API_URL({ default: "https://slack.com/api/" }),
+      SLACK_AUTHORIZE_URL: VARIABLES.SLACK_AUTHORIZE_URL({ default: "https://slack.com/oauth/v2/authorize" }),
+      TEAMS_APP_ID: VARIABLES.TEAMS_APP_ID(pairedWith(["TEAMS_APP_PASSWORD"])),
+      TEAMS_APP_PASSWORD: VARIABLES.TEAMS_APP_PASSWORD(pairedWith(["TEAMS_APP_ID"])),
+      TEAMS_OPENID_METADATA_URL: VARIABLES.TEAMS_OPENID_METADATA_URL({ default: "https://login.botframework.com/v1/.well-known/openidconfiguration" }),
+      TEAMS_TOKEN_URL: VARIABLES.TEAMS_TOKEN_URL({ default: "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token" }),
+      WEB_APP_URL: VARIABLES.WEB_APP_URL(optional),
+      PUBLIC_URL: VARIABLES.PUBLIC_URL(optional),
+    },
+    options,
+  );
+  const fallback = options?.defaultUrl ?? "http://localhost:4000";
+  return {
+    slack:
+      env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_SIGNING_SECRET
+        ? {
+            clientId: env.SLACK_CLIENT_ID,
+            clientSecret: env.SLACK_CLIENT_SECRET,
+            signingSecret: env.SLACK_SIGNING_SECRET,
+            apiUrl: env.SLACK_API_URL,
+            authorizeUrl: env.SLACK_AUTHORIZE_URL,
+          }
+        : undefined,
+    teams:
+      env.TEAMS_APP_ID && env.TEAMS_APP_PASSWORD
+        ? { appId: env.TEAMS_APP_ID, appPassword: env.TEAMS_APP_PASSWORD, openIdMetadataUrl: env.TEAMS_OPENID_METADATA_URL, tokenUrl: env.TEAMS_TOKEN_URL }
+        : undefined,
+    webUrl: env.WEB_APP_URL ?? env.PUBLIC_URL ?? fallback,
+    publicUrl: env.PUBLIC_URL ?? fallback,
+  };
+}
+
 /** `node scripts/serve.ts integrations-runtime`: Kafka -> webhook deliveries (and its probes). */
-export function integrationsRuntimeConfig(options?: ReadOptions): EventsPartConfig & { readonly databaseUrl: string } {
-  const env = read({ ...PROBES, ...KAFKA, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL of the webhook delivery queue")) }, options);
-  return { databaseUrl: env.DATABASE_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+export function integrationsRuntimeConfig(
+  options?: ReadOptions,
+): EventsPartConfig & { readonly databaseUrl: string; readonly gatewayUrl: string | undefined; readonly signingSecret: string | undefined } {
+  const env = read(
+    {
+      ...PROBES,
+      ...KAFKA,
+      DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL of the webhook delivery queue")),
+      GATEWAY_URL: VARIABLES.GATEWAY_URL(optional),
+      INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),
+    },
+    options,
+  );
+  return {
+    databaseUrl: env.DATABASE_URL,
+    kafkaBrokers: brokersOf(env),
+    port: env.PORT,
+    host: env.HOST,
+    gatewayUrl: env.GATEWAY_URL,
+    signingSecret: env.INTERNAL_SIGNING_SECRET,
+  };
 }
 
 /** `npm run dev-token`: DATABASE_URL when set, else the embedded database; the local JWT settings. */

@@ -9,7 +9,7 @@
 // and exit 0 (platform/lifecycle.ts).
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { integrationsRuntimeConfig, serveConfig, webhookConfig, type ServePart } from "../platform/config.ts";
+import { chatConfig, integrationsRuntimeConfig, serveConfig, webhookConfig, type ServePart } from "../platform/config.ts";
 import { createPrisma } from "../platform/db.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { createLogger } from "../platform/logger.ts";
@@ -53,10 +53,22 @@ if (part === "integrations-runtime") {
   const prisma = createPrisma({ url: config.databaseUrl });
   lifecycle.add("prisma", () => prisma.$disconnect());
   const metrics = new Registry();
+  const chat = chatConfig();
+  const chatOn = chat.slack !== undefined || chat.teams !== undefined;
+  if (chatOn && (!config.gatewayUrl || !config.signingSecret)) {
+    logger.fatal(
+      "the Slack or Teams app is configured: GATEWAY_URL and INTERNAL_SIGNING_SECRET must be set too (the runtime acts as chat users through the gateway)",
+    );
+    process.exit(1);
+  }
   const runtime = await startIntegrationsRuntime({
     prisma,
     metrics,
     webhooks: settings,
+    chat:
+      chatOn && config.gatewayUrl && config.signingSecret
+        ? { ...chat, gatewayUrl: config.gatewayUrl, signingSecret: config.signingSecret, keyRing: settings.keyRing }
+        : undefined,
     retrySchedule: webhooks.retrySchedule,
     health: { disableAfterFailures: webhooks.disableAfterFailures, disableAfterMs: webhooks.disableAfterMs },
     logger,
@@ -71,7 +83,8 @@ if (part === "integrations-runtime") {
   });
   lifecycle.add("consumer", () => pipeline.close());
   void pipeline.failed.then((error) => lifecycle.fail(error, "the integrations consumer gave up; exiting for the supervisor to restart it"));
-  const probes = await serveHealth(() => pipeline.health(), config.port, config.host, metrics);
+  // One port: probes, /metrics, and the inbound chat requests the gateway forwards (INTEGRATIONS_RUNTIME_URL).
+  const probes = await serveHealth(() => pipeline.health(), config.port, config.host, metrics, runtime.inbound);
   lifecycle.add("probes", () => {
     probes.close();
     probes.closeAllConnections();
@@ -93,6 +106,7 @@ if (part === "integrations-runtime") {
     port: config.port,
     host: config.host,
     development: config.development,
+    integrationsRuntimeUrl: config.integrationsRuntimeUrl,
   });
   lifecycle.add("gateway", () => gateway.dispose());
 } else {

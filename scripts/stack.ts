@@ -35,6 +35,8 @@ export interface StackOptions {
   readonly subscriptions?: GatewayOptions["subscriptions"];
   /** Webhook secrets' key ring and target rule, shared with the delivery runtime. @default ephemeralWebhookSettings() */
   readonly webhooks?: WebhookSettings;
+  /** Where the gateway hands Slack's and Teams' inbound requests (the integrations runtime's HTTP address). */
+  readonly integrationsRuntimeUrl?: GatewayOptions["integrationsRuntimeUrl"];
   /** One logger for the gateway and the subgraphs (tests capture what they log). */
   readonly logger?: Logger;
 }
@@ -92,6 +94,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
         subscriptions: options.subscriptions,
         extraMetrics: options.extraMetrics,
+        integrationsRuntimeUrl: options.integrationsRuntimeUrl,
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,

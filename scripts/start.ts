@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { startConfig, webhookConfig } from "../platform/config.ts";
+import { chatConfig, startConfig, webhookConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
@@ -20,6 +20,7 @@ import { SUPERGRAPH_PATH, startStack } from "./stack.ts";
 import { startLiveEvents } from "./live.ts";
 import { createLogger } from "../platform/logger.ts";
 import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
+import { serveInbound } from "../subgraphs/integrations/runtime/chat/inbound.ts";
 import { generateKey } from "../subgraphs/integrations/runtime/webhooks/secret-box.ts";
 import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
 
@@ -80,7 +81,12 @@ const webhooks = webhookSettingsOf({
 const runtimePrisma = createPrisma({ url: databaseUrl, poolMax: 2 });
 lifecycle.add("integrations database", () => runtimePrisma.$disconnect());
 const runtimeMetrics = new Registry();
+const signingSecret = config.signingSecret ?? randomBytes(32).toString("hex");
+// Slack and Teams are on when their credentials are set (see README, Environment).
+const chat = chatConfig({ defaultUrl: `http://localhost:${config.ports.gateway}` });
+let gatewayUrl = `http://127.0.0.1:${config.ports.gateway}`;
 const runtime = await startIntegrationsRuntime({
+  chat: chat.slack || chat.teams ? { ...chat, gatewayUrl: () => gatewayUrl, signingSecret, keyRing: webhooks.keyRing } : undefined,
   prisma: runtimePrisma,
   metrics: runtimeMetrics,
   webhooks,
@@ -89,6 +95,9 @@ const runtime = await startIntegrationsRuntime({
   logger: createLogger("integrations"),
 });
 lifecycle.add("integrations runtime", () => runtime.close());
+// The gateway hands the chat services' requests to the runtime's own HTTP port, as in production.
+const inbound = await serveInbound(runtime.inbound);
+lifecycle.add("integrations inbound", () => inbound.close());
 const live = await startLiveEvents({
   databaseUrl,
   redis,
@@ -101,7 +110,7 @@ const live = await startLiveEvents({
 lifecycle.add("event pipeline", () => live.dispose());
 const stack = await startStack({
   databaseUrl,
-  signingSecret: config.signingSecret ?? randomBytes(32).toString("hex"),
+  signingSecret,
   jwt: config.jwt,
   development: config.development,
   graphiqlHeaders: { Authorization: `Bearer ${token}` },
@@ -112,8 +121,10 @@ const stack = await startStack({
   poolMax: embedded ? 4 : 10,
   webhooks,
   extraMetrics: [runtimeMetrics],
+  integrationsRuntimeUrl: inbound.url,
   ports: config.ports,
 });
+gatewayUrl = stack.gateway.url;
 // Closed first: the gateway drains its requests in flight before the pipeline and database go.
 lifecycle.add("gateway and subgraphs", () => stack.dispose());
 

@@ -34,6 +34,7 @@ import { variableCoercionPlugin } from "./plugins/variable-coercion.ts";
 import { codeClientErrors } from "./execution/client-error-codes.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
+import { createIntegrationsRelay } from "./integrations/relay.ts";
 import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
 import { sendGraphQLError, sendJson } from "../../platform/http.ts";
@@ -82,6 +83,11 @@ export interface GatewayOptions {
   readonly subscriptions?: SubscriptionsSetup;
   /** Metrics of parts running in the gateway's process (`npm start`'s integrations runtime), served with its own on /metrics. */
   readonly extraMetrics?: readonly Registry[];
+  /**
+   * The integrations runtime's HTTP address: Slack's and Teams' inbound paths (`/integrations/*`) are
+   * handed to it. A function when it is known only after the gateway starts. Absent: those paths 404.
+   */
+  readonly integrationsRuntimeUrl?: string | (() => string | undefined);
 }
 
 export interface RunningGateway {
@@ -199,6 +205,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes });
+  const integrations = createIntegrationsRelay({
+    runtimeUrl: options.integrationsRuntimeUrl,
+    signingSecret: options.signingSecret,
+    admit,
+    runOperation,
+    rateLimiter,
+    logger,
+    maxBodyBytes,
+  });
 
   const handleGraphQL = createGraphQLHandler({
     apollo,
@@ -259,6 +274,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return void response.end(graphiqlHtml("/graphql", options.graphiqlHeaders ?? {}));
       }
       if (rest.handles(request, url)) return rest.handle(request, response, url, correlationId);
+      if (integrations.handles(url)) return integrations.handle(request, response, url, correlationId);
       if (url.pathname === "/graphql") return handleGraphQL(request, response, url, correlationId);
       return sendJson(response, 404, { error: "not found" });
     })().catch((error: unknown) => {

@@ -35,6 +35,8 @@ export interface HarnessOptions {
   apiKeyCacheTtlMs?: number;
   /** Webhook secrets' key ring and target rules. @default ephemeralWebhookSettings(): private targets allowed, http accepted */
   webhooks?: WebhookSettings;
+  /** Where the gateway hands Slack's and Teams' requests (see test/support/chat.ts). */
+  integrationsRuntimeUrl?: GatewayOptions["integrationsRuntimeUrl"];
 }
 
 export interface GraphQLResult {
@@ -99,6 +101,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
       : undefined,
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs ?? 0,
     webhooks: options.webhooks,
+    integrationsRuntimeUrl: options.integrationsRuntimeUrl,
     onQuery: () => {
       sql.count += 1;
     },

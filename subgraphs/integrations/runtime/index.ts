@@ -4,8 +4,10 @@
  * in a group of its own (`serve.ts integrations-runtime`, the full stack) or by the in-process
  * pipeline (`npm start`). Same code, two feeds.
  *
- * Today that is outgoing webhooks: each event becomes one queued delivery per matching webhook
- * (idempotently: a replayed event adds nothing), and the dispatcher sends them from the queue.
+ * Outgoing webhooks: each event becomes one queued delivery per matching webhook (idempotently: a
+ * replayed event adds nothing), and the dispatcher sends them from the queue. The chat apps (Slack,
+ * Teams; chat/index.ts) queue their notifications from the same events, and answer the inbound
+ * requests the gateway hands over (`inbound`, served on the runtime's HTTP port).
  */
 import type { DomainEvent } from "../../../events/contracts/envelope.ts";
 import type { PrismaClient } from "../../../platform/db.ts";
@@ -17,6 +19,10 @@ import { createWebhookMetrics } from "./webhooks/metrics.ts";
 import { sealStoredSecrets } from "./webhooks/secrets.ts";
 import { applyMembershipEvent } from "./webhooks/creator-rights.ts";
 import type { WebhookHealthPolicy } from "./webhooks/queue.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { startChat, type ChatOptions } from "./chat/index.ts";
+import { createInboundHandler } from "./chat/inbound.ts";
+import type { ChatSettings } from "./chat/settings.ts";
 
 export interface IntegrationsRuntimeOptions {
   readonly prisma: PrismaClient;
@@ -31,6 +37,10 @@ export interface IntegrationsRuntimeOptions {
   readonly metrics?: Registry;
   /** @default createLogger("integrations-runtime") */
   readonly logger?: Logger;
+  /** The Slack and Teams apps. Absent: no chat notifications, and their inbound paths answer 404. */
+  readonly chat?: ChatSettings;
+  /** Chat dispatcher tuning and the way to act as a chat user (tests, benchmarks). */
+  readonly chatOptions?: Pick<ChatOptions, "dispatcher" | "actAs">;
 }
 
 /** What a feed hands events to (structurally the events pipeline's EventSink). */
@@ -41,6 +51,11 @@ export interface RuntimeSink {
 
 export interface IntegrationsRuntime {
   readonly sink: RuntimeSink;
+  /**
+   * Answers the chat services' requests the gateway forwards (`/integrations/*`); false for any
+   * other path, so the process's HTTP server can serve its probes too.
+   */
+  inbound(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
   /** Sends everything due now and waits for it (tests). */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -71,6 +86,8 @@ export async function startIntegrationsRuntime(options: IntegrationsRuntimeOptio
     agent: { ...options.dispatcher?.agent, allowPrivate: allowPrivateTargets },
     logger,
   });
+  const chat = options.chat ? startChat({ prisma: options.prisma, settings: options.chat, logger, metrics: options.metrics, ...options.chatOptions }) : null;
+  const inbound = createInboundHandler({ routes: chat?.routes ?? {}, signingSecret: options.chat?.signingSecret ?? "", logger });
   return {
     sink: {
       name: "webhooks",
@@ -79,11 +96,17 @@ export async function startIntegrationsRuntime(options: IntegrationsRuntimeOptio
         // topic keep their order, and membership events are the users topic's.
         await applyMembershipEvent(options.prisma, event);
         await dispatcher.handle(event);
+        await chat?.handle(event);
         return undefined;
       },
     },
-    drain: () => dispatcher.drain(),
+    inbound,
+    async drain() {
+      await dispatcher.drain();
+      await chat?.drain();
+    },
     async close() {
+      await chat?.close();
       await dispatcher.close();
       await metrics?.close();
     },
