@@ -95,6 +95,35 @@ describe("Slack app", () => {
     });
   });
 
+  describe("the runtime's doors", () => {
+    it("refuse a Slack-signed request that did not come through the gateway", async () => {
+      const { slackRequest } = await import("./support/slack-server.ts");
+      const body = JSON.stringify({ token: "x", challenge: "direct", type: "url_verification" });
+      const direct = await slackRequest(new URL("/integrations/slack/events", chat.inboundUrl).toString(), SLACK_APP.signingSecret, body);
+      assert.equal(direct.status, 401);
+    });
+
+    it("POST /internal/graphql refuses unsigned, identity-less and replayed requests", async () => {
+      const { signInternalRequest } = await import("../platform/identity.ts");
+      const { TEST_SIGNING_SECRET } = await import("./support/harness.ts");
+      const url = new URL("/internal/graphql", chat.gatewayUrl);
+      const body = JSON.stringify({ query: "{ me { id } }" });
+      const post = (headers: Record<string, string>) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+      assert.equal((await post({})).status, 401);
+      const anonymous = signInternalRequest({ method: "POST", path: "/internal/graphql", body, identity: null, correlationId: "test-anonymous" }, TEST_SIGNING_SECRET);
+      assert.equal((await post(anonymous)).status, 401);
+      const owner = await chat.user(0, "OWNER");
+      const identity = { userId: owner.id, organizationId: owner.organizationId, role: "OWNER" as const };
+      const forged = signInternalRequest({ method: "POST", path: "/internal/graphql", body, identity, correlationId: "test-forged" }, "not-the-internal-secret");
+      assert.equal((await post(forged)).status, 401);
+      const signed = signInternalRequest({ method: "POST", path: "/internal/graphql", body, identity, correlationId: "test-signed" }, TEST_SIGNING_SECRET);
+      const first = await post(signed);
+      assert.equal(first.status, 200);
+      assert.deepEqual(((await first.json()) as { data: unknown }).data, { me: { id: owner.id } });
+      assert.equal((await post(signed)).status, 401, "a replayed signed request is refused");
+    });
+  });
+
   describe("install", () => {
     it("is for OWNER and ADMIN only, and needs a signed-in user", async () => {
       for (const role of ["MEMBER", "VIEWER", "GUEST"] as const) assert.equal((await chat.slackInstallLink(0, role)).status, 403, role);

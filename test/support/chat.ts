@@ -25,6 +25,8 @@ export interface ChatHarness {
   readonly slack: SlackServer;
   readonly bot: BotConnector;
   readonly gatewayUrl: string;
+  /** The runtime's own inbound address (what the gateway forwards to). */
+  readonly inboundUrl: string;
   /** The Kafka pipeline (relay → topics → the runtime's consumer group), when asked for. */
   readonly pipeline: LivePipeline | null;
   /** A seeded user's id and email. */
@@ -115,6 +117,7 @@ export async function startChatHarness(name: string, options: { pipeline?: boole
     slack,
     bot,
     gatewayUrl,
+    inboundUrl: inbound.url,
     pipeline,
     user,
     slackInstallLink,
