@@ -19,8 +19,8 @@ export class MalformedBodyError extends Error {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Reads the whole body as UTF-8, refusing bodies over `limit` bytes without buffering them, and bodies that are not UTF-8. */
-export async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+/** Reads the whole body as bytes (signatures cover them exactly), refusing bodies over `limit` bytes without buffering them. */
+export async function readBodyBytes(request: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limit) throw new PayloadTooLargeError(limit);
   const chunks: Buffer[] = [];
@@ -30,8 +30,14 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
     if (size > limit) throw new PayloadTooLargeError(limit);
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks);
+}
+
+/** Reads the whole body as UTF-8, refusing bodies over `limit` bytes without buffering them, and bodies that are not UTF-8. */
+export async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const bytes = await readBodyBytes(request, limit);
   try {
-    return UTF8.decode(Buffer.concat(chunks));
+    return UTF8.decode(bytes);
   } catch {
     throw new MalformedBodyError();
   }

@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../../platform/logger.ts";
 import { NonceRegistry, signInternalRequest, verifyInternalRequest, type Identity } from "../../../platform/identity.ts";
-import { PayloadTooLargeError, headerOf } from "../../../platform/http.ts";
+import { PayloadTooLargeError, headerOf, readBodyBytes } from "../../../platform/http.ts";
 import { problem, sendProblem } from "../../../platform/problem.ts";
 import type { RateLimiter } from "../limits/rate-limit.ts";
 import type { Admit } from "../execution/admission.ts";
@@ -59,18 +59,6 @@ export interface IntegrationsRelay {
   handle(request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string): Promise<void>;
 }
 
-async function readBytes(request: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(request.headers["content-length"] ?? 0) > limit) throw new PayloadTooLargeError(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new PayloadTooLargeError(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 export function createIntegrationsRelay(options: IntegrationsRelayOptions): IntegrationsRelay {
   const { logger, signingSecret } = options;
   const nonces = new NonceRegistry();
@@ -91,7 +79,7 @@ export function createIntegrationsRelay(options: IntegrationsRelayOptions): Inte
       if (!admission.caller) return sendProblem(response, problem("UNAUTHENTICATED", "sign in to install an integration", { correlationId }));
       identity = admission.caller.identity;
     }
-    const body = request.method === "GET" || request.method === "HEAD" ? Buffer.alloc(0) : await readBytes(request, options.maxBodyBytes);
+    const body = request.method === "GET" || request.method === "HEAD" ? Buffer.alloc(0) : await readBodyBytes(request, options.maxBodyBytes);
     const path = url.pathname + url.search;
     const method = request.method ?? "GET";
     const headers: Record<string, string> = signInternalRequest({ method, path, body, identity, correlationId }, signingSecret);
@@ -124,7 +112,7 @@ export function createIntegrationsRelay(options: IntegrationsRelayOptions): Inte
 
   async function actAs(request: IncomingMessage, response: ServerResponse, correlationId: string): Promise<void> {
     if (request.method !== "POST") return sendProblem(response, problem("METHOD_NOT_ALLOWED", "POST only", { correlationId }));
-    const body = (await readBytes(request, options.maxBodyBytes)).toString("utf8");
+    const body = (await readBodyBytes(request, options.maxBodyBytes)).toString("utf8");
     const verified = verifyInternalRequest({ method: "POST", path: INTERNAL_GRAPHQL_PATH, body }, headerOf(request), signingSecret, nonces);
     if (!verified.ok || !verified.identity) {
       logger.warn({ correlationId, reason: verified.ok ? "no identity" : verified.reason }, "refused an internal operation");

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { NonceRegistry, verifyInternalRequest, type Identity } from "../../../../platform/identity.ts";
-import { PayloadTooLargeError, headerOf } from "../../../../platform/http.ts";
+import { PayloadTooLargeError, headerOf, readBodyBytes } from "../../../../platform/http.ts";
 import { problem, sendProblem, type Problem } from "../../../../platform/problem.ts";
 import type { Logger } from "../../../../platform/logger.ts";
 
@@ -32,17 +32,6 @@ export type InboundResponse =
 export type InboundRoute = (request: InboundRequest) => Promise<InboundResponse>;
 
 const MAX_BODY_BYTES = 1_000_000;
-
-async function readBytes(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** `routes` by "METHOD /path"; answers everything under /integrations/ and returns false for other paths. */
 export function createInboundHandler(options: {
@@ -76,7 +65,7 @@ export function createInboundHandler(options: {
         send({ problem: problem("NOT_FOUND", `no ${request.method} ${url.pathname} here`) });
         return true;
       }
-      const body = await readBytes(request);
+      const body = await readBodyBytes(request, MAX_BODY_BYTES);
       const header = headerOf(request);
       const verified = verifyInternalRequest(
         { method: request.method ?? "GET", path: url.pathname + url.search, body: body.toString("utf8") },

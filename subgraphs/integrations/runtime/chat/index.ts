@@ -8,6 +8,7 @@ import type { DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient } from "../../../../platform/db.ts";
 import type { Logger } from "../../../../platform/logger.ts";
 import { createActAs } from "./act-as.ts";
+import { ChatCallError, type BreakerState } from "./connector.ts";
 import { createCommandCore } from "./commands/core.ts";
 import { createChatDirectory } from "./directory.ts";
 import { Background, type InboundRoute } from "./inbound.ts";
@@ -55,7 +56,7 @@ export function startChat(options: ChatOptions): ChatApps {
   const actAs = options.actAs ?? createActAs({ gatewayUrl: settings.gatewayUrl, signingSecret: settings.signingSecret });
   const commands = createCommandCore({ actAs, webUrl: settings.webUrl });
   const background = new Background(logger);
-  const breakers: Partial<Record<ChatProvider, () => "closed" | "open" | "half-open">> = {};
+  const breakers: Partial<Record<ChatProvider, () => BreakerState>> = {};
   let metrics: ChatMetrics | null = null;
   const onRequest = (provider: ChatProvider) => (operation: string, outcome: Parameters<ChatMetrics["onRequest"]>[2], durationMs: number) =>
     metrics?.onRequest(provider, operation, outcome, durationMs);
@@ -82,7 +83,7 @@ export function startChat(options: ChatOptions): ChatApps {
     };
     senders.SLACK = async (channel, notices) => {
       const token = await directory.botToken(channel.installationId);
-      if (!token) throw Object.assign(new Error("the Slack app was uninstalled"), { kind: "fatal" });
+      if (!token) throw new ChatCallError("fatal", "the Slack app was uninstalled");
       const message = slackNoticeMessage(notices);
       await client.postMessage(token, { channel: channel.channelId, text: message.text, blocks: message.blocks });
     };
@@ -102,7 +103,7 @@ export function startChat(options: ChatOptions): ChatApps {
         where: { installationId: channel.installationId, conversationId: channel.channelId, removedAt: null, installation: { uninstalledAt: null } },
         select: { serviceUrl: true },
       });
-      if (!conversation) throw Object.assign(new Error("the bot was removed from this conversation"), { kind: "fatal" });
+      if (!conversation) throw new ChatCallError("fatal", "the bot was removed from this conversation");
       await client.sendToConversation(conversation.serviceUrl, channel.channelId, teamsNoticeActivity(notices));
     };
   }

@@ -4,9 +4,8 @@
  * it (the figure the issue's < 1 s target is about).
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { BreakerState, CallOutcome } from "./connector.ts";
 import type { ChatProvider } from "./model.ts";
-
-export type CallOutcome = "ok" | "rate_limited" | "transient" | "fatal" | "broken";
 
 export interface ChatMetrics {
   onRequest(provider: ChatProvider, operation: string, outcome: CallOutcome, durationMs: number): void;
@@ -21,7 +20,7 @@ export const CHAT_METRIC_NAMES = [
   "sunday_chat_notification_latency_seconds",
 ] as const;
 
-export function createChatMetrics(registry: Registry, breakers: Partial<Record<ChatProvider, () => "closed" | "open" | "half-open">>): ChatMetrics {
+export function createChatMetrics(registry: Registry, breakers: Partial<Record<ChatProvider, () => BreakerState>>): ChatMetrics {
   const requests = new Counter({
     name: "sunday_chat_requests_total",
     help: "Calls to a chat service (Slack Web API, Bot Connector) by outcome",

@@ -9,9 +9,10 @@
 import type { Logger } from "../../../../../platform/logger.ts";
 import type { PrismaClient } from "../../../../../platform/db.ts";
 import type { ChatNotice, ChatProvider } from "../model.ts";
+import { ChatCallError } from "../connector.ts";
 import { claimChannel, dueChannels, markFailed, markSent, retryLater, type ClaimedNotification } from "./queue.ts";
 
-/** Posts notices to one channel; throws an error with `kind` ("rate_limited" | "transient" | "broken" | "fatal") and `retryAfterMs`. */
+/** Posts notices to one channel; a refusal throws a ChatCallError (connector.ts) saying what to do. */
 export type ChannelSender = (channel: { provider: ChatProvider; installationId: string; channelId: string }, notices: readonly ChatNotice[]) => Promise<void>;
 
 export interface ChatDispatcherOptions {
@@ -81,8 +82,9 @@ export function createChatDispatcher(options: ChatDispatcherOptions): ChatDispat
       await markSent(prisma, ids);
       options.onSent?.(channelKey, notices);
     } catch (error) {
-      const failure = error as { kind?: string; retryAfterMs?: number; message?: string };
-      const reason = failure.message ?? String(error);
+      // Anything but a classified refusal (a bug, the database) is retried like a network error.
+      const failure = error instanceof ChatCallError ? error : new ChatCallError("transient", error instanceof Error ? error.message : String(error));
+      const reason = failure.message;
       if (failure.kind === "rate_limited") {
         const wait = Math.max(failure.retryAfterMs ?? channelIntervalMs, channelIntervalMs);
         nextSendAt.set(channelKey, Date.now() + wait);

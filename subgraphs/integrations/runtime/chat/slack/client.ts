@@ -14,29 +14,22 @@
  *                   retrying will not help, `slackError` says why;
  *   - broken:       the breaker is open and nothing was sent; try again later.
  */
-import { CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, isBrokenCircuitError, retry } from "cockatiel";
+import { ExponentialBackoff, handleWhen, isBrokenCircuitError, retry } from "cockatiel";
+import { type BreakerOptions, type BreakerState, type CallKind, type CallOutcome, ChatCallError, connectorBreaker, retryAfterMs } from "../connector.ts";
 import { ErrorCode, LogLevel, WebClient } from "@slack/web-api";
 
-export type SlackCallKind = "rate_limited" | "transient" | "fatal" | "broken";
-export type SlackCallOutcome = "ok" | SlackCallKind;
-export type SlackBreakerState = "closed" | "open" | "half-open";
+export type SlackCallKind = CallKind;
+export type SlackCallOutcome = CallOutcome;
+export type SlackBreakerState = BreakerState;
 
-export class SlackCallError extends Error {
-  readonly kind: SlackCallKind;
-  /** From a 429's Retry-After, when it had one. */
-  readonly retryAfterMs: number | undefined;
+export class SlackCallError extends ChatCallError {
   /** The `error` of an `ok: false` answer, e.g. "channel_not_found". */
   readonly slackError: string | undefined;
-  /** The HTTP status, when the failure was one. */
-  readonly status: number | undefined;
 
   constructor(kind: SlackCallKind, message: string, details: { retryAfterMs?: number; slackError?: string; status?: number; cause?: unknown } = {}) {
-    super(message, { cause: details.cause });
+    super(kind, message, details);
     this.name = "SlackCallError";
-    this.kind = kind;
-    this.retryAfterMs = details.retryAfterMs;
     this.slackError = details.slackError;
-    this.status = details.status;
   }
 }
 
@@ -45,12 +38,7 @@ export interface SlackClientOptions {
   readonly apiUrl: string;
   /** Bound on one HTTP request. Default 10 000 ms. */
   readonly timeoutMs?: number;
-  readonly breaker?: {
-    /** Consecutive transient failures that open the circuit. Default 5. */
-    readonly consecutiveFailures?: number;
-    /** How long an open circuit fails fast before one trial call goes through. Default 30 000 ms. */
-    readonly halfOpenAfterMs?: number;
-  };
+  readonly breaker?: BreakerOptions;
   /** Once per HTTP request, for metrics. Runs on the call's path: keep it cheap; a throwing hook is ignored. */
   readonly onRequest?: (method: string, outcome: SlackCallOutcome, durationMs: number) => void;
 }
@@ -82,13 +70,6 @@ export interface SlackClient {
   respond(responseUrl: string, message: object): Promise<void>;
   breakerState(): SlackBreakerState;
 }
-
-const BREAKER_STATES: Record<CircuitState, SlackBreakerState> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half-open",
-  [CircuitState.Isolated]: "open",
-};
 
 /**
  * `ok: false` errors that mean "Slack is unwell, try later" rather than "this request is wrong"
@@ -151,15 +132,6 @@ function fromWebApi(method: string, error: unknown): SlackCallError {
   }
 }
 
-/** Retry-After is either seconds or an HTTP date. */
-function retryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /** A response_url answers "ok" (or `{ ok: true }`); refusals are a word such as "expired_url", or JSON. */
 function responseError(body: string): string | undefined {
   const trimmed = body.trim();
@@ -197,17 +169,10 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     // Failures reach the caller as SlackCallErrors; WebClient's own warnings would say it twice.
     logLevel: LogLevel.ERROR,
   });
-  const breaker = circuitBreaker(
-    // Only what says Slack is unwell counts; an `ok: false` or a 429 is Slack working and refusing.
-    handleWhen((error) => error instanceof SlackCallError && error.kind === "transient"),
-    {
-      halfOpenAfter: options.breaker?.halfOpenAfterMs ?? 30_000,
-      breaker: new ConsecutiveBreaker(options.breaker?.consecutiveFailures ?? 5),
-    },
-  );
+  const breaker = connectorBreaker(options.breaker);
   // response_url follow-ups are what a user waits for: a blip should not lose them.
   const respondRetry = retry(
-    handleWhen((error) => error instanceof SlackCallError && error.kind === "transient"),
+    handleWhen((error) => error instanceof ChatCallError && error.kind === "transient"),
     { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) },
   );
 
@@ -224,7 +189,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
   async function guarded<T>(method: string, request: () => Promise<T>, classify: (error: unknown) => SlackCallError): Promise<T> {
     const started = performance.now();
     try {
-      const result = await breaker.execute(async () => {
+      const result = await breaker.policy.execute(async () => {
         try {
           return await request();
         } catch (error) {
@@ -276,7 +241,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     }
     const slackError = responseError(body);
     if (response.status === 429) {
-      const wait = retryAfter(response.headers.get("retry-after"), Date.now());
+      const wait = retryAfterMs(response.headers.get("retry-after"));
       throw new SlackCallError("rate_limited", "response_url: rate limited by Slack", { status: 429, ...(wait === undefined ? {} : { retryAfterMs: wait }) });
     }
     if (response.status >= 500 || response.status === 408) {
@@ -347,6 +312,6 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       );
     },
 
-    breakerState: () => BREAKER_STATES[breaker.state],
+    breakerState: () => breaker.state(),
   };
 }

@@ -48,6 +48,15 @@ const UNMAPPED: ChatReply = {
   lines: ["Your Teams account is matched to Sunday by its email address: ask an admin to invite that address to Sunday."],
   ephemeral: true,
 };
+const WELCOME: ChatReply = {
+  text: "Sunday is here: notifications about your boards will arrive in this channel. Type `help` for commands.",
+  ephemeral: false,
+};
+const NOTIFICATIONS_OFF: ChatReply = {
+  text: "Sunday is here, but its notifications are switched off for this tenant. Type `help` for commands.",
+  lines: ["An admin of your Sunday organization can switch them on again: get a connect code in Sunday and send `connect <code>` here."],
+  ephemeral: false,
+};
 const NOT_CONNECTED: ChatReply = {
   text: "This Teams tenant is not connected to Sunday yet.",
   lines: ["An admin of your Sunday organization can get a connect code in Sunday (Integrations → Microsoft Teams) and send `connect <code>` here."],
@@ -133,7 +142,8 @@ export function teamsRoutes(options: TeamsAppOptions): Readonly<Record<string, I
     if (code) return reply(activity, await connect(activity, code));
     const installation = activity.tenantId ? await directory.find("TEAMS", activity.tenantId) : null;
     if (!installation?.active) return reply(activity, NOT_CONNECTED);
-    await remember(installation, activity);
+    // A message does not make its conversation a notification target: only `connect` and adding the
+    // bot to a channel do (a stranger's personal chat must not start hearing the organisation's boards).
     const actor = await actorOf(installation, activity);
     await reply(activity, actor ? await commands.run(activity.text, actor) : UNMAPPED);
   }
@@ -206,14 +216,16 @@ export function teamsRoutes(options: TeamsAppOptions): Readonly<Record<string, I
           if (!activity.botAdded) return;
           if (installation?.active) {
             await remember(installation, activity);
-            await client.sendToConversation(
-              activity.serviceUrl,
-              activity.conversationId,
-              teamsReplyActivity({
-                text: "Sunday is here: notifications about your boards will arrive in this channel. Type `help` for commands.",
-                ephemeral: false,
-              }),
-            );
+            // Notifications may have been switched off (the bot left its last channel, or an admin): say so rather than promise them.
+            const listening = await prisma.integration.count({
+              where: {
+                organizationId: installation.organizationId,
+                type: "TEAMS",
+                enabled: true,
+                config: { path: ["installationId"], equals: installation.id },
+              },
+            });
+            await client.sendToConversation(activity.serviceUrl, activity.conversationId, teamsReplyActivity(listening > 0 ? WELCOME : NOTIFICATIONS_OFF));
           } else {
             await client.sendToConversation(activity.serviceUrl, activity.conversationId, teamsReplyActivity(NOT_CONNECTED));
           }

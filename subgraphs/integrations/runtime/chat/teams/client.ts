@@ -12,25 +12,18 @@
  * A 401 is answered once by dropping the cached token and retrying with a fresh one: tokens can be
  * revoked or rotated before they expire.
  */
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError } from "cockatiel";
+import { isBrokenCircuitError } from "cockatiel";
+import { type BreakerOptions, type BreakerState, type CallKind, type CallOutcome, ChatCallError, connectorBreaker, retryAfterMs } from "../connector.ts";
 import { BotTokenError } from "./token.ts";
 
-export type TeamsCallKind = "rate_limited" | "transient" | "fatal" | "broken";
-export type TeamsCallOutcome = "ok" | TeamsCallKind;
-export type TeamsBreakerState = "closed" | "open" | "half-open";
+export type TeamsCallKind = CallKind;
+export type TeamsCallOutcome = CallOutcome;
+export type TeamsBreakerState = BreakerState;
 
-export class TeamsCallError extends Error {
-  readonly kind: TeamsCallKind;
-  readonly status: number | undefined;
-  /** From a 429's Retry-After, when it had one. */
-  readonly retryAfterMs: number | undefined;
-
+export class TeamsCallError extends ChatCallError {
   constructor(kind: TeamsCallKind, message: string, details: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
-    super(message, { cause: details.cause });
+    super(kind, message, details);
     this.name = "TeamsCallError";
-    this.kind = kind;
-    this.status = details.status;
-    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -44,12 +37,7 @@ export interface TeamsClientOptions {
   readonly tokens: TeamsTokens;
   /** Bound on one HTTP request. Default 10 000 ms. */
   readonly timeoutMs?: number;
-  readonly breaker?: {
-    /** Consecutive transient failures that open the circuit. Default 5. */
-    readonly consecutiveFailures?: number;
-    /** How long an open circuit fails fast before one trial call goes through. Default 30 000 ms. */
-    readonly halfOpenAfterMs?: number;
-  };
+  readonly breaker?: BreakerOptions;
   /** Once per call, for metrics. Runs on the call's path: keep it cheap; a throwing hook is ignored. */
   readonly onRequest?: (operation: string, outcome: TeamsCallOutcome, durationMs: number) => void;
 }
@@ -70,22 +58,6 @@ export interface TeamsClient {
   /** GET {serviceUrl}/v3/conversations/{conversationId}/members/{userId}; null when there is no such member. */
   member(serviceUrl: string, conversationId: string, userId: string): Promise<TeamsMember | null>;
   breakerState(): TeamsBreakerState;
-}
-
-const BREAKER_STATES: Record<CircuitState, TeamsBreakerState> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half-open",
-  [CircuitState.Isolated]: "open",
-};
-
-/** Retry-After is either seconds or an HTTP date. */
-function retryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** `{serviceUrl}/v3/conversations/…`, keeping any path the serviceUrl has (Teams' carry a region, e.g. `/amer/`). */
@@ -114,14 +86,7 @@ interface Answer {
 export function createTeamsClient(options: TeamsClientOptions): TeamsClient {
   const { tokens, onRequest } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const breaker = circuitBreaker(
-    // Only what says the Bot Connector is unwell counts; a 4xx or 429 is it working and refusing.
-    handleWhen((error) => error instanceof TeamsCallError && error.kind === "transient"),
-    {
-      halfOpenAfter: options.breaker?.halfOpenAfterMs ?? 30_000,
-      breaker: new ConsecutiveBreaker(options.breaker?.consecutiveFailures ?? 5),
-    },
-  );
+  const breaker = connectorBreaker(options.breaker);
 
   async function bearer(): Promise<string> {
     try {
@@ -170,7 +135,7 @@ export function createTeamsClient(options: TeamsClientOptions): TeamsClient {
     if (response.status === 401) return { status: 401, body: null };
     const detail = `Bot Connector answered HTTP ${response.status}${raw ? `: ${raw.slice(0, 300)}` : ""}`;
     if (response.status === 429) {
-      const wait = retryAfter(response.headers.get("retry-after"), Date.now());
+      const wait = retryAfterMs(response.headers.get("retry-after"));
       throw new TeamsCallError("rate_limited", detail, { status: 429, ...(wait === undefined ? {} : { retryAfterMs: wait }) });
     }
     if (response.status >= 500 || response.status === 408) throw new TeamsCallError("transient", detail, { status: response.status });
@@ -200,7 +165,7 @@ export function createTeamsClient(options: TeamsClientOptions): TeamsClient {
   async function call<T>(operation: string, url: URL, method: "GET" | "POST", body: object | undefined, read: (answer: Answer) => T): Promise<T> {
     const started = performance.now();
     try {
-      const result = await breaker.execute(async () => read(await exchange(method, url, body)));
+      const result = await breaker.policy.execute(async () => read(await exchange(method, url, body)));
       report(operation, "ok", started);
       return result;
     } catch (error) {
@@ -265,7 +230,7 @@ export function createTeamsClient(options: TeamsClientOptions): TeamsClient {
     },
 
     breakerState() {
-      return BREAKER_STATES[breaker.state];
+      return breaker.state();
     },
   };
 }
