@@ -140,4 +140,5 @@ Sunday API is up in ${((performance.now() - started) / 1000).toFixed(1)} s (${em
   Tokens for other users: npm run dev-token -- <email>   (e.g. katherine@acme.example, a VIEWER)
   Webhooks:  npm run webhooks:listen -- --token <token> --api ${stack.gateway.url}
              (registers a webhook to a local receiver and prints every delivery, verified; change an item to see one)
+  Chat:      ${chat.slack || chat.teams ? `${[chat.slack && "Slack", chat.teams && "Teams"].filter(Boolean).join(" and ")} on; install at ${stack.gateway.url}/integrations/slack/install, Teams connect code at ${stack.gateway.url}/integrations/teams/install` : "Slack and Teams apps off (set SLACK_* / TEAMS_*, see README)"}
 `);

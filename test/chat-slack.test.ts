@@ -303,6 +303,44 @@ describe("Slack app", () => {
       for (const name of [stormed, ...names]) assert.equal(inChannel(name).length, 1, name);
     });
 
+    it("tell of a status change, an assignment and a comment, a burst batched into at most two messages", async () => {
+      const name = `Busy ${randomUUID().slice(0, 8)}`;
+      const itemId = await createItem(board().id, board().groupIds[0] ?? "", name);
+      await waitFor("the creation's notification", () => inChannel(name).length > 0);
+      const before = inChannel(name).length;
+      const token = await owner();
+      const member = chat.harness.seed.organizations[0].users.find((user) => user.role === "MEMBER");
+      // One after the other, fast: the item's writes are versioned, and the channel's pacing batches what follows the first.
+      const steps: [string, Record<string, unknown>][] = [
+        [`mutation($input: SetColumnValueInput!) { setColumnValue(input: $input) { id } }`, { itemId, columnId: board().columnIds.STATUS, value: { label: "Working on it" } }],
+        [`mutation($input: AssignUsersInput!) { assignUsers(input: $input) { id } }`, { itemId, add: [member?.id] }],
+        [`mutation($input: AddCommentInput!) { addComment(input: $input) { id } }`, { itemId, body: "Looks good to me" }],
+      ];
+      for (const [mutation, input] of steps) {
+        const result = await chat.harness.gql(token, mutation, { input });
+        assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+      }
+      const told = () =>
+        JSON.stringify(
+          inChannel(name)
+            .slice(before)
+            .map((message) => message.blocks),
+        );
+      await waitFor("the three notices", () => ["Working on it", `Assigned to ${member?.name}`, "Looks good to me"].every((text) => told().includes(text)), told);
+      await chat.runtime.drain();
+      const messages = inChannel(name).slice(before);
+      assert.ok(messages.length >= 1 && messages.length <= 2, `${messages.length} messages for a burst of three`);
+      for (const text of ["Working on it", "Looks good to me"]) assert.equal(told().split(text).length - 1, 1, `${text} is told once`);
+    });
+
+    it("are counted in the chat metrics", async () => {
+      const text = await chat.metrics.metrics();
+      assert.match(text, /sunday_chat_requests_total\{provider="SLACK",operation="chat.postMessage",outcome="ok"\} [1-9]/);
+      assert.match(text, /sunday_chat_requests_total\{provider="SLACK",operation="chat.postMessage",outcome="rate_limited"\} [1-9]/);
+      assert.match(text, /sunday_chat_notification_latency_seconds_count\{provider="SLACK"\} [1-9]/);
+      assert.match(text, /sunday_chat_breaker_open\{provider="SLACK"\} 0/);
+    });
+
     it("Mark done runs as the clicking user: a VIEWER is refused, the OWNER's sets Done", async () => {
       const itemId = board().itemIds[0] ?? "";
       const press = async (slackUser: string) => {

@@ -4,6 +4,7 @@
 // signatures and JWTs with test keys), and optionally the Kafka event pipeline feeding the runtime.
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
+import { Registry } from "prom-client";
 import type { Role } from "../../platform/identity.ts";
 import { serveInbound } from "../../subgraphs/integrations/runtime/chat/inbound.ts";
 import { startIntegrationsRuntime, type IntegrationsRuntime } from "../../subgraphs/integrations/runtime/index.ts";
@@ -25,6 +26,8 @@ export interface ChatHarness {
   readonly slack: SlackServer;
   readonly bot: BotConnector;
   readonly gatewayUrl: string;
+  /** Where the runtime's metrics (webhooks and chat) are registered. */
+  readonly metrics: Registry;
   /** The runtime's own inbound address (what the gateway forwards to). */
   readonly inboundUrl: string;
   /** The Kafka pipeline (relay → topics → the runtime's consumer group), when asked for. */
@@ -59,8 +62,10 @@ export async function startChatHarness(name: string, options: { pipeline?: boole
   // The gateway learns the runtime's address once it listens: the relay asks for it per request.
   const harness = await startHarness(name, { integrationsRuntimeUrl: () => inboundUrl });
   const gatewayUrl = harness.stack.gateway.url;
+  const metrics = new Registry();
   const runtime = await startIntegrationsRuntime({
     prisma: harness.prisma,
+    metrics,
     webhooks: harness.stack.webhooks,
     logger: quiet,
     chat: {
@@ -118,6 +123,7 @@ export async function startChatHarness(name: string, options: { pipeline?: boole
     bot,
     gatewayUrl,
     inboundUrl: inbound.url,
+    metrics,
     pipeline,
     user,
     slackInstallLink,
