@@ -3,14 +3,17 @@
  * one message (a burst becomes one post, up to 20 notices), and a channel gets at most one message
  * per `channelIntervalMs` (Slack's about-one-per-second rule). A 429 holds the channel for its
  * Retry-After without counting as a failure; network errors and 5xx are retried with backoff for a
- * day; a final answer (channel gone, token revoked) fails the notifications with the reason.
+ * day, and an open breaker (nothing sent) is looked at again every few seconds without counting; as
+ * soon as a channel takes a message again, its notifications waiting out a backoff are due at once,
+ * so an outage drains in a few paced messages. A final answer (channel gone, token revoked) fails
+ * the notifications with the reason.
  * Sending never blocks what caused the event: the sink only enqueues.
  */
 import type { Logger } from "../../../../../platform/logger.ts";
 import type { PrismaClient } from "../../../../../platform/db.ts";
 import type { ChatNotice, ChatProvider } from "../model.ts";
 import { ChatCallError } from "../connector.ts";
-import { claimChannel, dueChannels, markFailed, markSent, retryLater, type ClaimedNotification } from "./queue.ts";
+import { claimChannel, dueChannels, hurryChannel, markFailed, markSent, retryLater, type ClaimedNotification } from "./queue.ts";
 
 /** Posts notices to one channel; a refusal throws a ChatCallError (connector.ts) saying what to do. */
 export type ChannelSender = (channel: { provider: ChatProvider; installationId: string; channelId: string }, notices: readonly ChatNotice[]) => Promise<void>;
@@ -42,6 +45,9 @@ export interface ChatDispatcher {
   drain(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How soon notifications refused by an open breaker are looked at again (it half-opens after 30 s). */
+const BROKEN_RETRY_MS = 5_000;
 
 function backoffMs(attempt: number): number {
   const steps = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000];
@@ -81,6 +87,8 @@ export function createChatDispatcher(options: ChatDispatcherOptions): ChatDispat
       nextSendAt.set(channelKey, Date.now() + channelIntervalMs);
       await markSent(prisma, ids);
       options.onSent?.(channelKey, notices);
+      // After an outage the channel's notifications sit at spread-out backoffs: send them in the next messages instead.
+      await hurryChannel(prisma, channelKey);
     } catch (error) {
       // Anything but a classified refusal (a bug, the database) is retried like a network error.
       const failure = error instanceof ChatCallError ? error : new ChatCallError("transient", error instanceof Error ? error.message : String(error));
@@ -91,7 +99,11 @@ export function createChatDispatcher(options: ChatDispatcherOptions): ChatDispat
         logger.warn({ channelKey, retryAfterMs: wait }, "chat service rate limited a channel");
         return retryLater(prisma, ids, new Date(Date.now() + wait), reason, false);
       }
-      if (failure.kind === "transient" || failure.kind === "broken") {
+      if (failure.kind === "broken") {
+        // Nothing was sent (the connector's breaker is open): not an attempt; look again shortly.
+        return retryLater(prisma, ids, new Date(Date.now() + BROKEN_RETRY_MS), reason, false);
+      }
+      if (failure.kind === "transient") {
         const attempt = Math.max(...batch.map((row) => row.attempt));
         const oldest = Math.min(...batch.map((row) => row.createdAt.getTime()));
         if (Date.now() - oldest > giveUpAfterMs) return markFailed(prisma, ids, `gave up after ${attempt} attempts: ${reason}`);

@@ -123,3 +123,12 @@ export async function retryLater(prisma: PrismaClient, ids: readonly string[], d
 export async function markFailed(prisma: PrismaClient, ids: readonly string[], error: string): Promise<void> {
   await prisma.chatNotification.updateMany({ where: { id: { in: [...ids] } }, data: { status: "FAILED", lockedUntil: null, error: error.slice(0, 2000) } });
 }
+
+/** A channel answered again: its notifications waiting out a backoff are due now (they go in its next, paced, message). */
+export async function hurryChannel(prisma: PrismaClient, channelKey: string): Promise<number> {
+  const { count } = await prisma.chatNotification.updateMany({
+    where: { channelKey, status: "PENDING", nextAttemptAt: { gt: new Date() }, lockedUntil: null },
+    data: { nextAttemptAt: new Date() },
+  });
+  return count;
+}
