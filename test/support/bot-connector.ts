@@ -8,6 +8,7 @@
 //     accepted activity and answers only tokens it issued.
 // Faults on request: failNext() answers the next conversation calls with 429 or 5xx, down()/up()
 // take the whole server off the port and back. Tests wait on arrivals (waitForActivities), never sleep.
+import { Recorded } from "./recorded.ts";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -74,7 +75,7 @@ export interface BotConnector {
   /** Every activity accepted so far, in arrival order. */
   readonly activities: ReceivedActivity[];
   /** Resolves once `count` activities were accepted; rejects after `timeoutMs` (default 10 s). */
-  waitForActivities(count: number, timeoutMs?: number): Promise<ReceivedActivity[]>;
+  waitForActivities(count: number, timeoutMs?: number): Promise<readonly ReceivedActivity[]>;
   addMember(conversationId: string, member: ConversationMember): void;
   /** Requests to the token endpoint, accepted or not. */
   readonly tokenRequests: number;
@@ -120,8 +121,7 @@ export async function startBotConnector(options: BotConnectorOptions): Promise<B
   const issued = new Map<string, number>();
   const members = new Map<string, Map<string, ConversationMember>>();
   const faults: { remaining: number; fault: ConnectorFault }[] = [];
-  const activities: ReceivedActivity[] = [];
-  const waiters = new Set<{ count: number; resolve: () => void }>();
+  const recorded = new Recorded<ReceivedActivity>("activities");
   const sockets = new Set<Socket>();
   let tokenRequests = 0;
   let conversationRequests = 0;
@@ -153,13 +153,7 @@ export async function startBotConnector(options: BotConnectorOptions): Promise<B
   }
 
   function accepted(entry: ReceivedActivity): void {
-    activities.push(entry);
-    for (const waiter of waiters) {
-      if (activities.length >= waiter.count) {
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    recorded.push(entry);
   }
 
   async function conversations(request: IncomingMessage, response: ServerResponse, segments: string[]): Promise<void> {
@@ -279,7 +273,7 @@ export async function startBotConnector(options: BotConnectorOptions): Promise<B
     openIdMetadataUrl: `${base}${METADATA_PATH}`,
     tokenUrl: `${base}${TOKEN_PATH}`,
     issuer: BOT_CONNECTOR_ISSUER,
-    activities,
+    activities: recorded.items,
     get tokenRequests() {
       return tokenRequests;
     },
@@ -303,23 +297,7 @@ export async function startBotConnector(options: BotConnectorOptions): Promise<B
         .sign(key);
     },
 
-    waitForActivities(count, timeoutMs = 10_000) {
-      if (activities.length >= count) return Promise.resolve(activities);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          count,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve(activities);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`bot connector: timed out after ${timeoutMs} ms waiting for ${count} activities; ${activities.length} arrived`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    waitForActivities: (count, timeoutMs = 10_000) => recorded.wait(count, timeoutMs),
 
     addMember(conversationId, member) {
       let conversation = members.get(conversationId);

@@ -6,6 +6,7 @@
 // with Retry-After or 5xx for the next N requests, or down() (port closed, sockets cut) and up()
 // again on the same port. slackRequest() is the other direction: a request signed as Slack signs
 // them, for our inbound endpoints.
+import { Recorded } from "./recorded.ts";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -93,13 +94,6 @@ interface Bot {
   readonly userId: string;
 }
 
-interface Waiter {
-  readonly count: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 type Fields = Record<string, unknown>;
 
 const BOT_SCOPES = "app_mentions:read,channels:read,chat:write,commands,im:history,users:read,users:read.email";
@@ -108,46 +102,6 @@ const APP_ID = "A0SUNDAYAPP";
 const RESPONSE_URL_USES = 5;
 
 const id = (prefix: string, bytes = 5) => prefix + randomBytes(bytes).toString("hex").toUpperCase();
-
-/** A list of things a test waits on, with event-driven waiters. */
-class Recorded<T> {
-  readonly items: T[] = [];
-  private waiters: Waiter[] = [];
-  private readonly what: string;
-
-  constructor(what: string) {
-    this.what = what;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-    const ready = this.waiters.filter((waiter) => this.items.length >= waiter.count);
-    this.waiters = this.waiters.filter((waiter) => this.items.length < waiter.count);
-    for (const waiter of ready) {
-      clearTimeout(waiter.timer);
-      waiter.resolve();
-    }
-  }
-
-  wait(count: number, timeoutMs: number): Promise<readonly T[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter.timer !== timer);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} ${this.what}; got ${this.items.length}`));
-      }, timeoutMs);
-      this.waiters.push({ count, timer, reject, resolve: () => resolve(this.items) });
-    });
-  }
-
-  close(): void {
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new Error(`the Slack server closed while waiting for ${waiter.count} ${this.what}; got ${this.items.length}`));
-    }
-    this.waiters = [];
-  }
-}
 
 function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
