@@ -15,6 +15,7 @@ import type { Identity } from "../../../../../platform/identity.ts";
 import type { ActAs, ChatChoice, ChatReply } from "../model.ts";
 import { OPERATIONS, type OperationKey } from "./operations.ts";
 import { parseCommand, quoteName, type AssigneeRef, type ChatCommand, type CommandName, type Ref, type StatusTarget } from "./parse.ts";
+import { clip } from "../text.ts";
 
 export interface ChatActor {
   readonly identity: Identity;
@@ -111,7 +112,6 @@ const say = (text: string, lines?: readonly string[], extra: Partial<ChatReply> 
 });
 
 const normal = (name: string) => name.replace(/\s+/g, " ").trim().toLowerCase();
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const quoted = (name: string) => `“${clip(name, 120)}”`;
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -6,6 +6,7 @@
 import type { DomainEvent } from "../../../../../events/contracts/envelope.ts";
 import type { PrismaClient } from "../../../../../platform/db.ts";
 import type { ChatNotice, ChatNoticeKind } from "../model.ts";
+import { clip } from "../text.ts";
 
 /** A notice and the board it is about (which integrations match it). */
 export interface BoardNotice {
@@ -23,29 +24,39 @@ const label = (value: unknown): string | null => (value && typeof value === "obj
 const ids = (value: unknown): string[] => (Array.isArray(value) ? value.filter((id): id is string => typeof id === "string") : []);
 
 /** The kind and the "what changed" line, or null when the event is not one chats hear about. */
-function classify(event: DomainEvent): { kind: ChatNoticeKind; itemId: string | null; summary: (names: Names) => string } | null {
+function classify(event: DomainEvent): { kind: ChatNoticeKind; itemId: string | null; users: string[]; summary: (names: Names) => string } | null {
   const data: Data = event.data;
   switch (event.eventType) {
     case "project.item.created":
-      return { kind: "item.created", itemId: text(data.itemId), summary: () => "New item" };
+      return { kind: "item.created", itemId: text(data.itemId), users: [], summary: () => "New item" };
     case "project.item.column_value.set": {
       if (data.columnType !== "STATUS") return null;
       const from = label(data.from) ?? "none";
       const to = label(data.to) ?? "none";
-      return { kind: "item.status_changed", itemId: text(data.itemId), summary: () => `Status: ${from} → ${to}` };
+      return { kind: "item.status_changed", itemId: text(data.itemId), users: [], summary: () => `Status: ${from} → ${to}` };
     }
     case "project.item.updated": {
-      const added = ids((data.changes as Data | undefined)?.assignees && ((data.changes as Data).assignees as Data).added);
+      const added = ids(((data.changes as Data | undefined)?.assignees as Data | undefined)?.added);
       if (added.length === 0) return null;
-      return { kind: "item.assigned", itemId: text(data.itemId), summary: (names) => `Assigned to ${added.map((id) => names.user(id)).join(", ")}` };
+      return {
+        kind: "item.assigned",
+        itemId: text(data.itemId),
+        users: added,
+        summary: (names) => `Assigned to ${added.map((id) => names.user(id)).join(", ")}`,
+      };
     }
     case "comment.added": {
       const body = text(data.body) ?? "";
-      return { kind: "comment.added", itemId: text(data.itemId), summary: () => `Comment: ${body.length > 280 ? `${body.slice(0, 279)}…` : body}` };
+      return { kind: "comment.added", itemId: text(data.itemId), users: [], summary: () => `Comment: ${clip(body, 280)}` };
     }
     case "project.member.added": {
       const userId = text(data.userId);
-      return { kind: "board.shared", itemId: null, summary: (names) => `Board shared with ${userId ? names.user(userId) : "someone"}` };
+      return {
+        kind: "board.shared",
+        itemId: null,
+        users: userId ? [userId] : [],
+        summary: (names) => `Board shared with ${userId ? names.user(userId) : "someone"}`,
+      };
     }
     default:
       return null;
@@ -56,22 +67,23 @@ interface Names {
   user(id: string): string;
 }
 
+/**
+ * The event's notice, or null when chats do not hear of it: not one of the five kinds, or no Slack
+ * or Teams integration of the organisation is on (checked before any name is read, so organisations
+ * without chat apps cost one count per such event).
+ */
 export async function boardNoticeOf(prisma: PrismaClient, event: DomainEvent, webUrl: string): Promise<BoardNotice | null> {
   const kind = classify(event);
   const boardId = text(event.data.boardId);
   if (!kind || !boardId) return null;
   const organizationId = event.metadata.organizationId;
+  const listening = await prisma.integration.count({ where: { organizationId, enabled: true, type: { in: ["SLACK", "TEAMS"] } } });
+  if (listening === 0) return null;
   const board = await prisma.board.findFirst({ where: { id: boardId, organizationId }, select: { name: true, kind: true } });
   if (!board) return null;
   const item = kind.itemId ? await prisma.item.findFirst({ where: { id: kind.itemId, organizationId }, select: { name: true } }) : null;
-  const userIds = new Set<string>();
+  const userIds = new Set(kind.users);
   if (event.metadata.userId) userIds.add(event.metadata.userId);
-  for (const id of [
-    ...ids((event.data.changes as Data | undefined)?.assignees && ((event.data.changes as Data).assignees as Data).added),
-    text(event.data.userId),
-  ]) {
-    if (id) userIds.add(id);
-  }
   const users = new Map(
     (await prisma.user.findMany({ where: { id: { in: [...userIds] }, organizationId }, select: { id: true, name: true } })).map((user) => [user.id, user.name]),
   );

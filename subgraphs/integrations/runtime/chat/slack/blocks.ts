@@ -14,6 +14,7 @@
  */
 import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { CHAT_ACTIONS, type ChatNotice, type ChatNoticeKind, type ChatReply } from "../model.ts";
+import { clip } from "../text.ts";
 
 /** Slack's limits (https://docs.slack.dev/reference/block-kit/blocks). */
 const MAX_BLOCKS = 50;
@@ -42,11 +43,6 @@ const KIND_LABELS: Record<ChatNoticeKind, string> = {
 /** For mrkdwn (and the fallback text, which Slack parses the same way). */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max - 1)}…`;
 }
 
 /** Bold, unless the text would break out of the asterisks. */

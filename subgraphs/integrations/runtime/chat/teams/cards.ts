@@ -9,6 +9,7 @@
  * as markdown, and an item named `[urgent](https://evil.example)` would become a link.
  */
 import { CHAT_ACTIONS, type ChatNotice, type ChatReply } from "../model.ts";
+import { clip } from "../text.ts";
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
 export const ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json";
@@ -23,8 +24,6 @@ const MAX_TEXT = 1_000;
 const MAX_SUMMARY = 250;
 
 type CardElement = Record<string, unknown>;
-
-const clip = (value: string, max: number) => (value.length > max ? `${value.slice(0, max - 1)}…` : value);
 
 /** Plain text, shown as written (no markdown). */
 function plain(value: string, style: { weight?: "Bolder"; size?: "Medium" | "Large"; isSubtle?: boolean } = {}, spacing?: "None" | "Small"): CardElement {
