@@ -226,9 +226,9 @@ describe("Teams bot", () => {
       assert.equal(await chat.harness.prisma.item.count({ where: { name } }), 0);
     });
 
-    it("tell a member whose email Sunday does not know that it cannot tell who they are, and do nothing", async () => {
-      const name = `Stranger ${randomUUID().slice(0, 8)}`;
-      const from = member(`nobody-${randomUUID().slice(0, 8)}@elsewhere.example`);
+    /** An unmapped sender's create: the "who are you" reply, no item, no link kept. */
+    const expectUnmapped = async (from: { fromId: string; aadObjectId: string }) => {
+      const name = `Unmapped ${randomUUID().slice(0, 8)}`;
       const activity = message(from, `create ${name} in "${publicBoard().name}"`);
       assert.equal((await chat.teamsPost(activity)).status, 200);
       await chat.runtime.drain();
@@ -236,18 +236,14 @@ describe("Teams bot", () => {
       assert.match(JSON.stringify(reply.activity), /which Sunday user you are/);
       assert.equal(await chat.harness.prisma.item.count({ where: { name } }), 0);
       assert.equal(await chat.harness.prisma.chatUserLink.count({ where: { externalUserId: from.aadObjectId } }), 0);
+    };
+
+    it("tell a member whose email Sunday does not know that it cannot tell who they are, and do nothing", async () => {
+      await expectUnmapped(member(`nobody-${randomUUID().slice(0, 8)}@elsewhere.example`));
     });
 
     it("never map a user of another organisation, even with that organisation's email", async () => {
-      const name = `Other org ${randomUUID().slice(0, 8)}`;
-      const from = await memberAs(1, "OWNER");
-      const activity = message(from, `create ${name} in "${publicBoard().name}"`);
-      assert.equal((await chat.teamsPost(activity)).status, 200);
-      await chat.runtime.drain();
-      const reply = await waitForReply(activity.id);
-      assert.match(JSON.stringify(reply.activity), /which Sunday user you are/);
-      assert.equal(await chat.harness.prisma.item.count({ where: { name } }), 0);
-      assert.equal(await chat.harness.prisma.chatUserLink.count({ where: { externalUserId: from.aadObjectId } }), 0);
+      await expectUnmapped(await memberAs(1, "OWNER"));
     });
 
     it("run an activity delivered twice once", async () => {
