@@ -51,8 +51,9 @@ function emittedEvents(): Emission[] {
     if (subgraph === "shared") continue;
     for (const file of sourceFiles(join(SUBGRAPHS, subgraph))) {
       const source = readFileSync(file, "utf8");
-      // recordEvent writes an outbox row; versionedWrite (subgraphs/shared/versioned-write.ts) calls it.
-      for (const match of source.matchAll(/\b(?:recordEvent|versionedWrite)\(/g)) {
+      // recordEvent writes an outbox row; versionedWrite and versionedStatement (subgraphs/shared/versioned-write.ts)
+      // write one, and so does items' changeItem (through versionedStatement).
+      for (const match of source.matchAll(/(?<!function )\b(?:recordEvent|versionedWrite|versionedStatement|changeItem)\(/g)) {
         const call = callText(source, (match.index ?? 0) + match[0].length - 1);
         const at = `${relative(ROOT, file)}:${source.slice(0, match.index).split("\n").length}`;
         const expression = /eventType:\s*([^\n]+)/.exec(call)?.[1] ?? "";

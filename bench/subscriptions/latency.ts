@@ -56,6 +56,9 @@ const SELECTION = process.env.BENCH_SELECTION ?? "item";
  */
 const TOPOLOGY = process.env.BENCH_TOPOLOGY === "split" ? "split" : "one";
 const CONSUMER_OPTIONS = process.env.BENCH_BRIDGE_CONSUMER ? (JSON.parse(process.env.BENCH_BRIDGE_CONSUMER) as Record<string, unknown>) : undefined;
+/** Write a V8 CPU profile of every child (subgraphs/stack, gateway, pipeline) into this directory. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+const childArgv = (name: string) => ({ execArgv: CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [] });
 const RELAY_OPTIONS = process.env.BENCH_RELAY_OPTIONS ? (JSON.parse(process.env.BENCH_RELAY_OPTIONS) as Record<string, number>) : undefined;
 
 const database = `sunday_bench_subs_latency_${process.pid}`;
@@ -130,27 +133,37 @@ async function main() {
     await ensureKafka();
     console.log(`database ${database} seeded, Kafka up (${((now() - started) / 1000).toFixed(1)} s)`);
 
-    const stack = await startChild("stack", "stack.ts", {
-      mode: TOPOLOGY === "split" ? "subgraphs" : "full",
-      databaseUrl,
-      signingSecret: BENCH_SIGNING_SECRET,
-      jwt: BENCH_JWT,
-      redisUrl: REDIS_URL,
-      prefix,
-      poolMax: 4,
-    });
+    const stack = await startChild(
+      "stack",
+      "stack.ts",
+      {
+        mode: TOPOLOGY === "split" ? "subgraphs" : "full",
+        databaseUrl,
+        signingSecret: BENCH_SIGNING_SECRET,
+        jwt: BENCH_JWT,
+        redisUrl: REDIS_URL,
+        prefix,
+        poolMax: 4,
+      },
+      childArgv("stack"),
+    );
     children.push(stack);
-    const pipeline = await startChild("pipeline", "pipeline.ts", {
-      databaseUrl,
-      redisUrl: REDIS_URL,
-      prefix,
-      consumerOptions: CONSUMER_OPTIONS,
-      relayOptions: RELAY_OPTIONS,
-    });
+    const pipeline = await startChild(
+      "pipeline",
+      "pipeline.ts",
+      {
+        databaseUrl,
+        redisUrl: REDIS_URL,
+        prefix,
+        consumerOptions: CONSUMER_OPTIONS,
+        relayOptions: RELAY_OPTIONS,
+      },
+      childArgv("pipeline"),
+    );
     children.push(pipeline);
     const gatewayChild =
       TOPOLOGY === "split"
-        ? await startChild("gateway", "gateway.ts", { signingSecret: BENCH_SIGNING_SECRET, jwt: BENCH_JWT, redisUrl: REDIS_URL, prefix, subgraphUrls: stack.info.subgraphUrls })
+        ? await startChild("gateway", "gateway.ts", { signingSecret: BENCH_SIGNING_SECRET, jwt: BENCH_JWT, redisUrl: REDIS_URL, prefix, subgraphUrls: stack.info.subgraphUrls }, childArgv("gateway"))
         : null;
     if (gatewayChild) children.push(gatewayChild);
     const gatewayUrl = (gatewayChild ?? stack).info.gatewayUrl as string;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../platform/db.ts";
 import type { Identity } from "../../platform/identity.ts";
-import type { Prisma } from "../../generated/prisma/client.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
 import { topicFor, type DomainEvent } from "../../events/contracts/envelope.ts";
 
 export interface EventInput<TData extends Prisma.InputJsonObject> {
@@ -26,9 +26,9 @@ export interface EventSource {
   readonly source: string;
 }
 
-/** Writes one outbox row; call it inside the transaction that makes the change. */
-export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, origin: EventSource, input: EventInput<TData>): Promise<DomainEvent<TData>> {
-  const event: DomainEvent<TData> = {
+/** The envelope of one event, as the outbox stores it and the relay publishes it. */
+export function envelopeOf<TData extends Prisma.InputJsonObject>(origin: EventSource, input: EventInput<TData>): DomainEvent<TData> {
+  return {
     eventId: randomUUID(),
     eventType: input.eventType,
     schemaVersion: input.schemaVersion ?? 1,
@@ -45,6 +45,11 @@ export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, 
       source: origin.source,
     },
   };
+}
+
+/** Writes one outbox row; call it inside the transaction that makes the change. */
+export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, origin: EventSource, input: EventInput<TData>): Promise<DomainEvent<TData>> {
+  const event = envelopeOf(origin, input);
   await tx.outboxEvent.create({
     data: {
       id: event.eventId,
@@ -59,6 +64,17 @@ export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, 
     },
   });
   return event;
+}
+
+/**
+ * `recordEvent` as SQL for a data-modifying CTE: the outbox row, inserted once per row of the CTE
+ * `source` (one when the change it reports was made, none when it was not).
+ */
+export function outboxInsertSql(event: DomainEvent, source: string): Prisma.Sql {
+  return Prisma.sql`INSERT INTO events."OutboxEvent" ("id", "organizationId", "topic", "eventType", "schemaVersion", "aggregateType", "aggregateId", "aggregateVersion", "envelope")
+    SELECT CAST(${event.eventId} AS uuid), CAST(${event.metadata.organizationId} AS uuid), ${topicFor(event.eventType)}, ${event.eventType}, ${event.schemaVersion},
+      ${event.aggregateType}, CAST(${event.aggregateId} AS uuid), ${event.version}, CAST(${JSON.stringify(event)} AS jsonb)
+    FROM ${Prisma.raw(source)}`;
 }
 
 /** A `{ from, to }` change entry, present only when the value really changed. */

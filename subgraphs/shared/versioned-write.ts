@@ -1,7 +1,7 @@
-import type { Tx } from "../../platform/db.ts";
-import type { Prisma } from "../../generated/prisma/client.ts";
+import type { PrismaClient, Tx } from "../../platform/db.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
 import { conflict, notFound } from "./errors.ts";
-import { recordEvent, type EventInput, type EventSource } from "./outbox.ts";
+import { envelopeOf, outboxInsertSql, recordEvent, type EventInput, type EventSource } from "./outbox.ts";
 
 /**
  * The two calls of a Prisma model delegate (`tx.board`, `tx.item`, …) a versioned write makes.
@@ -66,4 +66,49 @@ export async function versionedWrite<TWhere, TData, TRow extends { version: numb
   const row = await versionedUpdate(delegate, update);
   await recordEvent(tx, origin, { ...update.event(row), aggregateType: update.type, aggregateId: update.id, version: row.version });
   return row;
+}
+
+/** A versioned write of one row with its outbox row, made by `versionedStatement`. */
+export interface VersionedStatement<TEventData extends Prisma.InputJsonObject> {
+  /** The type named in NOT_FOUND and CONFLICT errors, and the event's aggregate type. */
+  readonly type: string;
+  readonly id: string;
+  readonly expectedVersion: number;
+  /** The row's table, schema-qualified and quoted (`items."Item"`); it has `id`, `version` and `updatedAt`. */
+  readonly table: string;
+  /** The `SET` list of the change; `version` and `updatedAt` are set on top of it. */
+  readonly set: Prisma.Sql;
+  /** What else the row must match besides id and version (organisation, not deleted, …). */
+  readonly where: Prisma.Sql;
+  /** Rows written with the change, each an `INSERT … SELECT … FROM changed` (the updated row). */
+  readonly alongside?: readonly Prisma.Sql[];
+  readonly event: VersionedEvent<TEventData>;
+  /** The row's version when nothing was updated: found means CONFLICT, not found NOT_FOUND. */
+  readonly current: () => PromiseLike<{ version: number } | null>;
+}
+
+/**
+ * `versionedWrite` in one SQL statement: the guarded UPDATE, the rows written with it and the
+ * outbox row as one data-modifying CTE, atomic without a transaction. The inserts read the updated
+ * row, so they happen exactly when the update did; the event's version is known before (expected
+ * + 1). Against the interactive transaction this saves BEGIN, COMMIT and a round trip per row, and
+ * most of the client's work per statement: the hot writes (an item renamed) use it.
+ */
+export async function versionedStatement<TRow extends { version: number }, TEventData extends Prisma.InputJsonObject>(
+  db: Pick<PrismaClient, "$queryRaw">,
+  origin: EventSource,
+  write: VersionedStatement<TEventData>,
+): Promise<TRow> {
+  const { type, id, expectedVersion } = write;
+  const event = envelopeOf(origin, { ...write.event, aggregateType: type, aggregateId: id, version: expectedVersion + 1 });
+  const writes = [...(write.alongside ?? []), outboxInsertSql(event, "changed")].map((sql, index) => Prisma.sql`, ${Prisma.raw(`w${index}`)} AS (${sql})`);
+  const [row] = await db.$queryRaw<TRow[]>`WITH changed AS (
+      UPDATE ${Prisma.raw(write.table)} SET ${write.set}, "version" = "version" + 1, "updatedAt" = now()
+      WHERE "id" = CAST(${id} AS uuid) AND "version" = ${expectedVersion} AND ${write.where}
+      RETURNING *
+    )${Prisma.join(writes, "")}
+    SELECT * FROM changed`;
+  if (row) return row;
+  const current = await write.current();
+  throw current ? conflict(type, id, expectedVersion, current.version) : notFound(type, id);
 }
