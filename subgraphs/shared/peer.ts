@@ -8,10 +8,28 @@ import { signInternalRequest } from "../../platform/identity.ts";
  */
 export interface PeerClient {
   entities<T>(caller: { identity: Identity; correlationId: string }, typename: string, ids: readonly string[], selection: string): Promise<(T | null)[]>;
+  /**
+   * Asks an internal (`@inaccessible`) root field as the subgraph itself: a signed request without
+   * a user identity, which such a field insists on. Resolves with `data`.
+   */
+  internal<T>(query: string, variables: Readonly<Record<string, unknown>>, correlationId: string): Promise<T>;
+}
+
+interface Answer<T> {
+  readonly data?: T | null;
+  readonly errors?: readonly { message: string; extensions?: { code?: string } }[];
+  readonly status: number;
 }
 
 export function createPeerClient(url: string, signingSecret: string): PeerClient {
   const path = new URL(url).pathname;
+  async function post<T>(identity: Identity | null, correlationId: string, query: string, variables: Readonly<Record<string, unknown>>): Promise<Answer<T>> {
+    const body = JSON.stringify({ query, variables });
+    const headers = signInternalRequest({ method: "POST", path, body, identity, correlationId }, signingSecret);
+    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    return { ...((await response.json()) as Omit<Answer<T>, "status">), status: response.status };
+  }
+  const failure = (answer: Answer<unknown>) => new Error(`peer ${url} failed: ${answer.errors?.map((e) => e.message).join("; ") ?? answer.status}`);
   return {
     async entities<T>(
       caller: { identity: Identity; correlationId: string },
@@ -19,26 +37,21 @@ export function createPeerClient(url: string, signingSecret: string): PeerClient
       ids: readonly string[],
       selection: string,
     ): Promise<(T | null)[]> {
-      const body = JSON.stringify({
-        query: `query PeerEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`,
-        variables: { representations: ids.map((id) => ({ __typename: typename, id })) },
-      });
-      const headers = signInternalRequest({ method: "POST", path, body, identity: caller.identity, correlationId: caller.correlationId }, signingSecret);
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body,
-      });
-      const result = (await response.json()) as {
-        data?: { _entities?: (T | null)[] } | null;
-        errors?: { message: string; extensions?: { code?: string } }[];
-      };
-      const entities = result.data?._entities;
-      if (!entities) {
-        throw new Error(`peer ${url} failed: ${result.errors?.map((e) => e.message).join("; ") ?? response.status}`);
-      }
+      const answer = await post<{ _entities?: (T | null)[] }>(
+        caller.identity,
+        caller.correlationId,
+        `query PeerEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`,
+        { representations: ids.map((id) => ({ __typename: typename, id })) },
+      );
+      const entities = answer.data?._entities;
+      if (!entities) throw failure(answer);
       // Entities the caller may not see come back null (with an error we do not need).
       return entities.map((entity) => entity ?? null);
+    },
+    async internal<T>(query: string, variables: Readonly<Record<string, unknown>>, correlationId: string): Promise<T> {
+      const answer = await post<T>(null, correlationId, query, variables);
+      if (!answer.data || answer.errors?.length) throw failure(answer);
+      return answer.data;
     },
   };
 }

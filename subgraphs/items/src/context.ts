@@ -4,13 +4,10 @@ import { requireIdentity } from "../../shared/authorization.ts";
 import { byId, groupedBy } from "../../shared/loaders.ts";
 import type { PeerClient } from "../../shared/peer.ts";
 import { createItemLists, type ItemLists } from "./lists.ts";
+import { createBoardAccessLoader, type BoardFacts } from "./board-access.ts";
 import type { ColumnValueModel, ItemAssigneeModel, ItemModel, SubitemModel } from "../../../generated/prisma/models.ts";
 
-/** What the projects subgraph tells us about a board, as seen by the caller. */
-export interface BoardFacts {
-  id: string;
-  viewerCanWrite: boolean;
-}
+export type { BoardFacts } from "./board-access.ts";
 
 export interface GroupFacts {
   id: string;
@@ -31,7 +28,7 @@ export interface ItemsLoaders {
   readonly assigneesOfItem: DataLoader<string, ItemAssigneeModel[]>;
   readonly columnValuesOfItem: DataLoader<string, ColumnValueModel[]>;
   readonly subitemsOfItem: DataLoader<string, SubitemModel[]>;
-  /** Board facts from the projects subgraph: null when the caller may not read the board. */
+  /** What the caller may do with a board (board-access.ts): null when they may not read it. */
   readonly board: DataLoader<string, BoardFacts | null>;
   readonly group: DataLoader<string, GroupFacts | null>;
   readonly column: DataLoader<string, ColumnFacts | null>;
@@ -84,7 +81,7 @@ export function createItemsContext(base: BaseContext, peers: ItemsPeers): ItemsC
           }),
         (subitem) => subitem.parentItemId,
       ),
-      board: peerLoader<BoardFacts>(base, peers.projects, "Board", "id viewerCanWrite"),
+      board: createBoardAccessLoader({ prisma, projects: peers.projects, identity: () => requireIdentity(base.identity), correlationId: base.correlationId }),
       group: peerLoader<GroupFacts>(base, peers.projects, "Group", "id archivedAt board { id }"),
       column: peerLoader<ColumnFacts>(base, peers.projects, "Column", "id type settings archivedAt board { id }"),
       user: peerLoader<{ id: string }>(base, peers.users, "User", "id"),

@@ -1,5 +1,6 @@
 import type { Identity } from "../../../platform/identity.ts";
 import { isAdmin, isWriter } from "../../shared/authorization.ts";
+import { canReadBoard as canReadFacts, canWriteBoard as canWriteFacts, type BoardRuleFacts } from "../../shared/board-rules.ts";
 import { Prisma } from "../../../generated/prisma/client.ts";
 import type { BoardMemberModel, BoardModel } from "../../../generated/prisma/models.ts";
 
@@ -16,22 +17,22 @@ export function readableBoards(identity: Identity): Prisma.BoardWhereInput {
   return { ...base, OR: [{ kind: { not: "PRIVATE" } }, { ownerId: identity.userId }, sharedWithCaller] };
 }
 
+/** The rules' view of a board row. */
+export function ruleFactsOf(board: Pick<BoardModel, "organizationId" | "kind" | "ownerId" | "state">): BoardRuleFacts {
+  return { organizationId: board.organizationId, kind: board.kind, ownerId: board.ownerId, archived: board.state === "ARCHIVED" };
+}
+
 /**
  * `readableBoards` for one loaded board, given whether it is shared with the reader: the same
  * rule, for answering many readers of one board at once (the gateway's per-event checks).
  */
-export function canReadBoard(identity: Identity, board: Pick<BoardModel, "organizationId" | "kind" | "ownerId">, shared: boolean): boolean {
-  if (board.organizationId !== identity.organizationId) return false;
-  if (isAdmin(identity)) return true;
-  if (identity.role === "GUEST") return shared;
-  return board.kind !== "PRIVATE" || board.ownerId === identity.userId || shared;
+export function canReadBoard(identity: Identity, board: Pick<BoardModel, "organizationId" | "kind" | "ownerId" | "state">, shared: boolean): boolean {
+  return canReadFacts(identity, ruleFactsOf(board), shared);
 }
 
 /** Writing board content needs a writer role and no read-only share on that board. */
 export function canWriteBoard(identity: Identity, board: BoardModel, share: BoardMemberModel | undefined): boolean {
-  if (!isWriter(identity) || board.state === "ARCHIVED") return false;
-  if (isAdmin(identity) || board.ownerId === identity.userId) return true;
-  return share?.permission !== "VIEWER";
+  return canWriteFacts(identity, ruleFactsOf(board), share?.permission);
 }
 
 /** Renaming, archiving and sharing a board: organisation admins, its owner, or a board OWNER share. */

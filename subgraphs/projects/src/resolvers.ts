@@ -22,7 +22,7 @@ import {
   requireVersion,
 } from "../../shared/validation.ts";
 import { versionedWrite } from "../../shared/versioned-write.ts";
-import { canAdministerBoard, canReadBoard, canWriteBoard, readableBoards } from "./access.ts";
+import { canAdministerBoard, canReadBoard, canWriteBoard, readableBoards, ruleFactsOf } from "./access.ts";
 
 /** Readers per `_boardReaders` request: the gateway sends bigger sets in slices of this size. */
 export const MAX_BOARD_READERS = 2_000;
@@ -107,6 +107,31 @@ export const resolvers: Resolvers = {
     workspace: (_parent, { id }, context) => context.loaders.workspace.load(requireId(id, "id")),
     boards: (_parent, args, context) => boardsPage(context, args, boardFilter(args.filter)),
     board: (_parent, { id }, context) => context.loaders.board.load(requireId(id, "id")),
+    async _boardAccess(_parent, { ids }, context) {
+      // Only a subgraph asks this, as itself (a signed request without a user identity).
+      if (context.identity) throw forbidden("Not available to users");
+      if (ids.length > MAX_BOARD_READERS) throw badInput(`At most ${MAX_BOARD_READERS} boards per request`, "ids");
+      const boardIds = ids.map((id, index) => requireId(id, `ids.${index}`));
+      // One snapshot: the shares are those of the board version read with them.
+      const [boards, shares] = await context.prisma.$transaction(
+        [
+          context.prisma.board.findMany({ where: { id: { in: boardIds } } }),
+          context.prisma.boardMember.findMany({ where: { boardId: { in: boardIds } }, select: { boardId: true, userId: true, permission: true } }),
+        ],
+        { isolationLevel: "RepeatableRead" },
+      );
+      return boardIds.map((id) => {
+        const board = boards.find((row) => row.id === id);
+        if (!board) return null;
+        return {
+          ...ruleFactsOf(board),
+          boardId: id,
+          version: board.version,
+          shares: shares.filter((share) => share.boardId === id).map(({ userId, permission }) => ({ userId, permission })),
+        };
+      });
+    },
+
     async _boardReaders(_parent, { boardId, readers }, context) {
       // Only the gateway asks this, as itself (a signed request without a user identity).
       if (context.identity) throw forbidden("Not available to users");
@@ -121,7 +146,7 @@ export const resolvers: Resolvers = {
       });
       const board = await context.prisma.board.findUnique({
         where: { id: requireId(boardId, "boardId") },
-        select: { organizationId: true, kind: true, ownerId: true },
+        select: { organizationId: true, kind: true, ownerId: true, state: true },
       });
       if (!board) return identities.map(() => false);
       const shares = await context.prisma.boardMember.findMany({

@@ -48,6 +48,24 @@ export type BoardGroupsArgs = {
   includeArchived?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** The inputs of the board reading and writing rules at one version of a board. */
+export type BoardAccessFacts = {
+  __typename?: 'BoardAccessFacts';
+  archived: Scalars['Boolean']['output'];
+  boardId: Scalars['ID']['output'];
+  kind: Scalars['String']['output'];
+  organizationId: Scalars['ID']['output'];
+  ownerId: Scalars['ID']['output'];
+  shares: Array<BoardAccessShare>;
+  version: Scalars['Int']['output'];
+};
+
+export type BoardAccessShare = {
+  __typename?: 'BoardAccessShare';
+  permission: Scalars['String']['output'];
+  userId: Scalars['ID']['output'];
+};
+
 export type BoardConnection = {
   __typename?: 'BoardConnection';
   edges: Array<BoardEdge>;
@@ -278,6 +296,12 @@ export type PresenceChange =
 export type Query = {
   __typename?: 'Query';
   /**
+   * Asked by the items subgraph as itself, never by users (not in the public API): what the board
+   * rules look at for each board (null for an unknown id), at the board's version, so items can keep
+   * these facts and apply the rules itself, folding the boards' later events into them.
+   */
+  _boardAccess: Array<Maybe<BoardAccessFacts>>;
+  /**
    * Asked by the gateway as itself, never by users (not in the public API): whether each reader may
    * read the board, by the rule of every board read. Live subscriptions check every subscriber of a
    * board on every event; this answers all of them in one request.
@@ -289,6 +313,11 @@ export type Query = {
   boards: BoardConnection;
   workspace?: Maybe<Workspace>;
   workspaces: WorkspaceConnection;
+};
+
+
+export type Query_BoardAccessArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 
@@ -538,6 +567,8 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  BoardAccessFacts: ResolverTypeWrapper<BoardAccessFacts>;
+  BoardAccessShare: ResolverTypeWrapper<BoardAccessShare>;
   BoardConnection: ResolverTypeWrapper<Omit<BoardConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['BoardEdge']>, nodes: Array<ResolversTypes['Board']> }>;
   BoardEdge: ResolverTypeWrapper<Omit<BoardEdge, 'node'> & { node: ResolversTypes['Board'] }>;
   BoardFilter: BoardFilter;
@@ -582,6 +613,8 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  BoardAccessFacts: BoardAccessFacts;
+  BoardAccessShare: BoardAccessShare;
   BoardConnection: Omit<BoardConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['BoardEdge']>, nodes: Array<ResolversParentTypes['Board']> };
   BoardEdge: Omit<BoardEdge, 'node'> & { node: ResolversParentTypes['Board'] };
   BoardFilter: BoardFilter;
@@ -630,6 +663,21 @@ export type BoardResolvers<ContextType = ProjectsContext, ParentType extends Res
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   viewerCanWrite?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
+}>;
+
+export type BoardAccessFactsResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['BoardAccessFacts'] = ResolversParentTypes['BoardAccessFacts']> = ResolversObject<{
+  archived?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  boardId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  organizationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  shares?: Resolver<Array<ResolversTypes['BoardAccessShare']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type BoardAccessShareResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['BoardAccessShare'] = ResolversParentTypes['BoardAccessShare']> = ResolversObject<{
+  permission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type BoardConnectionResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['BoardConnection'] = ResolversParentTypes['BoardConnection']> = ResolversObject<{
@@ -718,6 +766,7 @@ export type PageInfoResolvers<ContextType = ProjectsContext, ParentType extends 
 }>;
 
 export type QueryResolvers<ContextType = ProjectsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  _boardAccess?: Resolver<Array<Maybe<ResolversTypes['BoardAccessFacts']>>, ParentType, ContextType, RequireFields<Query_BoardAccessArgs, 'ids'>>;
   _boardReaders?: Resolver<Array<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<Query_BoardReadersArgs, 'boardId' | 'readers'>>;
   board?: Resolver<Maybe<ResolversTypes['Board']>, ParentType, ContextType, RequireFields<QueryBoardArgs, 'id'>>;
   boards?: Resolver<ResolversTypes['BoardConnection'], ParentType, ContextType, Partial<QueryBoardsArgs>>;
@@ -758,6 +807,8 @@ export type WorkspaceEdgeResolvers<ContextType = ProjectsContext, ParentType ext
 
 export type Resolvers<ContextType = ProjectsContext> = ResolversObject<{
   Board?: BoardResolvers<ContextType>;
+  BoardAccessFacts?: BoardAccessFactsResolvers<ContextType>;
+  BoardAccessShare?: BoardAccessShareResolvers<ContextType>;
   BoardConnection?: BoardConnectionResolvers<ContextType>;
   BoardEdge?: BoardEdgeResolvers<ContextType>;
   BoardMember?: BoardMemberResolvers<ContextType>;
