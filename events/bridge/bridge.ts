@@ -7,6 +7,7 @@ import { STREAM_RETENTION_MS } from "../streams/names.ts";
 import type { Health } from "../health.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
+import { offsetCommits, type OffsetCommits } from "./offset-commits.ts";
 
 /** What the bridge asks of the event contracts. */
 export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
@@ -114,7 +115,8 @@ function streamSink(options: BridgeOptions, groupId: string): EventSink {
 /**
  * Kafka -> Redis (or another sink, in a consumer group of its own). Each event is validated (a refused one goes to the dead-letter topic with the
  * reason), appended once (duplicates dropped by event id) to its organisation's and board's Redis
- * Streams with a pub/sub wake-up, and only then is its offset committed: a crash replays, never skips.
+ * Streams with a pub/sub wake-up, and only then is its offset committed (in the background, within
+ * 100 ms: offset-commits.ts): a crash replays, never skips.
  *
  * Outages: an append that fails is retried with backoff for as long as Redis is away, the consumer
  * heartbeating meanwhile (see patient-step.ts), so it keeps its partitions and commits once Redis
@@ -153,6 +155,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   let rebuildsInARow = 0;
   let stopping = false;
   let consumer: Consumer | null = null;
+  let commits: OffsetCommits | null = null;
 
   async function deadLetter(topic: string, message: KafkaMessage, reason: string, errors: readonly string[]) {
     const original = message.value?.toString("utf8") ?? "";
@@ -200,6 +203,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const created = options.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: heartbeatEveryMs });
     // The current consumer from here on: a crash while it first joins must already be handled as its.
     consumer = created;
+    const committer = offsetCommits(created, logger);
+    commits = committer;
     // Ready once the group is joined and a first fetch has resolved the starting offsets: an event
     // produced after `ready` is then read even by a new group that starts at the latest offset.
     let joined = false;
@@ -224,7 +229,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
           for (const message of batch.messages) {
             if (!isRunning() || isStale()) return;
             if (!(await handle(batch.topic, message, control))) return;
-            await created.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            committer.handled(batch.topic, batch.partition, message.offset);
             resolveOffset(message.offset);
             await heartbeat();
           }
@@ -288,6 +293,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         return;
       }
       try {
+        await commits?.close();
         await consumer?.disconnect().catch(() => undefined);
         await startConsumer();
         return;
@@ -323,6 +329,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       stopping = true;
       state = "stopped";
       stateReason = "stopped";
+      await commits?.close();
       await consumer?.disconnect();
       await producer.disconnect();
     },

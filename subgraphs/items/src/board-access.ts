@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { Prisma } from "../../../generated/prisma/client.ts";
 import type { PrismaClient, Tx } from "../../../platform/db.ts";
 import type { Identity } from "../../../platform/identity.ts";
 import type { PeerClient } from "../../shared/peer.ts";
@@ -81,15 +82,34 @@ export function judge(identity: Identity, boardId: string, board: BoardRuleFacts
   return { id: boardId, viewerCanWrite: canWriteBoard(identity, board, share) };
 }
 
-interface StoredRow {
-  boardId: string;
-  organizationId: string | null;
-  kind: string | null;
-  ownerId: string | null;
-  archived: boolean | null;
-  version: number | null;
-  share: string | null;
-  pending: BoardEvent[] | string;
+/** The access columns of one board as `accessSql` selects them. */
+export interface StoredAccess {
+  accessBoardId: string;
+  accessOrganizationId: string | null;
+  accessKind: string | null;
+  accessOwnerId: string | null;
+  accessArchived: boolean | null;
+  accessVersion: number | null;
+  accessShare: string | null;
+  accessPending: BoardEvent[] | string;
+}
+
+/**
+ * The stored facts of the board `boardId` (an SQL expression of the query it is added to), the
+ * caller's share and the log's Board events above the facts' version, as `StoredAccess` columns:
+ * `columns` go in the SELECT list, `joins` after its FROM item.
+ */
+export function accessSql(boardId: Prisma.Sql, userId: string): { columns: Prisma.Sql; joins: Prisma.Sql } {
+  return {
+    columns: Prisma.sql`${boardId}::text AS "accessBoardId", a."organizationId"::text AS "accessOrganizationId", a."kind" AS "accessKind",
+      a."ownerId"::text AS "accessOwnerId", a."archived" AS "accessArchived", a."version" AS "accessVersion", s."permission" AS "accessShare",
+      (SELECT coalesce(json_agg(json_build_object('eventType', o."eventType", 'version', o."aggregateVersion", 'organizationId', o."organizationId", 'data', o."envelope"->'data')
+                                ORDER BY o."aggregateVersion", o."sequence"), '[]'::json)
+         FROM events."OutboxEvent" o
+        WHERE o."aggregateId" = ${boardId} AND o."aggregateType" = 'Board' AND o."aggregateVersion" > coalesce(a."version", 0)) AS "accessPending"`,
+    joins: Prisma.sql`LEFT JOIN items."BoardAccess" a ON a."boardId" = ${boardId}
+      LEFT JOIN items."BoardAccessShare" s ON s."boardId" = ${boardId} AND s."userId" = CAST(${userId} AS uuid)`,
+  };
 }
 
 interface BaselineFacts extends FoldedBoard {
@@ -111,50 +131,60 @@ export interface BoardAccessOptions {
 
 /** Per request: board ids to what the caller may do with them (null: not readable). */
 export function createBoardAccessLoader(options: BoardAccessOptions): DataLoader<string, BoardFacts | null> {
-  const { prisma } = options;
   return new DataLoader<string, BoardFacts | null>(async (ids) => {
-    const identity = options.identity();
-    const rows = await prisma.$queryRaw<StoredRow[]>`
-      SELECT b.id::text AS "boardId", a."organizationId"::text AS "organizationId", a."kind", a."ownerId"::text AS "ownerId", a."archived", a."version",
-        s."permission" AS "share",
-        (SELECT coalesce(json_agg(json_build_object('eventType', o."eventType", 'version', o."aggregateVersion", 'organizationId', o."organizationId", 'data', o."envelope"->'data')
-                                  ORDER BY o."aggregateVersion", o."sequence"), '[]'::json)
-           FROM events."OutboxEvent" o
-          WHERE o."aggregateId" = b.id AND o."aggregateType" = 'Board' AND o."aggregateVersion" > coalesce(a."version", 0)) AS "pending"
-      FROM unnest(CAST(${ids} AS uuid[])) AS b(id)
-      LEFT JOIN items."BoardAccess" a ON a."boardId" = b.id
-      LEFT JOIN items."BoardAccessShare" s ON s."boardId" = b.id AND s."userId" = CAST(${identity.userId} AS uuid)`;
-    const answers = new Map<string, BoardFacts | null>();
-    const unknown: string[] = [];
-    for (const row of rows) {
-      const stored: FoldedBoard | undefined =
-        row.version === null
-          ? undefined
-          : { organizationId: row.organizationId!, kind: row.kind!, ownerId: row.ownerId!, archived: row.archived!, version: row.version };
-      const pending = typeof row.pending === "string" ? (JSON.parse(row.pending) as BoardEvent[]) : row.pending;
-      if (stored && pending.length === 0) {
-        answers.set(row.boardId, judge(identity, row.boardId, stored, row.share ?? undefined));
-        continue;
-      }
-      const folded = foldBoardEvents(stored, pending);
-      if (!folded) {
-        unknown.push(row.boardId);
-        continue;
-      }
-      const share = folded.shares.has(identity.userId) ? (folded.shares.get(identity.userId) ?? undefined) : (row.share ?? undefined);
-      answers.set(row.boardId, judge(identity, row.boardId, folded.board, share));
-      await storeFolded(prisma, row.boardId, stored?.version ?? null, folded);
-    }
-    if (unknown.length > 0) {
-      for (const facts of await askProjects(options, unknown)) {
-        if (!facts) continue;
-        const share = facts.shares.find((entry) => entry.userId === identity.userId)?.permission;
-        answers.set(facts.boardId, judge(identity, facts.boardId, facts, share));
-        await storeBaseline(prisma, facts);
-      }
-    }
+    const access = accessSql(Prisma.sql`b.id`, options.identity().userId);
+    const rows = await options.prisma.$queryRaw<StoredAccess[]>`SELECT ${access.columns} FROM unnest(CAST(${ids} AS uuid[])) AS b(id) ${access.joins}`;
+    const answers = await judgeAccess(options, rows);
     return ids.map((id) => answers.get(id) ?? null);
   });
+}
+
+/**
+ * What the caller may do with each board of `rows` (read by `accessSql`; a board may come more
+ * than once): the stored facts where the log has nothing newer, folded ones (and stored) where it
+ * has, projects' answer (and stored) where folding cannot tell.
+ */
+export async function judgeAccess(options: BoardAccessOptions, rows: readonly StoredAccess[]): Promise<Map<string, BoardFacts | null>> {
+  const { prisma } = options;
+  const identity = options.identity();
+  const answers = new Map<string, BoardFacts | null>();
+  const unknown: string[] = [];
+  for (const row of rows) {
+    const boardId = row.accessBoardId;
+    if (answers.has(boardId) || unknown.includes(boardId)) continue;
+    const stored: FoldedBoard | undefined =
+      row.accessVersion === null
+        ? undefined
+        : {
+            organizationId: row.accessOrganizationId!,
+            kind: row.accessKind!,
+            ownerId: row.accessOwnerId!,
+            archived: row.accessArchived!,
+            version: row.accessVersion,
+          };
+    const pending = typeof row.accessPending === "string" ? (JSON.parse(row.accessPending) as BoardEvent[]) : row.accessPending;
+    if (stored && pending.length === 0) {
+      answers.set(boardId, judge(identity, boardId, stored, row.accessShare ?? undefined));
+      continue;
+    }
+    const folded = foldBoardEvents(stored, pending);
+    if (!folded) {
+      unknown.push(boardId);
+      continue;
+    }
+    const share = folded.shares.has(identity.userId) ? (folded.shares.get(identity.userId) ?? undefined) : (row.accessShare ?? undefined);
+    answers.set(boardId, judge(identity, boardId, folded.board, share));
+    await storeFolded(prisma, boardId, stored?.version ?? null, folded);
+  }
+  if (unknown.length > 0) {
+    for (const facts of await askProjects(options, unknown)) {
+      if (!facts) continue;
+      const share = facts.shares.find((entry) => entry.userId === identity.userId)?.permission;
+      answers.set(facts.boardId, judge(identity, facts.boardId, facts, share));
+      await storeBaseline(prisma, facts);
+    }
+  }
+  return answers;
 }
 
 async function askProjects(options: BoardAccessOptions, ids: readonly string[]): Promise<(BaselineFacts | null)[]> {

@@ -4,7 +4,8 @@ import { requireIdentity } from "../../shared/authorization.ts";
 import { byId, groupedBy } from "../../shared/loaders.ts";
 import type { PeerClient } from "../../shared/peer.ts";
 import { createItemLists, type ItemLists } from "./lists.ts";
-import { createBoardAccessLoader, type BoardFacts } from "./board-access.ts";
+import { accessSql, createBoardAccessLoader, judgeAccess, type BoardFacts, type StoredAccess } from "./board-access.ts";
+import { Prisma } from "../../../generated/prisma/client.ts";
 import type { ColumnValueModel, ItemAssigneeModel, ItemModel, SubitemModel } from "../../../generated/prisma/models.ts";
 
 export type { BoardFacts } from "./board-access.ts";
@@ -53,14 +54,31 @@ function peerLoader<T>(base: BaseContext, peer: PeerClient | null, typename: str
   });
 }
 
+/** An item row read with its board's access columns (`accessSql`), without them. */
+function itemOf(row: ItemModel & StoredAccess): ItemModel {
+  const { accessBoardId, accessOrganizationId, accessKind, accessOwnerId, accessArchived, accessVersion, accessShare, accessPending, ...item } = row;
+  return item;
+}
+
 export function createItemsContext(base: BaseContext, peers: ItemsPeers): ItemsContext {
   const { prisma } = base;
-  const org = () => requireIdentity(base.identity).organizationId;
+  const caller = () => requireIdentity(base.identity);
+  const org = () => caller().organizationId;
+  const access = { prisma, projects: peers.projects, identity: caller, correlationId: base.correlationId };
+  const board = createBoardAccessLoader(access);
   return {
     ...base,
     lists: createItemLists(prisma, org),
     loaders: {
-      item: byId((ids) => prisma.item.findMany({ where: { id: { in: ids }, organizationId: org(), deletedAt: null } })),
+      // With what the caller may do with the items' boards, in the same statement: reading or
+      // changing an item always asks that next, and the answer then needs no round trip of its own.
+      item: byId(async (ids) => {
+        const boardAccess = accessSql(Prisma.sql`i."boardId"`, caller().userId);
+        const rows = await prisma.$queryRaw<(ItemModel & StoredAccess)[]>`SELECT i.*, ${boardAccess.columns} FROM items."Item" i ${boardAccess.joins}
+          WHERE i."id" = ANY(CAST(${ids} AS uuid[])) AND i."organizationId" = CAST(${org()} AS uuid) AND i."deletedAt" IS NULL`;
+        for (const [boardId, facts] of await judgeAccess(access, rows)) board.prime(boardId, facts);
+        return rows.map(itemOf);
+      }),
       assigneesOfItem: groupedBy(
         (itemIds) =>
           prisma.itemAssignee.findMany({
@@ -81,7 +99,7 @@ export function createItemsContext(base: BaseContext, peers: ItemsPeers): ItemsC
           }),
         (subitem) => subitem.parentItemId,
       ),
-      board: createBoardAccessLoader({ prisma, projects: peers.projects, identity: () => requireIdentity(base.identity), correlationId: base.correlationId }),
+      board,
       group: peerLoader<GroupFacts>(base, peers.projects, "Group", "id archivedAt board { id }"),
       column: peerLoader<ColumnFacts>(base, peers.projects, "Column", "id type settings archivedAt board { id }"),
       user: peerLoader<{ id: string }>(base, peers.users, "User", "id"),
