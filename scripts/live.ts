@@ -10,6 +10,8 @@ export interface LiveEvents {
   readonly subscriptions: SubscriptionsSetup;
   /** Which pipeline runs: "kafka" (relay -> Kafka -> bridge -> Redis) or "in-process". */
   readonly mode: "kafka" | "in-process";
+  /** Has the relay look for new outbox rows now (a mutation was just committed in this process). */
+  wake(): void;
   dispose(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startLiveEvents(options: {
   return {
     mode,
     subscriptions: { feed: redis ? redisFeed(redis) : (memory as MemoryEventStore), presence: redis ? redisPresenceStore(redis) : memoryPresenceStore() },
+    wake: () => void pipeline.relay?.drain(),
     dispose: () => pipeline.close(),
   };
 }

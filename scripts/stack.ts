@@ -39,6 +39,8 @@ export interface StackOptions {
   readonly integrationsRuntimeUrl?: GatewayOptions["integrationsRuntimeUrl"];
   /** One logger for the gateway and the subgraphs (tests capture what they log). */
   readonly logger?: Logger;
+  /** Called after each subgraph mutation (see SubgraphRuntime.onMutation); `npm start` wakes its relay with it. */
+  readonly onMutation?: () => void;
 }
 
 export interface RunningStack {
@@ -63,7 +65,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const runtime = (port: number | undefined, peers: SubgraphRuntime["peers"] = {}): SubgraphRuntime => {
     const prisma = createPrisma({ url: options.databaseUrl, poolMax: options.poolMax, onQuery: options.onQuery });
     clients.push(prisma);
-    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger };
+    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation: options.onMutation };
   };
   const track = <T extends { dispose(): Promise<void> }>(started: T): T => {
     running.push(started);

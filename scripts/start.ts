@@ -102,7 +102,8 @@ const live = await startLiveEvents({
   databaseUrl,
   redis,
   kafkaBrokers: config.kafkaBrokers,
-  // PGlite does not pass NOTIFY from the subgraphs' connections to the relay's: poll instead.
+  // PGlite does not pass NOTIFY from the subgraphs' connections to the relay's: the subgraphs wake
+  // the relay after each mutation (onMutation below), and it polls as a safety net.
   pollIntervalMs: embedded ? 100 : undefined,
   consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
   logger: createLogger("events"),
@@ -123,6 +124,7 @@ const stack = await startStack({
   extraMetrics: [runtimeMetrics],
   integrationsRuntimeUrl: inbound.url,
   ports: config.ports,
+  onMutation: () => live.wake(),
 });
 gatewayUrl = stack.gateway.url;
 // Closed first: the gateway drains its requests in flight before the pipeline and database go.

@@ -48,6 +48,11 @@ export interface SubgraphRuntime {
   readonly logger?: Logger;
   /** URLs of the other subgraphs, for the few facts a subgraph checks through a peer's `_entities`. */
   readonly peers?: Readonly<Partial<Record<SubgraphName, string>>>;
+  /**
+   * Called when a mutation has been executed (its transactions committed), before its answer is
+   * sent. A relay in the same process is woken by it where NOTIFY does not reach it (PGlite).
+   */
+  readonly onMutation?: () => void;
 }
 
 export type SubgraphName = "users" | "projects" | "items" | "integrations";
@@ -130,6 +135,7 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
         },
         context: async () => options.createContext(base),
       });
+      if (options.onMutation && isMutation(parsed)) options.onMutation();
       await sendGraphQLResponse(response, result);
     })().catch((error: unknown) => {
       logger.error({ err: error }, "subgraph request failed");
@@ -155,4 +161,10 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
       await apollo.stop();
     },
   };
+}
+
+/** Whether a request body's document starts with a mutation (the gateway sends one operation per subgraph request). */
+function isMutation(body: unknown): boolean {
+  const query = (body as { query?: unknown } | undefined)?.query;
+  return typeof query === "string" && /^\s*mutation\b/.test(query);
 }

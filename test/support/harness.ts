@@ -37,6 +37,8 @@ export interface HarnessOptions {
   webhooks?: WebhookSettings;
   /** Where the gateway hands Slack's and Teams' requests (see test/support/chat.ts). */
   integrationsRuntimeUrl?: GatewayOptions["integrationsRuntimeUrl"];
+  /** Called after each subgraph mutation (StackOptions.onMutation). */
+  onMutation?: () => void;
 }
 
 export interface GraphQLResult {
@@ -90,6 +92,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     redisPrefix,
     rateLimit: options.rateLimit ?? { perMinute: 100_000, perHour: 1_000_000 },
     logger: options.logger,
+    onMutation: options.onMutation,
     supergraphPath: options.supergraphPath,
     subscriptions: options.subscriptions
       ? {
