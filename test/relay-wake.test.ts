@@ -18,7 +18,7 @@ describe("subgraphs wake a relay in their process after a mutation", () => {
     const read = await harness.gql(token, `query($id: ID!) { item(id: $id) { id name version board { name } } }`, { id: itemId });
     assert.equal(read.body.errors, undefined);
     assert.equal(mutations, 0);
-    const version = (read.body.data?.item as { version: number }).version;
+    const version = (read.body.data as { item: { version: number } }).item.version;
     const renamed = await harness.gql(token, `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id version } }`, {
       input: { id: itemId, expectedVersion: version, name: "woken" },
     });
