@@ -4,8 +4,9 @@
 // no event pipeline running, for every role and across organisations.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { codes, startHarness, type Harness } from "./support/harness.ts";
+import { TEST_SIGNING_SECRET, codes, startHarness, type Harness } from "./support/harness.ts";
 import { foldBoardEvents, type BoardEvent } from "../subgraphs/items/src/board-access.ts";
+import { createPeerClient } from "../subgraphs/shared/peer.ts";
 
 const ORG = "00000000-0000-4000-8000-000000000001";
 const OWNER = "00000000-0000-4000-8000-0000000000aa";
@@ -123,6 +124,17 @@ describe("board access facts: items' reads and writes (Postgres, the whole stack
 
     await owner(`mutation($input: VersionedInput!) { archiveBoard(input: $input) { id } }`, { id: board.id, expectedVersion: await boardVersion(board.id) });
     assert.equal(await rename("OWNER", item), "FORBIDDEN", "an archived board");
+  });
+
+  it("resolves an Item entity (a notification's item) only for a caller who may read its board", async () => {
+    const board = privateBoard();
+    const itemId = board.itemIds[1]!;
+    const peer = createPeerClient(harness.stack.subgraphs.items.url, TEST_SIGNING_SECRET);
+    const as = (role: "OWNER" | "MEMBER") => ({ identity: { userId: acme().userIdsByRole[role], organizationId: acme().id, role }, correlationId: `entity-${role}` });
+    // The test above left the MEMBER without the share of this private board.
+    assert.equal(await harness.prisma.boardMember.count({ where: { boardId: board.id, userId: acme().userIdsByRole.MEMBER } }), 0);
+    assert.deepEqual(await peer.entities(as("MEMBER"), "Item", [itemId], "id"), [null]);
+    assert.deepEqual(await peer.entities(as("OWNER"), "Item", [itemId], "id"), [{ id: itemId }]);
   });
 
   it("refuses a VIEWER and another organisation's OWNER, and writes nothing", async () => {

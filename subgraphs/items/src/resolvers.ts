@@ -357,7 +357,13 @@ export const resolvers: Resolvers = {
   },
 
   Item: {
-    __resolveReference: (reference, context) => context.loaders.item.load(reference.id),
+    // As Query.item: an item of a board the caller may not read (a notification about a board since
+    // unshared) resolves to null. The item's load answers the board question in the same statement.
+    async __resolveReference(reference, context) {
+      const item = await context.loaders.item.load(reference.id);
+      if (!item || !(await context.loaders.board.load(item.boardId))) return null;
+      return item;
+    },
     board: (item) => ({ id: item.boardId }),
     group: (item) => ({ id: item.groupId }),
     creator: (item) => ({ id: item.creatorId }),
