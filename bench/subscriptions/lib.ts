@@ -1,7 +1,9 @@
+import http from "node:http";
 // Shared by bench/subscriptions/latency.ts and fanout.ts: child processes over fork() IPC, a fresh
 // seeded database, /proc accounting (CPU, RSS), the quiet-machine wait, percentiles.
 import { fork, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { machineBusyMs, processCpuMs } from "../lib/proc-cpu.ts";
@@ -66,9 +68,15 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Forks `children/<script>` with `config` (BENCH_CHILD_CONFIG) and waits for its `ready`. */
-export async function startChild(name: string, script: string, config: unknown, options: { execArgv?: string[]; timeoutMs?: number } = {}): Promise<Child> {
-  const child = fork(fileURLToPath(new URL(`./children/${script}`, import.meta.url)), [], {
+/**
+ * Forks `children/<script>` with `config` (BENCH_CHILD_CONFIG) and waits for its `ready`. `root`: the
+ * root of another copy of the repository (e.g. a snapshot of an older commit) whose
+ * `bench/subscriptions/children/<script>` runs instead of ours, on that copy's code.
+ */
+export async function startChild(name: string, script: string, config: unknown, options: { execArgv?: string[]; timeoutMs?: number; root?: string } = {}): Promise<Child> {
+  const path = options.root ? join(options.root, "bench", "subscriptions", "children", script) : fileURLToPath(new URL(`./children/${script}`, import.meta.url));
+  if (!existsSync(path)) throw new Error(`${name}: ${path} does not exist`);
+  const child = fork(path, [], {
     execArgv: [...(options.execArgv ?? [])],
     env: { ...process.env, BENCH_CHILD_CONFIG: JSON.stringify(config), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -196,14 +204,18 @@ export function cpuOf(pids: readonly number[]): number {
   return total;
 }
 
-/** Our own CPU: this process and the given ones (and PostgreSQL backends of our database). */
-export function ownCpuMs(pids: readonly number[], database: string): number {
+/** One database name, or several (A/B runs: one database per variant). */
+export type Databases = string | readonly string[];
+
+/** Our own CPU: this process and the given ones (and PostgreSQL backends of our database(s)). */
+export function ownCpuMs(pids: readonly number[], database: Databases): number {
   const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000 + cpuOf(pids) + cpuOf(databaseBackends(database));
+  const backends = (typeof database === "string" ? [database] : database).flatMap((name) => databaseBackends(name));
+  return (usage.user + usage.system) / 1000 + cpuOf(pids) + cpuOf(backends);
 }
 
 /** Cores used by everything else on the machine over `ms`. */
-export async function foreignCores(pids: readonly number[], database: string, ms = 1_000): Promise<number> {
+export async function foreignCores(pids: readonly number[], database: Databases, ms = 1_000): Promise<number> {
   const machine0 = machineBusyMs();
   const own0 = ownCpuMs(pids, database);
   const at0 = performance.now();
@@ -214,7 +226,7 @@ export async function foreignCores(pids: readonly number[], database: string, ms
 }
 
 /** Waits (up to `maxSeconds`) until other processes use fewer than `cores`; returns what it saw. */
-export async function waitForQuiet(pids: readonly number[], database: string, maxSeconds: number, cores: number): Promise<{ waited: number; foreign: number }> {
+export async function waitForQuiet(pids: readonly number[], database: Databases, maxSeconds: number, cores: number): Promise<{ waited: number; foreign: number }> {
   const started = performance.now();
   let foreign = await foreignCores(pids, database);
   while (foreign > cores && performance.now() - started < maxSeconds * 1000) foreign = await foreignCores(pids, database);
@@ -228,6 +240,14 @@ export function loadAverage(): string {
 // ───────────────────────────── figures ─────────────────────────────
 
 /** Nearest-rank percentile of sorted values. */
+/** Median (the mean of the two middle values of an even count), ignoring NaN; NaN when empty. */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -251,4 +271,29 @@ export const fmt = (value: number, digits = 1): string => (Number.isFinite(value
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** A gateway's answer to `postGraphQL`. */
+export interface GraphQLAnswer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly text: string;
+}
+
+/** POSTs a GraphQL body to `<url>/graphql` as the bearer of `token`, over `agent`'s kept-alive sockets. */
+export function postGraphQL(agent: http.Agent, url: string, token: string, body: string): Promise<GraphQLAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${url}/graphql`,
+      { method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString("utf8") }));
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
