@@ -92,7 +92,8 @@ export function createIntegrationsRelay(options: IntegrationsRelayOptions): Inte
       answer = await fetch(new URL(path, base), {
         method,
         headers,
-        body: body.length > 0 ? body : undefined,
+        // A copy as a plain Uint8Array: a Buffer is no BodyInit under every @types/node the code is checked with.
+        body: body.length > 0 ? new Uint8Array(body) : undefined,
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
