@@ -139,3 +139,33 @@ export function verifyInternalRequest(
   if (nonces && !nonces.claim(nonce, now)) return { ok: false, reason: "replayed request" };
   return { ok: true, identity, correlationId };
 }
+
+/** What a subgraph answered to `postSignedGraphQL`. */
+export interface SignedGraphQLAnswer<T> {
+  readonly data?: T | null;
+  readonly errors?: readonly { message: string; extensions?: { code?: string } }[];
+  readonly status: number;
+}
+
+/**
+ * POSTs a GraphQL request to a subgraph, signed as `signInternalRequest` signs it: as `identity`,
+ * or as the caller itself (the gateway, a peer subgraph) when that is null.
+ */
+export async function postSignedGraphQL<T>(
+  url: string,
+  secret: string,
+  request: {
+    readonly query: string;
+    readonly variables: Readonly<Record<string, unknown>>;
+    readonly identity: Identity | null;
+    readonly correlationId: string;
+  },
+): Promise<SignedGraphQLAnswer<T>> {
+  const body = JSON.stringify({ query: request.query, variables: request.variables });
+  const headers = signInternalRequest(
+    { method: "POST", path: new URL(url).pathname, body, identity: request.identity, correlationId: request.correlationId },
+    secret,
+  );
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  return { ...((await response.json()) as Omit<SignedGraphQLAnswer<T>, "status">), status: response.status };
+}

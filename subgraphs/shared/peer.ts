@@ -1,5 +1,5 @@
 import type { Identity } from "../../platform/identity.ts";
-import { signInternalRequest } from "../../platform/identity.ts";
+import { postSignedGraphQL, type SignedGraphQLAnswer } from "../../platform/identity.ts";
 
 /**
  * Calls another subgraph's `_entities` as the same caller, so a subgraph can check facts it does
@@ -15,21 +15,9 @@ export interface PeerClient {
   internal<T>(query: string, variables: Readonly<Record<string, unknown>>, correlationId: string): Promise<T>;
 }
 
-interface Answer<T> {
-  readonly data?: T | null;
-  readonly errors?: readonly { message: string; extensions?: { code?: string } }[];
-  readonly status: number;
-}
-
 export function createPeerClient(url: string, signingSecret: string): PeerClient {
-  const path = new URL(url).pathname;
-  async function post<T>(identity: Identity | null, correlationId: string, query: string, variables: Readonly<Record<string, unknown>>): Promise<Answer<T>> {
-    const body = JSON.stringify({ query, variables });
-    const headers = signInternalRequest({ method: "POST", path, body, identity, correlationId }, signingSecret);
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-    return { ...((await response.json()) as Omit<Answer<T>, "status">), status: response.status };
-  }
-  const failure = (answer: Answer<unknown>) => new Error(`peer ${url} failed: ${answer.errors?.map((e) => e.message).join("; ") ?? answer.status}`);
+  const failure = (answer: SignedGraphQLAnswer<unknown>) =>
+    new Error(`peer ${url} failed: ${answer.errors?.map((e) => e.message).join("; ") ?? answer.status}`);
   return {
     async entities<T>(
       caller: { identity: Identity; correlationId: string },
@@ -37,19 +25,19 @@ export function createPeerClient(url: string, signingSecret: string): PeerClient
       ids: readonly string[],
       selection: string,
     ): Promise<(T | null)[]> {
-      const answer = await post<{ _entities?: (T | null)[] }>(
-        caller.identity,
-        caller.correlationId,
-        `query PeerEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`,
-        { representations: ids.map((id) => ({ __typename: typename, id })) },
-      );
+      const answer = await postSignedGraphQL<{ _entities?: (T | null)[] }>(url, signingSecret, {
+        query: `query PeerEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`,
+        variables: { representations: ids.map((id) => ({ __typename: typename, id })) },
+        identity: caller.identity,
+        correlationId: caller.correlationId,
+      });
       const entities = answer.data?._entities;
       if (!entities) throw failure(answer);
       // Entities the caller may not see come back null (with an error we do not need).
       return entities.map((entity) => entity ?? null);
     },
     async internal<T>(query: string, variables: Readonly<Record<string, unknown>>, correlationId: string): Promise<T> {
-      const answer = await post<T>(null, correlationId, query, variables);
+      const answer = await postSignedGraphQL<T>(url, signingSecret, { query, variables, identity: null, correlationId });
       if (!answer.data || answer.errors?.length) throw failure(answer);
       return answer.data;
     },
