@@ -30,6 +30,11 @@ export interface VersionedUpdate<TWhere, TData> {
   readonly current: TWhere;
 }
 
+/** Why a guarded update changed no row: it moved on (CONFLICT, with both versions) or is not the caller's (NOT_FOUND). */
+function unchanged(type: string, id: string, expectedVersion: number, current: { version: number } | null) {
+  return current ? conflict(type, id, expectedVersion, current.version) : notFound(type, id);
+}
+
 /**
  * Optimistic concurrency in one statement: `UPDATE … WHERE id AND version = expected … RETURNING`,
  * bumping the version, so the changed row needs no second read. When no row matched, one more
@@ -46,8 +51,7 @@ export async function versionedUpdate<TWhere, TData, TRow extends { version: num
     data: { ...update.data, version: { increment: 1 } },
   });
   if (row) return row;
-  const current = await delegate.findFirst({ where: update.current, select: { version: true } });
-  throw current ? conflict(type, id, expectedVersion, current.version) : notFound(type, id);
+  throw unchanged(type, id, expectedVersion, await delegate.findFirst({ where: update.current, select: { version: true } }));
 }
 
 /** The event of a versioned write; the aggregate (type, id) and version are the row's. */
@@ -109,6 +113,5 @@ export async function versionedStatement<TRow extends { version: number }, TEven
     )${Prisma.join(writes, "")}
     SELECT * FROM changed`;
   if (row) return row;
-  const current = await write.current();
-  throw current ? conflict(type, id, expectedVersion, current.version) : notFound(type, id);
+  throw unchanged(type, id, expectedVersion, await write.current());
 }

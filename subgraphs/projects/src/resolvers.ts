@@ -120,14 +120,16 @@ export const resolvers: Resolvers = {
         ],
         { isolationLevel: "RepeatableRead" },
       );
+      const sharesOf = Map.groupBy(shares, (share) => share.boardId);
+      const byId = new Map(boards.map((board) => [board.id, board]));
       return boardIds.map((id) => {
-        const board = boards.find((row) => row.id === id);
+        const board = byId.get(id);
         if (!board) return null;
         return {
           ...ruleFactsOf(board),
           boardId: id,
           version: board.version,
-          shares: shares.filter((share) => share.boardId === id).map(({ userId, permission }) => ({ userId, permission })),
+          shares: (sharesOf.get(id) ?? []).map(({ userId, permission }) => ({ userId, permission })),
         };
       });
     },
