@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { buildSchema, getNamedType, getOperationAST, isObjectType, parse, validate, type FieldNode } from "graphql";
 import { SubscriptionPayload, subscriptionKey } from "../gateway/src/subscriptions/payload.ts";
-import { boardActivityOf, notificationOf, parseEntry, accessChangeOf } from "../gateway/src/subscriptions/events.ts";
+import { boardActivityOf, notificationOf, parseEntry, accessChangeOf, type StreamEvent } from "../gateway/src/subscriptions/events.ts";
+import { EntityViews, VIEW_VERSION_KEY, type ViewPlan } from "../gateway/src/subscriptions/entity-views.ts";
 import type { Role } from "../platform/identity.ts";
 
 const schema = buildSchema(await readFile(new URL("../gateway/schema.graphql", import.meta.url), "utf8"));
@@ -182,5 +183,134 @@ describe("subscription views of domain events", () => {
     assert.deepEqual(accessChangeOf(entry("project.member.removed", { boardId: "b", userId: "u" })), { kind: "board", boardId: "b" });
     assert.deepEqual(accessChangeOf(entry("member.removed", { userId: "u", role: "MEMBER" })), { kind: "member", userId: "u" });
     assert.equal(accessChangeOf(entry("project.item.updated", { boardId: "b", itemId: "i" })), null);
+  });
+});
+
+describe("entity views: board-shared answers kept between events", () => {
+  const ORG = "o-1";
+  const event = (eventType: string, data: Record<string, unknown>, { id = `e-${Math.random()}`, version = 3, aggregateType = "Item", aggregateId = "i-1", organizationId = ORG } = {}): StreamEvent => {
+    const parsed = parseEntry({
+      cursor: "7-0",
+      eventType,
+      event: JSON.stringify({
+        eventId: id,
+        eventType,
+        schemaVersion: 1,
+        aggregateId,
+        aggregateType,
+        version,
+        data,
+        metadata: { correlationId: "c", organizationId, timestamp: "2026-12-01T00:00:00.000Z", source: "items", userId: "u-actor" },
+      }),
+    });
+    assert.ok(parsed);
+    return parsed;
+  };
+  const rename = (name: string, version: number, itemId = "i-1") =>
+    event("project.item.updated", { boardId: "b-1", itemId, changes: { name: { from: "x", to: name }, columnValues: [] } }, { version, aggregateId: itemId });
+  /** Applied as both tails would: the organisation's stream and the board's. */
+  const applyBoth = (views: EntityViews, applied: StreamEvent) => {
+    views.apply(applied, true);
+    views.apply(applied, false);
+  };
+  const titleOf = (data: Readonly<Record<string, unknown>> | undefined) => (data?.item as { title?: string } | undefined)?.title;
+  const viewOf = (selection: string) => {
+    const payload = compile(`subscription { boardActivity(boardId: "b") { ${selection} } }`);
+    assert.ok(payload.view, selection);
+    return payload.view;
+  };
+  const keep = (views: EntityViews, key: string, plan: ViewPlan, data: Record<string, unknown>, place: { org?: string; board?: string; item?: string | null } = {}) =>
+    views.keep(key, views.epoch(place.org ?? ORG), { organizationId: place.org ?? ORG, boardId: place.board ?? "b-1", itemId: place.item === undefined ? "i-1" : place.item, plan, data });
+
+  it("keeps only board-shared selections that reach no other item, and asks the item's version with them", () => {
+    const view = (selection: string) => compile(`subscription { boardActivity(boardId: "b") { ${selection} } }`).view;
+    const plan = viewOf(`item { title: name name version assignees { name } board { name } } actor { name }`);
+    assert.equal(plan.itemKey, "item");
+    assert.deepEqual(plan.itemFields.get("name"), ["title", "name"]);
+    const fetch = compile(`subscription { boardActivity(boardId: "b") { item { name } } }`).fetchFor({ item: "i-1" });
+    assert.ok(fetch);
+    assert.match(fetch.query, new RegExp(`${VIEW_VERSION_KEY}: version`));
+    assert.deepEqual(validate(schema, parse(fetch.query)), []);
+    assert.equal(viewOf(`board { name }`).itemKey, null);
+    // Any item's event could change these: never kept.
+    assert.equal(view(`board { items(first: 5) { nodes { name } } }`), null);
+    assert.equal(view(`item { comments { nodes { item { name } } } }`), null);
+    assert.equal(view(`item { board { activity { nodes { action } } } }`), null);
+    // Per caller: never kept.
+    assert.equal(view(`board { viewerCanWrite }`), null);
+    assert.equal(view(`item { ${VIEW_VERSION_KEY}: name }`), null);
+    assert.equal(compile(`subscription { boardPresence(boardId: "b") { viewers { name } } }`).view, null);
+  });
+
+  it("patches a rename of the version it shows, and serves an event only once the organisation's stream applied it", async () => {
+    const views = new EntityViews(100, 60_000, 20);
+    const plan = viewOf(`item { title: name version updated: version assignees { name } }`);
+    keep(views, "k", plan, { item: { title: "Old", version: 2, updated: 2, assignees: [{ name: "Ada" }], [VIEW_VERSION_KEY]: 2 } });
+    const renamed = rename("New", 3);
+    views.apply(renamed, false);
+    assert.equal(await views.read("k", renamed), undefined, "the organisation's stream has not applied it: the caller fetches");
+    views.apply(renamed, true);
+    assert.deepEqual(await views.read("k", renamed), { item: { title: "New", version: 3, updated: 3, assignees: [{ name: "Ada" }], [VIEW_VERSION_KEY]: 3 } });
+    // A read that waits is answered when the organisation's tail gets there.
+    const next = rename("Newer", 4);
+    views.apply(next, false);
+    const waiting = views.read("k", next);
+    views.apply(next, true);
+    assert.equal(titleOf(await waiting), "Newer");
+    // A view already at or past an event's version serves it unchanged (a late tail).
+    const late = rename("Stale", 3);
+    applyBoth(views, late);
+    assert.equal(titleOf(await views.read("k", late)), "Newer");
+  });
+
+  it("drops what an event may change and it cannot follow: other changes, gaps, updatedAt, boards, organisations", async () => {
+    const views = new EntityViews(100, 60_000, 20);
+    const plan = viewOf(`item { name assignees { name } board { name } }`);
+    const data = { item: { name: "A", assignees: [], board: { name: "B" }, [VIEW_VERSION_KEY]: 2 } };
+    const fill = () => {
+      keep(views, "item-1", plan, data);
+      keep(views, "item-2", plan, data, { item: "i-2" });
+      keep(views, "board-2", plan, data, { board: "b-2", item: "i-3" });
+      keep(views, "org-2", plan, data, { org: "o-2", board: "b-3", item: "i-4" });
+    };
+    const kept = () => ["item-1", "item-2", "board-2", "org-2"].filter((key) => views.has(key));
+
+    fill();
+    applyBoth(views, event("project.item.updated", { boardId: "b-1", itemId: "i-1", changes: { assignees: { added: ["u"] } } }));
+    assert.deepEqual(kept(), ["item-2", "board-2", "org-2"], "an assignment drops that item's views only");
+    fill();
+    applyBoth(views, rename("Skipped one", 4));
+    assert.deepEqual(kept(), ["item-2", "board-2", "org-2"], "a version it did not see: dropped");
+    fill();
+    applyBoth(views, event("comment.added", { boardId: "b-1", itemId: "i-1", commentId: "c" }, { aggregateType: "Comment", aggregateId: "c" }));
+    assert.deepEqual(kept(), ["item-2", "board-2", "org-2"]);
+    fill();
+    applyBoth(views, event("presence.joined", { boardId: "b-1", userId: "u" }, { aggregateType: "Board", aggregateId: "b-1", version: 0 }));
+    assert.deepEqual(kept(), ["item-1", "item-2", "board-2", "org-2"], "presence changes no entity");
+    applyBoth(views, event("project.updated", { boardId: "b-1", changes: { name: { from: "B", to: "C" } } }, { aggregateType: "Board", aggregateId: "b-1" }));
+    assert.deepEqual(kept(), ["board-2", "org-2"], "a board event drops the board's views");
+    fill();
+    applyBoth(views, event("user.updated", { userId: "u", changes: { name: { from: "a", to: "b" } } }, { aggregateType: "User", aggregateId: "u" }));
+    assert.deepEqual(kept(), ["org-2"], "an organisation event drops the organisation's views");
+
+    const withUpdatedAt = viewOf(`item { name updatedAt }`);
+    keep(views, "dated", withUpdatedAt, { item: { name: "A", updatedAt: "t", [VIEW_VERSION_KEY]: 2 } });
+    applyBoth(views, rename("B", 3));
+    assert.equal(views.has("dated"), false, "only the database knows the new updatedAt");
+  });
+
+  it("refuses an answer fetched while its organisation changed, and one without its item", () => {
+    const views = new EntityViews(100, 60_000, 20);
+    const plan = viewOf(`item { name }`);
+    const epoch = views.epoch(ORG);
+    applyBoth(views, event("user.updated", { userId: "u", changes: {} }, { aggregateType: "User", aggregateId: "u" }));
+    views.keep("late", epoch, { organizationId: ORG, boardId: "b-1", itemId: "i-1", plan, data: { item: { name: "A", [VIEW_VERSION_KEY]: 2 } } });
+    assert.equal(views.has("late"), false);
+    keep(views, "gone", plan, { item: null });
+    assert.equal(views.has("gone"), false);
+    keep(views, "kept", plan, { item: { name: "A", [VIEW_VERSION_KEY]: 2 } });
+    assert.equal(views.has("kept"), true);
+    views.forgetOrganization(ORG);
+    assert.equal(views.has("kept"), false);
   });
 });

@@ -250,10 +250,84 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await rename(board().itemIds[4] ?? "", "fan-out warm-up");
     for (const live of subscriptions) await live.until(1);
     const before = await payloadFetches();
-    await rename(board().itemIds[4] ?? "", "fan-out");
+    // A move is no change a kept view can follow: the answer is fetched, once for the five.
+    const itemId = board().itemIds[4] ?? "";
+    const owner = await harness.token(0, "OWNER");
+    const moved = await harness.gql(owner, `mutation($input: MoveItemInput!) { moveItem(input: $input) { id } }`, {
+      input: { id: itemId, expectedVersion: await version(itemId) },
+    });
+    assert.equal(moved.body.errors, undefined, JSON.stringify(moved.body.errors));
     for (const live of subscriptions) await live.until(2);
     assert.equal((await payloadFetches()) - before, 1);
     for (const live of subscriptions) live.dispose();
+  });
+
+  it("keeps board-shared answers between events: a rename costs no fetch, and every change that alters the answer shows", async () => {
+    const member = acme().users.find((user) => user.role === "MEMBER");
+    assert.ok(member);
+    const memberToken = await harness.token(0, "MEMBER");
+    const owner = await harness.token(0, "OWNER");
+    const live = subscribe(connect(memberToken).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const itemId = board().itemIds[3] ?? "";
+    const mutate = async (token: string, query: string, input: Record<string, unknown>) => {
+      const result = await harness.gql(token, query, { input });
+      assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+    };
+    const events: { data?: BoardActivitySubscription }[] = [];
+    const next = async () => {
+      const all = (await live.until(events.length + 1)) as { data?: BoardActivitySubscription }[];
+      events.push(all[events.length] ?? {});
+      return events.at(-1)?.data?.boardActivity;
+    };
+
+    await rename(itemId, "Kept 1");
+    assert.equal((await next())?.item?.name, "Kept 1");
+    const fetched = await payloadFetches();
+    await rename(itemId, "Kept 2");
+    const renamed = await next();
+    assert.equal(renamed?.item?.name, "Kept 2");
+    assert.equal(renamed?.item?.board.name, board().name);
+    assert.equal((await payloadFetches()) - fetched, 0, "the rename was patched into the kept answer");
+
+    // Assignees change: fetched again, then kept.
+    await mutate(owner, `mutation($input: AssignUsersInput!) { assignUsers(input: $input) { id } }`, {
+      itemId,
+      add: [member.id],
+      expectedVersion: await version(itemId),
+    });
+    assert.deepEqual(
+      (await next())?.item?.assignees.map((user) => user.name),
+      [member.name],
+    );
+    // The assignee renames themself (an organisation event), then the item is renamed: the new name shows.
+    await mutate(memberToken, `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id } }`, { name: "Member Renamed" });
+    await rename(itemId, "Kept 3");
+    const afterProfile = await next();
+    assert.equal(afterProfile?.item?.name, "Kept 3");
+    assert.deepEqual(
+      afterProfile?.item?.assignees.map((user) => user.name),
+      ["Member Renamed"],
+    );
+    // The board is renamed (a board event, delivered too), then the item: the new board name shows.
+    const boardVersion = (await harness.prisma.board.findUniqueOrThrow({ where: { id: board().id } })).version;
+    await mutate(owner, `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id } }`, {
+      id: board().id,
+      expectedVersion: boardVersion,
+      name: "Board Renamed",
+    });
+    assert.equal((await next())?.type, "BOARD_UPDATED");
+    await rename(itemId, "Kept 4");
+    const afterBoard = await next();
+    assert.equal(afterBoard?.item?.name, "Kept 4");
+    assert.equal(afterBoard?.item?.board.name, "Board Renamed");
+    // Put back what other tests read.
+    await mutate(memberToken, `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id } }`, { name: member.name });
+    await mutate(owner, `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id } }`, {
+      id: board().id,
+      expectedVersion: boardVersion + 1,
+      name: board().name,
+    });
+    live.dispose();
   });
 
   async function payloadFetches(): Promise<number> {

@@ -3,8 +3,10 @@ import type { RunOperation } from "../execution/run-operation.ts";
 import type { Logger } from "../../../platform/logger.ts";
 import type { BoardAccess } from "./access.ts";
 import type { Channel } from "./channel.ts";
+import type { EntityViews, ViewPlan } from "./entity-views.ts";
+import { itemIdOf, type StreamEvent } from "./events.ts";
 import type { Connection } from "./hub.ts";
-import type { EventSource, SubscriptionPayload } from "./payload.ts";
+import type { EventSource, PayloadFetch, SubscriptionPayload } from "./payload.ts";
 import { SUBSCRIPTION_ERROR_CODES } from "./protocol.ts";
 
 /** A subscription as fan-out sees it: who, what selection, where results go. */
@@ -34,14 +36,20 @@ export class FanOut {
   private readonly access: BoardAccess;
   private readonly run: RunOperation;
   private readonly logger: Logger;
+  private readonly views: EntityViews;
 
-  constructor(access: BoardAccess, run: RunOperation, logger: Logger) {
+  constructor(access: BoardAccess, run: RunOperation, logger: Logger, views: EntityViews) {
     this.access = access;
     this.run = run;
     this.logger = logger;
+    this.views = views;
   }
 
-  async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null): Promise<void> {
+  /**
+   * @param event the stream event delivered, when a tail reads it live (not for catch-up or
+   *   presence): board-shared answers are then read from, and kept in, the entity views.
+   */
+  async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null, event?: StreamEvent): Promise<void> {
     // Reading rights: one (cached) answer per caller, however many sockets it has.
     const verdicts = new Map<string, Promise<boolean | "unknown">>();
     for (const { subscriber, source } of wanted) {
@@ -75,7 +83,7 @@ export class FanOut {
         const key = `${view}\n${who}\n${subscriber.payload.shapeKey}`;
         const group = groups.get(key);
         if (group) group.recipients.push(subscriber);
-        else groups.set(key, { who, source, payload: subscriber.payload, recipients: [subscriber] });
+        else groups.set(key, { who, perBoard, source, payload: subscriber.payload, recipients: [subscriber] });
       }
     }
 
@@ -89,7 +97,11 @@ export class FanOut {
         let resolved: Promise<FormattedExecutionResult | null> = Promise.resolve(null);
         if (fetch) {
           const fetchKey = `${group.who}\n${fetch.key}`;
-          resolved = fetches.get(fetchKey) ?? this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId });
+          resolved =
+            fetches.get(fetchKey) ??
+            (group.perBoard && group.payload.view && event && boardId
+              ? this.viewed(fetchKey, fetch, group.payload.view, event, boardId, first.connection)
+              : this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId }));
           fetches.set(fetchKey, resolved);
         }
         let result: ExecutionResult;
@@ -106,10 +118,32 @@ export class FanOut {
       }),
     );
   }
+
+  /** A board-shared answer from the entity views, or fetched and kept there. */
+  private async viewed(
+    key: string,
+    fetch: PayloadFetch,
+    plan: ViewPlan,
+    event: StreamEvent,
+    boardId: string,
+    { caller, correlationId }: Connection,
+  ): Promise<FormattedExecutionResult> {
+    const kept = await this.views.read(key, event);
+    if (kept) return { data: kept };
+    const { organizationId } = caller.identity;
+    const epoch = this.views.epoch(organizationId);
+    const result = await this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId });
+    if (result.data && !result.errors?.length) {
+      this.views.keep(key, epoch, { organizationId, boardId, itemId: plan.itemKey === null ? null : itemIdOf(event), plan, data: result.data });
+    }
+    return result;
+  }
 }
 
 interface Group {
   readonly who: string;
+  /** `who` is the board: the answer is the same for every reader of it (sharing.ts). */
+  readonly perBoard: boolean;
   readonly source: EventSource;
   readonly payload: SubscriptionPayload;
   readonly recipients: Recipient[];

@@ -6,6 +6,7 @@ import { streamsOf } from "../../../events/streams/names.ts";
 import { compareCursors, CursorError } from "../../../events/streams/resume.ts";
 import type { Logger } from "../../../platform/logger.ts";
 import { BoardAccess, type BoardReaders } from "./access.ts";
+import { EntityViews } from "./entity-views.ts";
 import { Channel } from "./channel.ts";
 import { accessChangeOf, boardActivityOf, boardIdOf, itemIdOf, notificationOf, parseEntry, type StreamEvent } from "./events.ts";
 import type { EventSource, SubscriptionPayload } from "./payload.ts";
@@ -52,7 +53,8 @@ export interface HubOptions {
  * Per gateway instance it follows each needed stream once (StreamTail) and fans every event out
  * to the local subscribers that may read it: the reading right is checked per event and
  * subscriber (cached, see BoardAccess), entity fields are fetched through the federated plan once
- * per distinct selection and event, shaped once per distinct document, and pushed to each socket.
+ * per distinct selection and event (or, for board-shared selections, kept between events and
+ * patched by them, see EntityViews), shaped once per distinct document, and pushed to each socket.
  * Nothing lives only here but the sockets: cursors are the streams', so a client that reconnects
  * (to any instance) resumes with `after` and misses nothing.
  */
@@ -60,6 +62,8 @@ export class SubscriptionHub {
   readonly access: BoardAccess;
   /** Shared with presence, which delivers through the same access checks. */
   readonly fanOut: FanOut;
+  /** Board-shared answers kept between events, brought up to date by every event read. */
+  readonly views = new EntityViews();
   private readonly stopVerifying: () => void;
   private readonly streams;
   private readonly tails = new Map<string, Promise<StreamTail<Subscriber>>>();
@@ -71,7 +75,7 @@ export class SubscriptionHub {
   constructor(options: HubOptions) {
     this.options = options;
     this.access = new BoardAccess(options.run, options.readers, options.accessTtlMs);
-    this.fanOut = new FanOut(this.access, options.run, options.logger);
+    this.fanOut = new FanOut(this.access, options.run, options.logger, this.views);
     this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);
     this.streams = streamsOf(options.streamPrefix);
   }
@@ -95,7 +99,11 @@ export class SubscriptionHub {
     }
     return async () => {
       set.delete(connection);
-      if (set.size === 0) this.connections.delete(organizationId);
+      if (set.size === 0) {
+        this.connections.delete(organizationId);
+        // Its stream is no longer read: nothing would keep its views current.
+        this.views.forgetOrganization(organizationId);
+      }
       await this.release(ref);
     };
   }
@@ -197,7 +205,7 @@ export class SubscriptionHub {
       for (const entry of page) {
         if (compareCursors(entry.cursor, tail.claimed) > 0) break;
         const event = parseEntry(entry);
-        if (event) await this.deliver(event, [subscriber]);
+        if (event) await this.deliver(event, [subscriber], false);
         else subscriber.position = entry.cursor;
       }
     }
@@ -216,6 +224,7 @@ export class SubscriptionHub {
         (error) => this.options.logger.warn({ err: error, stream: ref.key }, "reading an event stream failed; retrying on the next wake-up"),
         () => {
           this.options.logger.warn({ stream: ref.key }, "events were lost with a Redis restart; subscribers must refetch");
+          this.views.clear();
           for (const subscriber of created.subscribers) subscriber.channel.failWith("Events may have been lost; refetch and subscribe again", "CURSOR_EXPIRED");
         },
       );
@@ -241,10 +250,12 @@ export class SubscriptionHub {
   /** One event of a followed stream: access changes first, then delivery to the live subscribers. */
   private async handle(event: StreamEvent, tail: StreamTail<Subscriber>): Promise<void> {
     this.applyAccessChange(event);
+    // Both the organisation's and the board's stream carry a board event: the second application finds it done.
+    this.views.apply(event, tail.ref.key === this.streams.org(event.event.metadata.organizationId).key);
     const candidates = [...tail.subscribers].filter((subscriber) => subscriber.live);
     if (candidates.length === 0) return;
     try {
-      await this.deliver(event, candidates);
+      await this.deliver(event, candidates, true);
     } catch (error) {
       // The tail has moved past this event: whoever did not get it must resume to get it.
       this.options.logger.error({ err: error, eventId: event.event.eventId }, "delivering an event failed; its subscribers resume");
@@ -271,8 +282,11 @@ export class SubscriptionHub {
     }
   }
 
-  /** Delivers one event to those of `subscribers` that have not handled it yet and want it. */
-  private async deliver(event: StreamEvent, subscribers: readonly Subscriber[]): Promise<void> {
+  /**
+   * Delivers one event to those of `subscribers` that have not handled it yet and want it.
+   * @param live read by the tail now, rather than caught up on: only then can the entity views serve it.
+   */
+  private async deliver(event: StreamEvent, subscribers: readonly Subscriber[], live: boolean): Promise<void> {
     const wanted: { subscriber: Subscriber; source: EventSource }[] = [];
     // One view object per view (boardActivity's is shared by all its subscribers): fan-out groups by it.
     const views = new Map<Subscriber["view"], EventSource | null>();
@@ -283,6 +297,6 @@ export class SubscriptionHub {
       if (source === undefined) views.set(subscriber.view, (source = subscriber.view(event)));
       if (source) wanted.push({ subscriber, source });
     }
-    if (wanted.length > 0) await this.fanOut.deliver(wanted, boardIdOf(event));
+    if (wanted.length > 0) await this.fanOut.deliver(wanted, boardIdOf(event), live ? event : undefined);
   }
 }

@@ -2,8 +2,10 @@ import {
   GraphQLError,
   Kind,
   execute,
+  getNamedType,
   getNullableType,
   isListType,
+  isObjectType,
   print,
   visit,
   type DocumentNode,
@@ -12,12 +14,14 @@ import {
   type FragmentDefinitionNode,
   type GraphQLFieldResolver,
   type GraphQLFormattedError,
+  type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
+import { VIEW_VERSION_KEY, type ViewPlan } from "./entity-views.ts";
 import { sharingOf, type Sharing } from "./sharing.ts";
 
 /** The public root field that returns an entity by id (`item(id: ID!)`, `board(id:)`, `user(id:)`). */
@@ -93,6 +97,8 @@ export class SubscriptionPayload {
   readonly shapeKey: string;
   /** Whom one federated answer to this selection may be shared with (see sharing.ts). */
   readonly sharing: Sharing;
+  /** How answers may be kept between events (entity-views.ts); null: fetched for every event. */
+  readonly view: ViewPlan | null;
   private readonly plan: PayloadPlan | null;
   private readonly rootResponseKey: string;
   private readonly eventTypeName: string;
@@ -122,8 +128,10 @@ export class SubscriptionPayload {
     this.rootResponseKey = rootField.alias?.value ?? rootField.name.value;
     this.eventTypeName = eventType.name;
     this.shapeKey = shapeKey;
-    this.plan = planPayload(document, operation, variables, rootField, eventType);
     this.sharing = sharingOf(schema, document);
+    const planned = planPayload(document, operation, variables, rootField, eventType, this.sharing === "board");
+    this.plan = planned?.plan ?? null;
+    this.view = planned?.view ?? null;
   }
 
   /**
@@ -272,7 +280,8 @@ function planPayload(
   variables: Readonly<Record<string, unknown>>,
   rootField: FieldNode,
   eventType: GraphQLObjectType,
-): PayloadPlan | null {
+  boardShared: boolean,
+): { plan: PayloadPlan; view: ViewPlan | null } | null {
   const fragments = new Map(
     document.definitions
       .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
@@ -294,13 +303,18 @@ function planPayload(
     [...byKey.values()].flatMap((entry) => entry.selections),
     fragments,
   );
-  const entities: SelectedEntity[] = [...byKey].map(([responseKey, entry]) => ({
-    responseKey,
-    field: entry.field,
-    rootField: ENTITY_FIELDS[entry.field] as RootField,
-    list: isListType(getNullableType((eventType.getFields()[entry.field] as { type: GraphQLOutputType }).type)),
-    body: entry.selections.map((selection) => print(selection).slice(1, -1).trim()).join("\n"),
-  }));
+  const view = boardShared ? viewPlanOf(byKey, fragments, eventType) : null;
+  const entities: SelectedEntity[] = [...byKey].map(([responseKey, entry]) => {
+    const body = entry.selections.map((selection) => print(selection).slice(1, -1).trim()).join("\n");
+    return {
+      responseKey,
+      field: entry.field,
+      rootField: ENTITY_FIELDS[entry.field] as RootField,
+      list: isListType(getNullableType((eventType.getFields()[entry.field] as { type: GraphQLOutputType }).type)),
+      // A kept answer follows the item's version: the fetch says which one it shows.
+      body: view && responseKey === view.itemKey ? `${body}\n${VIEW_VERSION_KEY}: version` : body,
+    };
+  });
   const declarations = (operation.variableDefinitions ?? [])
     .filter((definition) => used.variableNames.has(definition.variable.name.value))
     .map((definition) => print(definition));
@@ -310,9 +324,72 @@ function planPayload(
     .map((fragment) => print(fragment))
     .join("\n");
   return {
-    entities,
-    declarations,
-    fragments: fragmentText,
-    variables: Object.fromEntries(Object.entries(variables).filter(([name]) => used.variableNames.has(name))),
+    plan: {
+      entities,
+      declarations,
+      fragments: fragmentText,
+      variables: Object.fromEntries(Object.entries(variables).filter(([name]) => used.variableNames.has(name))),
+    },
+    view,
   };
+}
+
+/** Types whose values list or are items: a selection that reaches one can change with any item's event. */
+const ITEM_REACHING = new Set(["Item", "ItemConnection", "ItemEdge", "ActivityLog", "ActivityLogConnection", "ActivityLogEdge"]);
+
+/**
+ * How a board-shared selection's answers can be kept between events, or null when they cannot: an
+ * entity list (presence viewers), a selection that reaches items other than the event's own
+ * (`Board.items`, `Comment.item`, activity: any item's event could change it), a type whose fields
+ * are not known here (interfaces, unions), or a response key the view's version would take.
+ */
+function viewPlanOf(
+  byKey: ReadonlyMap<string, { readonly field: string; readonly selections: readonly SelectionSetNode[] }>,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  eventType: GraphQLObjectType,
+): ViewPlan | null {
+  let itemKey: string | null = null;
+  const itemFields = new Map<string, string[]>();
+  for (const [responseKey, entry] of byKey) {
+    const type = getNullableType((eventType.getFields()[entry.field] as { type: GraphQLOutputType }).type);
+    if (isListType(type) || !isObjectType(type)) return null;
+    if (entry.selections.some((selection) => reachesItems(type, selection, fragments, new Set()))) return null;
+    if (entry.field !== "item") continue;
+    if (itemKey !== null) return null;
+    itemKey = responseKey;
+    for (const selection of entry.selections) {
+      for (const node of collectFields(selection, fragments, type.name)) {
+        const key = node.alias?.value ?? node.name.value;
+        if (key === VIEW_VERSION_KEY) return null;
+        const keys = itemFields.get(node.name.value) ?? [];
+        if (!keys.includes(key)) keys.push(key);
+        itemFields.set(node.name.value, keys);
+      }
+    }
+  }
+  return { itemKey, itemFields };
+}
+
+function reachesItems(
+  type: GraphQLNamedType,
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  spread: Set<string>,
+): boolean {
+  return selectionSet.selections.some((selection) => {
+    if (selection.kind === Kind.INLINE_FRAGMENT) return reachesItems(type, selection.selectionSet, fragments, spread);
+    if (selection.kind === Kind.FRAGMENT_SPREAD) {
+      const fragment = fragments.get(selection.name.value);
+      if (!fragment || spread.has(fragment.name.value)) return false;
+      spread.add(fragment.name.value);
+      return reachesItems(type, fragment.selectionSet, fragments, spread);
+    }
+    if (selection.name.value === "__typename") return false;
+    if (!isObjectType(type)) return true;
+    const definition = type.getFields()[selection.name.value];
+    if (!definition) return true;
+    const named = getNamedType(definition.type);
+    if (ITEM_REACHING.has(named.name)) return true;
+    return selection.selectionSet ? reachesItems(named, selection.selectionSet, fragments, spread) : false;
+  });
 }
