@@ -1,4 +1,4 @@
-import type { PrismaClient, Tx } from "../../platform/db.ts";
+import { queryRaw, type PrismaClient, type Tx } from "../../platform/db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { conflict, notFound } from "./errors.ts";
 import { envelopeOf, outboxInsertSql, recordEvent, type EventInput, type EventSource } from "./outbox.ts";
@@ -106,12 +106,15 @@ export async function versionedStatement<TRow extends { version: number }, TEven
   const { type, id, expectedVersion } = write;
   const event = envelopeOf(origin, { ...write.event, aggregateType: type, aggregateId: id, version: expectedVersion + 1 });
   const writes = [...(write.alongside ?? []), outboxInsertSql(event, "changed")].map((sql, index) => Prisma.sql`, ${Prisma.raw(`w${index}`)} AS (${sql})`);
-  const [row] = await db.$queryRaw<TRow[]>`WITH changed AS (
+  const [row] = await queryRaw<TRow>(
+    db,
+    Prisma.sql`WITH changed AS (
       UPDATE ${Prisma.raw(write.table)} SET ${write.set}, "version" = "version" + 1, "updatedAt" = now()
       WHERE "id" = CAST(${id} AS uuid) AND "version" = ${expectedVersion} AND ${write.where}
       RETURNING *
     )${Prisma.join(writes, "")}
-    SELECT * FROM changed`;
+    SELECT * FROM changed`,
+  );
   if (row) return row;
   throw unchanged(type, id, expectedVersion, await write.current());
 }

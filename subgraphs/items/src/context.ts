@@ -6,6 +6,7 @@ import type { PeerClient } from "../../shared/peer.ts";
 import { createItemLists, type ItemLists } from "./lists.ts";
 import { accessSql, createBoardAccessLoader, judgeAccess, type BoardFacts, type StoredAccess } from "./board-access.ts";
 import { Prisma } from "../../../generated/prisma/client.ts";
+import { queryRaw } from "../../../platform/db.ts";
 import type { ColumnValueModel, ItemAssigneeModel, ItemModel, SubitemModel } from "../../../generated/prisma/models.ts";
 
 export type { BoardFacts } from "./board-access.ts";
@@ -74,8 +75,11 @@ export function createItemsContext(base: BaseContext, peers: ItemsPeers): ItemsC
       // changing an item always asks that next, and the answer then needs no round trip of its own.
       item: byId(async (ids) => {
         const boardAccess = accessSql(Prisma.sql`i."boardId"`, caller().userId);
-        const rows = await prisma.$queryRaw<(ItemModel & StoredAccess)[]>`SELECT i.*, ${boardAccess.columns} FROM items."Item" i ${boardAccess.joins}
-          WHERE i."id" = ANY(CAST(${ids} AS uuid[])) AND i."organizationId" = CAST(${org()} AS uuid) AND i."deletedAt" IS NULL`;
+        const rows = await queryRaw<ItemModel & StoredAccess>(
+          prisma,
+          Prisma.sql`SELECT i.*, ${boardAccess.columns} FROM items."Item" i ${boardAccess.joins}
+          WHERE i."id" = ANY(CAST(${ids} AS uuid[])) AND i."organizationId" = CAST(${org()} AS uuid) AND i."deletedAt" IS NULL`,
+        );
         for (const [boardId, facts] of await judgeAccess(access, rows)) board.prime(boardId, facts);
         return rows.map(itemOf);
       }),
