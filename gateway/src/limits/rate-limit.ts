@@ -76,9 +76,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   return {
     async consume(principal) {
       try {
-        const inMinute = await take(minute, principal);
-        if (!inMinute.allowed) return inMinute;
-        const inHour = await take(hour, principal);
+        // Both windows in one round trip; a request the minute refuses is then given back to the
+        // hour (the rare path pays the second call), so it is not charged there.
+        const [inMinute, inHour] = await Promise.all([take(minute, principal), take(hour, principal)]);
+        if (!inMinute.allowed) {
+          if (inHour.allowed) await hour.bounded.reward(principal, 1);
+          return inMinute;
+        }
         if (!inHour.allowed) return inHour;
         return tighter(inMinute, inHour);
       } catch (error) {
