@@ -243,7 +243,7 @@ describe("entity views: board-shared answers kept between events", () => {
   });
 
   it("patches a rename of the version it shows, and serves an event only once the organisation's stream applied it", async () => {
-    const views = new EntityViews(100, 60_000, 20);
+    const views = new EntityViews({ maxViews: 100, ttlMs: 60_000, waitMs: 20 });
     const plan = viewOf(`item { title: name version updated: version assignees { name } }`);
     keep(views, "k", plan, { item: { title: "Old", version: 2, updated: 2, assignees: [{ name: "Ada" }], [VIEW_VERSION_KEY]: 2 } });
     const renamed = rename("New", 3);
@@ -264,7 +264,7 @@ describe("entity views: board-shared answers kept between events", () => {
   });
 
   it("drops what an event may change and it cannot follow: other changes, gaps, updatedAt, boards, organisations", async () => {
-    const views = new EntityViews(100, 60_000, 20);
+    const views = new EntityViews({ maxViews: 100, ttlMs: 60_000, waitMs: 20 });
     const plan = viewOf(`item { name assignees { name } board { name } }`);
     const data = { item: { name: "A", assignees: [], board: { name: "B" }, [VIEW_VERSION_KEY]: 2 } };
     const fill = () => {
@@ -300,7 +300,7 @@ describe("entity views: board-shared answers kept between events", () => {
   });
 
   it("refuses an answer fetched while its organisation changed, and one without its item", () => {
-    const views = new EntityViews(100, 60_000, 20);
+    const views = new EntityViews({ maxViews: 100, ttlMs: 60_000, waitMs: 20 });
     const plan = viewOf(`item { name }`);
     const epoch = views.epoch(ORG);
     applyBoth(views, event("user.updated", { userId: "u", changes: {} }, { aggregateType: "User", aggregateId: "u" }));

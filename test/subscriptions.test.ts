@@ -283,11 +283,13 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await rename(itemId, "Kept 1");
     assert.equal((await next())?.item?.name, "Kept 1");
     const fetched = await payloadFetches();
+    const hits = await viewHits();
     await rename(itemId, "Kept 2");
     const renamed = await next();
     assert.equal(renamed?.item?.name, "Kept 2");
     assert.equal(renamed?.item?.board.name, board().name);
     assert.equal((await payloadFetches()) - fetched, 0, "the rename was patched into the kept answer");
+    assert.equal((await viewHits()) - hits, 1);
 
     // Assignees change: fetched again, then kept.
     await mutate(owner, `mutation($input: AssignUsersInput!) { assignUsers(input: $input) { id } }`, {
@@ -330,11 +332,13 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     live.dispose();
   });
 
-  async function payloadFetches(): Promise<number> {
+  async function metric(prefix: string): Promise<number> {
     const text = await (await fetch(`${harness.stack.gateway.url}/metrics`)).text();
-    const line = text.split("\n").find((entry) => entry.startsWith('sunday_gateway_requests_total{operation="SubscriptionPayload"'));
+    const line = text.split("\n").find((entry) => entry.startsWith(prefix));
     return line ? Number(line.split(" ").at(-1)) : 0;
   }
+  const payloadFetches = () => metric('sunday_gateway_requests_total{operation="SubscriptionPayload"');
+  const viewHits = () => metric('sunday_gateway_subscription_view_reads_total{result="hit"}');
 
   it("shows presence: a snapshot, JOINED when another viewer arrives, LEFT when they go or their socket dies", async () => {
     const first = connect(await harness.token(0, "OWNER"));

@@ -90,6 +90,12 @@ export class GatewayMetrics {
     labelNames: ["field"] as const,
     registers: [this.registry],
   });
+  readonly subscriptionViewReads = new Counter({
+    name: "sunday_gateway_subscription_view_reads_total",
+    help: "Board-shared subscription answers served from the entity views (hit) or fetched (miss)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly supergraphReloads = new Counter({
     name: "sunday_gateway_supergraph_reloads_total",
     help: "Supergraph hot reloads by outcome (updated, rejected)",

@@ -3,6 +3,7 @@ import type { Caller } from "../auth/authenticate.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { Identity } from "../../../platform/identity.ts";
 import { askSubgraph } from "../federation/internal-query.ts";
+import { KeyIndex } from "./key-index.ts";
 
 const ITEM_QUERY = "query SubscriptionItemBoard($id: ID!) { item(id: $id) { id board { id } } }";
 
@@ -46,8 +47,8 @@ interface Pending {
 export class BoardAccess {
   /** Keyed by `entryKey(boardId, principal)`. */
   private readonly entries: LRUCache<string, Entry>;
-  /** The keys of each board's answers, so `forgetBoard` needs no scan; kept in step by `dispose`. */
-  private readonly keysOfBoard = new Map<string, Set<string>>();
+  /** The keys of each board's answers, so `forgetBoard` needs no scan. */
+  private readonly keysOfBoard = new KeyIndex();
   private readonly pending = new Map<string, Pending>();
 
   private readonly run: RunOperation;
@@ -73,7 +74,7 @@ export class BoardAccess {
       ttl: ttlMs,
       // Overwriting an entry keeps its key; every other way out (evicted, expired, deleted) drops it.
       dispose: (entry, key, reason) => {
-        if (reason !== "set") this.unindex(entry.boardId, key);
+        if (reason !== "set") this.keysOfBoard.remove(entry.boardId, key);
       },
     });
   }
@@ -88,17 +89,8 @@ export class BoardAccess {
       throw error;
     });
     this.entries.set(key, { boardId, organizationId: caller.identity.organizationId, readable });
-    let keys = this.keysOfBoard.get(boardId);
-    if (!keys) this.keysOfBoard.set(boardId, (keys = new Set()));
-    keys.add(key);
+    this.keysOfBoard.add(boardId, key);
     return readable;
-  }
-
-  private unindex(boardId: string, key: string): void {
-    const keys = this.keysOfBoard.get(boardId);
-    if (!keys) return;
-    keys.delete(key);
-    if (keys.size === 0) this.keysOfBoard.delete(boardId);
   }
 
   private ask(boardId: string, caller: Caller, correlationId: string): Promise<boolean> {
@@ -143,8 +135,7 @@ export class BoardAccess {
   }
 
   forgetBoard(boardId: string): void {
-    // Copied: each delete's dispose shrinks the set.
-    for (const key of [...(this.keysOfBoard.get(boardId) ?? [])]) this.entries.delete(key);
+    for (const key of this.keysOfBoard.keys(boardId)) this.entries.delete(key);
   }
 
   /** A scan of every answer: membership changes are rare next to events. */

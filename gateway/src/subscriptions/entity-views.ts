@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { boardIdOf, itemIdOf, type StreamEvent } from "./events.ts";
+import { KeyIndex } from "./key-index.ts";
 
 /**
  * What a subscription's federated answer looks like to the view cache (built by `SubscriptionPayload`
@@ -62,6 +63,17 @@ function renamed(event: StreamEvent): ReadonlyMap<string, { readonly value: unkn
   return fields;
 }
 
+export interface EntityViewsOptions {
+  /** Views kept at most, the least recently used going first. @default 50_000 */
+  readonly maxViews?: number;
+  /** The longest a view lives if an event that should have dropped it were lost. @default 300_000 */
+  readonly ttlMs?: number;
+  /** How long a read waits for the organisation stream's tail before it lets the caller fetch. @default 1_000 */
+  readonly waitMs?: number;
+  /** Each read: served from a view, or left to a fetch (metrics). */
+  readonly onRead?: (result: "hit" | "miss") => void;
+}
+
 /**
  * Federated answers to subscription selections, kept per board-shared selection and event entities
  * between events, and kept current by the events themselves: the delivery of a rename needs no
@@ -95,15 +107,12 @@ export class EntityViews {
   private readonly waiting = new Map<string, { readonly done: Promise<boolean>; resolve(applied: boolean): void }>();
   private readonly waitMs: number;
 
-  constructor(
-    /** @default 50_000 */
-    maxViews = 50_000,
-    /** @default 300_000 */
-    ttlMs = 300_000,
-    /** How long a read waits for the organisation stream's tail before it lets the caller fetch. @default 1_000 */
-    waitMs = 1_000,
-  ) {
+  private readonly onRead: (result: "hit" | "miss") => void;
+
+  constructor(options: EntityViewsOptions = {}) {
+    const { maxViews = 50_000, ttlMs = 300_000, waitMs = 1_000, onRead = () => undefined } = options;
     this.waitMs = waitMs;
+    this.onRead = onRead;
     this.applied = new LRUCache<string, true>({ max: 20_000 });
     this.views = new LRUCache<string, View>({
       max: maxViews,
@@ -163,6 +172,12 @@ export class EntityViews {
    * then the caller fetches, as it would without views.
    */
   async read(key: string, event: StreamEvent): Promise<Data | undefined> {
+    const data = await this.current(key, event);
+    this.onRead(data ? "hit" : "miss");
+    return data;
+  }
+
+  private async current(key: string, event: StreamEvent): Promise<Data | undefined> {
     if (!this.views.has(key) || !(await this.appliedByOrganization(event.event.eventId))) return undefined;
     const view = this.views.get(key);
     if (!view) return undefined;
@@ -270,31 +285,4 @@ function advance(view: View, event: StreamEvent): View | null {
     for (const responseKey of responseKeys) if (responseKey in item) patched[responseKey] = learned.value;
   }
   return { ...view, version, data: { ...view.data, [view.plan.itemKey]: patched } };
-}
-
-/** Keys by id (an item's, a board's, an organisation's), kept in step with the cache by its dispose. */
-class KeyIndex {
-  private readonly index = new Map<string, Set<string>>();
-
-  add(id: string, key: string): void {
-    let keys = this.index.get(id);
-    if (!keys) this.index.set(id, (keys = new Set()));
-    keys.add(key);
-  }
-
-  remove(id: string, key: string): void {
-    const keys = this.index.get(id);
-    if (!keys) return;
-    keys.delete(key);
-    if (keys.size === 0) this.index.delete(id);
-  }
-
-  /** A copy: dropping a key while iterating shrinks the set. */
-  keys(id: string): string[] {
-    return [...(this.index.get(id) ?? [])];
-  }
-
-  ids(): string[] {
-    return [...this.index.keys()];
-  }
 }

@@ -46,6 +46,8 @@ export interface HubOptions {
   readonly accessTtlMs?: number;
   /** Who may read a board, many readers per question (`boardReadersOf`). */
   readonly readers: BoardReaders;
+  /** Each read of the entity views, served or left to a fetch (metrics). */
+  readonly onViewRead?: (result: "hit" | "miss") => void;
 }
 
 /**
@@ -63,7 +65,7 @@ export class SubscriptionHub {
   /** Shared with presence, which delivers through the same access checks. */
   readonly fanOut: FanOut;
   /** Board-shared answers kept between events, brought up to date by every event read. */
-  readonly views = new EntityViews();
+  readonly views: EntityViews;
   private readonly stopVerifying: () => void;
   private readonly streams;
   private readonly tails = new Map<string, Promise<StreamTail<Subscriber>>>();
@@ -75,6 +77,7 @@ export class SubscriptionHub {
   constructor(options: HubOptions) {
     this.options = options;
     this.access = new BoardAccess(options.run, options.readers, options.accessTtlMs);
+    this.views = new EntityViews({ onRead: options.onViewRead });
     this.fanOut = new FanOut(this.access, options.run, options.logger, this.views);
     this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);
     this.streams = streamsOf(options.streamPrefix);

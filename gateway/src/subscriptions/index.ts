@@ -74,6 +74,7 @@ export function startSubscriptions(
     streamPrefix: options.streamPrefix,
     accessTtlMs: options.accessTtlMs,
     readers: options.readers,
+    onViewRead: (result) => options.metrics.subscriptionViewReads.inc({ result }),
   });
   const presence = new BoardPresence({
     store: options.presence,
