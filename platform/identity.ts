@@ -81,11 +81,18 @@ export type HeaderLookup = (name: string) => string | undefined;
 
 export type VerifyResult = { ok: true; identity: Identity | null; correlationId: string } | { ok: false; reason: string };
 
+/** Where the nonces of accepted signed requests are remembered (this process, or Redis for every replica). */
+export interface NonceStore {
+  /** True the first time a nonce is seen (and records it); false for a replay. */
+  claim(nonce: string, now?: number): boolean | Promise<boolean>;
+}
+
 /**
  * Remembers the nonces of accepted requests for as long as their signatures are fresh, so a
- * captured request cannot be replayed within the freshness window either.
+ * captured request cannot be replayed within the freshness window either. One process's memory:
+ * replicas share theirs through `redisNonceStore`.
  */
-export class NonceRegistry {
+export class NonceRegistry implements NonceStore {
   private readonly seen = new Map<string, number>();
 
   /** True the first time a nonce is seen (and records it); false for a replay. */
@@ -104,14 +111,31 @@ export class NonceRegistry {
   }
 }
 
-/** Checks a subgraph request's signature; unsigned, tampered, stale and replayed requests are refused. */
+/**
+ * Checks a subgraph request's signature; unsigned, tampered, stale and replayed requests are
+ * refused. Synchronous with this process's `NonceRegistry`; a shared store answers in a promise.
+ */
 export function verifyInternalRequest(
   request: { method: string; path: string; body: string },
   header: HeaderLookup,
   secret: string,
   nonces: NonceRegistry | null,
+  now?: number,
+): VerifyResult;
+export function verifyInternalRequest(
+  request: { method: string; path: string; body: string },
+  header: HeaderLookup,
+  secret: string,
+  nonces: NonceStore | null,
+  now?: number,
+): VerifyResult | Promise<VerifyResult>;
+export function verifyInternalRequest(
+  request: { method: string; path: string; body: string },
+  header: HeaderLookup,
+  secret: string,
+  nonces: NonceStore | null,
   now: number = Date.now(),
-): VerifyResult {
+): VerifyResult | Promise<VerifyResult> {
   const timestamp = header(INTERNAL_HEADERS.timestamp);
   const nonce = header(INTERNAL_HEADERS.nonce);
   const signature = header(INTERNAL_HEADERS.signature);
@@ -136,8 +160,11 @@ export function verifyInternalRequest(
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "bad signature" };
   }
-  if (nonces && !nonces.claim(nonce, now)) return { ok: false, reason: "replayed request" };
-  return { ok: true, identity, correlationId };
+  const accepted: VerifyResult = { ok: true, identity, correlationId };
+  if (!nonces) return accepted;
+  const claimed = nonces.claim(nonce, now);
+  const judge = (first: boolean): VerifyResult => (first ? accepted : { ok: false, reason: "replayed request" });
+  return typeof claimed === "boolean" ? judge(claimed) : claimed.then(judge);
 }
 
 /** What a subgraph answered to `postSignedGraphQL`. */

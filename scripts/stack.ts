@@ -8,6 +8,7 @@ import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.t
 import { ephemeralWebhookSettings, type WebhookSettings } from "../subgraphs/integrations/src/webhook-settings.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../gateway/src/server.ts";
 import type { Logger } from "../platform/logger.ts";
+import { redisNonceStore } from "../platform/redis-nonces.ts";
 import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
 
 export interface StackOptions {
@@ -65,7 +66,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const runtime = (port: number | undefined, peers: SubgraphRuntime["peers"] = {}): SubgraphRuntime => {
     const prisma = createPrisma({ url: options.databaseUrl, poolMax: options.poolMax, onQuery: options.onQuery });
     clients.push(prisma);
-    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation: options.onMutation };
+    // With Redis, replay protection holds across every process serving a subgraph.
+    const nonces = options.redis
+      ? redisNonceStore(options.redis, {
+          keyPrefix: options.redisPrefix,
+          onError: (error) => options.logger?.warn({ err: error }, "nonce registry in Redis unavailable; this process's memory decides alone"),
+        })
+      : undefined;
+    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation: options.onMutation, nonces };
   };
   const track = <T extends { dispose(): Promise<void> }>(started: T): T => {
     running.push(started);

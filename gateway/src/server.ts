@@ -1,3 +1,4 @@
+import { redisNonceStore } from "../../platform/redis-nonces.ts";
 import type { Registry } from "prom-client";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -213,6 +214,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     rateLimiter,
     logger,
     maxBodyBytes,
+    nonces: options.redis
+      ? redisNonceStore(options.redis, {
+          keyPrefix: prefix,
+          onError: (error) => logger.warn({ err: error }, "nonce registry in Redis unavailable; this process's memory decides alone"),
+        })
+      : undefined,
   });
 
   const handleGraphQL = createGraphQLHandler({

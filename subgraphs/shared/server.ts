@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/res
 import { GraphQLError, type DocumentNode } from "graphql";
 import type { PrismaClient } from "../../platform/db.ts";
 import type { BaseContext } from "./context.ts";
-import { NonceRegistry, verifyInternalRequest } from "../../platform/identity.ts";
+import { NonceRegistry, verifyInternalRequest, type NonceStore } from "../../platform/identity.ts";
 import {
   MalformedBodyError,
   PayloadTooLargeError,
@@ -53,6 +53,11 @@ export interface SubgraphRuntime {
    * sent. A relay in the same process is woken by it where NOTIFY does not reach it (PGlite).
    */
   readonly onMutation?: () => void;
+  /**
+   * Where the nonces of served requests are remembered: Redis (`redisNonceStore`) when replicas
+   * of this subgraph run, so that none serves a request another already did. @default this process
+   */
+  readonly nonces?: NonceStore;
 }
 
 export type SubgraphName = "users" | "projects" | "items" | "integrations";
@@ -92,7 +97,7 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
     },
   });
   await apollo.start();
-  const nonces = new NonceRegistry();
+  const nonces = options.nonces ?? new NonceRegistry();
 
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -109,7 +114,12 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
         if (error instanceof MalformedBodyError) return sendGraphQLError(response, 400, "BAD_REQUEST", error.message);
         throw error;
       }
-      const verified = verifyInternalRequest({ method: request.method ?? "GET", path: url.pathname, body }, headerOf(request), options.signingSecret, nonces);
+      const verified = await verifyInternalRequest(
+        { method: request.method ?? "GET", path: url.pathname, body },
+        headerOf(request),
+        options.signingSecret,
+        nonces,
+      );
       if (!verified.ok) {
         logger.warn({ reason: verified.reason }, "refused unsigned subgraph request");
         return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${verified.reason}`);

@@ -15,7 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../../platform/logger.ts";
-import { NonceRegistry, signInternalRequest, verifyInternalRequest, type Identity } from "../../../platform/identity.ts";
+import { NonceRegistry, signInternalRequest, verifyInternalRequest, type Identity, type NonceStore } from "../../../platform/identity.ts";
 import { PayloadTooLargeError, headerOf, readBodyBytes } from "../../../platform/http.ts";
 import { problem, sendProblem } from "../../../platform/problem.ts";
 import type { RateLimiter } from "../limits/rate-limit.ts";
@@ -50,6 +50,8 @@ export interface IntegrationsRelayOptions {
   readonly rateLimiter: RateLimiter | null;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** Where served requests' nonces are remembered (Redis across gateways). @default this process */
+  readonly nonces?: NonceStore;
   /** How long the runtime may take to answer (Slack wants an answer within 3 s). @default 10 s */
   readonly timeoutMs?: number;
 }
@@ -61,7 +63,7 @@ export interface IntegrationsRelay {
 
 export function createIntegrationsRelay(options: IntegrationsRelayOptions): IntegrationsRelay {
   const { logger, signingSecret } = options;
-  const nonces = new NonceRegistry();
+  const nonces = options.nonces ?? new NonceRegistry();
   const timeoutMs = options.timeoutMs ?? 10_000;
   const runtimeUrl = () => (typeof options.runtimeUrl === "function" ? options.runtimeUrl() : options.runtimeUrl);
 
@@ -114,7 +116,7 @@ export function createIntegrationsRelay(options: IntegrationsRelayOptions): Inte
   async function actAs(request: IncomingMessage, response: ServerResponse, correlationId: string): Promise<void> {
     if (request.method !== "POST") return sendProblem(response, problem("METHOD_NOT_ALLOWED", "POST only", { correlationId }));
     const body = (await readBodyBytes(request, options.maxBodyBytes)).toString("utf8");
-    const verified = verifyInternalRequest({ method: "POST", path: INTERNAL_GRAPHQL_PATH, body }, headerOf(request), signingSecret, nonces);
+    const verified = await verifyInternalRequest({ method: "POST", path: INTERNAL_GRAPHQL_PATH, body }, headerOf(request), signingSecret, nonces);
     if (!verified.ok || !verified.identity) {
       logger.warn({ correlationId, reason: verified.ok ? "no identity" : verified.reason }, "refused an internal operation");
       return sendProblem(response, problem("UNAUTHENTICATED", "internal operations must be signed, with an identity", { correlationId }));
