@@ -32,13 +32,12 @@ describe("signed subgraph calls: a nonce is served once across replicas", () => 
     await harness?.dispose();
   });
 
+  const READ = 'query Replayed($id: ID!) { _entities(representations: [{ __typename: "Item", id: $id }]) { ... on Item { name } } }';
+
   /** One signed request, as the gateway sends it: the same bytes can be sent (replayed) anywhere. */
-  function signed() {
+  function signed(query = READ, variables: Record<string, unknown> = { id: harness.seed.organizations[0].boards[0]?.itemIds[0] }) {
     const organization = harness.seed.organizations[0];
-    const body = JSON.stringify({
-      query: 'query Replayed($id: ID!) { _entities(representations: [{ __typename: "Item", id: $id }]) { ... on Item { name } } }',
-      variables: { id: organization.boards[0]?.itemIds[0] },
-    });
+    const body = JSON.stringify({ query, variables });
     const identity = { userId: organization.userIdsByRole.OWNER, organizationId: organization.id, role: "OWNER" as const };
     const headers = signInternalRequest({ method: "POST", path: "/graphql", body, identity, correlationId: "replay-test" }, TEST_SIGNING_SECRET);
     return (url: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
@@ -58,6 +57,26 @@ describe("signed subgraph calls: a nonce is served once across replicas", () => 
       assert.equal(body.errors[0]?.extensions.code, "UNAUTHENTICATED");
       assert.match(body.errors[0]?.message ?? "", /replayed request/);
     }
+  });
+
+  it("runs a replayed mutation nowhere: the item changes once", async () => {
+    const itemId = harness.seed.organizations[0].boards[0]?.itemIds[1] ?? "";
+    const { version } = await prisma.item.findUniqueOrThrow({ where: { id: itemId } });
+    const send = signed("mutation Replayed($input: UpdateItemInput!) { updateItem(input: $input) { version } }", {
+      input: { id: itemId, expectedVersion: version, name: "Renamed once" },
+    });
+    const [first, second] = replicas as [RunningSubgraph, RunningSubgraph];
+    const served = await send(first.url);
+    assert.equal(served.status, 200);
+    assert.deepEqual(((await served.json()) as { data: unknown }).data, { updateItem: { version: version + 1 } });
+    // Replayed at once to both replicas: refused before anything runs (not a CONFLICT from the version check).
+    const replays = await Promise.all([send(second.url), send(first.url)]);
+    assert.deepEqual(
+      replays.map((replay) => replay.status),
+      [401, 401],
+    );
+    assert.equal((await prisma.item.findUniqueOrThrow({ where: { id: itemId } })).version, version + 1);
+    assert.equal(await prisma.outboxEvent.count({ where: { aggregateId: itemId, aggregateVersion: { gt: version } } }), 1);
   });
 
   it("keeps the nonce in Redis for twice the signatures' lifetime, under the deployment's prefix", async () => {

@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/res
 import { GraphQLError, type DocumentNode } from "graphql";
 import type { PrismaClient } from "../../platform/db.ts";
 import type { BaseContext } from "./context.ts";
-import { NonceRegistry, verifyInternalRequest, type NonceStore } from "../../platform/identity.ts";
+import { INTERNAL_HEADERS, NonceRegistry, verifyInternalRequest, type NonceStore } from "../../platform/identity.ts";
 import {
   MalformedBodyError,
   PayloadTooLargeError,
@@ -100,6 +100,10 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
   const nonces = options.nonces ?? new NonceRegistry();
 
   const server: Server = createServer((request, response) => {
+    const refuse = (reason: string) => {
+      logger.warn({ reason }, "refused unsigned subgraph request");
+      sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${reason}`);
+    };
     void (async () => {
       const url = new URL(request.url ?? "/", "http://subgraph");
       if (url.pathname === "/healthz") return sendJson(response, 200, { status: "ok", subgraph: options.name });
@@ -114,16 +118,10 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
         if (error instanceof MalformedBodyError) return sendGraphQLError(response, 400, "BAD_REQUEST", error.message);
         throw error;
       }
-      const verified = await verifyInternalRequest(
-        { method: request.method ?? "GET", path: url.pathname, body },
-        headerOf(request),
-        options.signingSecret,
-        nonces,
-      );
-      if (!verified.ok) {
-        logger.warn({ reason: verified.reason }, "refused unsigned subgraph request");
-        return sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${verified.reason}`);
-      }
+      const header = headerOf(request);
+      // Signature and freshness first; the nonce is claimed below, overlapping a read's execution.
+      const verified = verifyInternalRequest({ method: request.method ?? "GET", path: url.pathname, body }, header, options.signingSecret, null);
+      if (!verified.ok) return refuse(verified.reason);
       let parsed: unknown;
       try {
         parsed = body === "" ? undefined : JSON.parse(body);
@@ -131,20 +129,28 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
         return sendGraphQLError(response, 400, "BAD_REQUEST", "Body is not valid JSON");
       }
       logger.debug({ correlationId: verified.correlationId, userId: verified.identity?.userId }, "subgraph request");
+      const first = Promise.resolve(nonces.claim(header(INTERNAL_HEADERS.nonce) ?? ""));
+      // A document that may write runs only once its nonce is known to be new; a read runs while
+      // the (shared) registry is asked, and its answer is sent only if the nonce was new.
+      if (mayWrite(parsed) && !(await first)) return refuse("replayed request");
       const base: BaseContext = {
         identity: verified.identity,
         correlationId: verified.correlationId,
         prisma: options.prisma,
       };
-      const result = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: {
-          method: request.method ?? "GET",
-          headers: toHeaderMap(request),
-          search: url.search,
-          body: parsed,
-        },
-        context: async () => options.createContext(base),
-      });
+      const [result, isNew] = await Promise.all([
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: {
+            method: request.method ?? "GET",
+            headers: toHeaderMap(request),
+            search: url.search,
+            body: parsed,
+          },
+          context: async () => options.createContext(base),
+        }),
+        first,
+      ]);
+      if (!isNew) return refuse("replayed request");
       if (options.onMutation && isMutation(parsed)) options.onMutation();
       await sendGraphQLResponse(response, result);
     })().catch((error: unknown) => {
@@ -171,6 +177,16 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
       await apollo.stop();
     },
   };
+}
+
+/**
+ * Whether a request body's document may hold a mutation: any mention of the keyword counts, so
+ * that no signed document (several operations, an operationName) runs a write before its nonce
+ * was claimed.
+ */
+function mayWrite(body: unknown): boolean {
+  const query = (body as { query?: unknown } | undefined)?.query;
+  return typeof query !== "string" || /\bmutation\b/.test(query);
 }
 
 /** Whether a request body's document starts with a mutation (the gateway sends one operation per subgraph request). */
