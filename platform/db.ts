@@ -23,14 +23,15 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
   // listener the pool's "error" would crash the process before Prisma attaches its own.
   pool.on("error", () => undefined);
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  if (!options.onQuery) {
-    const client = new PrismaClient({ adapter });
-    direct.set(client, { pool });
-    return client;
+  const { onQuery } = options;
+  let client: PrismaClient;
+  if (onQuery) {
+    const logged = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+    logged.$on("query", (event) => onQuery(event.query));
+    client = logged;
+  } else {
+    client = new PrismaClient({ adapter });
   }
-  const onQuery = options.onQuery;
-  const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
-  client.$on("query", (event) => onQuery(event.query));
   direct.set(client, { pool, onQuery });
   return client;
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { Logger } from "./logger.ts";
 import { MAX_SIGNATURE_AGE_MS, NonceRegistry, type NonceStore } from "./identity.ts";
 
 export interface RedisNonceOptions {
@@ -6,8 +7,9 @@ export interface RedisNonceOptions {
   readonly keyPrefix?: string;
   /** Longest wait for Redis before this process's own memory decides alone. @default 200 */
   readonly timeoutMs?: number;
-  /** Called with the Redis error each time Redis could not be asked. */
+  /** Called with the Redis error each time Redis could not be asked. @default a warning on `logger` */
   readonly onError?: (error: unknown) => void;
+  readonly logger?: Pick<Logger, "warn">;
 }
 
 /**
@@ -25,12 +27,14 @@ export function redisNonceStore(redis: Redis, options: RedisNonceOptions = {}): 
   const local = new NonceRegistry();
   const prefix = options.keyPrefix ?? "";
   const timeoutMs = options.timeoutMs ?? 200;
+  const onError =
+    options.onError ?? ((error: unknown) => options.logger?.warn({ err: error }, "nonce registry in Redis unavailable; this process's memory decides alone"));
   return {
     async claim(nonce, now = Date.now()) {
       if (!local.claim(nonce, now)) return false;
       // Not connected (starting, or Redis away): no request waits for a reconnect.
       if (redis.status !== "ready") {
-        options.onError?.(new Error(`Redis connection is not ready (${redis.status})`));
+        onError(new Error(`Redis connection is not ready (${redis.status})`));
         return true;
       }
       let timer: NodeJS.Timeout | undefined;
@@ -43,7 +47,7 @@ export function redisNonceStore(redis: Redis, options: RedisNonceOptions = {}): 
         ]);
         return answer === "OK";
       } catch (error) {
-        options.onError?.(error);
+        onError(error);
         return true;
       } finally {
         clearTimeout(timer);

@@ -67,12 +67,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const prisma = createPrisma({ url: options.databaseUrl, poolMax: options.poolMax, onQuery: options.onQuery });
     clients.push(prisma);
     // With Redis, replay protection holds across every process serving a subgraph.
-    const nonces = options.redis
-      ? redisNonceStore(options.redis, {
-          keyPrefix: options.redisPrefix,
-          onError: (error) => options.logger?.warn({ err: error }, "nonce registry in Redis unavailable; this process's memory decides alone"),
-        })
-      : undefined;
+    const nonces = options.redis ? redisNonceStore(options.redis, { keyPrefix: options.redisPrefix, logger: options.logger }) : undefined;
     return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation: options.onMutation, nonces };
   };
   const track = <T extends { dispose(): Promise<void> }>(started: T): T => {

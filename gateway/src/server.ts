@@ -1,4 +1,3 @@
-import { redisNonceStore } from "../../platform/redis-nonces.ts";
 import type { Registry } from "prom-client";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -18,6 +17,7 @@ import { answerClientError } from "./http/client-error.ts";
 import { compressJsonResponses } from "./http/compression.ts";
 import { corsOriginsFromEnv, createCors, type CorsSettings } from "./http/cors.ts";
 import { corsConfig } from "../../platform/config.ts";
+import { redisNonceStore } from "../../platform/redis-nonces.ts";
 import { routeHeadAsGet } from "./http/head.ts";
 import { closeIfBodyUnread } from "./http/keep-alive.ts";
 import { beforeHeaders } from "./http/response-hooks.ts";
@@ -214,12 +214,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     rateLimiter,
     logger,
     maxBodyBytes,
-    nonces: options.redis
-      ? redisNonceStore(options.redis, {
-          keyPrefix: prefix,
-          onError: (error) => logger.warn({ err: error }, "nonce registry in Redis unavailable; this process's memory decides alone"),
-        })
-      : undefined,
+    nonces: options.redis ? redisNonceStore(options.redis, { keyPrefix: prefix, logger }) : undefined,
   });
 
   const handleGraphQL = createGraphQLHandler({

@@ -89,8 +89,8 @@ export interface EntityViewsOptions {
  *
  * Every event of a subscriber's organisation reaches this gateway (its organisation stream is
  * followed while it has a socket), and a view serves an event only once that stream's tail has
- * applied it (`read` waits for that, briefly); when the stream stops being followed (the last socket goes, Redis loses
- * entries) the organisation's views go too. An answer fetched while a change of its organisation
+ * applied it (`read` waits for that, briefly); when the stream stops being followed (the last
+ * socket goes, Redis loses entries) the organisation's views go too. An answer fetched while a change of its organisation
  * was being applied is not kept (`epoch`), so a fetch cannot bring back what an event dropped.
  * `ttlMs` bounds what a lost event could leave behind.
  */
