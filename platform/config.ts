@@ -118,6 +118,26 @@ export const VARIABLES = {
   JWT_JWKS_URL: httpUrl,
   REDIS_URL: redisUrl,
   KAFKA_BROKERS: brokerList,
+  KAFKA_TOPIC_PARTITIONS: positiveInteger,
+  KAFKA_REPLICATION_FACTOR: positiveInteger,
+  KAFKA_MIN_INSYNC_REPLICAS: positiveInteger,
+  KAFKA_RETENTION: duration,
+  KAFKA_COMPRESSION: makeValidator<KafkaCompression>((input) => {
+    if (input !== "gzip" && input !== "none") throw new EnvError(`expected gzip or none (the codecs kafkajs has without plug-ins), got "${input}"`);
+    return input;
+  }),
+  KAFKA_SASL_MECHANISM: makeValidator<KafkaSaslMechanism>((input) => {
+    const mechanism = input.toLowerCase();
+    if (mechanism !== "scram-sha-512" && mechanism !== "scram-sha-256") throw new EnvError(`expected scram-sha-512 or scram-sha-256, got "${input}"`);
+    return mechanism;
+  }),
+  KAFKA_SASL_USERNAME: str,
+  KAFKA_SASL_PASSWORD: str,
+  KAFKA_SASL_PASSWORD_FILE: str,
+  KAFKA_SSL: booleanFlag,
+  KAFKA_SSL_CA_FILE: str,
+  KAFKA_SSL_CERT_FILE: str,
+  KAFKA_SSL_KEY_FILE: str,
   USERS_URL: httpUrl,
   PROJECTS_URL: httpUrl,
   ITEMS_URL: httpUrl,
@@ -274,12 +294,92 @@ export function jwtConfig(options?: ReadOptions): JwtConfig {
 }
 
 const DEFAULT_KAFKA_BROKERS: readonly string[] = ["127.0.0.1:9092"];
-const KAFKA = { KAFKA_BROKERS: VARIABLES.KAFKA_BROKERS(optional) };
+
+export type KafkaCompression = "gzip" | "none";
+export type KafkaSaslMechanism = "scram-sha-512" | "scram-sha-256";
+
+/** What a topic the pipeline creates gets; a topic that exists is never altered. */
+export interface KafkaTopicSettings {
+  /** @default 12 */
+  readonly partitions: number;
+  /** @default 1 (one broker; 3 on a cluster) */
+  readonly replicationFactor: number;
+  /** Replicas an acks=all write must reach. @default 1 (2 on a cluster of 3) */
+  readonly minInsyncReplicas: number;
+  /** @default 7 days */
+  readonly retentionMs: number;
+}
+
+/** How clients reach the brokers: TLS and SASL/SCRAM, each off unless configured. Secrets stay in files or the environment. */
+export interface KafkaSecurity {
+  /** TLS; absent: plaintext. Files are PEM; no CA file: Node's trusted roots. */
+  readonly ssl: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
+  /** SASL; absent: none. The password comes from `password` or is read from `passwordFile`. */
+  readonly sasl: { readonly mechanism: KafkaSaslMechanism; readonly username: string; readonly password?: string; readonly passwordFile?: string } | undefined;
+}
+
+export interface KafkaConfig {
+  readonly brokers: string[];
+  readonly topics: KafkaTopicSettings;
+  /** The producers' codec (topics keep `compression.type=producer`). @default "gzip" */
+  readonly compression: KafkaCompression;
+  readonly security: KafkaSecurity;
+}
+
+type Env = Readonly<Record<string, unknown>>;
+const kafkaNeeds = (needed: (env: Env) => boolean, desc: string) => ({ ...optional, requiredWhen: needed, desc });
+const saslOn = (env: Env) => env.KAFKA_SASL_MECHANISM !== undefined;
+const KAFKA = {
+  KAFKA_BROKERS: VARIABLES.KAFKA_BROKERS(optional),
+  KAFKA_TOPIC_PARTITIONS: VARIABLES.KAFKA_TOPIC_PARTITIONS({ default: 12 }),
+  KAFKA_REPLICATION_FACTOR: VARIABLES.KAFKA_REPLICATION_FACTOR({ default: 1 }),
+  KAFKA_MIN_INSYNC_REPLICAS: VARIABLES.KAFKA_MIN_INSYNC_REPLICAS({ default: 1 }),
+  KAFKA_RETENTION: VARIABLES.KAFKA_RETENTION({ default: 7 * 86_400_000 }),
+  KAFKA_COMPRESSION: VARIABLES.KAFKA_COMPRESSION({ default: "gzip" }),
+  KAFKA_SASL_MECHANISM: VARIABLES.KAFKA_SASL_MECHANISM(optional),
+  KAFKA_SASL_USERNAME: VARIABLES.KAFKA_SASL_USERNAME(kafkaNeeds(saslOn, "KAFKA_SASL_MECHANISM is set: the SASL user")),
+  KAFKA_SASL_PASSWORD: VARIABLES.KAFKA_SASL_PASSWORD(
+    kafkaNeeds((env) => saslOn(env) && env.KAFKA_SASL_PASSWORD_FILE === undefined, "KAFKA_SASL_MECHANISM is set: the password, or KAFKA_SASL_PASSWORD_FILE"),
+  ),
+  KAFKA_SASL_PASSWORD_FILE: VARIABLES.KAFKA_SASL_PASSWORD_FILE(optional),
+  KAFKA_SSL: VARIABLES.KAFKA_SSL(optional),
+  KAFKA_SSL_CA_FILE: VARIABLES.KAFKA_SSL_CA_FILE(optional),
+  KAFKA_SSL_CERT_FILE: VARIABLES.KAFKA_SSL_CERT_FILE(kafkaNeeds((env) => env.KAFKA_SSL_KEY_FILE !== undefined, "set together with KAFKA_SSL_KEY_FILE")),
+  KAFKA_SSL_KEY_FILE: VARIABLES.KAFKA_SSL_KEY_FILE(kafkaNeeds((env) => env.KAFKA_SSL_CERT_FILE !== undefined, "set together with KAFKA_SSL_CERT_FILE")),
+};
 const brokersOf = (env: Read<typeof KAFKA>): string[] => env.KAFKA_BROKERS ?? [...DEFAULT_KAFKA_BROKERS];
 
-/** KAFKA_BROKERS. @default ["127.0.0.1:9092"] */
-export function kafkaConfig(options?: ReadOptions): { readonly brokers: string[] } {
-  return { brokers: brokersOf(read(KAFKA, options)) };
+/**
+ * KAFKA_BROKERS, the topic settings (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR,
+ * KAFKA_MIN_INSYNC_REPLICAS, KAFKA_RETENTION), KAFKA_COMPRESSION, and TLS/SASL (KAFKA_SSL*,
+ * KAFKA_SASL_*): see the README's environment table for the defaults.
+ */
+export function kafkaConfig(options?: ReadOptions): KafkaConfig {
+  const env = read(KAFKA, options);
+  if (env.KAFKA_MIN_INSYNC_REPLICAS > env.KAFKA_REPLICATION_FACTOR) {
+    // Every acks=all write would be refused (NOT_ENOUGH_REPLICAS): a mistake, stopped here.
+    const problem = `${env.KAFKA_MIN_INSYNC_REPLICAS} is more than KAFKA_REPLICATION_FACTOR (${env.KAFKA_REPLICATION_FACTOR})`;
+    const failure = new ConfigError([{ variable: "KAFKA_MIN_INSYNC_REPLICAS", problem }]);
+    if (options?.onInvalid === "throw") throw failure;
+    process.stderr.write(`${failure.message}\n`);
+    process.exit(1);
+  }
+  const tls = env.KAFKA_SSL ?? (env.KAFKA_SSL_CA_FILE !== undefined || env.KAFKA_SSL_CERT_FILE !== undefined);
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password, KAFKA_SASL_PASSWORD_FILE: passwordFile } = env;
+  return {
+    brokers: brokersOf(env),
+    topics: {
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: env.KAFKA_MIN_INSYNC_REPLICAS,
+      retentionMs: env.KAFKA_RETENTION,
+    },
+    compression: env.KAFKA_COMPRESSION,
+    security: {
+      ssl: tls ? { caFile: env.KAFKA_SSL_CA_FILE, certFile: env.KAFKA_SSL_CERT_FILE, keyFile: env.KAFKA_SSL_KEY_FILE } : undefined,
+      sasl: mechanism && username ? { mechanism, username, password, passwordFile } : undefined,
+    },
+  };
 }
 
 /** CORS_ORIGINS as written (comma-separated); the gateway parses it. */

@@ -1,6 +1,7 @@
 // Readiness helpers for the local single-node Kafka broker (see infra/kafka/README.md).
 //
 //   node infra/kafka/ready.ts   # waits for $KAFKA_BROKERS (default 127.0.0.1:9092)
+//   KAFKA_READY_BROKERS=3 …     # and until the cluster reports 3 live brokers (start.sh's clusters)
 //
 // Test setup calls ensureKafka(): it starts the broker with infra/kafka/start.sh when
 // nothing answers yet, and throws (never skips) when Kafka cannot be reached.
@@ -32,8 +33,8 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** One probe: ApiVersions handshake + metadata + DescribeCluster against the brokers. */
-async function probe(brokers: string[], budgetMs: number): Promise<void> {
+/** One probe: ApiVersions handshake + metadata + DescribeCluster (at least `expected` live brokers). */
+async function probe(brokers: string[], budgetMs: number, expected: number): Promise<void> {
   const kafka = new Kafka({
     clientId: "sunday-kafka-ready",
     brokers,
@@ -52,7 +53,7 @@ async function probe(brokers: string[], budgetMs: number): Promise<void> {
       (async (): Promise<void> => {
         await admin.connect();
         const cluster = await admin.describeCluster();
-        if (cluster.brokers.length === 0) throw new Error("cluster reports no live brokers");
+        if (cluster.brokers.length < expected) throw new Error(`cluster reports ${cluster.brokers.length} live broker(s) of ${expected}`);
         await admin.listTopics();
       })(),
       deadline,
@@ -63,15 +64,15 @@ async function probe(brokers: string[], budgetMs: number): Promise<void> {
   }
 }
 
-/** Resolves once a Kafka broker answers on `brokers`; rejects after `timeoutMs`. */
-export async function waitForKafka(brokers: string[], timeoutMs: number): Promise<void> {
+/** Resolves once a Kafka broker answers on `brokers` (and the cluster has `expected` live brokers); rejects after `timeoutMs`. */
+export async function waitForKafka(brokers: string[], timeoutMs: number, expected = 1): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = "no attempt made";
   for (;;) {
     const left = until - Date.now();
     if (left <= 0) break;
     try {
-      await probe(brokers, Math.min(left, 10_000));
+      await probe(brokers, Math.min(left, 10_000), expected);
       return;
     } catch (err) {
       last = errorMessage(err);
@@ -164,9 +165,10 @@ if (isMain) {
   const brokers = kafkaBrokers();
   const raw = Number(process.env.KAFKA_READY_TIMEOUT_MS ?? "120000");
   const timeoutMs = Number.isFinite(raw) && raw > 0 ? raw : 120_000;
+  const expected = Number(process.env.KAFKA_READY_BROKERS ?? "1");
   const started = Date.now();
   const run = async (): Promise<void> => {
-    await waitForKafka(brokers, timeoutMs);
+    await waitForKafka(brokers, timeoutMs, Number.isInteger(expected) && expected > 0 ? expected : 1);
     if (warm) await warmUpKafka(brokers, Math.max(5_000, timeoutMs - (Date.now() - started)));
   };
   run().then(

@@ -6,6 +6,10 @@
 #   KAFKA_PORT / KAFKA_CONTROLLER_PORT                (default 9092 / 9093)
 #   KAFKA_START_TIMEOUT  seconds to wait for ready    (default 120)
 #   KAFKA_HEAP_OPTS / KAFKA_JAVA_OPTS  extra JVM flags
+#   KAFKA_EXTRA_PROPERTIES  a file appended to server.properties (a later key wins: e.g. a SASL_SSL listener)
+#   KAFKA_SCRAM_CREDENTIALS SCRAM users stored when the storage is formatted (first start only),
+#                           one per line: SCRAM-SHA-512=[name=alice,password=alice-secret]
+#   KAFKA_NODES             3 (or more): a cluster of combined controller+broker nodes, see cluster.sh
 set -euo pipefail
 
 t0=$(date +%s%N)
@@ -114,6 +118,21 @@ log.cleaner.threads=1
 log.retention.hours=24
 log.segment.bytes=67108864
 PROPS
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
+    [[ -r "$KAFKA_EXTRA_PROPERTIES" ]] || fail "KAFKA_EXTRA_PROPERTIES: cannot read $KAFKA_EXTRA_PROPERTIES"
+    printf '\n# From %s\n' "$KAFKA_EXTRA_PROPERTIES" >>"$PROPS"
+    cat "$KAFKA_EXTRA_PROPERTIES" >>"$PROPS"
+  fi
+}
+
+# --add-scram arguments of kafka-storage format, one per line of $KAFKA_SCRAM_CREDENTIALS.
+scram_args() {
+  SCRAM_ARGS=()
+  local line
+  while IFS= read -r line; do
+    [[ -n "${line// /}" ]] && SCRAM_ARGS+=(--add-scram "$line")
+  done <<<"${KAFKA_SCRAM_CREDENTIALS:-}"
+  return 0
 }
 
 java_opts() {
@@ -152,6 +171,14 @@ mkdir -p "$DATA_DIR"
 exec 9>"$DATA_DIR/.start.lock"
 flock -w $(( TIMEOUT + 300 )) 9 || fail "could not take $DATA_DIR/.start.lock"
 
+if [[ "${KAFKA_NODES:-1}" != 1 ]]; then
+  fetch_jars
+  # shellcheck source=cluster.sh
+  source "$KDIR/cluster.sh"
+  start_cluster
+  exit 0
+fi
+
 if port_open; then
   if kafka_ready 5000; then
     log "Kafka already running at $HOST:$PORT ($(elapsed))"
@@ -178,8 +205,9 @@ if [[ ! -f "$LOG_DIR/meta.properties" ]]; then
   cluster_id=$(java "${JOPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   [[ -n "$cluster_id" ]] || fail "kafka-storage random-uuid failed"
   log "formatting $LOG_DIR (cluster id $cluster_id) ..."
+  scram_args
   if ! java "${JOPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format \
-    --cluster-id "$cluster_id" --config "$PROPS" --ignore-formatted >"$DATA_DIR/format.log" 2>&1; then
+    --cluster-id "$cluster_id" --config "$PROPS" --ignore-formatted ${SCRAM_ARGS[@]+"${SCRAM_ARGS[@]}"} >"$DATA_DIR/format.log" 2>&1; then
     tail -n 40 "$DATA_DIR/format.log" >&2
     fail "kafka-storage format failed"
   fi

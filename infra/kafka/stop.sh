@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops the broker started by infra/kafka/start.sh (pid file in $KAFKA_DATA_DIR).
+# Stops the broker started by infra/kafka/start.sh (pid file in $KAFKA_DATA_DIR), or every node of
+# a cluster it started there (KAFKA_NODES > 1: $KAFKA_DATA_DIR/node-*/kafka.pid).
 set -euo pipefail
 
 DATA_DIR=${KAFKA_DATA_DIR:-/tmp/sunday-kafka}
@@ -7,6 +8,16 @@ PID_FILE="$DATA_DIR/kafka.pid"
 TIMEOUT=${KAFKA_STOP_TIMEOUT:-60}
 
 log() { echo "[kafka] $*" >&2; }
+
+# A cluster (KAFKA_NODES > 1): every node of the data dir.
+if compgen -G "$DATA_DIR/node-*" >/dev/null; then
+  # shellcheck source=cluster.sh
+  source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh"
+  t0=$(date +%s%N)
+  stop_cluster
+  log "stopped ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+  exit 0
+fi
 
 if [[ ! -f "$PID_FILE" ]]; then
   log "not running (no $PID_FILE)"
