@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -98,8 +98,16 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
   });
   await apollo.start();
   const nonces = options.nonces ?? new NonceRegistry();
+  // Shutting down: every answer from then on closes its connection, or a client's pooled
+  // keep-alive socket that carried a request in flight at SIGTERM held server.close() open until
+  // the process's grace period ran out (exit 1; a Service's pinned connections kept being served).
+  let draining = false;
+  const unanswered = new Set<ServerResponse>();
 
   const server: Server = createServer((request, response) => {
+    if (draining) response.setHeader("connection", "close");
+    unanswered.add(response);
+    response.once("close", () => unanswered.delete(response));
     const refuse = (reason: string) => {
       logger.warn({ reason }, "refused unsigned subgraph request");
       sendGraphQLError(response, 401, "UNAUTHENTICATED", `Refused: ${reason}`);
@@ -170,6 +178,8 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
     name: options.name,
     url,
     async dispose() {
+      draining = true;
+      for (const response of unanswered) if (!response.headersSent) response.setHeader("connection", "close");
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
