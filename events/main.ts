@@ -4,7 +4,7 @@
 // with the reason while the part waits for a dependency). A part that gives up consuming exits
 // with status 1, for its supervisor to restart it; outages of Redis, Kafka or Postgres alone never
 // make it give up. SIGTERM/SIGINT close it (platform/lifecycle.ts).
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../platform/redis.ts";
 import { bridgeConfig, relayConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { createLogger } from "../platform/logger.ts";
@@ -17,13 +17,13 @@ if (part !== "relay" && part !== "bridge") {
   console.error("usage: events/main.ts relay|bridge");
   process.exit(2);
 }
-const config = part === "relay" ? { ...relayConfig(), redisUrl: undefined } : { ...bridgeConfig(), databaseUrl: undefined };
+const config = part === "relay" ? { ...relayConfig(), redis: undefined } : { ...bridgeConfig(), databaseUrl: undefined };
 const logger = createLogger(`events-${part}`);
 const lifecycle = startLifecycle({ logger });
 
-let redis: Redis | undefined;
-if (config.redisUrl) {
-  const connection = bridgeRedis(config.redisUrl);
+let redis: RedisClient | undefined;
+if (config.redis) {
+  const connection = bridgeRedis(config.redis);
   lifecycle.add("redis", () => connection.disconnect());
   redis = connection;
 }
@@ -33,6 +33,7 @@ const pipeline = await startPipeline({
   redis,
   brokers: config.kafkaBrokers,
   clientId: `sunday-${part}`,
+  bridge: { waitReplicas: config.redis?.waitReplicas },
   logger,
 });
 lifecycle.add("pipeline", () => pipeline.close());

@@ -3,7 +3,7 @@
 // (scripts/live.ts) both or the in-process one, the tests (test/support/live.ts) and the
 // subscription benchmarks both on namespaced topics and keys.
 import type { Kafka, Producer } from "kafkajs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../platform/redis.ts";
 import type { Logger } from "../platform/logger.ts";
 import { startBridge, type Bridge, type BridgeOptions, type EventCheck, type EventSink } from "./bridge/bridge.ts";
 import { createStreamAppender, type StreamAppender } from "./bridge/redis-append.ts";
@@ -42,7 +42,7 @@ export interface PipelineOptions {
   /** The database whose outbox the relay publishes; required when the relay runs. */
   readonly databaseUrl?: string;
   /** Where the bridge appends (the caller's connection: it closes it); required when the Kafka bridge runs. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** In-process: where events are appended. @default a Redis stream appender on `redis` (required then) */
   readonly appender?: StreamAppender;
   /** The Kafka client, for callers that tune it. @default createKafka(clientId, brokers) */
@@ -65,7 +65,7 @@ export interface PipelineOptions {
    */
   readonly bridge?: Pick<
     BridgeOptions,
-    "groupId" | "fromBeginning" | "keyPrefix" | "retentionMs" | "seenTtlSeconds" | "sessionTimeoutMs" | "stalledAfterMs" | "maxRebuilds"
+    "groupId" | "fromBeginning" | "keyPrefix" | "retentionMs" | "seenTtlSeconds" | "sessionTimeoutMs" | "stalledAfterMs" | "maxRebuilds" | "waitReplicas"
   > & {
     /** Resolve start (and restartBridge) only once the consumer has joined its group and fetched. @default false */
     readonly awaitReady?: boolean;
@@ -146,6 +146,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             retentionMs: bridgeOptions.retentionMs ?? STREAM_RETENTION_MS,
             seenTtlSeconds: bridgeOptions.seenTtlSeconds ?? 7 * 24 * 3600,
             keyPrefix: bridgeOptions.keyPrefix,
+            waitReplicas: bridgeOptions.waitReplicas,
+            logger,
           })
         : null);
     if (!appender) throw new Error("an in-process pipeline needs an appender or a Redis connection");

@@ -14,6 +14,7 @@ import {
   type RequiredValidatorSpec,
   type ValidatorSpec,
 } from "envalid";
+import type { RedisConnection } from "./redis.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -117,6 +118,14 @@ export const VARIABLES = {
   JWT_AUDIENCE: str,
   JWT_JWKS_URL: httpUrl,
   REDIS_URL: redisUrl,
+  REDIS_CLUSTER: booleanFlag,
+  REDIS_USERNAME: str,
+  REDIS_PASSWORD: str,
+  REDIS_TLS_CA_FILE: str,
+  REDIS_WAIT_REPLICAS: makeValidator<number>((input) => {
+    if (!/^\d$/.test(input)) throw new EnvError(`expected a number of replicas 0–9, got "${input}"`);
+    return Number(input);
+  }),
   KAFKA_BROKERS: brokerList,
   KAFKA_TOPIC_PARTITIONS: positiveInteger,
   KAFKA_REPLICATION_FACTOR: positiveInteger,
@@ -293,6 +302,36 @@ export function jwtConfig(options?: ReadOptions): JwtConfig {
   return { jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
 }
 
+/** Where Redis is and how to log in; absent when REDIS_URL is not set. */
+export interface RedisConfig extends RedisConnection {
+  /**
+   * Replicas an event appended to a stream must reach before the bridge commits its Kafka offset
+   * (WAIT): a failover then loses no acknowledged event. 0 for one node; 1 by default on a cluster.
+   */
+  readonly waitReplicas: number;
+}
+
+const REDIS = {
+  REDIS_CLUSTER: VARIABLES.REDIS_CLUSTER({ default: false }),
+  REDIS_USERNAME: VARIABLES.REDIS_USERNAME(optional),
+  REDIS_PASSWORD: VARIABLES.REDIS_PASSWORD(optional),
+  REDIS_TLS_CA_FILE: VARIABLES.REDIS_TLS_CA_FILE(optional),
+  REDIS_WAIT_REPLICAS: VARIABLES.REDIS_WAIT_REPLICAS(optional),
+};
+function redisOf(url: string, env: Read<typeof REDIS>): RedisConfig;
+function redisOf(url: string | undefined, env: Read<typeof REDIS>): RedisConfig | undefined;
+function redisOf(url: string | undefined, env: Read<typeof REDIS>): RedisConfig | undefined {
+  if (url === undefined) return undefined;
+  return {
+    url,
+    cluster: env.REDIS_CLUSTER,
+    username: env.REDIS_USERNAME,
+    password: env.REDIS_PASSWORD,
+    tlsCaFile: env.REDIS_TLS_CA_FILE,
+    waitReplicas: env.REDIS_WAIT_REPLICAS ?? (env.REDIS_CLUSTER ? 1 : 0),
+  };
+}
+
 const DEFAULT_KAFKA_BROKERS: readonly string[] = ["127.0.0.1:9092"];
 
 export type KafkaCompression = "gzip" | "none";
@@ -399,7 +438,7 @@ export interface StartConfig {
   readonly databaseUrl: string | undefined;
   readonly pgliteDataDir: string;
   /** Absent: rate limits, persisted queries and event streams live in the process. */
-  readonly redisUrl: string | undefined;
+  readonly redis: RedisConfig | undefined;
   /** Absent: the in-process event pipeline (KAFKA_BROKERS is only used when set). */
   readonly kafkaBrokers: string[] | undefined;
   /** Absent: a random secret per run. */
@@ -416,6 +455,7 @@ export function startConfig(options?: ReadOptions): StartConfig {
       ...LOCAL_JWT,
       ...PGLITE,
       ...KAFKA,
+      ...REDIS,
       DATABASE_URL: VARIABLES.DATABASE_URL(optional),
       REDIS_URL: VARIABLES.REDIS_URL(optional),
       INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),
@@ -430,7 +470,7 @@ export function startConfig(options?: ReadOptions): StartConfig {
   return {
     databaseUrl: env.DATABASE_URL,
     pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR),
-    redisUrl: env.REDIS_URL,
+    redis: redisOf(env.REDIS_URL, env),
     kafkaBrokers: env.KAFKA_BROKERS,
     signingSecret: env.INTERNAL_SIGNING_SECRET,
     development: env.NODE_ENV !== "production",
@@ -451,7 +491,7 @@ interface ServeCommon {
 }
 export interface ServeGatewayConfig extends ServeCommon {
   readonly part: "gateway";
-  readonly redisUrl: string | undefined;
+  readonly redis: RedisConfig | undefined;
   readonly supergraphPath: string;
   readonly jwt: JwtConfig;
   readonly development: boolean;
@@ -490,6 +530,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
     const env = read(
       {
         ...SERVE,
+        ...REDIS,
         REDIS_URL: VARIABLES.REDIS_URL(optional),
         SUPERGRAPH_PATH: VARIABLES.SUPERGRAPH_PATH({ default: fileURLToPath(new URL("../supergraph.graphql", import.meta.url)) }),
         JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional),
@@ -508,7 +549,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
     return {
       ...serveCommonOf(env),
       part,
-      redisUrl: env.REDIS_URL,
+      redis: redisOf(env.REDIS_URL, env),
       supergraphPath: env.SUPERGRAPH_PATH,
       jwt,
       development: env.NODE_ENV !== "production",
@@ -533,9 +574,9 @@ export function relayConfig(options?: ReadOptions): EventsPartConfig & { readonl
 }
 
 /** `node events/main.ts bridge`: Kafka -> Redis streams. */
-export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readonly redisUrl: string } {
-  const env = read({ ...PROBES, ...KAFKA, REDIS_URL: VARIABLES.REDIS_URL(required("the Redis the bridge appends event streams to")) }, options);
-  return { redisUrl: env.REDIS_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readonly redis: RedisConfig } {
+  const env = read({ ...PROBES, ...KAFKA, ...REDIS, REDIS_URL: VARIABLES.REDIS_URL(required("the Redis the bridge appends event streams to")) }, options);
+  return { redis: redisOf(env.REDIS_URL, env), kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
 }
 
 export interface WebhookConfig {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.ts";
 import type { Logger } from "./logger.ts";
 import { MAX_SIGNATURE_AGE_MS, NonceRegistry, type NonceStore } from "./identity.ts";
 
@@ -23,7 +23,7 @@ export interface RedisNonceOptions {
  * a replay sent to another replica during the outage, within a minute of its capture, could pass.
  * Refusing every internal request while Redis is away would stop the product for a cache's blip.
  */
-export function redisNonceStore(redis: Redis, options: RedisNonceOptions = {}): NonceStore {
+export function redisNonceStore(redis: RedisClient, options: RedisNonceOptions = {}): NonceStore {
   const local = new NonceRegistry();
   const prefix = options.keyPrefix ?? "";
   const timeoutMs = options.timeoutMs ?? 200;

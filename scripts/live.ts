@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../platform/redis.ts";
 import { startPipeline, type PipelineConsumer } from "../events/pipeline.ts";
 import { MemoryEventStore } from "../events/streams/memory-store.ts";
 import { redisFeed } from "../events/streams/redis-feed.ts";
@@ -23,7 +23,7 @@ export interface LiveEvents {
  */
 export async function startLiveEvents(options: {
   readonly databaseUrl: string;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly kafkaBrokers?: string[];
   /** The relay's safety poll; the embedded PGlite does not pass NOTIFY between connections, so it polls often. @default 1_000 */
   readonly pollIntervalMs?: number;

@@ -7,7 +7,7 @@
 // JWT_AUDIENCE / JWT_JWKS_URL, SUPERGRAPH_PATH and REDIS_URL (rate limits, APQ and live
 // subscriptions; without it the gateway serves no subscriptions). SIGTERM/SIGINT drain the part
 // and exit 0 (platform/lifecycle.ts).
-import { Redis } from "ioredis";
+import { createRedisClient } from "../platform/redis.ts";
 import { Registry } from "prom-client";
 import { chatConfig, integrationsRuntimeConfig, serveConfig, webhookConfig, type ServePart } from "../platform/config.ts";
 import { createPrisma } from "../platform/db.ts";
@@ -93,7 +93,7 @@ if (part === "integrations-runtime") {
 } else if (part === "gateway") {
   const config = serveConfig(part);
   const lifecycle = startLifecycle({ logger: createLogger("serve-gateway") });
-  const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+  const redis = config.redis ? createRedisClient(config.redis) : undefined;
   if (redis) lifecycle.add("redis", () => redis.disconnect());
   const gateway = await startGateway({
     supergraph: { path: config.supergraphPath },

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
+import { createRedisClient } from "../platform/redis.ts";
 import { Registry } from "prom-client";
 import { chatConfig, startConfig, webhookConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
@@ -70,7 +70,7 @@ const { acme, owner } = await (async () => {
 })();
 
 // Redis is optional here: without REDIS_URL, rate limits and persisted queries live in this process.
-const redis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+const redis = config.redis ? createRedisClient(config.redis) : undefined;
 if (redis) lifecycle.add("redis", () => redis.disconnect());
 const token = await mintToken({ userId: owner.userId, organizationId: acme.id, role: "OWNER" }, config.jwt);
 const webhooks = webhookSettingsOf({

@@ -73,7 +73,7 @@ describe("configuration", () => {
     const start = startConfig(strict({}));
     assert.deepEqual(start.ports, { gateway: 4000, users: 4001, projects: 4002, items: 4003, integrations: 4004 });
     assert.equal(start.databaseUrl, undefined);
-    assert.equal(start.redisUrl, undefined);
+    assert.equal(start.redis, undefined);
     assert.equal(start.kafkaBrokers, undefined, "npm start uses Kafka only when KAFKA_BROKERS is set");
     assert.equal(start.signingSecret, undefined);
     assert.equal(start.development, true);
@@ -115,6 +115,19 @@ describe("configuration", () => {
     const items = serveConfig("items", strict({ INTERNAL_SIGNING_SECRET: "s", DATABASE_URL: "postgresql://db/sunday", USERS_URL: "http://users:4000/graphql" }));
     assert.deepEqual(items.peers, { users: "http://users:4000/graphql" });
     assert.equal(items.databaseUrl, "postgresql://db/sunday");
+    assert.deepEqual(bridgeConfig(strict({ REDIS_URL: "rediss://redis:6380" })).redis, {
+      url: "rediss://redis:6380",
+      cluster: false,
+      username: undefined,
+      password: undefined,
+      tlsCaFile: undefined,
+      waitReplicas: 0,
+    });
+    const cluster = serveConfig("gateway", strict({ INTERNAL_SIGNING_SECRET: "s", REDIS_URL: "redis://r:7000", REDIS_CLUSTER: "true", REDIS_USERNAME: "gateway", REDIS_PASSWORD: "p" }));
+    assert.equal(cluster.redis?.cluster, true);
+    assert.equal(cluster.redis?.waitReplicas, 1, "a cluster's bridge waits for one replica unless told otherwise");
+    assert.equal(cluster.redis?.username, "gateway");
+    assert.match(refusal(() => bridgeConfig(strict({ REDIS_URL: "redis://r", REDIS_WAIT_REPLICAS: "x" }))).message, /REDIS_WAIT_REPLICAS/);
   });
 
   it("refuses a bad port, naming the variable and the expected form", () => {

@@ -174,7 +174,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     const board = acme.boards[0];
     const wake = harness.redis.duplicate();
     const woken: string[] = [];
-    await wake.subscribe(streamKeys.boardWake(board.id));
+    await wake.subscribe(streamKeys.boardWake(acme.id, board.id));
     wake.on("message", (_channel, id: string) => woken.push(id));
 
     const since = await topicEnds(kafka, "item-events");
@@ -194,7 +194,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     assert.ok((await harness.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt, "marked sent");
 
     // The bridge publishes a wake-up after each append: look again at each one until this event is in.
-    const mineIn = async () => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(row.id));
+    const mineIn = async () => (await harness.redis.xrange(streamKeys.board(acme.id, board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(row.id));
     let mine: Awaited<ReturnType<typeof mineIn>> = [];
     for (;;) {
       const wakeUps = woken.length;
@@ -313,7 +313,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
       ],
     });
     await producer.disconnect();
-    const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
+    const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(acme.id, board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
     await until("the sentinel event in the board stream", async () => (await inStream(sentinelId)) > 0);
     // This run's garbage: its key is this run's comment id (earlier runs left theirs in the topic too).
     const ours = (message: KafkaMessage) => message.key?.toString() === commentId && (message.value?.toString().includes("{ not json") ?? false);
@@ -422,7 +422,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
         messages: [frozenEvent, laterEvent].map((envelope) => ({ key: commentId, value: JSON.stringify(envelope), headers: { eventId: envelope?.eventId ?? "" } })),
       });
       await producer.disconnect();
-      const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
+      const inStream = async (id: string) => (await harness.redis.xrange(streamKeys.board(acme.id, board.id), "-", "+")).filter(([, fields]) => fields.join("").includes(id)).length;
       await until("the event after the freeze in the board stream", async () => (await inStream(laterEvent?.eventId ?? "")) > 0, 45_000);
       assert.equal(freezes >= 1, true, "the bridge was frozen");
       assert.equal(await inStream(frozenEvent?.eventId ?? ""), 1, "the event handled during the freeze appended once");

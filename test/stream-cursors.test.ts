@@ -1,8 +1,8 @@
 // The cursor rules of events/streams/resume.ts on their own (no Redis): subscription cursors are
 // Redis stream entry ids ("<ms>-<seq>"); compareCursors orders them as the stream does, and
 // verifyCursor decides whether resuming after one loses nothing (CURSOR_EXPIRED when its entry has
-// been trimmed or the stream is gone, CURSOR_INVALID when it is no entry id or lies ahead of the
-// stream). The Redis side (checkCursor, catchUp, latestCursor) is test/stream-resume.test.ts's.
+// been trimmed or the stream is gone, CURSOR_INVALID when it is no entry id or lies in the future; a past one ahead of the
+// stream was lost: CURSOR_EXPIRED). The Redis side (checkCursor, catchUp, latestCursor) is test/stream-resume.test.ts's.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CursorError, compareCursors, verifyCursor, type CursorProblem } from "../events/streams/resume.ts";
@@ -85,11 +85,18 @@ describe("verifyCursor", () => {
     }
   });
 
-  it("says CURSOR_INVALID for a cursor ahead of the newest entry (not one this stream gave out)", () => {
-    assert.throws(() => verifyCursor("1700000005000-4", oldest, newest), failsWith("CURSOR_INVALID", /ahead of this stream/));
+  it("says CURSOR_INVALID for a cursor from the future (not one this stream gave out)", () => {
+    const now = 1_700_000_010_000;
+    assert.throws(() => verifyCursor("1700000075000-0", oldest, newest, now), failsWith("CURSOR_INVALID", /ahead of this stream/));
     assert.throws(() => verifyCursor(`${U64_MAX}-${U64_MAX}`, oldest, newest), failsWith("CURSOR_INVALID", /ahead/));
     // 20 digits but past what Redis can hold: ahead of any stream, refused before it reaches XRANGE.
     assert.throws(() => verifyCursor("99999999999999999999-0", oldest, newest), failsWith("CURSOR_INVALID", /ahead/));
+  });
+
+  it("says CURSOR_EXPIRED for a past cursor ahead of the newest entry (lost with a failover to a replica that lacked it)", () => {
+    const now = 1_700_000_010_000;
+    assert.throws(() => verifyCursor("1700000005000-4", oldest, newest, now), failsWith("CURSOR_EXPIRED", /may have been lost/));
+    assert.throws(() => verifyCursor("1700000069000-0", oldest, newest, now), failsWith("CURSOR_EXPIRED"), "within the clock skew allowed");
   });
 
   it("checks the shape before the stream: an invalid cursor of a gone stream is invalid, not expired", () => {

@@ -2,12 +2,13 @@
 // receives only what the same selection, run as a query by that subscriber, would return.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../platform/redis.ts";
 import { mintToken } from "../gateway/src/auth/jwt.ts";
 import type { Role } from "../platform/identity.ts";
 import { boardReadersOf } from "../gateway/src/subscriptions/access.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, subscribe, wsClient, type LivePipeline, type Subscription } from "./support/live.ts";
+import { streamsOf } from "../events/streams/names.ts";
 
 /** A selection whose answer depends on who asks: the boards a user can read. */
 const WIDE = `actor { name boards { nodes { name } } organization { boards { nodes { name } } } }`;
@@ -17,7 +18,7 @@ type Result = { data?: Record<string, { eventId?: string; type?: string; actor?:
 describe("subscription payloads are computed for each subscriber's own rights", () => {
   let harness: Harness;
   let pipeline: LivePipeline;
-  let blocking: Redis;
+  let blocking: RedisClient;
   const clients: { dispose(): void | Promise<void> }[] = [];
   const acme = () => harness.seed.organizations[0];
   const [publicBoard, privateBoard] = [() => acme().boards[0], () => acme().boards[1]];
@@ -55,7 +56,9 @@ describe("subscription payloads are computed for each subscriber's own rights", 
    * none yet: subscribing `after` it delivers every later event, however long the socket takes.
    */
   async function head(stream: "board" | "org", id: string): Promise<string> {
-    const key = `${harness.redisPrefix}${stream}:${id}:events`;
+    const streams = streamsOf(harness.redisPrefix);
+    const organizationOf = async (boardId: string) => (await harness.prisma.board.findUniqueOrThrow({ where: { id: boardId } })).organizationId;
+    const key = stream === "org" ? streams.org(id).key : streams.board(await organizationOf(id), id).key;
     const newest = await harness.redis.xrevrange(key, "+", "-", "COUNT", 1);
     if (newest[0]) return newest[0][0];
     const read = await blocking.xread("BLOCK", 20_000, "STREAMS", key, "0-0");

@@ -39,6 +39,7 @@ import { RedisProcess } from "./support/faults/redis-process.ts";
 import { ResumingSubscriber } from "./support/faults/resuming-subscriber.ts";
 import { UPDATE_ITEM, Writer } from "./support/faults/writer.ts";
 import { assertExact, assertNoSilentGap, count, report } from "./support/faults/counting.ts";
+import { streamsOf } from "../events/streams/names.ts";
 
 /** Scenario 4b: the bridge's Kafka session, and a Redis outage twice as long. */
 const BRIDGE_SESSION_MS = 6_000;
@@ -551,7 +552,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       );
       assertExact(counts, expected, got);
       // Dave gets in once Redis is back; when he leaves, nothing of his organisation stays followed.
-      const globexWakes = [`${harness.redisPrefix}org:${globex.id}:wake`, `${harness.redisPrefix}board:${globex.boards[0].id}:wake`];
+      const globexWakes = [streamsOf(harness.redisPrefix).org(globex.id).wake, streamsOf(harness.redisPrefix).board(globex.id, globex.boards[0].id).wake];
       await waitFor(
         "dave connected and subscribed",
         async () => (await subscribedTo(globexWakes[0]!)) && (await subscribedTo(globexWakes[1]!)),
@@ -567,7 +568,7 @@ describe("live subscriptions under faults: Kafka broker, relay, bridge and Redis
       // Once carol is gone nobody on this gateway follows the board: its wake channel is released
       // (a subscription refused during the outage must not leave a watch behind).
       await carol.stop();
-      const wake = `${harness.redisPrefix}board:${board.id}:wake`;
+      const wake = streamsOf(harness.redisPrefix).board(harness.seed.organizations[0].id, board.id).wake;
       await waitFor(
         "the board's wake channel to be unsubscribed",
         async () => ((await redis.call("PUBSUB", "CHANNELS", wake)) as string[]).length === 0,

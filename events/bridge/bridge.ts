@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerCrashEvent, Kafka, KafkaMessage, Producer } from "kafkajs";
-import { Redis, type RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
+import { createRedisClient, type RedisClient, type RedisConnection } from "../../platform/redis.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { createIdempotentProducer, topicsOf, type DeadLetter } from "../kafka.ts";
 import type { DomainEvent } from "../contracts/envelope.ts";
@@ -25,7 +26,7 @@ export interface EventSink {
 export interface BridgeOptions {
   readonly kafka: Kafka;
   /** Where the bridge appends event streams; required unless `sink` replaces the appender. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /**
    * Another consumer of the same topics in a group of its own (the integrations runtime): events
    * go to it instead of the Redis streams. @default the stream appender on `redis`
@@ -48,6 +49,8 @@ export interface BridgeOptions {
   readonly topicPrefix?: string;
   /** Namespaces every Redis key and channel the bridge writes (see streamsOf). @default "" */
   readonly keyPrefix?: string;
+  /** Replicas each append must reach (WAIT) before its offset is committed; see redis-append.ts. @default 0 */
+  readonly waitReplicas?: number;
   /** Read topics from the beginning when the group has no offsets yet. @default true */
   readonly fromBeginning?: boolean;
   /** The Kafka session: a member that does not heartbeat for this long is dropped from the group. @default 10_000 */
@@ -76,8 +79,12 @@ export interface Bridge {
  * outage rather than fail after a few reconnects (the bridge retries anyway, heartbeating meanwhile),
  * and connecting is retried every second at most, so an append goes through soon after Redis is back.
  */
-export function bridgeRedis(url: string, options: RedisOptions = {}): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(100 * times, 1_000), ...options });
+export function bridgeRedis(connection: string | RedisConnection, options: RedisOptions = {}): RedisClient {
+  const redis = createRedisClient(typeof connection === "string" ? { url: connection } : connection, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    ...options,
+  });
   // Errors are logged by the append retries; without a listener ioredis prints every reconnect attempt.
   redis.on("error", () => undefined);
   return redis;
@@ -95,7 +102,6 @@ export function appendTargetOf(event: DomainEvent, payload: string): AppendTarge
     eventType: event.eventType,
     organizationId: event.metadata.organizationId,
     boardId: stringOf(data.boardId),
-    itemId: stringOf(data.itemId),
     payload,
   };
 }
@@ -108,6 +114,8 @@ function streamSink(options: BridgeOptions, groupId: string): EventSink {
     retentionMs: options.retentionMs ?? STREAM_RETENTION_MS,
     seenTtlSeconds: options.seenTtlSeconds ?? 7 * 24 * 3600,
     keyPrefix: options.keyPrefix,
+    waitReplicas: options.waitReplicas,
+    logger: options.logger,
   });
   return { name: "Redis", deliver: (event, payload) => appender.append(appendTargetOf(event, payload)) };
 }

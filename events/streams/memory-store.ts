@@ -29,7 +29,7 @@ export class MemoryEventStore implements StreamAppender, EventFeed {
     if (this.seen.has(target.eventId)) return { duplicate: true, orgEntryId: null, boardEntryId: null };
     this.seen.set(target.eventId, true);
     const orgEntryId = this.push(this.refs.org(target.organizationId), target);
-    const boardEntryId = target.boardId ? this.push(this.refs.board(target.boardId), target) : null;
+    const boardEntryId = target.boardId ? this.push(this.refs.board(target.organizationId, target.boardId), target) : null;
     return { duplicate: false, orgEntryId, boardEntryId };
   }
 

@@ -1,12 +1,12 @@
-import type { Redis } from "ioredis";
+import { isCluster, type RedisClient } from "../../platform/redis.ts";
 import type { Disposable, EventFeed, StreamRef } from "./feed.ts";
 import { checkCursor, latestCursor, readAfter } from "./resume.ts";
 
 /**
- * The full stack's feed: Redis Streams written by the bridge, wake-ups on its pub/sub channels.
+ * The full stack's feed: RedisClient Streams written by the bridge, wake-ups on its pub/sub channels.
  * One subscriber connection per feed, shared by every watch; `redis` serves the reads.
  */
-export function redisFeed(redis: Redis): EventFeed {
+export function redisFeed(redis: RedisClient): EventFeed {
   const subscriber = redis.duplicate();
   // A duplicate does not inherit the error listeners: without one ioredis prints every failed
   // reconnect. An outage shows in the reads that fail, and its end in "ready" below.
@@ -22,13 +22,17 @@ export function redisFeed(redis: Redis): EventFeed {
   // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is gone, so
   // every watcher re-reads its stream.
   const reconnected = new Set<() => void>();
+  const recover = () => {
+    for (const listener of reconnected) listener();
+    for (const set of watchers.values()) for (const onWake of set) onWake();
+  };
   subscriber.on("ready", () => {
-    if (connectedOnce) {
-      for (const listener of reconnected) listener();
-      for (const set of watchers.values()) for (const onWake of set) onWake();
-    }
+    if (connectedOnce) recover();
     connectedOnce = true;
   });
+  // A cluster stays "ready" through a failover: a node leaving is the sign that a master may have
+  // been replaced by a replica missing its last entries, and that wake-ups may have been missed.
+  if (isCluster(redis)) redis.on("-node", recover);
 
   return {
     check: (stream, cursor) => checkCursor(redis, stream.key, cursor),

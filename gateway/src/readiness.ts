@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../platform/redis.ts";
 
 export interface Readiness {
   ready: boolean;
@@ -20,7 +20,7 @@ async function reachable(graphqlUrl: string): Promise<boolean> {
   }
 }
 
-async function redisUp(redis: Redis): Promise<boolean> {
+async function redisUp(redis: RedisClient): Promise<boolean> {
   try {
     const pong = await Promise.race([redis.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS).unref())]);
     return pong === "PONG";
@@ -34,7 +34,7 @@ export async function checkReadiness(options: {
   draining: boolean;
   /** Read at each check: a hot reload can change the list. */
   subgraphs: readonly { name: string; url: string }[];
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   supergraphLoaded: () => boolean;
 }): Promise<Readiness> {
   const [subgraphs, redis] = await Promise.all([

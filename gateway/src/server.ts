@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { InMemoryLRUCache, type KeyValueCache } from "@apollo/utils.keyvaluecache";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../platform/redis.ts";
 import type { JwtSettings } from "./auth/jwt.ts";
 import { createApiKeyResolver } from "./auth/api-keys.ts";
 import { createAuthenticator } from "./auth/authenticate.ts";
@@ -49,7 +49,7 @@ export interface GatewayOptions {
   /** Routing URLs that replace the supergraph's, by subgraph name (tests, the embedded start). */
   readonly subgraphUrls?: Readonly<Record<string, string>>;
   /** Shared state of several gateway instances (rate limits, APQ); in-process stand-ins without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** Key prefix for everything this gateway keeps in Redis. @default "" */
   readonly redisPrefix?: string;
   /** @default 100 per minute and 1000 per hour per user or API key; false turns limiting off. */

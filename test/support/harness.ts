@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { RedisClient } from "../../platform/redis.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { GatewayOptions } from "../../gateway/src/server.ts";
 import { seedDemo, type DemoSeed } from "../../prisma/seed.ts";
@@ -21,7 +22,7 @@ export interface HarnessOptions {
   /** Rate limits of this harness's gateway. @default generous: tests of other things never hit them */
   rateLimit?: GatewayOptions["rateLimit"];
   /** A Redis client for the gateway. @default a client of the machine's Redis (keys prefixed per harness) */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Captures what the gateway and subgraphs log. */
   logger?: Logger;
   /** Serve a supergraph file (hot reload) instead of the checked-in SDL. */
@@ -52,7 +53,7 @@ export interface Harness {
   /** A client of the test database for setting up and checking rows directly. */
   readonly prisma: PrismaClient;
   readonly databaseUrl: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Prefix of every Redis key this harness's gateway writes. */
   readonly redisPrefix: string;
   /** SQL statements the subgraphs sent since the last reset. */

@@ -10,6 +10,7 @@ import { startPipeline, type PipelineConsumer } from "../../events/pipeline.ts";
 import type { OutboxRelay } from "../../events/relay/outbox-relay.ts";
 import type { Bridge } from "../../events/bridge/bridge.ts";
 import { latestCursor } from "../../events/streams/resume.ts";
+import { streamsOf } from "../../events/streams/names.ts";
 import type { Harness } from "./harness.ts";
 
 const silent = pino({ level: "silent" });
@@ -36,7 +37,10 @@ export interface LivePipeline {
  * same ids, so a bridge reading another file's events would put them into this file's board
  * streams. A file with a broker of its own keeps the real names.
  */
-export async function startLivePipeline(harness: Harness, options: { brokers?: string[]; topicPrefix?: string; consumers?: readonly PipelineConsumer[] } = {}): Promise<LivePipeline> {
+export async function startLivePipeline(
+  harness: Harness,
+  options: { brokers?: string[]; topicPrefix?: string; consumers?: readonly PipelineConsumer[]; waitReplicas?: number } = {},
+): Promise<LivePipeline> {
   if (!options.brokers) await preflight("kafka");
   const id = randomUUID().slice(0, 8);
   const kafka = createKafka(`sunday-test-${id}`, options.brokers);
@@ -50,7 +54,7 @@ export async function startLivePipeline(harness: Harness, options: { brokers?: s
     logger: silent,
     // From the beginning: the topics are new (named for this pipeline), and a new group told to start at
     // the latest offsets pins them first, which costs kafkajs ~5 s per topic (admin.setOffsets).
-    bridge: { groupId: bridgeGroupId, fromBeginning: true, keyPrefix: harness.redisPrefix, awaitReady: true },
+    bridge: { groupId: bridgeGroupId, fromBeginning: true, keyPrefix: harness.redisPrefix, awaitReady: true, waitReplicas: options.waitReplicas },
     consumers: options.consumers,
   });
   const running = <T>(value: T | null, what: string): T => {
@@ -224,8 +228,8 @@ export function subscribe(client: Client, query: string, variables: Record<strin
   };
 }
 
-/** The Redis stream keys of a harness's organisation and board streams. */
-export const streamKey = (harness: Harness, kind: "org" | "board", id: string): string => `${harness.redisPrefix}${kind}:${id}:events`;
+/** The Redis stream key of a harness's organisation stream. */
+export const orgStreamKey = (harness: Harness, organizationId: string): string => streamsOf(harness.redisPrefix).org(organizationId).key;
 
 /**
  * Resolves once every event in the harness's outbox is in its organisation's stream (the bridge
@@ -237,7 +241,7 @@ export async function pipelineSettled(harness: Harness, timeoutMs = 20_000): Pro
   const rows = await harness.prisma.outboxEvent.findMany({ select: { id: true, organizationId: true } });
   const pending = new Map<string, Set<string>>();
   for (const row of rows) {
-    const key = streamKey(harness, "org", row.organizationId);
+    const key = orgStreamKey(harness, row.organizationId);
     let ids = pending.get(key);
     if (!ids) pending.set(key, (ids = new Set()));
     ids.add(row.id);
@@ -272,7 +276,9 @@ export async function pipelineSettled(harness: Harness, timeoutMs = 20_000): Pro
  */
 export async function streamHead(harness: Harness, kind: "org" | "board", id: string): Promise<string> {
   await pipelineSettled(harness);
-  const cursor = await latestCursor(harness.redis, streamKey(harness, kind, id));
+  const streams = streamsOf(harness.redisPrefix);
+  const key = kind === "org" ? streams.org(id).key : streams.board((await harness.prisma.board.findUniqueOrThrow({ where: { id }, select: { organizationId: true } })).organizationId, id).key;
+  const cursor = await latestCursor(harness.redis, key);
   if (cursor === "0-0") throw new Error(`the ${kind} stream of ${id} is empty: write an event to it before subscribing after its head`);
   return cursor;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../../platform/redis.ts";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from "rate-limiter-flexible";
 
 export interface RateLimitDecision {
@@ -19,7 +19,7 @@ export interface RateLimitDecision {
 
 export interface RateLimiterOptions {
   /** Shared counters for every gateway instance; without it (the embedded default) counters live in this process. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** @default 100 */
   perMinute?: number;
   /** @default 1000 */

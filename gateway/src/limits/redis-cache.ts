@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../../platform/redis.ts";
 import { ErrorsAreMissesCache, PrefixingKeyValueCache, type KeyValueCache, type KeyValueCacheSetOptions } from "@apollo/utils.keyvaluecache";
 
 export interface RedisKeyValueCacheOptions {
@@ -7,10 +7,10 @@ export interface RedisKeyValueCacheOptions {
 }
 
 class RedisKeyValueCache implements KeyValueCache<string> {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }
@@ -43,7 +43,7 @@ class RedisKeyValueCache implements KeyValueCache<string> {
  * - Apollo passes no ttl unless `persistedQueries.ttl` is set, and keys without ttl never expire:
  *   set one (e.g. a day) so registered queries cannot grow Redis without bound.
  */
-export function createRedisKeyValueCache(redis: Redis, prefix = "apq:", options: RedisKeyValueCacheOptions = {}): KeyValueCache<string> {
+export function createRedisKeyValueCache(redis: RedisClient, prefix = "apq:", options: RedisKeyValueCacheOptions = {}): KeyValueCache<string> {
   const reportingLogger = {
     debug() {},
     info() {},

@@ -7,7 +7,7 @@
  * the REST stage that claims a request's key and then completes or releases it.
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { Logger } from "../../../platform/logger.ts";
 import { problem } from "./problem.ts";
 import { refused, type Refused, type Reply } from "./stages/stage.ts";
@@ -76,7 +76,7 @@ if ok then return false end
 return redis.call('GET', KEYS[1])
 `;
 
-export function createRedisIdempotencyStore(redis: Redis, keyPrefix: string, timings: IdempotencyTimings = {}): IdempotencyStore {
+export function createRedisIdempotencyStore(redis: RedisClient, keyPrefix: string, timings: IdempotencyTimings = {}): IdempotencyStore {
   const retentionMs = timings.retentionMs ?? DAY_MS;
   const claimMs = timings.claimMs ?? CLAIM_MS;
   const keyOf = (key: string) => `${keyPrefix}${key}`;
@@ -138,7 +138,7 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export interface IdempotencyOptions {
   /** Keys are kept here, shared by every gateway instance; in this process without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** Prefix of the keys in Redis. @default "idempotency:" */
   readonly keyPrefix?: string;
   readonly timings?: IdempotencyTimings;

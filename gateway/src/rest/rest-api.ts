@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { buildSchema, type GraphQLSchema } from "graphql";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
@@ -36,7 +36,7 @@ export interface RestApiOptions {
   readonly admit: Admit;
   readonly runOperation: RunOperation;
   /** Idempotency keys are kept here (shared by gateway instances); in process without it. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** The gateway's Redis key prefix. @default "" */
   readonly redisPrefix?: string;
   readonly logger: Logger;

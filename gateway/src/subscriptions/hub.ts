@@ -131,7 +131,7 @@ export class SubscriptionHub {
           : await this.access.boardOfItem(caller, target.itemId, correlationId);
       // One answer for "not yours" and "does not exist": ids of other organisations reveal nothing.
       if (!boardId) return [forbidden(target.kind === "boardActivity" ? "You cannot read this board" : "You cannot read this item")];
-      ref = this.streams.board(boardId);
+      ref = this.streams.board(caller.identity.organizationId, boardId);
       view = target.kind === "boardActivity" ? boardActivityOf : (event) => (itemIdOf(event) === target.itemId ? boardActivityOf(event) : null);
     }
     if (target.after !== undefined) {

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { Disposable } from "../../../events/streams/feed.ts";
 
 /** A change of who views a board, as every gateway instance hears it. */
@@ -74,7 +74,7 @@ return gone
 `;
 
 /** Presence in Redis: the sorted set `board:{id}:viewers` (score = expiry, ms) and the pub/sub channel `board:{id}:presence`. */
-export function redisPresenceStore(redis: Redis, prefix = ""): PresenceStore {
+export function redisPresenceStore(redis: RedisClient, prefix = ""): PresenceStore {
   const key = (boardId: string) => `${prefix}board:${boardId}:viewers`;
   const channel = (boardId: string) => `${prefix}board:${boardId}:presence`;
   const subscriber = redis.duplicate();
