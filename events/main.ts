@@ -27,7 +27,11 @@ if (config.redis) {
   lifecycle.add("redis", () => connection.disconnect());
   redis = connection;
 }
-const pipeline = await startPipeline({
+// The probes answer from the start: while Kafka is not reached yet the part is alive, not ready, and
+// says why (a supervisor must not restart a process that is only waiting for a broker).
+let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
+const probes = await serveHealth(() => pipeline?.health() ?? { ready: false, reason: "starting: connecting to Kafka" }, config.port, config.host);
+pipeline = await startPipeline({
   parts: [part],
   databaseUrl: config.databaseUrl,
   redis,
@@ -36,10 +40,10 @@ const pipeline = await startPipeline({
   bridge: { waitReplicas: config.redis?.waitReplicas },
   logger,
 });
-lifecycle.add("pipeline", () => pipeline.close());
-void pipeline.failed.then((error) => lifecycle.fail(error, "the bridge gave up consuming; exiting for the supervisor to restart it"));
+const started = pipeline;
+lifecycle.add("pipeline", () => started.close());
+void started.failed.then((error) => lifecycle.fail(error, "the bridge gave up consuming; exiting for the supervisor to restart it"));
 
-const probes = await serveHealth(() => pipeline.health(), config.port, config.host);
 // Closed first: the probes stop answering while the part drains.
 lifecycle.add("probes", () => {
   probes.close();

@@ -678,13 +678,19 @@ export function chatConfig(options?: ReadOptions & { readonly defaultUrl?: strin
 }
 
 /** `node scripts/serve.ts integrations-runtime`: Kafka -> webhook deliveries (and its probes). */
-export function integrationsRuntimeConfig(
-  options?: ReadOptions,
-): EventsPartConfig & { readonly databaseUrl: string; readonly gatewayUrl: string | undefined; readonly signingSecret: string | undefined } {
+export function integrationsRuntimeConfig(options?: ReadOptions): EventsPartConfig & {
+  readonly databaseUrl: string;
+  readonly gatewayUrl: string | undefined;
+  readonly signingSecret: string | undefined;
+  /** Where the chat inbound requests' nonces are shared between replicas; absent: per process. */
+  readonly redis: RedisConfig | undefined;
+} {
   const env = read(
     {
       ...PROBES,
       ...KAFKA,
+      ...REDIS,
+      REDIS_URL: VARIABLES.REDIS_URL(optional),
       DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL of the webhook delivery queue")),
       GATEWAY_URL: VARIABLES.GATEWAY_URL(optional),
       INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),
@@ -698,6 +704,7 @@ export function integrationsRuntimeConfig(
     host: env.HOST,
     gatewayUrl: env.GATEWAY_URL,
     signingSecret: env.INTERNAL_SIGNING_SECRET,
+    redis: redisOf(env.REDIS_URL, env),
   };
 }
 

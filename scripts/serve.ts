@@ -24,6 +24,7 @@ import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-setting
 import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
 import { startPipeline } from "../events/pipeline.ts";
 import { serveHealth } from "../events/health.ts";
+import { redisNonceStore } from "../platform/redis-nonces.ts";
 
 const PARTS: readonly (ServePart | "integrations-runtime")[] = ["users", "projects", "items", "integrations", "gateway", "integrations-runtime"];
 const part = PARTS.find((name) => name === process.argv[2]);
@@ -61,8 +62,11 @@ if (part === "integrations-runtime") {
     );
     process.exit(1);
   }
+  const redis = config.redis ? createRedisClient(config.redis) : undefined;
+  if (redis) lifecycle.add("redis", () => redis.disconnect());
   const runtime = await startIntegrationsRuntime({
     prisma,
+    nonces: redis ? redisNonceStore(redis, { logger }) : undefined,
     metrics,
     webhooks: settings,
     chat:
@@ -74,17 +78,26 @@ if (part === "integrations-runtime") {
     logger,
   });
   lifecycle.add("runtime", () => runtime.close());
-  const pipeline = await startPipeline({
+  // One port: probes, /metrics, and the inbound chat requests the gateway forwards (INTEGRATIONS_RUNTIME_URL).
+  // It answers from the start: alive and not ready while Kafka is not reached yet (see events/main.ts).
+  let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
+  const probes = await serveHealth(
+    () => pipeline?.health() ?? { ready: false, reason: "starting: connecting to Kafka" },
+    config.port,
+    config.host,
+    metrics,
+    runtime.inbound,
+  );
+  pipeline = await startPipeline({
     parts: ["consumers"],
     brokers: config.kafkaBrokers,
     clientId: "sunday-integrations",
     consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
     logger,
   });
-  lifecycle.add("consumer", () => pipeline.close());
-  void pipeline.failed.then((error) => lifecycle.fail(error, "the integrations consumer gave up; exiting for the supervisor to restart it"));
-  // One port: probes, /metrics, and the inbound chat requests the gateway forwards (INTEGRATIONS_RUNTIME_URL).
-  const probes = await serveHealth(() => pipeline.health(), config.port, config.host, metrics, runtime.inbound);
+  const consumer = pipeline;
+  lifecycle.add("consumer", () => consumer.close());
+  void consumer.failed.then((error) => lifecycle.fail(error, "the integrations consumer gave up; exiting for the supervisor to restart it"));
   lifecycle.add("probes", () => {
     probes.close();
     probes.closeAllConnections();

@@ -57,7 +57,7 @@ interface Process {
   readonly reads: readonly ((options: ReadOptions) => unknown)[];
   /** The port it listens on (probes, traffic), from what the first accessor returned. */
   readonly port?: (first: unknown) => number;
-  /** Whether it serves /readyz (subgraphs serve /healthz only). */
+  /** The probe paths it serves. */
   readonly probes?: readonly string[];
   /** Kafka consumer group and topic access (its KafkaUser must allow exactly this much at least). */
   readonly kafka?: { readonly read: boolean; readonly write: readonly string[]; readonly group?: string };
@@ -68,7 +68,7 @@ const subgraph = (part: "users" | "projects" | "items" | "integrations"): Proces
   name: part,
   reads: [(o) => serveConfig(part, o), loggingConfig, ...(part === "integrations" ? [(o: ReadOptions) => webhookConfig({ ...o, requireKeys: true })] : [])],
   port: portOf,
-  probes: ["/healthz"],
+  probes: ["/healthz", "/readyz"],
 });
 const PROCESSES: Readonly<Record<string, Process>> = {
   "scripts/serve.ts gateway": {
@@ -500,7 +500,7 @@ for (const overlay of OVERLAYS) {
         integrations: [5432],
         relay: [5432],
         bridge: [6379],
-        "integrations-runtime": [443, 5432],
+        "integrations-runtime": [443, 5432, 6379],
         migrate: [5432],
       };
       for (const workload of env.workloads) {

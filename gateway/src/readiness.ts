@@ -29,7 +29,12 @@ async function redisUp(redis: RedisClient): Promise<boolean> {
   }
 }
 
-/** Ready = serving a supergraph, not shutting down, every subgraph and Redis answering. */
+/**
+ * Ready = serving a supergraph and not shutting down. Subgraphs and Redis are reported, not
+ * required: they are shared by every gateway, so failing readiness on them would take every
+ * instance out of the load balancer at once, turning one subgraph's outage (partial data, per
+ * field errors) or a Redis blip (rate limits fail open) into no service at all.
+ */
 export async function checkReadiness(options: {
   draining: boolean;
   /** Read at each check: a hot reload can change the list. */
@@ -42,6 +47,6 @@ export async function checkReadiness(options: {
     options.redis ? redisUp(options.redis) : Promise.resolve("not_configured" as const),
   ]);
   const supergraph = options.supergraphLoaded();
-  const ready = supergraph && !options.draining && subgraphs.every(([, up]) => up) && redis !== false;
+  const ready = supergraph && !options.draining;
   return { ready, supergraph, draining: options.draining, subgraphs: Object.fromEntries(subgraphs), redis };
 }

@@ -62,7 +62,11 @@ export interface GatewayOptions {
   readonly apiKeyCacheTtlMs?: number;
   /** Resilience and observability settings of subgraph calls. */
   readonly federation?: FederationTuning;
-  /** How long shutdown waits for in-flight requests before closing their sockets. @default 10_000 */
+  /**
+   * How long shutdown waits for in-flight requests before closing their sockets: under the
+   * process's grace period (platform/lifecycle.ts, 9 s), so a slow request is cut by the drain, not
+   * by the process exiting 1. @default 8_000
+   */
   readonly drainTimeoutMs?: number;
   /** @default 0 (a free port) */
   readonly port?: number;
@@ -333,7 +337,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (inFlight > 0) {
       await Promise.race([
         new Promise<void>((resolve) => idle.add(resolve)),
-        new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref()),
+        new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 8_000).unref()),
       ]);
     }
     for (const socket of sockets) socket.destroy();

@@ -115,6 +115,9 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
     void (async () => {
       const url = new URL(request.url ?? "/", "http://subgraph");
       if (url.pathname === "/healthz") return sendJson(response, 200, { status: "ok", subgraph: options.name });
+      // Ready to take new requests: only this process's own state. The database is shared by every
+      // replica; failing readiness on it would take them all out of the Service at once.
+      if (url.pathname === "/readyz") return sendJson(response, draining ? 503 : 200, { ready: !draining, draining, subgraph: options.name });
       if (url.pathname !== "/graphql") return sendJson(response, 404, { error: "not found" });
       let body: string;
       try {

@@ -23,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { startChat, type ChatOptions } from "./chat/index.ts";
 import { createInboundHandler } from "./chat/inbound.ts";
 import type { ChatSettings } from "./chat/settings.ts";
+import type { NonceStore } from "../../../platform/identity.ts";
 
 export interface IntegrationsRuntimeOptions {
   readonly prisma: PrismaClient;
@@ -41,6 +42,8 @@ export interface IntegrationsRuntimeOptions {
   readonly chat?: ChatSettings;
   /** Chat dispatcher tuning and the way to act as a chat user (tests, benchmarks). */
   readonly chatOptions?: Pick<ChatOptions, "dispatcher" | "actAs">;
+  /** Nonces of the gateway's signed inbound requests, shared by every runtime replica (Redis). @default this process's */
+  readonly nonces?: NonceStore;
 }
 
 /** What a feed hands events to (structurally the events pipeline's EventSink). */
@@ -87,7 +90,7 @@ export async function startIntegrationsRuntime(options: IntegrationsRuntimeOptio
     logger,
   });
   const chat = options.chat ? startChat({ prisma: options.prisma, settings: options.chat, logger, metrics: options.metrics, ...options.chatOptions }) : null;
-  const inbound = createInboundHandler({ routes: chat?.routes ?? {}, signingSecret: options.chat?.signingSecret ?? "", logger });
+  const inbound = createInboundHandler({ routes: chat?.routes ?? {}, signingSecret: options.chat?.signingSecret ?? "", logger, nonces: options.nonces });
   return {
     sink: {
       name: "webhooks",

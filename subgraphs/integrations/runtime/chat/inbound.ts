@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { NonceRegistry, verifyInternalRequest, type Identity } from "../../../../platform/identity.ts";
+import { NonceRegistry, verifyInternalRequest, type Identity, type NonceStore } from "../../../../platform/identity.ts";
 import { PayloadTooLargeError, headerOf, readBodyBytes } from "../../../../platform/http.ts";
 import { problem, sendProblem, type Problem } from "../../../../platform/problem.ts";
 import type { Logger } from "../../../../platform/logger.ts";
@@ -38,8 +38,10 @@ export function createInboundHandler(options: {
   readonly routes: Readonly<Record<string, InboundRoute>>;
   readonly signingSecret: string;
   readonly logger: Logger;
+  /** Where signed requests' nonces are kept: shared (Redis) when several runtimes run. @default this process's */
+  readonly nonces?: NonceStore;
 }): (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
-  const nonces = new NonceRegistry();
+  const nonces = options.nonces ?? new NonceRegistry();
   const { logger } = options;
   return async (request, response) => {
     const url = new URL(request.url ?? "/", "http://runtime");
@@ -67,7 +69,7 @@ export function createInboundHandler(options: {
       }
       const body = await readBodyBytes(request, MAX_BODY_BYTES);
       const header = headerOf(request);
-      const verified = verifyInternalRequest(
+      const verified = await verifyInternalRequest(
         { method: request.method ?? "GET", path: url.pathname + url.search, body: body.toString("utf8") },
         header,
         options.signingSecret,
