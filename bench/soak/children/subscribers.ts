@@ -1,0 +1,169 @@
+// The soak's live subscribers: many graphql-ws sockets in one process (bench/subscriptions/
+// ws-client.ts), socket i on board i mod boards, each authenticated as the next load user of the
+// board's organisation, all subscribed to boardActivity with a cross-subgraph item selection.
+// Each rename's receipts are counted per socket, so the parent learns, for the renames it made,
+// how many were lost or came twice, and when the first and the last socket of the board had it.
+import { readFileSync } from "node:fs";
+import { BOARD_ACTIVITY, openSubscription, type LiveSocket } from "../../subscriptions/ws-client.ts";
+import { childConfig, fail, ready, serve } from "../../subscriptions/children/ipc.ts";
+import type { LoadFixtures, Rename } from "../workload.ts";
+
+export interface SubscribersConfig {
+  readonly url: string;
+  readonly fixturesFile: string;
+  readonly count: number;
+  /** Handshakes in flight at once while connecting. */
+  readonly batch: number;
+}
+
+export interface DeliveryStats {
+  /** Renames checked, and the receipts they owed (one per socket of the board). */
+  readonly renames: number;
+  readonly owed: number;
+  readonly received: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  /** Events of a name the parent did not list (neither acknowledged nor failed: a defect). */
+  readonly unexpected: number;
+  /** Per rename: ms from its due time to its first socket and to its last (renames received by every socket only). */
+  readonly toFirst: number[];
+  readonly toLast: number[];
+  /** Sockets ended (closed or completed) while they should be open, and why. */
+  readonly ended: number;
+  readonly endReasons: Record<string, number>;
+  readonly open: number;
+}
+
+const NAME = /"to":"([^"]+)"/;
+
+const config = childConfig<SubscribersConfig>();
+const fixtures = JSON.parse(readFileSync(config.fixturesFile, "utf8")) as LoadFixtures;
+const boards = fixtures.boards;
+/** Sockets per board, and each socket's slot within its board. */
+const perBoard = boards.map((_, board) => Math.ceil((config.count - board) / boards.length));
+let sockets: (LiveSocket | undefined)[] = [];
+/** name -> receipts per slot of its board's sockets, and the first/last receipt times. */
+let receipts = new Map<string, { counts: Uint8Array; first: number; last: number }>();
+let ended = 0;
+let endReasons = new Map<string, number>();
+let closing = false;
+
+async function open(index: number, turn: number): Promise<void> {
+  const boardIndex = index % boards.length;
+  const board = boards[boardIndex]!;
+  const slot = Math.floor(index / boards.length);
+  const tokens = fixtures.organizations[board.organization]?.tokens ?? [];
+  const live = await openSubscription({
+    url: config.url,
+    token: tokens[turn % tokens.length]!,
+    query: BOARD_ACTIVITY,
+    variables: { boardId: board.id },
+    onNext: (text, receivedAt) => {
+      const name = NAME.exec(text)?.[1] ?? `(unnamed) ${text.slice(0, 120)}`;
+      let entry = receipts.get(name);
+      if (!entry) receipts.set(name, (entry = { counts: new Uint8Array(perBoard[boardIndex]!), first: receivedAt, last: receivedAt }));
+      if (entry.counts[slot]! < 255) entry.counts[slot]! += 1;
+      entry.last = Math.max(entry.last, receivedAt);
+    },
+    onEnd: (why) => {
+      if (closing) return;
+      ended += 1;
+      const key = why.slice(0, 100);
+      endReasons.set(key, (endReasons.get(key) ?? 0) + 1);
+    },
+    timeoutMs: 60_000,
+  });
+  sockets[index] = live;
+}
+
+function collect(expected: readonly Rename[], uncertain: readonly string[]): DeliveryStats {
+  let owed = 0;
+  let received = 0;
+  let lost = 0;
+  let duplicates = 0;
+  const toFirst: number[] = [];
+  const toLast: number[] = [];
+  const listed = new Set<string>(uncertain);
+  for (const rename of expected) {
+    listed.add(rename.name);
+    const boardIndex = boards.findIndex((board) => board.id === rename.boardId);
+    const slots = perBoard[boardIndex] ?? 0;
+    owed += slots;
+    const entry = receipts.get(rename.name);
+    let all = true;
+    for (let slot = 0; slot < slots; slot += 1) {
+      const count = entry?.counts[slot] ?? 0;
+      if (count === 0) {
+        lost += 1;
+        all = false;
+      } else {
+        received += 1;
+        duplicates += count - 1;
+      }
+    }
+    if (entry) {
+      toFirst.push(entry.first - rename.sentAt);
+      if (all) toLast.push(entry.last - rename.sentAt);
+    }
+  }
+  let unexpected = 0;
+  for (const [name, entry] of receipts) if (!listed.has(name)) unexpected += entry.counts.reduce((sum, count) => sum + count, 0);
+  const open = sockets.filter((socket) => socket?.socket.readyState === 1).length;
+  return { renames: expected.length, owed, received, lost, duplicates, unexpected, toFirst, toLast, ended, endReasons: Object.fromEntries(endReasons), open };
+}
+
+try {
+  serve(
+    {
+      async connect() {
+        closing = false;
+        sockets = new Array(config.count);
+        receipts = new Map();
+        ended = 0;
+        endReasons = new Map();
+        const started = performance.now();
+        const failures = new Map<string, number>();
+        let failed = 0;
+        for (let first = 0; first < config.count; first += config.batch) {
+          const batch = [];
+          for (let index = first; index < Math.min(config.count, first + config.batch); index += 1) {
+            batch.push(
+              open(index, Math.floor(index / boards.length)).catch((error: unknown) => {
+                failed += 1;
+                const key = String(error instanceof Error ? error.message : error).slice(0, 100);
+                failures.set(key, (failures.get(key) ?? 0) + 1);
+              }),
+            );
+          }
+          await Promise.all(batch);
+        }
+        return { connected: config.count - failed, failed, failures: Object.fromEntries(failures), ms: performance.now() - started };
+      },
+      /** How many of `names` every socket of their board has (the parent waits for the last events). */
+      complete(message) {
+        const expected = message.expected as Rename[];
+        return expected.filter((rename) => {
+          const slots = perBoard[boards.findIndex((board) => board.id === rename.boardId)] ?? 0;
+          const counts = receipts.get(rename.name)?.counts;
+          if (!counts) return false;
+          for (let slot = 0; slot < slots; slot += 1) if (counts[slot] === 0) return false;
+          return true;
+        }).length;
+      },
+      collect: (message) => collect(message.expected as Rename[], (message.uncertain as string[] | undefined) ?? []),
+      async disconnect() {
+        closing = true;
+        for (const socket of sockets) socket?.close();
+        sockets = [];
+        return true;
+      },
+    },
+    async () => {
+      closing = true;
+      for (const socket of sockets) socket?.close();
+    },
+  );
+  ready({ boards: boards.length });
+} catch (error) {
+  fail(error);
+}
