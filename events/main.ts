@@ -1,9 +1,10 @@
 // The event processes, one per part: `node events/main.ts relay|bridge`.
 // Configured by DATABASE_URL (relay), KAFKA_BROKERS, REDIS_URL (bridge), and PORT / HOST for the
 // probes (platform/config.ts): GET /healthz (200 while the process runs) and /readyz (200, or 503
-// with the reason while the part waits for a dependency). A part that gives up consuming exits
+// with the reason while the part waits for a dependency), and /metrics (events/metrics.ts). A part that gives up consuming exits
 // with status 1, for its supervisor to restart it; outages of Redis, Kafka or Postgres alone never
 // make it give up. SIGTERM/SIGINT close it (platform/lifecycle.ts).
+import { Registry } from "prom-client";
 import type { RedisClient } from "../platform/redis.ts";
 import { bridgeConfig, relayConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
@@ -30,7 +31,8 @@ if (config.redis) {
 // The probes answer from the start: while Kafka is not reached yet the part is alive, not ready, and
 // says why (a supervisor must not restart a process that is only waiting for a broker).
 let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
-const probes = await serveHealth(() => pipeline?.health() ?? { ready: false, reason: "starting: connecting to Kafka" }, config.port, config.host);
+const metrics = new Registry();
+const probes = await serveHealth(() => pipeline?.health() ?? { ready: false, reason: "starting: connecting to Kafka" }, config.port, config.host, metrics);
 pipeline = await startPipeline({
   parts: [part],
   databaseUrl: config.databaseUrl,
@@ -38,6 +40,7 @@ pipeline = await startPipeline({
   brokers: config.kafkaBrokers,
   clientId: `sunday-${part}`,
   bridge: { waitReplicas: config.redis?.waitReplicas },
+  metrics,
   logger,
 });
 const started = pipeline;

@@ -3,6 +3,7 @@
 // (scripts/live.ts) both or the in-process one, the tests (test/support/live.ts) and the
 // subscription benchmarks both on namespaced topics and keys.
 import type { Kafka, Producer } from "kafkajs";
+import type { Registry } from "prom-client";
 import type { RedisClient } from "../platform/redis.ts";
 import type { Logger } from "../platform/logger.ts";
 import { startBridge, type Bridge, type BridgeOptions, type EventCheck, type EventSink } from "./bridge/bridge.ts";
@@ -11,6 +12,7 @@ import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
 import type { Health } from "./health.ts";
 import { type InProcessPublisher, inProcessPublisher } from "./in-process.ts";
 import { createIdempotentProducer, createKafka, ensureTopics, kafkaBrokers, topicsOf } from "./kafka.ts";
+import { createPipelineMetrics } from "./metrics.ts";
 import { kafkaPublisher, type EventPublisher } from "./publisher.ts";
 import { startOutboxRelay, type EnvelopeCheck, type OutboxRelay, type OutboxRelayOptions } from "./relay/outbox-relay.ts";
 import { STREAM_RETENTION_MS } from "./streams/names.ts";
@@ -78,6 +80,8 @@ export interface PipelineOptions {
   readonly envelopeCheck?: EnvelopeCheck;
   /** The bridge's (and the in-process publisher's) contract check. @default parseEventMessage */
   readonly eventCheck?: EventCheck;
+  /** Where the relay's and the consumers' metrics are registered (events/metrics.ts); removed again on close. @default none */
+  readonly metrics?: Registry;
 }
 
 export interface Pipeline {
@@ -129,6 +133,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     }
   }
 
+  const metrics = options.metrics ? createPipelineMetrics(options.metrics, { relay: parts.has("relay") }) : null;
+
   let resolveFailed: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
     resolveFailed = resolve;
@@ -164,16 +170,20 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       target = kafkaPublisher(producer);
     }
     if (!target) throw new Error("no publisher for the relay");
-    return startOutboxRelay({
+    const relay = await startOutboxRelay({
       ...options.relay,
       databaseUrl: options.databaseUrl,
       publisher: options.wrapPublisher ? options.wrapPublisher(target) : target,
       check: options.envelopeCheck ?? validateEvent,
+      metrics: metrics?.relay,
       logger,
       topicPrefix,
     });
+    metrics?.setBacklogSource(() => relay.backlog());
+    return relay;
   };
   const stopRelay = async (relay: OutboxRelay): Promise<void> => {
+    metrics?.setBacklogSource(null);
     await relay.dispose();
     await producer?.disconnect();
     producer = null;
@@ -182,7 +192,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const startKafkaBridge = async (): Promise<Bridge> => {
     if (!kafka || !options.redis) throw new Error("the bridge needs Kafka and a Redis connection");
     const { awaitReady, ...tuning } = bridgeOptions;
-    const started = await startBridge({ ...tuning, kafka, redis: options.redis, check: eventCheck, logger, topicPrefix });
+    const started = await startBridge({ ...tuning, kafka, redis: options.redis, check: eventCheck, metrics: metrics?.consumer, logger, topicPrefix });
     void started.failed.then((error) => {
       if (pipeline.bridge === started) resolveFailed(error);
     });
@@ -202,6 +212,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       stalledAfterMs: bridgeOptions.stalledAfterMs,
       maxRebuilds: bridgeOptions.maxRebuilds,
       check: eventCheck,
+      metrics: metrics?.consumer,
       logger,
       topicPrefix,
     });
@@ -243,6 +254,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await pipeline.bridge?.dispose();
       pipeline.bridge = null;
       for (const consumer of runningConsumers.splice(0)) await consumer.dispose();
+      metrics?.close();
     },
   };
 

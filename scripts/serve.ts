@@ -93,6 +93,7 @@ if (part === "integrations-runtime") {
     brokers: config.kafkaBrokers,
     clientId: "sunday-integrations",
     consumers: [{ groupId: "sunday-integrations", sink: runtime.sink }],
+    metrics,
     logger,
   });
   const consumer = pipeline;

@@ -159,6 +159,7 @@ describe("event pipeline: outbox -> Kafka -> Redis", () => {
     relays.push({
       drain: started.drain,
       health: started.health,
+      backlog: started.backlog,
       dispose: async () => {
         await started.dispose();
         await producer.disconnect();

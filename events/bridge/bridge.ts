@@ -6,6 +6,7 @@ import { createIdempotentProducer, topicsOf, type DeadLetter } from "../kafka.ts
 import type { DomainEvent } from "../contracts/envelope.ts";
 import { STREAM_RETENTION_MS } from "../streams/names.ts";
 import type { Health } from "../health.ts";
+import type { ConsumerMetrics } from "../metrics.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
 import { offsetCommits, type OffsetCommits } from "./offset-commits.ts";
@@ -59,6 +60,8 @@ export interface BridgeOptions {
   readonly stalledAfterMs?: number;
   /** Consumers rebuilt in a row without a group join in between before the bridge gives up (`failed`). @default 10 */
   readonly maxRebuilds?: number;
+  /** Counts what is handled and reports the consumer lag, labelled with `groupId` (events/metrics.ts). @default none */
+  readonly metrics?: ConsumerMetrics;
 }
 
 export interface Bridge {
@@ -181,8 +184,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const value = message.value?.toString("utf8") ?? "";
     const verdict = options.check(value);
     if (!verdict.ok) {
-      if (options.deadLetter ?? true) await deadLetter(topic, message, verdict.reason, verdict.errors);
-      else logger.warn({ topic, offset: message.offset, reason: verdict.reason }, "event refused; skipped (dead-lettered by the bridge)");
+      if (options.deadLetter ?? true) {
+        await deadLetter(topic, message, verdict.reason, verdict.errors);
+        options.metrics?.onMessage(groupId, "dead_lettered");
+      } else {
+        logger.warn({ topic, offset: message.offset, reason: verdict.reason }, "event refused; skipped (dead-lettered by the bridge)");
+        options.metrics?.onMessage(groupId, "skipped");
+      }
       return true;
     }
     const event = verdict.event;
@@ -204,6 +212,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       appendTrouble = null;
     }
     if (result?.duplicate) logger.debug({ eventId: event.eventId }, "duplicate event dropped");
+    options.metrics?.onMessage(groupId, result?.duplicate ? "duplicate" : "delivered", event.metadata.timestamp);
     return true;
   }
 
@@ -219,6 +228,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     created.on(created.events.GROUP_JOIN, () => {
       joined = true;
       rebuildsInARow = 0;
+      options.metrics?.onRebalance(groupId);
       state = "consuming";
     });
     created.on(created.events.FETCH, () => {
@@ -234,11 +244,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           const control: BatchControl = { heartbeat, isRunning, isStale };
+          // The lag as Kafka handed the batch over (high watermark minus the next offset to handle), then per message.
+          const highWatermark = Number(batch.highWatermark);
+          const first = batch.firstOffset();
+          if (first !== null) options.metrics?.onLag(groupId, batch.topic, batch.partition, highWatermark - Number(first));
           for (const message of batch.messages) {
             if (!isRunning() || isStale()) return;
             if (!(await handle(batch.topic, message, control))) return;
             committer.handled(batch.topic, batch.partition, message.offset);
             resolveOffset(message.offset);
+            options.metrics?.onLag(groupId, batch.topic, batch.partition, highWatermark - Number(message.offset) - 1);
             await heartbeat();
           }
         },

@@ -2,6 +2,7 @@ import pg from "pg";
 import type { Logger } from "../../platform/logger.ts";
 import type { Health } from "../health.ts";
 import { topicsOf, type DeadLetter } from "../kafka.ts";
+import type { OutboxBacklog, RelayMetrics } from "../metrics.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";
 
 /** What the relay asks of the event contracts: is this envelope publishable? */
@@ -20,6 +21,8 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** A drain failing or pending (Postgres or Kafka away) for this long makes the relay not ready. @default 5_000 */
   readonly stalledAfterMs?: number;
+  /** Counts what is published and what fails (events/metrics.ts). @default none */
+  readonly metrics?: RelayMetrics;
   readonly logger: Logger;
 }
 
@@ -31,6 +34,8 @@ export interface OutboxRelay {
    * connection is retried for as long as it takes), so not ready means "waiting for Postgres or Kafka".
    */
   health(): Health;
+  /** The unpublished rows now, read from the outbox (what the backlog gauges export). */
+  backlog(): Promise<OutboxBacklog>;
   dispose(): Promise<void>;
 }
 
@@ -121,8 +126,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const results = (await client.query(claim)) as unknown as pg.QueryResult<OutboxRow>[];
       // UPDATE … RETURNING has no order: publication order is the sequence.
       const rows = (results[1]?.rows ?? []).sort((a, b) => compareSequences(a.sequence, b.sequence));
-      if (rows.length > 0) await options.publisher.publish(rows.map(toMessage));
+      const messages = rows.map(toMessage);
+      if (messages.length > 0) await options.publisher.publish(messages);
       await client.query("COMMIT");
+      const deadLettered = messages.filter((message) => message.topic === topics.deadLetter).length;
+      options.metrics?.onPublished(messages.length - deadLettered, deadLettered);
       return rows.length;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -160,6 +168,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       .catch((error: unknown) => {
         failures += 1;
         failingSince ??= Date.now();
+        options.metrics?.onFailure();
         lastError = error instanceof Error ? error.message : String(error);
         logger.error({ err: error, failures }, "outbox relay could not publish; will retry");
         scheduleRetry();
@@ -251,6 +260,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         return { ready: false, reason: `a relay batch has been pending for ${now - drainingSince} ms (Kafka or Postgres away?)`, details };
       }
       return { ready: true, details };
+    },
+    async backlog() {
+      // The ("publishedAt", sequence) index finds the unpublished rows; there are few unless the relay is behind.
+      const { rows } = await pool.query<{ rows: number; oldestAgeSeconds: number }>(
+        `SELECT count(*)::int AS rows, COALESCE(EXTRACT(EPOCH FROM now() - min("createdAt")), 0)::float8 AS "oldestAgeSeconds"
+         FROM events."OutboxEvent" WHERE "publishedAt" IS NULL`,
+      );
+      const [row] = rows;
+      return { rows: Number(row?.rows ?? 0), oldestAgeSeconds: Math.max(0, Number(row?.oldestAgeSeconds ?? 0)) };
     },
     async dispose() {
       stopped = true;

@@ -25,6 +25,18 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  /**
+   * The SLIs of the GraphQL surface: every answered request by operation type and by what its worst
+   * error would be over HTTP (ok, client_error: a 4xx code, server_error: a 5xx code). Two small
+   * label sets, so availability and latency objectives need no per-operation aggregation.
+   */
+  readonly operationDuration = new Histogram({
+    name: "sunday_gateway_operation_duration_seconds",
+    help: "GraphQL request duration by operation type (query, mutation, subscription, unknown) and result (ok, client_error, server_error)",
+    labelNames: ["type", "result"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: "sunday_gateway_errors_total",
     help: "GraphQL errors returned to clients, by extensions.code",
@@ -94,6 +106,24 @@ export class GatewayMetrics {
     name: "sunday_gateway_subscription_view_reads_total",
     help: "Board-shared subscription answers served from the entity views (hit) or fetched (miss)",
     labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly subscriptionMessages = new Counter({
+    name: "sunday_gateway_subscription_messages_total",
+    help: "Results sent on graphql-ws sockets (next messages), by whether they carry errors (data, error)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly subscriptionErrors = new Counter({
+    name: "sunday_gateway_subscription_errors_total",
+    help: "Errors sent on graphql-ws sockets by extensions.code: refused subscribes and the errors that end one (CURSOR_EXPIRED, SLOW_CONSUMER, SUBSCRIPTION_UNAVAILABLE, FORBIDDEN)",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  readonly subscriptionEventLatency = new Histogram({
+    name: "sunday_gateway_subscription_event_latency_seconds",
+    help: "From a domain event (metadata.timestamp) to its result queued for a live subscriber's socket, once per subscriber",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   readonly supergraphReloads = new Counter({

@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from "@apollo/server";
 import { LRUCache } from "lru-cache";
+import { isErrorCode } from "../../../platform/error-codes.ts";
 import type { Logger } from "../../../platform/logger.ts";
+import { PROBLEM_KINDS } from "../../../platform/problem.ts";
 import type { GatewayContext } from "../execution/context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 
@@ -37,6 +39,12 @@ function errorCodes(context: GraphQLRequestContextWillSendResponse<GatewayContex
   return errors.map((error) => String(error.extensions?.code ?? "INTERNAL_SERVER_ERROR"));
 }
 
+/** What the worst of the codes would be over HTTP (REST's mapping, platform/problem.ts); an unknown code is a 500. */
+export function resultOf(codes: readonly string[]): "ok" | "client_error" | "server_error" {
+  if (codes.length === 0) return "ok";
+  return codes.some((code) => (isErrorCode(code) ? PROBLEM_KINDS[code].status : 500) >= 500) ? "server_error" : "client_error";
+}
+
 /** Per-operation metrics and one structured log line per request (no tokens, no variables). */
 export function observabilityPlugin(options: { metrics: GatewayMetrics; logger: Logger; plans: PlanCacheTracker }): ApolloServerPlugin<GatewayContext> {
   const { metrics, logger, plans } = options;
@@ -57,6 +65,7 @@ export function observabilityPlugin(options: { metrics: GatewayMetrics; logger: 
           const outcome = codes.length === 0 ? "success" : hasData ? "partial" : "error";
           metrics.requests.inc({ operation, outcome });
           metrics.duration.observe({ operation }, seconds);
+          metrics.operationDuration.observe({ type: context.operation?.operation ?? "unknown", result: resultOf(codes) }, seconds);
           for (const code of codes) metrics.errors.inc({ code });
           const { identity, correlationId } = context.contextValue;
           const record = {

@@ -37,12 +37,14 @@ export class FanOut {
   private readonly run: RunOperation;
   private readonly logger: Logger;
   private readonly views: EntityViews;
+  private readonly onDelivered?: (occurredAt: string) => void;
 
-  constructor(access: BoardAccess, run: RunOperation, logger: Logger, views: EntityViews) {
+  constructor(access: BoardAccess, run: RunOperation, logger: Logger, views: EntityViews, onDelivered?: (occurredAt: string) => void) {
     this.access = access;
     this.run = run;
     this.logger = logger;
     this.views = views;
+    this.onDelivered = onDelivered;
   }
 
   /**
@@ -114,7 +116,10 @@ export class FanOut {
             errors: [{ message: "The event's entities could not be resolved", extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } }],
           });
         }
-        for (const recipient of group.recipients) recipient.channel.push(result);
+        for (const recipient of group.recipients) {
+          recipient.channel.push(result);
+          if (event) this.onDelivered?.(event.event.metadata.timestamp);
+        }
       }),
     );
   }

@@ -48,6 +48,8 @@ export interface HubOptions {
   readonly readers: BoardReaders;
   /** Each read of the entity views, served or left to a fetch (metrics). */
   readonly onViewRead?: (result: "hit" | "miss") => void;
+  /** Each result of a live event pushed to a subscriber, with the event's time (metrics). */
+  readonly onDelivered?: (occurredAt: string) => void;
 }
 
 /**
@@ -78,7 +80,7 @@ export class SubscriptionHub {
     this.options = options;
     this.access = new BoardAccess(options.run, options.readers, options.accessTtlMs);
     this.views = new EntityViews({ onRead: options.onViewRead });
-    this.fanOut = new FanOut(this.access, options.run, options.logger, this.views);
+    this.fanOut = new FanOut(this.access, options.run, options.logger, this.views, options.onDelivered);
     this.stopVerifying = options.feed.onReconnect?.(() => void this.verifyTails()) ?? (() => undefined);
     this.streams = streamsOf(options.streamPrefix);
   }

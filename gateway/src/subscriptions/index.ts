@@ -75,6 +75,10 @@ export function startSubscriptions(
     accessTtlMs: options.accessTtlMs,
     readers: options.readers,
     onViewRead: (result) => options.metrics.subscriptionViewReads.inc({ result }),
+    onDelivered: (occurredAt) => {
+      const age = Date.now() - Date.parse(occurredAt);
+      if (Number.isFinite(age)) options.metrics.subscriptionEventLatency.observe(Math.max(0, age) / 1000);
+    },
   });
   const presence = new BoardPresence({
     store: options.presence,

@@ -138,7 +138,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       // graphql-ws calls `subscribe` for subscriptions and `execute` for the rest; `prepare` decided both.
       subscribe: (args) => (args.contextValue as PreparedOperation).start() as never,
       execute: (args) => (args.contextValue as PreparedOperation).start() as never,
+      onNext(_ctx, _id, _payload, _args, result) {
+        const errors = result.errors ?? [];
+        metrics.subscriptionMessages.inc({ result: errors.length > 0 ? "error" : "data" });
+        for (const error of errors) metrics.subscriptionErrors.inc({ code: String(error.extensions?.code ?? "INTERNAL_SERVER_ERROR") });
+      },
       onError(_ctx, _id, _payload, errors) {
+        for (const error of errors) metrics.subscriptionErrors.inc({ code: String(error.extensions?.code ?? "INTERNAL_SERVER_ERROR") });
         logger.debug({ errors: errors.map((error) => error.message) }, "subscription refused");
       },
     },

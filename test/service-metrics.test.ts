@@ -1,0 +1,161 @@
+// The metrics added for the dashboards and alerts (infra/observability): the event pipeline's
+// (events/metrics.ts: outbox backlog and its age, relayed and dead-lettered events, consumer lag,
+// event age at the sink) served on the part's /metrics as events/main.ts serves them, and the
+// gateway's GraphQL result classes (the availability SLI).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo, Server } from "node:net";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { createKafka, topicsOf } from "../events/kafka.ts";
+import { serveHealth } from "../events/health.ts";
+import { PIPELINE_METRIC_NAMES } from "../events/metrics.ts";
+import { startPipeline, type Pipeline } from "../events/pipeline.ts";
+import type { EventPublisher } from "../events/publisher.ts";
+import type { DomainEvent } from "../events/contracts/envelope.ts";
+import { resultOf } from "../gateway/src/plugins/observability.ts";
+import { domainEvent } from "./support/domain-event.ts";
+import { scrapeMetrics, type MetricsSnapshot } from "./support/metrics.ts";
+import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
+import { preflight, TEST_REDIS_URL } from "./support/preflight.ts";
+import { bounded, waitFor } from "./support/wait.ts";
+
+const silent = pino({ level: "silent" });
+
+/** A publisher that holds the relay's batches until released: the rows stay unpublished meanwhile. */
+function gatedPublisher(inner: EventPublisher) {
+  let release: () => void = () => undefined;
+  const open = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const state = { entered: 0, release };
+  const publisher: EventPublisher = {
+    async publish(messages) {
+      state.entered += 1;
+      await open;
+      await inner.publish(messages);
+    },
+  };
+  return { state, publisher };
+}
+
+describe("event pipeline metrics (relay and bridge /metrics)", () => {
+  const id = randomUUID().slice(0, 8);
+  const topicPrefix = `test.${id}.`;
+  const groupId = `test-metrics-${id}`;
+  const kafka = createKafka(`sunday-test-metrics-${id}`);
+  let database: FreshDatabase;
+  let redis: Redis;
+  let pipeline: Pipeline;
+  let probes: Server;
+  let baseUrl: string;
+  let gate: ReturnType<typeof gatedPublisher>;
+
+  before(async () => {
+    await preflight("postgres", "redis", "kafka");
+    database = await freshDatabase("service_metrics");
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    const registry = new Registry();
+    pipeline = await startPipeline({
+      kafka,
+      databaseUrl: database.url,
+      redis,
+      topicPrefix,
+      logger: silent,
+      bridge: { groupId, fromBeginning: true, keyPrefix: `test:${id}:`, awaitReady: true },
+      // The contract checks are not what is measured here: an envelope marked refused is refused.
+      envelopeCheck: (envelope) => ((envelope as { refuse?: boolean }).refuse ? { ok: false, reason: "refused by the test", errors: [] } : { ok: true }),
+      eventCheck: (value) => ({ ok: true, event: JSON.parse(value) as DomainEvent }),
+      wrapPublisher: (inner) => {
+        gate = gatedPublisher(inner);
+        return gate.publisher;
+      },
+      metrics: registry,
+    });
+    probes = await serveHealth(() => pipeline.health(), 0, "127.0.0.1", registry);
+    baseUrl = `http://127.0.0.1:${(probes.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    gate?.state.release();
+    probes?.close();
+    await bounded("pipeline close", async () => pipeline?.close());
+    redis?.disconnect();
+    await bounded("topics cleanup", async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      const topics = topicsOf(topicPrefix);
+      await admin.deleteTopics({ topics: [...topics.domain, topics.deadLetter] }).catch(() => undefined);
+      await admin.disconnect();
+    });
+    await database?.drop();
+  });
+
+  async function insertOutbox(envelope: DomainEvent | { refuse: true }, aggregateId: string, secondsAgo: number): Promise<void> {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO events."OutboxEvent" (id, "organizationId", topic, "eventType", "aggregateType", "aggregateId", "aggregateVersion", envelope, "createdAt")
+         VALUES ($1, $2, 'item-events', 'project.item.created', 'Item', $3, 1, $4, now() - make_interval(secs => $5))`,
+        [randomUUID(), randomUUID(), aggregateId, JSON.stringify(envelope), secondsAgo],
+      );
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("exports every pipeline metric, the backlog empty, before any event", async () => {
+    const scraped = await fetch(`${baseUrl}/metrics`).then((response) => response.text());
+    for (const name of PIPELINE_METRIC_NAMES) assert.match(scraped, new RegExp(`^# TYPE ${name} `, "m"), `${name} is served`);
+    const metrics = await scrapeMetrics(baseUrl);
+    assert.equal(metrics.value("sunday_relay_outbox_backlog"), 0);
+    assert.equal(metrics.value("sunday_relay_outbox_oldest_age_seconds"), 0);
+  });
+
+  it("counts unpublished rows and the oldest one's age while Kafka has not taken them, then what was relayed, dead-lettered and appended, with the lag back at 0", async () => {
+    const event = domainEvent(randomUUID(), { data: { boardId: randomUUID() } });
+    await insertOutbox(event, event.aggregateId, 90);
+    await insertOutbox({ refuse: true }, randomUUID(), 30);
+    await waitFor("the relay to hold a batch at the publisher", () => gate.state.entered > 0);
+
+    let seen: MetricsSnapshot = await scrapeMetrics(baseUrl);
+    // The claimed batch is not committed yet: both rows are still unpublished for everyone else.
+    assert.equal(seen.value("sunday_relay_outbox_backlog"), 2);
+    assert.ok(seen.value("sunday_relay_outbox_oldest_age_seconds") >= 90, `age ${seen.value("sunday_relay_outbox_oldest_age_seconds")}`);
+    assert.equal(seen.value("sunday_relay_events_total", { outcome: "published" }), 0);
+
+    gate.state.release();
+    const topic = `${topicPrefix}item-events`;
+    await waitFor(
+      "the event to be appended and the backlog to empty",
+      async () => {
+        seen = await scrapeMetrics(baseUrl);
+        return seen.value("sunday_bridge_messages_total", { group: groupId, outcome: "delivered" }) === 1 && seen.value("sunday_relay_outbox_backlog") === 0;
+      },
+      () => JSON.stringify({ bridge: seen.all("sunday_bridge_messages_total"), backlog: seen.value("sunday_relay_outbox_backlog") }),
+    );
+    assert.equal(seen.value("sunday_relay_events_total", { outcome: "published" }), 1);
+    assert.equal(seen.value("sunday_relay_events_total", { outcome: "dead_lettered" }), 1);
+    assert.equal(seen.value("sunday_relay_failures_total"), 0);
+    assert.equal(seen.value("sunday_relay_outbox_oldest_age_seconds"), 0);
+    const lags = seen.all("sunday_bridge_consumer_lag").filter((series) => series.labels.group === groupId);
+    assert.equal(lags.length, 1, JSON.stringify(lags));
+    assert.equal(lags[0]?.labels.topic, topic);
+    assert.equal(lags[0]?.value, 0);
+    assert.equal(seen.value("sunday_bridge_event_age_seconds_count", { group: groupId }), 1);
+  });
+});
+
+describe("GraphQL result classes (sunday_gateway_operation_duration_seconds)", () => {
+  it("classes a response by its worst error code's HTTP status: none ok, 4xx client_error, 5xx or unknown server_error", () => {
+    assert.equal(resultOf([]), "ok");
+    assert.equal(resultOf(["BAD_USER_INPUT", "NOT_FOUND"]), "client_error");
+    assert.equal(resultOf(["NOT_FOUND", "SUBGRAPH_UNAVAILABLE"]), "server_error");
+    assert.equal(resultOf(["CIRCUIT_OPEN"]), "server_error");
+    assert.equal(resultOf(["SOMETHING_NEW"]), "server_error");
+  });
+});
