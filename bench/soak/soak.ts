@@ -12,7 +12,7 @@
 // replica of each part in the proxies' rotation) and "2×" (two of each), SOAK_SAT_ROUNDS rounds:
 // the throughput ratio 2×/1× per round, with where the cores went.
 //
-//   node bench/soak/soak.ts                        # 10-min soak + ~3 min saturation (~17 min in all)
+//   node bench/soak/soak.ts                        # 10-min soak + ~4 min saturation (~17-20 min in all)
 //   SOAK_MINUTES=1 node bench/soak/soak.ts         # a short run while developing
 //
 // Options (environment): SOAK_MINUTES (10; 0 skips the soak), SOAK_WARMUP_S (60, at most a quarter
@@ -20,7 +20,7 @@
 // SOAK_SUBSCRIBERS (1000), SOAK_COPIES (5 copies of the demo seed: 10 organisations, one public board
 // each), SOAK_ITEMS (40 per board), SOAK_USERS (40 per organisation), SOAK_KEYS (20 per
 // organisation), SOAK_SAT_S (30 s measured per window; 0 skips the phase), SOAK_SAT_WARMUP_S (5),
-// SOAK_SAT_ROUNDS (2), SOAK_SAT_CLIENTS (16), SOAK_DRAIN_S (90: the longest wait for the last
+// SOAK_SAT_ROUNDS (3), SOAK_SAT_CLIENTS (16), SOAK_DRAIN_S (90: the longest wait for the last
 // events after a phase), SOAK_DB_CONNECTIONS (45: the database's connection limit),
 // SOAK_LOG_LEVEL (warn), SOAK_KEEP=1 (keep the database and the work dir). Exits 1 on a lost or
 // duplicated event or delivery, a failed request or a part that exited; never on a time.
@@ -47,7 +47,7 @@ const RATES: Record<Kind, number> = { read: numberEnv("SOAK_READ_RPS", 8), write
 const SUBSCRIBERS = numberEnv("SOAK_SUBSCRIBERS", 1000);
 const SAT_S = numberEnv("SOAK_SAT_S", 30);
 const SAT_WARMUP_S = numberEnv("SOAK_SAT_WARMUP_S", 5);
-const SAT_ROUNDS = numberEnv("SOAK_SAT_ROUNDS", 2);
+const SAT_ROUNDS = numberEnv("SOAK_SAT_ROUNDS", 3);
 const SAT_CLIENTS = numberEnv("SOAK_SAT_CLIENTS", 16);
 const DRAIN_S = numberEnv("SOAK_DRAIN_S", 90);
 const LOG_LEVEL = process.env.SOAK_LOG_LEVEL ?? "warn";

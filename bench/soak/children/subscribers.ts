@@ -47,12 +47,15 @@ let receipts = new Map<string, { counts: Uint8Array; first: number; last: number
 let ended = 0;
 let endReasons = new Map<string, number>();
 let closing = false;
+/** Bumped by every connect: a socket of an earlier one ending is not news. */
+let generation = 0;
 
 async function open(index: number, turn: number): Promise<void> {
   const boardIndex = index % boards.length;
   const board = boards[boardIndex]!;
   const slot = Math.floor(index / boards.length);
   const tokens = fixtures.organizations[board.organization]?.tokens ?? [];
+  const ours = generation;
   const live = await openSubscription({
     url: config.url,
     token: tokens[turn % tokens.length]!,
@@ -66,7 +69,7 @@ async function open(index: number, turn: number): Promise<void> {
       entry.last = Math.max(entry.last, receivedAt);
     },
     onEnd: (why) => {
-      if (closing) return;
+      if (closing || ours !== generation) return;
       ended += 1;
       const key = why.slice(0, 100);
       endReasons.set(key, (endReasons.get(key) ?? 0) + 1);
@@ -117,6 +120,7 @@ try {
     {
       async connect() {
         closing = false;
+        generation += 1;
         sockets = new Array(config.count);
         receipts = new Map();
         ended = 0;
