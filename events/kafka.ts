@@ -121,9 +121,32 @@ export async function ensureTopics(
     { name: "compression.type", value: "producer" },
   ];
   await admin.createTopics({
-    waitForLeaders: true,
+    // kafkajs' own wait asks one broker and gives up when that one has not heard of the topic yet
+    // (UNKNOWN_TOPIC_OR_PARTITION, common on a cluster): waited for below instead.
+    waitForLeaders: false,
     topics: missing.map((topic) => ({ topic, numPartitions: settings.partitions, replicationFactor: settings.replicationFactor, configEntries })),
   });
+  await waitForLeaders(admin, missing);
+}
+
+/** Resolves once every partition of `topics` has a leader, asking again while brokers catch up with the new topics. */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.flatMap((topic) => topic.partitions.filter((p) => p.leader < 0).map((p) => `${topic.name}/${p.partitionId}`));
+      if (leaderless.length === 0) return;
+      last = `no leader yet for ${leaderless.slice(0, 5).join(", ")}`;
+    } catch (error) {
+      // kafkajs' error classes are not ES exports: told apart by name (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE are retriable).
+      if (!(error instanceof Error) || error.name !== "KafkaJSProtocolError" || (error as { retriable?: unknown }).retriable !== true) throw error;
+      last = error.message;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(", ")} have no leaders after ${timeoutMs} ms: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The dead-letter record: the original bytes, why they were refused, and where they came from. */
