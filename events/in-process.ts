@@ -77,7 +77,7 @@ export function inProcessPublisher(options: {
           );
           continue;
         }
-        await options.appender.append(appendTargetOf(verdict.event, message.value));
+        await options.appender.append(appendTargetOf(verdict.event, message.value, message.headers.traceparent));
         if (sinks.length > 0) backlog.push({ event: verdict.event, value: message.value });
       }
       kick();

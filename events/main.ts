@@ -12,6 +12,7 @@ import { createLogger } from "../platform/logger.ts";
 import { bridgeRedis } from "./bridge/bridge.ts";
 import { serveHealth } from "./health.ts";
 import { startPipeline } from "./pipeline.ts";
+import { tracingFromEnvironment } from "../platform/tracing.ts";
 
 const part = process.argv[2];
 if (part !== "relay" && part !== "bridge") {
@@ -21,6 +22,8 @@ if (part !== "relay" && part !== "bridge") {
 const config = part === "relay" ? { ...relayConfig(), redis: undefined } : { ...bridgeConfig(), databaseUrl: undefined };
 const logger = createLogger(`events-${part}`);
 const lifecycle = startLifecycle({ logger });
+const tracing = tracingFromEnvironment(part);
+if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
 
 let redis: RedisClient | undefined;
 if (config.redis) {

@@ -118,6 +118,13 @@ export const VARIABLES = {
   JWT_AUDIENCE: str,
   JWT_JWKS_URL: httpUrl,
   REDIS_URL: redisUrl,
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+  OTEL_TRACES_SAMPLER_ARG: makeValidator<number>((input) => {
+    const value = Number(input);
+    if (!/^(0|1|0?\.\d+|1\.0+)$/.test(input) || value < 0 || value > 1) throw new EnvError(`expected a share of traces from 0 to 1, like 0.01, got "${input}"`);
+    return value;
+  }),
+  OTEL_SERVICE_NAME: str,
   REDIS_CLUSTER: booleanFlag,
   REDIS_USERNAME: str,
   REDIS_PASSWORD: str,
@@ -330,6 +337,27 @@ function redisOf(url: string | undefined, env: Read<typeof REDIS>): RedisConfig 
     tlsCaFile: env.REDIS_TLS_CA_FILE,
     waitReplicas: env.REDIS_WAIT_REPLICAS ?? (env.REDIS_CLUSTER ? 1 : 0),
   };
+}
+
+/** OpenTelemetry tracing, on when an OTLP endpoint is set. */
+export interface TracingConfig {
+  readonly endpoint: string;
+  readonly sampleRatio: number;
+  readonly serviceName: string;
+}
+
+/** OTEL_EXPORTER_OTLP_ENDPOINT (absent: tracing off), OTEL_TRACES_SAMPLER_ARG (default 1), OTEL_SERVICE_NAME (default the part). */
+export function tracingConfig(part: string, options?: ReadOptions): TracingConfig | undefined {
+  const env = read(
+    {
+      OTEL_EXPORTER_OTLP_ENDPOINT: VARIABLES.OTEL_EXPORTER_OTLP_ENDPOINT(optional),
+      OTEL_TRACES_SAMPLER_ARG: VARIABLES.OTEL_TRACES_SAMPLER_ARG({ default: 1 }),
+      OTEL_SERVICE_NAME: VARIABLES.OTEL_SERVICE_NAME({ default: `sunday-${part}` }),
+    },
+    options,
+  );
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: env.OTEL_TRACES_SAMPLER_ARG, serviceName: env.OTEL_SERVICE_NAME };
 }
 
 const DEFAULT_KAFKA_BROKERS: readonly string[] = ["127.0.0.1:9092"];

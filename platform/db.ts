@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { traceQueries, tracingOn } from "./tracing.ts";
 import { type Prisma, PrismaClient } from "../generated/prisma/client.ts";
 
 export type { PrismaClient };
@@ -22,6 +23,7 @@ export function createPrisma(options: DatabaseOptions): PrismaClient {
   // An idle connection that dies is dropped by the pool; the next query opens another. Without a
   // listener the pool's "error" would crash the process before Prisma attaches its own.
   pool.on("error", () => undefined);
+  if (tracingOn()) pool.on("connect", (client) => traceQueries(client));
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const { onQuery } = options;
   let client: PrismaClient;

@@ -25,9 +25,12 @@ import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/inde
 import { startPipeline } from "../events/pipeline.ts";
 import { serveHealth } from "../events/health.ts";
 import { redisNonceStore } from "../platform/redis-nonces.ts";
+import { tracingFromEnvironment } from "../platform/tracing.ts";
 
 const PARTS: readonly (ServePart | "integrations-runtime")[] = ["users", "projects", "items", "integrations", "gateway", "integrations-runtime"];
 const part = PARTS.find((name) => name === process.argv[2]);
+// Before anything is built: subgraphs wrap their resolvers in spans only when tracing is on at start.
+const tracing = part ? tracingFromEnvironment(part) : undefined;
 if (!part) {
   console.error("usage: serve.ts users|projects|items|integrations|gateway|integrations-runtime");
   process.exit(2);
@@ -51,6 +54,7 @@ if (part === "integrations-runtime") {
   const { config: webhooks, settings } = servedWebhookSettings();
   const logger = createLogger("integrations-runtime");
   const lifecycle = startLifecycle({ logger });
+  if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const prisma = createPrisma({ url: config.databaseUrl });
   lifecycle.add("prisma", () => prisma.$disconnect());
   const metrics = new Registry();
@@ -107,6 +111,7 @@ if (part === "integrations-runtime") {
 } else if (part === "gateway") {
   const config = serveConfig(part);
   const lifecycle = startLifecycle({ logger: createLogger("serve-gateway") });
+  if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const redis = config.redis ? createRedisClient(config.redis) : undefined;
   if (redis) lifecycle.add("redis", () => redis.disconnect());
   const gateway = await startGateway({
@@ -126,6 +131,7 @@ if (part === "integrations-runtime") {
 } else {
   const config = serveConfig(part);
   const lifecycle = startLifecycle({ logger: createLogger(`serve-${part}`) });
+  if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const prisma = createPrisma({ url: config.databaseUrl });
   lifecycle.add("prisma", () => prisma.$disconnect());
   const runtime: SubgraphRuntime = { prisma, signingSecret: config.signingSecret, port: config.port, host: config.host, peers: config.peers };

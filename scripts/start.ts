@@ -23,6 +23,7 @@ import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/inde
 import { serveInbound } from "../subgraphs/integrations/runtime/chat/inbound.ts";
 import { generateKey } from "../subgraphs/integrations/runtime/webhooks/secret-box.ts";
 import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
+import { tracingFromEnvironment } from "../platform/tracing.ts";
 
 /** The development key ring of `npm start` when WEBHOOK_SECRET_KEYS is unset: made once, kept with the embedded data. */
 function developmentKeyRing(): string {
@@ -39,6 +40,9 @@ const started = performance.now();
 const config = startConfig();
 const webhookOptions = webhookConfig();
 const lifecycle = startLifecycle({ logger: createLogger("start") });
+// Every part in this process shares one tracer provider (one service name; spans name their part).
+const tracing = tracingFromEnvironment("start");
+if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
 
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.pgliteDataDir });
 const databaseUrl = config.databaseUrl ?? embedded?.url ?? "";

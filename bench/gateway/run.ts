@@ -16,6 +16,8 @@
 //        BENCH_COMPRESSION (none: br or gzip adds `ours-compressed`, ours asked with that Accept-Encoding)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,7 +77,7 @@ const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(/\s+
  * (`npm start`, docker-compose), to measure ours as deployed next to the others' defaults.
  */
 const OURS_EXEC_ARGV = (process.env.BENCH_OURS_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
-const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base" || key === "ours-compressed";
+const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base" || key === "ours-compressed" || key.startsWith("ours-traced");
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
 /**
  * BENCH_COMPRESSION=br|gzip (1 = br): adds a gateway `ours-compressed`, our gateway as is, loaded
@@ -84,6 +86,12 @@ const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
  */
 const COMPRESSION = ((value) => (value === "1" ? "br" : value))(process.env.BENCH_COMPRESSION ?? "");
 if (COMPRESSION && COMPRESSION !== "br" && COMPRESSION !== "gzip") throw new Error("BENCH_COMPRESSION must be br, gzip or 1");
+/**
+ * BENCH_TRACING=1: adds `ours-traced` (OpenTelemetry on, every trace sampled) and
+ * `ours-traced-1pct` (1 % sampled), exporting OTLP/HTTP to a sink in this process that accepts and
+ * drops the spans: next to `ours` (tracing off) they measure what tracing costs per request.
+ */
+const TRACING = process.env.BENCH_TRACING === "1";
 /** Rows whose window saw more foreign load than this are flagged as noisy. */
 const NOISY_CORES = 0.3;
 
@@ -152,6 +160,28 @@ function baseGateway(config: Record<string, unknown>): GatewaySpec[] {
 }
 
 /** `ours-compressed` (with BENCH_COMPRESSION): the same gateway as `ours`, asked for compressed answers. */
+/** The OTLP sink of BENCH_TRACING: answers every export 200 and keeps only a byte count. */
+let traceSink: { url: string; bytes: number } | undefined;
+async function tracedGateways(config: Record<string, unknown>): Promise<GatewaySpec[]> {
+  if (!TRACING) return [];
+  if (!traceSink) {
+    const sink = { url: "", bytes: 0 };
+    const server = createHttpServer((request, response) => {
+      request.on("data", (chunk: Buffer) => (sink.bytes += chunk.length));
+      request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    server.unref();
+    sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    traceSink = sink;
+  }
+  const endpoint = traceSink.url;
+  return [
+    { key: "ours-traced", label: "(a‴) ours, tracing on, 100 % sampled (OTLP/HTTP)", script: "ours.ts", config: { ...config, tracing: { endpoint, ratio: 1 } } },
+    { key: "ours-traced-1pct", label: "(a⁗) ours, tracing on, 1 % sampled", script: "ours.ts", config: { ...config, tracing: { endpoint, ratio: 0.01 } } },
+  ];
+}
+
 function compressedGateway(config: Record<string, unknown>): GatewaySpec[] {
   if (!COMPRESSION) return [];
   return [{ key: "ours-compressed", label: `(a″) ours, Accept-Encoding: ${COMPRESSION}`, script: "ours.ts", config, acceptEncoding: COMPRESSION }];
@@ -566,6 +596,7 @@ async function inMemorySetup(): Promise<Setup> {
     gateways: [
       { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
       ...compressedGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
+      ...(await tracedGateways({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT })),
       ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       {
         key: "ours-dedup",
@@ -661,6 +692,8 @@ async function realSetup(): Promise<Setup> {
       gateways: [
         { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
         ...compressedGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
+        ...(await tracedGateways({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT })),
+        ...(await tracedGateways({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT })),
         ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
         { key: "apollo", label: "(b) stock @apollo/gateway + standalone, signing wrapper over its default fetcher", script: "apollo.ts", config: { supergraphPath, signed } },
       ],
@@ -750,6 +783,8 @@ function ratios(allRounds: readonly Row[]): string[] {
   for (const [mine, key, name] of [
     ["ours", "base", "(a)/(a₀) vs our base ref"],
     ["ours-compressed", "ours", "(a″)/(a) answers compressed vs not"],
+    ["ours-traced", "ours", "(a‴)/(a) tracing 100 % vs off"],
+    ["ours-traced-1pct", "ours", "(a⁗)/(a) tracing 1 % vs off"],
     ["ours", "apollo", "(a)/(b) vs stock Apollo"],
     ["ours", "hive", "(a)/(c) vs Hive, dedup off"],
     ["ours", "hive-default", "(a)/(c′) vs Hive defaults"],

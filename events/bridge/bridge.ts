@@ -10,6 +10,7 @@ import type { ConsumerMetrics } from "../metrics.ts";
 import { createStreamAppender, type AppendTarget } from "./redis-append.ts";
 import { ABANDONED, untilDone, type BatchControl } from "./patient-step.ts";
 import { offsetCommits, type OffsetCommits } from "./offset-commits.ts";
+import { contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from "../../platform/tracing.ts";
 
 /** What the bridge asks of the event contracts. */
 export type EventCheck = (value: string) => { ok: true; event: DomainEvent } | { ok: false; reason: string; errors: readonly string[] };
@@ -98,7 +99,7 @@ function stringOf(value: unknown): string | null {
 }
 
 /** Where a validated event goes: its organisation's stream, and its board's when it names one. */
-export function appendTargetOf(event: DomainEvent, payload: string): AppendTarget {
+export function appendTargetOf(event: DomainEvent, payload: string, traceparent: string | null | undefined = currentTraceparent()): AppendTarget {
   const data = event.data as Record<string, unknown>;
   return {
     eventId: event.eventId,
@@ -106,6 +107,7 @@ export function appendTargetOf(event: DomainEvent, payload: string): AppendTarge
     organizationId: event.metadata.organizationId,
     boardId: stringOf(data.boardId),
     payload,
+    traceparent,
   };
 }
 
@@ -196,16 +198,25 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const event = verdict.event;
     const started = { since: Date.now() };
     appending.add(started);
-    const result = await untilDone(() => sink.deliver(event, value), control, {
-      heartbeatEveryMs,
-      initialBackoffMs: 200,
-      maxBackoffMs: 2_000,
-      onFailure(error, attempt) {
-        appendTrouble ??= { since: Date.now(), error: "" };
-        appendTrouble.error = error instanceof Error ? error.message : String(error);
-        if (attempt === 1) logger.warn({ err: error, eventId: event.eventId }, `handing an event to ${sink.name} failed; retrying until it works`);
-      },
-    }).finally(() => appending.delete(started));
+    // The append continues the relay's publish span (its context is in the record's headers).
+    const traceparent = message.headers?.traceparent?.toString();
+    const attributes = { "messaging.destination.name": topic, "sunday.event_id": event.eventId, "sunday.sink": sink.name };
+    const consumed = <T>(work: () => Promise<T>) =>
+      traceparent
+        ? inSpan("bridge", `${sink.name} deliver`, { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(traceparent), attributes }, work)
+        : work();
+    const result = await consumed(() =>
+      untilDone(() => sink.deliver(event, value), control, {
+        heartbeatEveryMs,
+        initialBackoffMs: 200,
+        maxBackoffMs: 2_000,
+        onFailure(error, attempt) {
+          appendTrouble ??= { since: Date.now(), error: "" };
+          appendTrouble.error = error instanceof Error ? error.message : String(error);
+          if (attempt === 1) logger.warn({ err: error, eventId: event.eventId }, `handing an event to ${sink.name} failed; retrying until it works`);
+        },
+      }),
+    ).finally(() => appending.delete(started));
     if (result === ABANDONED) return false;
     if (appendTrouble) {
       logger.info({ outageMs: Date.now() - appendTrouble.since }, `handing events to ${sink.name} works again`);

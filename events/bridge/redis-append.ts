@@ -12,11 +12,16 @@ const APPEND = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) == false then
   return 0
 end
-local orgId = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[3], '*', 'type', ARGV[5], 'event', ARGV[1])
+local fields = {'type', ARGV[5], 'event', ARGV[1]}
+if ARGV[8] ~= '' then
+  table.insert(fields, 'trace')
+  table.insert(fields, ARGV[8])
+end
+local orgId = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[3], '*', unpack(fields))
 redis.call('PUBLISH', ARGV[6], orgId)
 local boardId = false
 if ARGV[4] == '1' then
-  boardId = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[3], '*', 'type', ARGV[5], 'event', ARGV[1])
+  boardId = redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[3], '*', unpack(fields))
   redis.call('PUBLISH', ARGV[7], boardId)
 end
 return {orgId, boardId}
@@ -37,6 +42,8 @@ export interface AppendTarget {
   readonly boardId: string | null;
   /** The envelope as JSON. */
   readonly payload: string;
+  /** The trace the append belongs to (OpenTelemetry on): kept with the entry for its deliveries. */
+  readonly traceparent?: string | null;
 }
 
 export interface AppendResult {
@@ -57,6 +64,7 @@ type AppendArguments = [
   eventType: string,
   orgWake: string,
   boardWake: string,
+  traceparent: string,
 ];
 type AppendReply = 0 | [string, string | null];
 interface AppendCommands {
@@ -131,6 +139,7 @@ export function createStreamAppender(redis: RedisClient, options: StreamAppender
         target.eventType,
         org.wake,
         board?.wake ?? "none",
+        target.traceparent ?? "",
       ]);
       if (result === 0) return { duplicate: true, orgEntryId: null, boardEntryId: null };
       return { duplicate: false, orgEntryId: result[0], boardEntryId: result[1] ?? null };

@@ -4,6 +4,7 @@ import type { Health } from "../health.ts";
 import { topicsOf, type DeadLetter } from "../kafka.ts";
 import type { OutboxBacklog, RelayMetrics } from "../metrics.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";
+import { contextWith, injectHeaders, type Span, SpanKind, startChildSpan } from "../../platform/tracing.ts";
 
 /** What the relay asks of the event contracts: is this envelope publishable? */
 export type EnvelopeCheck = (envelope: unknown) => { ok: true } | { ok: false; reason: string; errors: readonly string[] };
@@ -48,6 +49,8 @@ interface OutboxRow {
   envelope: unknown;
   /** The row's place in publication order (a bigint, as text). */
   sequence: string;
+  /** The trace of the change that wrote the row (OpenTelemetry on). */
+  traceparent: string | null;
 }
 
 /**
@@ -73,7 +76,7 @@ function claimSql(batchSize: number): string {
     FOR UPDATE SKIP LOCKED)
   UPDATE events."OutboxEvent" o SET "publishedAt" = now(), attempts = o.attempts + 1
   FROM claimed WHERE o.id = claimed.id
-  RETURNING o.id, o.topic, o."eventType", o."schemaVersion", o."aggregateId"::text AS "aggregateId", o.envelope, o.sequence::text AS sequence`;
+  RETURNING o.id, o.topic, o."eventType", o."schemaVersion", o."aggregateId"::text AS "aggregateId", o.envelope, o.sequence::text AS sequence, o.traceparent`;
 }
 
 /**
@@ -105,8 +108,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let lastError = "";
   const stalledAfterMs = options.stalledAfterMs ?? 5_000;
 
-  function toMessage(row: OutboxRow): OutgoingMessage {
-    const headers = { eventId: row.id, eventType: row.eventType, schemaVersion: String(row.schemaVersion) };
+  function toMessage(row: OutboxRow, span: Span | undefined): OutgoingMessage {
+    // The publish span's context travels in the record's headers: the bridge's append continues it.
+    const headers = injectHeaders(
+      { eventId: row.id, eventType: row.eventType, schemaVersion: String(row.schemaVersion) },
+      span ? contextWith(span) : undefined,
+    );
     const verdict = options.check?.(row.envelope) ?? { ok: true as const };
     if (verdict.ok) return { topic: topics.of(row.topic), key: row.aggregateId, value: JSON.stringify(row.envelope), headers };
     const deadLetter: DeadLetter = {
@@ -126,8 +133,21 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const results = (await client.query(claim)) as unknown as pg.QueryResult<OutboxRow>[];
       // UPDATE … RETURNING has no order: publication order is the sequence.
       const rows = (results[1]?.rows ?? []).sort((a, b) => compareSequences(a.sequence, b.sequence));
-      const messages = rows.map(toMessage);
-      if (messages.length > 0) await options.publisher.publish(messages);
+      // One producer span per traced row, a child of the change that wrote it.
+      const spans = rows.map((row) =>
+        row.traceparent
+          ? startChildSpan("relay", "outbox publish", SpanKind.PRODUCER, row.traceparent, {
+              "messaging.destination.name": row.topic,
+              "sunday.event_id": row.id,
+            })
+          : undefined,
+      );
+      const messages = rows.map((row, index) => toMessage(row, spans[index]));
+      try {
+        if (messages.length > 0) await options.publisher.publish(messages);
+      } finally {
+        for (const span of spans) span?.end();
+      }
       await client.query("COMMIT");
       const deadLettered = messages.filter((message) => message.topic === topics.deadLetter).length;
       options.metrics?.onPublished(messages.length - deadLettered, deadLettered);

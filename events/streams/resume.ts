@@ -21,6 +21,8 @@ export interface StreamEntry {
   readonly eventType: string;
   /** The event envelope as JSON. */
   readonly event: string;
+  /** The `traceparent` of the append (OpenTelemetry on): deliveries continue its trace. */
+  readonly trace?: string;
 }
 
 /** Orders two cursors (stream entry ids) as the stream does. */
@@ -34,7 +36,10 @@ export function compareCursors(a: string, b: string): number {
 
 function toEntry([cursor, fields]: [string, string[]]): StreamEntry {
   const value = (name: string) => fields[fields.indexOf(name) + 1] ?? "";
-  return { cursor, eventType: value("type"), event: value("event") };
+  const traced = fields.includes("trace");
+  return traced
+    ? { cursor, eventType: value("type"), event: value("event"), trace: value("trace") }
+    : { cursor, eventType: value("type"), event: value("event") };
 }
 
 /**

@@ -40,6 +40,7 @@ import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
 import { sendGraphQLError, sendJson } from "../../platform/http.ts";
 import { createLogger, type Logger } from "../../platform/logger.ts";
+import { contextFromHeaders, inSpan, SpanKind } from "../../platform/tracing.ts";
 
 export interface GatewayOptions {
   /** The supergraph: a file (hot-reloaded on change and SIGHUP) or a fixed SDL. */
@@ -279,10 +280,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         return void response.end(graphiqlHtml("/graphql", options.graphiqlHeaders ?? {}));
       }
-      if (rest.handles(request, url)) return rest.handle(request, response, url, correlationId);
-      if (integrations.handles(url)) return integrations.handle(request, response, url, correlationId);
-      if (url.pathname === "/graphql") return handleGraphQL(request, response, url, correlationId);
-      return sendJson(response, 404, { error: "not found" });
+      // One server span per API request, a child of the caller's `traceparent` when it sent one.
+      const parent = contextFromHeaders((name) => request.headers[name]?.toString());
+      const attributes = { "http.request.method": request.method ?? "GET", "url.path": url.pathname, "sunday.correlation_id": correlationId };
+      return inSpan("gateway", `${request.method ?? "GET"} ${routeOf(url.pathname)}`, { kind: SpanKind.SERVER, parent, attributes }, async (span) => {
+        if (rest.handles(request, url)) await rest.handle(request, response, url, correlationId);
+        else if (integrations.handles(url)) await integrations.handle(request, response, url, correlationId);
+        else if (url.pathname === "/graphql") await handleGraphQL(request, response, url, correlationId);
+        else sendJson(response, 404, { error: "not found" });
+        span?.setAttribute("http.response.status_code", response.statusCode);
+      });
     })().catch((error: unknown) => {
       logger.error({ err: error, correlationId }, "gateway request failed");
       if (!response.headersSent) sendGraphQLError(response, 500, "INTERNAL_SERVER_ERROR", "Internal server error");
@@ -345,4 +352,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await apollo.stop();
     await federation.dispose();
   }
+}
+
+/** A span name without ids: `/api/v1/boards/<id>/items` becomes `/api/v1/boards/{id}/items`. */
+function routeOf(path: string): string {
+  return path.replace(/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=\/|$)/gi, "/{id}");
 }

@@ -3,6 +3,7 @@ import type { Tx } from "../../platform/db.ts";
 import type { Identity } from "../../platform/identity.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { topicFor, type DomainEvent } from "../../events/contracts/envelope.ts";
+import { currentTraceparent } from "../../platform/tracing.ts";
 
 export interface EventInput<TData extends Prisma.InputJsonObject> {
   eventType: string;
@@ -61,6 +62,7 @@ export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, 
       aggregateId: event.aggregateId,
       aggregateVersion: event.version,
       envelope: event as unknown as Prisma.InputJsonObject,
+      traceparent: currentTraceparent(),
     },
   });
   return event;
@@ -71,9 +73,9 @@ export async function recordEvent<TData extends Prisma.InputJsonObject>(tx: Tx, 
  * `source` (one when the change it reports was made, none when it was not).
  */
 export function outboxInsertSql(event: DomainEvent, source: string): Prisma.Sql {
-  return Prisma.sql`INSERT INTO events."OutboxEvent" ("id", "organizationId", "topic", "eventType", "schemaVersion", "aggregateType", "aggregateId", "aggregateVersion", "envelope")
+  return Prisma.sql`INSERT INTO events."OutboxEvent" ("id", "organizationId", "topic", "eventType", "schemaVersion", "aggregateType", "aggregateId", "aggregateVersion", "envelope", "traceparent")
     SELECT CAST(${event.eventId} AS uuid), CAST(${event.metadata.organizationId} AS uuid), ${topicFor(event.eventType)}, ${event.eventType}, ${event.schemaVersion},
-      ${event.aggregateType}, CAST(${event.aggregateId} AS uuid), ${event.version}, CAST(${JSON.stringify(event)} AS jsonb)
+      ${event.aggregateType}, CAST(${event.aggregateId} AS uuid), ${event.version}, CAST(${JSON.stringify(event)} AS jsonb), ${currentTraceparent()}
     FROM ${Prisma.raw(source)}`;
 }
 

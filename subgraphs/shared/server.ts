@@ -20,6 +20,7 @@ import {
 } from "../../platform/http.ts";
 import { createLogger, type Logger } from "../../platform/logger.ts";
 import type { ErrorCode } from "../../platform/error-codes.ts";
+import { contextFromHeaders, inSpan, SpanKind, tracingOn } from "../../platform/tracing.ts";
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "UNAUTHENTICATED",
@@ -81,7 +82,7 @@ export interface RunningSubgraph {
 export async function startSubgraph<TContext extends BaseContext>(options: SubgraphOptions<TContext>): Promise<RunningSubgraph> {
   const logger = options.logger?.child({ subgraph: options.name }) ?? createLogger(`subgraph-${options.name}`);
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: traced(options.name, options.resolvers as GraphQLResolverMap<unknown>) }),
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (dispose()); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
@@ -149,18 +150,26 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
         correlationId: verified.correlationId,
         prisma: options.prisma,
       };
-      const [result, isNew] = await Promise.all([
-        apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: {
-            method: request.method ?? "GET",
-            headers: toHeaderMap(request),
-            search: url.search,
-            body: parsed,
-          },
-          context: async () => options.createContext(base),
-        }),
-        first,
-      ]);
+      // The server span continues the gateway's fetch span (`traceparent`, sent beside the signature).
+      const parent = contextFromHeaders((name) => request.headers[name]?.toString());
+      const [result, isNew] = await inSpan(
+        options.name,
+        `subgraph ${options.name}`,
+        { kind: SpanKind.SERVER, parent, attributes: { "sunday.subgraph": options.name } },
+        () =>
+          Promise.all([
+            apollo.executeHTTPGraphQLRequest({
+              httpGraphQLRequest: {
+                method: request.method ?? "GET",
+                headers: toHeaderMap(request),
+                search: url.search,
+                body: parsed,
+              },
+              context: async () => options.createContext(base),
+            }),
+            first,
+          ]),
+      );
       if (!isNew) return refuse("replayed request");
       if (options.onMutation && isMutation(parsed)) options.onMutation();
       await sendGraphQLResponse(response, result);
@@ -206,4 +215,29 @@ function mayWrite(body: unknown): boolean {
 function isMutation(body: unknown): boolean {
   const query = (body as { query?: unknown } | undefined)?.query;
   return typeof query === "string" && /^\s*mutation\b/.test(query);
+}
+
+/**
+ * The resolvers with a span around each root field and each entity reference (`_entities`), so the
+ * SQL a resolver sends is a child of its field. Left as they are when tracing is off at start-up.
+ */
+function traced<T extends GraphQLResolverMap<unknown>>(subgraph: string, resolvers: T): T {
+  if (!tracingOn()) return resolvers;
+  const wrapped: Record<string, unknown> = {};
+  for (const [typeName, fields] of Object.entries(resolvers)) {
+    if (typeof fields !== "object" || fields === null) {
+      wrapped[typeName] = fields;
+      continue;
+    }
+    const root = typeName === "Query" || typeName === "Mutation";
+    wrapped[typeName] = Object.fromEntries(
+      Object.entries(fields as Record<string, unknown>).map(([field, resolver]) => {
+        if (typeof resolver !== "function" || !(root || field === "__resolveReference")) return [field, resolver];
+        const name = `${typeName}.${field}`;
+        const run = resolver as (...args: unknown[]) => unknown;
+        return [field, (...args: unknown[]) => inSpan(subgraph, `resolve ${name}`, { attributes: { "graphql.field.path": name } }, async () => run(...args))];
+      }),
+    );
+  }
+  return wrapped as T;
 }

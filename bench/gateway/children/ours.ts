@@ -20,6 +20,8 @@ export interface OursConfig {
   jwt: JwtSettings;
   /** `federation.deduplicateQueries` (the `ours-dedup` gateway); versions without it ignore it. */
   deduplicateQueries?: boolean;
+  /** OpenTelemetry on (the `ours-traced*` gateways): OTLP/HTTP to `endpoint`, `ratio` of traces sampled. */
+  tracing?: { endpoint: string; ratio: number };
 }
 
 interface RunningGateway {
@@ -29,6 +31,10 @@ interface RunningGateway {
 
 try {
   const config = childConfig<OursConfig>();
+  if (config.tracing) {
+    const { startTracing } = await sourceImport<{ startTracing(options: unknown): unknown }>("platform/tracing.ts");
+    startTracing({ serviceName: "bench-gateway", endpoint: config.tracing.endpoint, sampleRatio: config.tracing.ratio });
+  }
   const { startGateway } = await sourceImport<{ startGateway(options: unknown): Promise<RunningGateway> }>("gateway/src/server.ts");
   let operationLimits: Record<string, number> | undefined;
   try {

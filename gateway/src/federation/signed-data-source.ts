@@ -7,6 +7,7 @@ import type { GatewayContext } from "../execution/context.ts";
 import type { QueryDeduplicator } from "./deduplication.ts";
 import type { SubgraphClient } from "./subgraph-client.ts";
 import { SubgraphBodyError, SubgraphHttpError, SubgraphTimeoutError, isSubgraphFault } from "./subgraph-transport.ts";
+import { injectHeaders, inSpan, SpanKind } from "../../../platform/tracing.ts";
 
 /** `extensions.code` of the error a client gets for the fields of a subgraph fetch that failed. */
 export const SUBGRAPH_ERROR_CODES = {
@@ -141,7 +142,18 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     const headers = signInternalRequest({ method: "POST", path: this.subgraph.path, body, identity, correlationId }, this.signingSecret);
     headers["content-type"] = "application/json";
     if (extraHeaders) for (const [name, value] of extraHeaders) headers[name.toLowerCase()] ??= value;
-    const answer = await this.subgraph.post(headers, body);
+    const answer = await inSpan(
+      "gateway",
+      `subgraph ${this.subgraph.name}`,
+      { kind: SpanKind.CLIENT, attributes: { "sunday.subgraph": this.subgraph.name } },
+      async (span) => {
+        // The subgraph's server span continues this one (the signature covers the body, not these headers).
+        injectHeaders(headers);
+        const received = await this.subgraph.post(headers, body);
+        span?.setAttribute("http.response.status_code", received.status);
+        return received;
+      },
+    );
     if (answer.status < 200 || answer.status > 299) throw new SubgraphHttpError(answer.status);
     if (!isJsonContentType(answer.contentType)) throw new SubgraphBodyError(`subgraph answered with content-type ${answer.contentType ?? "none"}`);
     const text = answer.body.toString("utf8");

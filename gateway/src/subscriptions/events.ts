@@ -30,13 +30,15 @@ export interface StreamEvent {
   readonly cursor: string;
   readonly event: DomainEvent;
   readonly data: Readonly<Record<string, unknown>>;
+  /** The trace of the change (OpenTelemetry on): each socket group's delivery is a span of it. */
+  readonly traceparent?: string;
 }
 
 export function parseEntry(entry: StreamEntry): StreamEvent | null {
   try {
     const event = JSON.parse(entry.event) as DomainEvent;
     const data = typeof event.data === "object" && event.data !== null ? (event.data as Record<string, unknown>) : {};
-    return { cursor: entry.cursor, event, data };
+    return entry.trace ? { cursor: entry.cursor, event, data, traceparent: entry.trace } : { cursor: entry.cursor, event, data };
   } catch {
     // The bridge validated it; a broken entry can only be skipped, never block the stream.
     return null;

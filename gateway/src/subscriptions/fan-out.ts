@@ -8,6 +8,7 @@ import { itemIdOf, type StreamEvent } from "./events.ts";
 import type { Connection } from "./hub.ts";
 import type { EventSource, PayloadFetch, SubscriptionPayload } from "./payload.ts";
 import { SUBSCRIPTION_ERROR_CODES } from "./protocol.ts";
+import { contextFromTraceparent, inSpan, SpanKind } from "../../../platform/tracing.ts";
 
 /** A subscription as fan-out sees it: who, what selection, where results go. */
 export interface Recipient {
@@ -91,36 +92,52 @@ export class FanOut {
 
     // The federated fetch once per distinct query (and who asks), shared by groups that need it.
     const fetches = new Map<string, Promise<FormattedExecutionResult | null>>();
+    // Each socket group's delivery (and the fetch it makes) is a span of the change's trace.
+    const traced = <T>(group: { recipients: readonly Recipient[] }, work: () => Promise<T>) =>
+      event?.traceparent
+        ? inSpan(
+            "gateway",
+            "subscription deliver",
+            {
+              kind: SpanKind.CONSUMER,
+              parent: contextFromTraceparent(event.traceparent),
+              attributes: { "sunday.event_id": event.event.eventId, "sunday.sockets": group.recipients.length },
+            },
+            work,
+          )
+        : work();
     await Promise.all(
-      [...groups.values()].map(async (group) => {
-        const [first] = group.recipients as [Recipient];
-        const { caller, correlationId } = first.connection;
-        const fetch = group.payload.fetchFor(group.source.entities);
-        let resolved: Promise<FormattedExecutionResult | null> = Promise.resolve(null);
-        if (fetch) {
-          const fetchKey = `${group.who}\n${fetch.key}`;
-          resolved =
-            fetches.get(fetchKey) ??
-            (group.perBoard && group.payload.view && event && boardId
-              ? this.viewed(fetchKey, fetch, group.payload.view, event, boardId, first.connection)
-              : this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId }));
-          fetches.set(fetchKey, resolved);
-        }
-        let result: ExecutionResult;
-        try {
-          result = group.payload.shape(group.source, (await resolved) as { data?: Record<string, unknown> | null } | null);
-        } catch (error) {
-          this.logger.error({ err: error, correlationId }, "resolving a subscription payload failed");
-          result = group.payload.shape(group.source, {
-            data: null,
-            errors: [{ message: "The event's entities could not be resolved", extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } }],
-          });
-        }
-        for (const recipient of group.recipients) {
-          recipient.channel.push(result);
-          if (event) this.onDelivered?.(event.event.metadata.timestamp);
-        }
-      }),
+      [...groups.values()].map((group) =>
+        traced(group, async () => {
+          const [first] = group.recipients as [Recipient];
+          const { caller, correlationId } = first.connection;
+          const fetch = group.payload.fetchFor(group.source.entities);
+          let resolved: Promise<FormattedExecutionResult | null> = Promise.resolve(null);
+          if (fetch) {
+            const fetchKey = `${group.who}\n${fetch.key}`;
+            resolved =
+              fetches.get(fetchKey) ??
+              (group.perBoard && group.payload.view && event && boardId
+                ? this.viewed(fetchKey, fetch, group.payload.view, event, boardId, first.connection)
+                : this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId }));
+            fetches.set(fetchKey, resolved);
+          }
+          let result: ExecutionResult;
+          try {
+            result = group.payload.shape(group.source, (await resolved) as { data?: Record<string, unknown> | null } | null);
+          } catch (error) {
+            this.logger.error({ err: error, correlationId }, "resolving a subscription payload failed");
+            result = group.payload.shape(group.source, {
+              data: null,
+              errors: [{ message: "The event's entities could not be resolved", extensions: { code: SUBSCRIPTION_ERROR_CODES.unavailable } }],
+            });
+          }
+          for (const recipient of group.recipients) {
+            recipient.channel.push(result);
+            if (event) this.onDelivered?.(event.event.metadata.timestamp);
+          }
+        }),
+      ),
     );
   }
 

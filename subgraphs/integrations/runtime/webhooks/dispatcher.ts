@@ -27,6 +27,7 @@ import type { KeyRing } from "./secret-box.ts";
 import { activeSecrets, signingSecrets, type StoredSecrets } from "./secrets.ts";
 import { webhookHeaders } from "./signature.ts";
 import { createWebhookAgent, postWebhook, type WebhookAgentOptions, WebhookDeliveryError } from "./target-guard.ts";
+import { SpanKind, startChildSpan } from "../../../../platform/tracing.ts";
 
 export interface WebhookDispatcherOptions {
   readonly prisma: PrismaClient;
@@ -175,7 +176,18 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   }
 
   async function attempt(delivery: ClaimedDelivery): Promise<void> {
-    const result = await send(delivery);
+    const span = startChildSpan("webhooks", "webhook deliver", SpanKind.CLIENT, delivery.traceparent, {
+      "sunday.webhook_id": delivery.webhookId,
+      "sunday.event_id": delivery.eventId,
+      "sunday.attempt": delivery.attempt + 1,
+    });
+    let result: AttemptResult;
+    try {
+      result = await send(delivery);
+      span?.setAttribute("http.response.status_code", result.status ?? 0);
+    } finally {
+      span?.end();
+    }
     if (result.status === null || result.durationMs > slowAfterMs) {
       provenWebhooks.delete(delivery.webhookId);
       slowWebhooks.set(delivery.webhookId, true);

@@ -25,6 +25,7 @@ import { type EventSource, recordEvent } from "../../../shared/outbox.ts";
 import { matchesEventFilter } from "../../src/event-filters.ts";
 import type { StoredSecrets } from "./secrets.ts";
 import { classifyResponse, type DeliveryOutcome, DEFAULT_RETRY_SCHEDULE, nextAttempt, parseRetryAfter } from "./schedule.ts";
+import { currentTraceparent } from "../../../../platform/tracing.ts";
 
 /** The JSON body sent to the receiver (and signed): the same bytes on every attempt. */
 export interface WebhookPayload {
@@ -82,6 +83,8 @@ export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: Domain
   const matching = webhooks.filter((webhook) => webhook.events.some((filter) => matchesEventFilter(filter, event.eventType)));
   if (matching.length === 0) return 0;
   const payload = JSON.stringify(webhookPayload(event));
+  // The attempts, made later by a dispatcher, continue the trace of the event's consumption.
+  const traceparent = currentTraceparent();
   // createMany with skipDuplicates is INSERT … ON CONFLICT DO NOTHING: the unique (webhookId, eventId).
   const { count } = await prisma.webhookDelivery.createMany({
     data: matching.map((webhook) => ({
@@ -91,6 +94,7 @@ export async function enqueueDeliveries(prisma: PrismaClient | Tx, event: Domain
       eventType: event.eventType,
       payload,
       correlationId: event.metadata.correlationId.slice(0, 200),
+      traceparent,
       ...(webhook.suspendedReason === null ? {} : { status: "SKIPPED" as const, error: clip(webhook.suspendedReason) }),
     })),
     skipDuplicates: true,
@@ -115,6 +119,8 @@ export interface ClaimedDelivery {
   readonly retryBase: number;
   /** Of the request that caused the event, for logs. */
   readonly correlationId: string | null;
+  /** The trace its attempts continue (OpenTelemetry on). */
+  readonly traceparent: string | null;
   readonly lockedUntil: Date;
 }
 
@@ -150,6 +156,7 @@ interface ClaimRow {
   previousSecretExpiresAt: Date | null;
   retryBase: number;
   correlationId: string | null;
+  traceparent: string | null;
   lockedUntil: Date;
 }
 
@@ -239,7 +246,7 @@ export async function claimDue(prisma: PrismaClient, options: ClaimOptions = {})
     FROM picked, integrations."Webhook" w
     WHERE d.id = picked.id AND w.id = d."webhookId"
     RETURNING d.id, d."organizationId", d."webhookId", d."eventId", d."eventType", d.attempt, d.payload, d."retryBase",
-      d."correlationId", w.url, w.secret, w."previousSecret", w."previousSecretExpiresAt", d."lockedUntil"`;
+      d."correlationId", d.traceparent, w.url, w.secret, w."previousSecret", w."previousSecretExpiresAt", d."lockedUntil"`;
   return rows.map(({ secret, previousSecret, previousSecretExpiresAt, ...row }) => ({
     ...row,
     attempt: Number(row.attempt),
