@@ -1,7 +1,8 @@
 // The metrics added for the dashboards and alerts (infra/observability): the event pipeline's
 // (events/metrics.ts: outbox backlog and its age, relayed and dead-lettered events, consumer lag,
 // event age at the sink) served on the part's /metrics as events/main.ts serves them, and the
-// gateway's GraphQL result classes (the availability SLI).
+// gateway's SLIs: GraphQL result classes, REST durations by status class, subscription results,
+// errors by code and event-to-socket latency.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -18,6 +19,8 @@ import type { EventPublisher } from "../events/publisher.ts";
 import type { DomainEvent } from "../events/contracts/envelope.ts";
 import { resultOf } from "../gateway/src/plugins/observability.ts";
 import { domainEvent } from "./support/domain-event.ts";
+import { startHarness, type Harness } from "./support/harness.ts";
+import { startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
 import { scrapeMetrics, type MetricsSnapshot } from "./support/metrics.ts";
 import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
 import { preflight, TEST_REDIS_URL } from "./support/preflight.ts";
@@ -157,5 +160,76 @@ describe("GraphQL result classes (sunday_gateway_operation_duration_seconds)", (
     assert.equal(resultOf(["NOT_FOUND", "SUBGRAPH_UNAVAILABLE"]), "server_error");
     assert.equal(resultOf(["CIRCUIT_OPEN"]), "server_error");
     assert.equal(resultOf(["SOMETHING_NEW"]), "server_error");
+  });
+});
+
+describe("gateway SLI metrics (GraphQL, REST v1, live subscriptions) on its /metrics", () => {
+  let harness: Harness;
+  let pipeline: LivePipeline;
+  const clients: { dispose(): void | Promise<void> }[] = [];
+  const board = () => harness.seed.organizations[0].boards[0];
+  const scrape = () => scrapeMetrics(harness.stack.gateway.url);
+
+  async function rename(itemId: string, name: string): Promise<void> {
+    const owner = await harness.token(0, "OWNER");
+    const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId } });
+    const result = await harness.gql(owner, "mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }", { input: { id: itemId, expectedVersion: version, name } });
+    assert.equal(result.body.errors, undefined, JSON.stringify(result.body.errors));
+  }
+
+  before(async () => {
+    harness = await startHarness("service_metrics_gateway", { itemsPerBoard: 2, subscriptions: {} });
+    pipeline = await startLivePipeline(harness);
+    // One event in the board's stream, for the subscription to start after.
+    await rename(board().itemIds[1] ?? "", "Warm-up");
+  });
+
+  after(async () => {
+    for (const client of clients) await client.dispose();
+    await pipeline?.dispose();
+    await harness?.dispose();
+  });
+
+  it("classes GraphQL answers by operation type and result: a query ok, an invalid document a client error of unknown type", async () => {
+    const before = await scrape();
+    const token = await harness.token(0, "MEMBER");
+    assert.equal((await harness.gql(token, "query Viewer { me { id } }")).body.errors, undefined);
+    assert.ok((await harness.gql(token, "query Broken { noSuchField }")).body.errors?.length);
+    const after = await scrape();
+    const count = (snapshot: MetricsSnapshot, labels: Record<string, string>) => snapshot.value("sunday_gateway_operation_duration_seconds_count", labels);
+    assert.equal(count(after, { type: "query", result: "ok" }) - count(before, { type: "query", result: "ok" }), 1);
+    assert.equal(count(after, { type: "unknown", result: "client_error" }) - count(before, { type: "unknown", result: "client_error" }), 1);
+    assert.equal(count(after, { type: "query", result: "server_error" }), 0);
+  });
+
+  it("times REST v1 requests by status class", async () => {
+    const before = await scrape();
+    const base = harness.stack.gateway.url;
+    assert.equal((await fetch(`${base}/api/v1/openapi.json`)).status, 200);
+    assert.equal((await fetch(`${base}/api/v1/no-such-route`)).status, 404);
+    const after = await scrape();
+    const count = (snapshot: MetricsSnapshot, name: string) => snapshot.value("sunday_gateway_rest_request_duration_seconds_count", { class: name });
+    assert.equal(count(after, "2xx") - count(before, "2xx"), 1);
+    assert.equal(count(after, "4xx") - count(before, "4xx"), 1);
+    assert.equal(count(after, "5xx"), 0);
+  });
+
+  it("counts a live event's result sent on the socket with its event-to-socket latency, and a refused subscribe by its code", async () => {
+    const before = await scrape();
+    const opened = wsClient(harness.stack.gateway.url, await harness.token(0, "MEMBER"));
+    clients.push(opened.client);
+    const query = "subscription BoardActivity($boardId: ID!, $after: String) { boardActivity(boardId: $boardId, after: $after) { cursor } }";
+    const live = subscribe(opened.client, query, { boardId: board().id, after: await streamHead(harness, "board", board().id) });
+    const refused = subscribe(opened.client, query, { boardId: board().id, after: "not-a-cursor" });
+    await rename(board().itemIds[0] ?? "", "Measured rename");
+    await live.until(1);
+    await refused.completed;
+    const after = await scrape();
+    assert.ok(after.value("sunday_gateway_subscription_messages_total", { result: "data" }) - before.value("sunday_gateway_subscription_messages_total", { result: "data" }) >= 1);
+    const latency = (snapshot: MetricsSnapshot) => snapshot.value("sunday_gateway_subscription_event_latency_seconds_count");
+    assert.equal(latency(after) - latency(before), 1, "one live delivery to one subscriber");
+    const invalid = (snapshot: MetricsSnapshot) => snapshot.value("sunday_gateway_subscription_errors_total", { code: "CURSOR_INVALID" });
+    assert.equal(invalid(after) - invalid(before), 1);
+    live.dispose();
   });
 });

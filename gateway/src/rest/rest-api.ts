@@ -130,13 +130,17 @@ export function createRestApi(options: RestApiOptions): RestApi {
   return {
     handles: (_request, url) => url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`),
     async handle(request, response, url, correlationId) {
+      const started = performance.now();
       try {
         await handle({ request, response, url, correlationId });
       } catch (error) {
         // Partners get a problem+json with the correlation id even for our own failures.
         options.logger.error({ err: error, correlationId, path: url.pathname }, "REST request failed");
+        responder.unhandled();
         if (response.headersSent) return void response.destroy();
         sendProblem(response, { ...problem("INTERNAL_SERVER_ERROR", "The request could not be completed"), instance: url.pathname, correlationId });
+      } finally {
+        responder.timed(response.headersSent ? response.statusCode : 500, (performance.now() - started) / 1000);
       }
     },
     openapi,

@@ -2,7 +2,7 @@
  * Stage 8, send: a reply as JSON (or the vendor type the client asked for), or a refusal as
  * problem+json carrying the correlation id; each counted by route and status.
  */
-import { Counter, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../../../../platform/logger.ts";
 import type { CompiledRoute } from "../compile.ts";
 import { PROBLEM_CONTENT_TYPE, sendProblem, type Problem } from "../problem.ts";
@@ -20,6 +20,10 @@ export interface Responder {
   send(exchange: Exchange, route: CompiledRoute, reply: Reply, contentType: string): void;
   /** Sends the refusal as problem+json; counted under `route`, or "unmatched" before one matched. */
   refuse(exchange: Exchange, refusal: Refused, route?: CompiledRoute): void;
+  /** Counts a request that failed outside every stage (rest-api.ts answers it 500) under the route "unhandled". */
+  unhandled(): void;
+  /** Observes how long a request took, by the class of the status it was answered with (2xx…5xx). */
+  timed(status: number, seconds: number): void;
 }
 
 export function createResponder(options: ResponderOptions): Responder {
@@ -27,6 +31,13 @@ export function createResponder(options: ResponderOptions): Responder {
     name: "sunday_gateway_rest_requests_total",
     help: "REST v1 requests by route (operationId) and status",
     labelNames: ["route", "status"] as const,
+    registers: [options.registry],
+  });
+  const duration = new Histogram({
+    name: "sunday_gateway_rest_request_duration_seconds",
+    help: "REST v1 request duration, from routing to the answer, by status class (2xx, 3xx, 4xx, 5xx)",
+    labelNames: ["class"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [options.registry],
   });
   return {
@@ -46,6 +57,12 @@ export function createResponder(options: ResponderOptions): Responder {
       requests.inc({ route: route?.definition.operationId ?? "unmatched", status: String(problem.status) });
       if (problem.status >= 500) options.logger.warn({ correlationId, path: url.pathname, code: problem.code, detail: problem.detail }, "REST request failed");
       sendProblem(response, { ...problem, instance: url.pathname, correlationId }, headers);
+    },
+    unhandled() {
+      requests.inc({ route: "unhandled", status: "500" });
+    },
+    timed(status, seconds) {
+      duration.observe({ class: `${Math.floor(status / 100)}xx` }, seconds);
     },
   };
 }
