@@ -75,7 +75,7 @@ async function main(): Promise<number> {
           .sort()
           .map((name) => `test/${name}`);
 
-  await preflight("postgres", "redis", "redis-server");
+  await preflight("postgres", "redis", "redis-server", "promtool");
   const brokers = config.kafkaBrokers;
   const kafkaUp = await waitForKafka(brokers, 2_000).then(
     () => true,

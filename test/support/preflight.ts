@@ -1,5 +1,6 @@
 // What the suites need from the machine, checked before a suite starts: real PostgreSQL, Redis
-// and Kafka (no mocks), and the redis-server binary for tests that start their own. A missing one
+// and Kafka (no mocks), the redis-server binary for tests that start their own, and promtool for the
+// alert rules (test/observability-assets.test.ts). A missing one
 // must fail the run within seconds, saying which service and how to start it; without this check a
 // reconnecting client (ioredis retries for ever) kept the suite waiting instead.
 import { spawnSync } from "node:child_process";
@@ -13,7 +14,7 @@ export const ADMIN_DATABASE_URL = testConfig().adminDatabaseUrl;
 /** The machine's Redis (TEST_REDIS_URL); every test keeps its keys under a prefix of its own. */
 export const TEST_REDIS_URL = testConfig().redisUrl;
 
-export type Service = "postgres" | "redis" | "kafka" | "redis-server";
+export type Service = "postgres" | "redis" | "kafka" | "redis-server" | "promtool";
 
 /** How long a service may take to answer before the run stops. */
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -86,6 +87,15 @@ const checks: Record<Service, () => Promise<void>> = {
     if (found.error || found.status !== 0) {
       throw new MissingServiceError(
         "The redis-server binary is not on PATH: the fault tests start Redis servers of their own. " + "Install it (`apt-get install redis-server`, `brew install redis`).",
+      );
+    }
+  },
+  async promtool() {
+    const found = spawnSync("promtool", ["--version"], { stdio: "ignore", timeout: CONNECT_TIMEOUT_MS });
+    if (found.error || found.status !== 0) {
+      throw new MissingServiceError(
+        "The promtool binary is not on PATH: the alert and SLO rules (infra/observability/prometheus) are checked with it. " +
+          "Install Debian's `prometheus` package (`apt-get install -y --no-install-recommends prometheus`; .ci/run does), or Prometheus' own release.",
       );
     }
   },
