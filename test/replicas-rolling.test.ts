@@ -59,6 +59,16 @@ const ITEM = "query RollItem($id: ID!) { item(id: $id) { id name version } }";
 /** The users and integrations subgraphs' share of the load. */
 const ME = "query RollMe { me { id name } integrations(first: 5) { nodes { id type enabled } } }";
 
+/** `promise`, or a failure naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -264,7 +274,7 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
         return head !== "";
       },
       () => "",
-      30_000,
+      60_000,
     ).catch(async (error: unknown) => {
       // Where it stopped: still in the outbox (the relay), or published but not appended (the bridge).
       const rows = await prisma.outboxEvent.findMany({ where: { aggregateId: board.itemIds[7] }, select: { publishedAt: true, attempts: true, lastError: true } });
@@ -287,7 +297,7 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
         `${target} renames`,
         () => renames() >= target,
         () => JSON.stringify(failures.slice(0, 5)),
-        30_000,
+        60_000,
       );
     };
 
@@ -304,7 +314,7 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
           // A request of the load is inside the replica when SIGTERM comes: it must be answered,
           // and the replica must still exit promptly and cleanly.
           const held = proxy(part).holdNext(old.url);
-          await Promise.race([held.started, sleep(20_000).then(() => Promise.reject(new Error(`no request of the load reached ${part} ${old.url} in 20 s`)))]);
+          await within(held.started, 60_000, `a request of the load at ${part} ${old.url}`);
           proxy(part).remove(old.url);
           const exited = old.stop();
           await waitFor(
@@ -335,7 +345,7 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
         "every subscriber to receive every rename",
         () => subscribers.every((subscriber) => [...sent].every(([prefix, names]) => subscriber.names(prefix).length >= names.length)),
         () => subscribers.map((s) => `${s.label}: ${[...sent.keys()].map((prefix) => s.names(prefix).length).join("/")} endings ${JSON.stringify(s.endings)}`).join("; "),
-        30_000,
+        60_000,
       );
 
       // Figures.

@@ -18,7 +18,10 @@ export interface ServedPart {
   readonly exited: Promise<number | string>;
   /** The last lines it wrote to stdout and stderr, for failure messages. */
   output(): string;
-  /** Resolves once the part answers its probe with 200: /readyz (the gateway) or /healthz (a subgraph has no /readyz). */
+  /**
+   * Resolves once the part's /readyz answers 200. @default timeoutMs 120_000: eight processes
+   * starting at once on two cores shared with other suites (load 20) have taken over 60 s
+   */
   ready(timeoutMs?: number): Promise<void>;
   /** SIGTERM, then waits for the exit; resolves with its code. */
   stop(): Promise<number | string>;
@@ -44,14 +47,14 @@ export async function startServedPart(part: ServedPartName, env: Readonly<Record
   let ended: number | string | undefined;
   void exited.then((code) => (ended = code));
   const url = `http://127.0.0.1:${port}`;
-  const probe = part === "gateway" ? "/readyz" : "/healthz";
+  const probe = "/readyz";
   return {
     part,
     url,
     child,
     exited,
     output: () => tail,
-    async ready(timeoutMs = 30_000) {
+    async ready(timeoutMs = 120_000) {
       await waitFor(
         `${part} on ${url}${probe}`,
         async () => {
