@@ -1,12 +1,12 @@
-// The soak's live subscribers: many graphql-ws sockets in one process (bench/subscriptions/
-// ws-client.ts), socket i on board i mod boards, each authenticated as the next load user of the
+// The soak's live subscribers: many graphql-ws sockets in one process (./resuming-socket.ts: each
+// resumes from its last cursor when the gateway interrupts it), socket i on board i mod boards, each authenticated as the next load user of the
 // board's organisation, all subscribed to boardActivity with a cross-subgraph item selection.
 // Each rename's receipts are counted per socket, so the parent learns, for the renames it made,
 // how many were lost or came twice, and when the first and the last socket of the board had it.
 import { readFileSync } from "node:fs";
-import { BOARD_ACTIVITY, openSubscription, type LiveSocket } from "../../subscriptions/ws-client.ts";
 import { childConfig, fail, ready, serve } from "../../subscriptions/children/ipc.ts";
 import type { LoadFixtures, Rename } from "../workload.ts";
+import { ResumingSocket } from "./resuming-socket.ts";
 
 export interface SubscribersConfig {
   readonly url: string;
@@ -28,9 +28,9 @@ export interface DeliveryStats {
   /** Per rename: ms from its due time to its first socket and to its last (renames received by every socket only). */
   readonly toFirst: number[];
   readonly toLast: number[];
-  /** Sockets ended (closed or completed) while they should be open, and why. */
-  readonly ended: number;
-  readonly endReasons: Record<string, number>;
+  /** Subscriptions the gateway interrupted (or sockets that closed), each resumed from its last cursor, and why. */
+  readonly resumes: number;
+  readonly resumeReasons: Record<string, number>;
   readonly open: number;
 }
 
@@ -41,11 +41,11 @@ const fixtures = JSON.parse(readFileSync(config.fixturesFile, "utf8")) as LoadFi
 const boards = fixtures.boards;
 /** Sockets per board, and each socket's slot within its board. */
 const perBoard = boards.map((_, board) => Math.ceil((config.count - board) / boards.length));
-let sockets: (LiveSocket | undefined)[] = [];
+let sockets: (ResumingSocket | undefined)[] = [];
 /** name -> receipts per slot of its board's sockets, and the first/last receipt times. */
 let receipts = new Map<string, { counts: Uint8Array; first: number; last: number }>();
-let ended = 0;
-let endReasons = new Map<string, number>();
+let resumes = 0;
+let resumeReasons = new Map<string, number>();
 let closing = false;
 /** Bumped by every connect: a socket of an earlier one ending is not news. */
 let generation = 0;
@@ -56,26 +56,25 @@ async function open(index: number, turn: number): Promise<void> {
   const slot = Math.floor(index / boards.length);
   const tokens = fixtures.organizations[board.organization]?.tokens ?? [];
   const ours = generation;
-  const live = await openSubscription({
+  const live = new ResumingSocket({
     url: config.url,
     token: tokens[turn % tokens.length]!,
-    query: BOARD_ACTIVITY,
-    variables: { boardId: board.id },
-    onNext: (text, receivedAt) => {
+    boardId: board.id,
+    onEvent: (text, receivedAt) => {
       const name = NAME.exec(text)?.[1] ?? `(unnamed) ${text.slice(0, 120)}`;
       let entry = receipts.get(name);
       if (!entry) receipts.set(name, (entry = { counts: new Uint8Array(perBoard[boardIndex]!), first: receivedAt, last: receivedAt }));
       if (entry.counts[slot]! < 255) entry.counts[slot]! += 1;
       entry.last = Math.max(entry.last, receivedAt);
     },
-    onEnd: (why) => {
+    onResume: (why) => {
       if (closing || ours !== generation) return;
-      ended += 1;
+      resumes += 1;
       const key = why.slice(0, 100);
-      endReasons.set(key, (endReasons.get(key) ?? 0) + 1);
+      resumeReasons.set(key, (resumeReasons.get(key) ?? 0) + 1);
     },
-    timeoutMs: 60_000,
   });
+  await live.connect();
   sockets[index] = live;
 }
 
@@ -111,8 +110,8 @@ function collect(expected: readonly Rename[], uncertain: readonly string[]): Del
   }
   let unexpected = 0;
   for (const [name, entry] of receipts) if (!listed.has(name)) unexpected += entry.counts.reduce((sum, count) => sum + count, 0);
-  const open = sockets.filter((socket) => socket?.socket.readyState === 1).length;
-  return { renames: expected.length, owed, received, lost, duplicates, unexpected, toFirst, toLast, ended, endReasons: Object.fromEntries(endReasons), open };
+  const open = sockets.filter((socket) => socket?.open).length;
+  return { renames: expected.length, owed, received, lost, duplicates, unexpected, toFirst, toLast, resumes, resumeReasons: Object.fromEntries(resumeReasons), open };
 }
 
 try {
@@ -123,8 +122,8 @@ try {
         generation += 1;
         sockets = new Array(config.count);
         receipts = new Map();
-        ended = 0;
-        endReasons = new Map();
+        resumes = 0;
+        resumeReasons = new Map();
         const started = performance.now();
         const failures = new Map<string, number>();
         let failed = 0;
