@@ -529,6 +529,8 @@ export interface ServeGatewayConfig extends ServeCommon {
 export interface ServeSubgraphConfig extends ServeCommon {
   readonly part: SubgraphName;
   readonly databaseUrl: string;
+  /** Where replicas share the nonces of signed requests (a replay is refused by all); absent: per process. */
+  readonly redis: RedisConfig | undefined;
 }
 
 const PROBES = { PORT: VARIABLES.PORT({ default: 0 }), HOST: VARIABLES.HOST({ default: "0.0.0.0" }) };
@@ -584,8 +586,11 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
       integrationsRuntimeUrl: env.INTEGRATIONS_RUNTIME_URL,
     };
   }
-  const env = read({ ...SERVE, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")) }, options);
-  return { ...serveCommonOf(env), part, databaseUrl: env.DATABASE_URL };
+  const env = read(
+    { ...SERVE, ...REDIS, REDIS_URL: VARIABLES.REDIS_URL(optional), DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")) },
+    options,
+  );
+  return { ...serveCommonOf(env), part, databaseUrl: env.DATABASE_URL, redis: redisOf(env.REDIS_URL, env) };
 }
 
 export interface EventsPartConfig {

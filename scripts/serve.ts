@@ -130,11 +130,22 @@ if (part === "integrations-runtime") {
   lifecycle.add("gateway", () => gateway.dispose());
 } else {
   const config = serveConfig(part);
-  const lifecycle = startLifecycle({ logger: createLogger(`serve-${part}`) });
+  const logger = createLogger(`serve-${part}`);
+  const lifecycle = startLifecycle({ logger });
   if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const prisma = createPrisma({ url: config.databaseUrl });
   lifecycle.add("prisma", () => prisma.$disconnect());
-  const runtime: SubgraphRuntime = { prisma, signingSecret: config.signingSecret, port: config.port, host: config.host, peers: config.peers };
+  // With REDIS_URL, replicas share the nonces of signed requests: a request one served is refused by all.
+  const redis = config.redis ? createRedisClient(config.redis) : undefined;
+  if (redis) lifecycle.add("redis", () => redis.disconnect());
+  const runtime: SubgraphRuntime = {
+    prisma,
+    signingSecret: config.signingSecret,
+    port: config.port,
+    host: config.host,
+    peers: config.peers,
+    ...(redis ? { nonces: redisNonceStore(redis, { logger }) } : {}),
+  };
   const running = await starters[part](runtime);
   lifecycle.add(part, () => running.dispose());
 }

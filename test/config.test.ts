@@ -115,6 +115,8 @@ describe("configuration", () => {
     const items = serveConfig("items", strict({ INTERNAL_SIGNING_SECRET: "s", DATABASE_URL: "postgresql://db/sunday", USERS_URL: "http://users:4000/graphql" }));
     assert.deepEqual(items.peers, { users: "http://users:4000/graphql" });
     assert.equal(items.databaseUrl, "postgresql://db/sunday");
+    assert.equal(items.redis, undefined, "a subgraph without REDIS_URL keeps its nonces in the process");
+    assert.equal(serveConfig("items", strict({ INTERNAL_SIGNING_SECRET: "s", DATABASE_URL: "postgresql://db/sunday", REDIS_URL: "redis://r:6379" })).redis?.url, "redis://r:6379");
     assert.deepEqual(bridgeConfig(strict({ REDIS_URL: "rediss://redis:6380" })).redis, {
       url: "rediss://redis:6380",
       cluster: false,

@@ -494,10 +494,10 @@ for (const overlay of OVERLAYS) {
       const candidates = [22, 25, 80, 443, 5432, 6379, 9092, 9093, 8080];
       const outside: Readonly<Record<string, readonly number[]>> = {
         gateway: [443, 6379],
-        users: [5432],
-        projects: [5432],
-        items: [5432],
-        integrations: [5432],
+        users: [5432, 6379],
+        projects: [5432, 6379],
+        items: [5432, 6379],
+        integrations: [5432, 6379],
         relay: [5432],
         bridge: [6379],
         "integrations-runtime": [443, 5432, 6379],

@@ -153,7 +153,7 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
             JWT_ISSUER: TEST_JWT.issuer,
             JWT_AUDIENCE: TEST_JWT.audience,
           }
-        : { ...subgraphUrls, INTERNAL_SIGNING_SECRET: TEST_SIGNING_SECRET, DATABASE_URL: database.url, WEBHOOK_SECRET_KEYS: webhookKeys };
+        : { ...subgraphUrls, INTERNAL_SIGNING_SECRET: TEST_SIGNING_SECRET, DATABASE_URL: database.url, WEBHOOK_SECRET_KEYS: webhookKeys, REDIS_URL: redisUrl };
 
     // Every subgraph replica at once, then the gateways (their /readyz asks the subgraphs).
     const subgraphsFrom = performance.now();
