@@ -42,6 +42,8 @@ export interface StackOptions {
   readonly logger?: Logger;
   /** Called after each subgraph mutation (see SubgraphRuntime.onMutation); `npm start` wakes its relay with it. */
   readonly onMutation?: () => void;
+  /** API usage records of the gateway and where they go. @default none recorded */
+  readonly usage?: GatewayOptions["usage"];
 }
 
 export interface RunningStack {
@@ -100,6 +102,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         subscriptions: options.subscriptions,
         extraMetrics: options.extraMetrics,
         integrationsRuntimeUrl: options.integrationsRuntimeUrl,
+        usage: options.usage,
         logger: options.logger,
         signingSecret: options.signingSecret,
         jwt: options.jwt,

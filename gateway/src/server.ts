@@ -35,6 +35,7 @@ import { variableCoercionPlugin } from "./plugins/variable-coercion.ts";
 import { codeClientErrors } from "./execution/client-error-codes.ts";
 import { checkReadiness } from "./readiness.ts";
 import { createRestApi } from "./rest/rest-api.ts";
+import { createUsageRecorder, type UsageRecorder, type UsageRecorderOptions } from "./usage/recorder.ts";
 import { createIntegrationsRelay } from "./integrations/relay.ts";
 import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
@@ -94,6 +95,11 @@ export interface GatewayOptions {
    * handed to it. A function when it is known only after the gateway starts. Absent: those paths 404.
    */
   readonly integrationsRuntimeUrl?: string | (() => string | undefined);
+  /**
+   * API usage analytics: a record per /graphql operation and REST call of an authenticated caller,
+   * buffered and flushed to `sink` off the request path (README "API usage analytics"). @default none recorded
+   */
+  readonly usage?: Omit<UsageRecorderOptions, "registry" | "logger">;
 }
 
 export interface RunningGateway {
@@ -101,6 +107,8 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   /** Live subscriptions, when configured. */
   readonly subscriptions: LiveSubscriptions | null;
+  /** The usage recorder, when configured (`flush()` hands its buffer to the sink now). */
+  readonly usage: UsageRecorder | null;
   /** Re-reads the supergraph file (as SIGHUP does); "unchanged" for a fixed SDL. */
   reloadSupergraph(): Promise<"updated" | "unchanged" | "rejected">;
   dispose(): Promise<void>;
@@ -126,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const logger = options.logger ?? createLogger("gateway");
   const metrics = new GatewayMetrics();
   const plans = new PlanCacheTracker();
+  const usage = options.usage ? createUsageRecorder({ ...options.usage, registry: metrics.registry, logger }) : null;
   const prefix = options.redisPrefix ?? "";
   const supergraphFile =
     "path" in options.supergraph
@@ -177,7 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       limitsPlugin({ limits: operationLimits, metrics }),
       inputValuesPlugin(),
       variableCoercionPlugin(),
-      observabilityPlugin({ metrics, logger, plans }),
+      observabilityPlugin({ metrics, logger, plans, usage: usage ?? undefined }),
     ],
   });
   await apollo.start();
@@ -210,7 +219,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return result.body.singleResult;
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
-  const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes });
+  const rest = createRestApi({ admit, runOperation, redis: options.redis, redisPrefix: prefix, logger, metrics, maxBodyBytes, usage: usage ?? undefined });
   const integrations = createIntegrationsRelay({
     runtimeUrl: options.integrationsRuntimeUrl,
     signingSecret: options.signingSecret,
@@ -331,6 +340,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url,
     metrics,
     subscriptions: live,
+    usage,
     reloadSupergraph: () => supergraphFile?.reload() ?? Promise.resolve("unchanged"),
     dispose: () => (disposed ??= shutDown()),
   };
@@ -349,6 +359,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     for (const socket of sockets) socket.destroy();
     await closed;
+    // After the last request: its record is in the final flush.
+    await usage?.dispose();
     await apollo.stop();
     await federation.dispose();
   }

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   integrationsRuntimeUrl?: GatewayOptions["integrationsRuntimeUrl"];
   /** Called after each subgraph mutation (StackOptions.onMutation). */
   onMutation?: () => void;
+  /** The gateway's API usage recording (StackOptions.usage). @default none */
+  usage?: GatewayOptions["usage"];
 }
 
 export interface GraphQLResult {
@@ -106,6 +108,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs ?? 0,
     webhooks: options.webhooks,
     integrationsRuntimeUrl: options.integrationsRuntimeUrl,
+    usage: options.usage,
     onQuery: () => {
       sql.count += 1;
     },

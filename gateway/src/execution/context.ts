@@ -4,4 +4,6 @@ import type { Identity } from "../../../platform/identity.ts";
 export interface GatewayContext {
   readonly identity: Identity | null;
   readonly correlationId: string;
+  /** Set for a /graphql request only (not REST's or the runtime's operations): who the usage record is for. */
+  readonly usage?: { readonly principal: string; readonly userAgent: string };
 }

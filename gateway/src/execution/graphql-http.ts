@@ -5,6 +5,7 @@ import type { GatewayContext } from "./context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
 import type { Admit } from "./admission.ts";
+import { userAgentOf } from "../usage/principal.ts";
 import { MalformedBodyError, PayloadTooLargeError, readBody, sendGraphQLError, sendGraphQLResponse, toHeaderMap } from "../../../platform/http.ts";
 
 export type GraphQLHandler = (request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) => Promise<void>;
@@ -130,7 +131,11 @@ export function createGraphQLHandler(options: {
 
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method, headers: toHeaderMap(request), search: url.search, body },
-      context: async () => ({ identity: caller?.identity ?? null, correlationId }),
+      context: async () => ({
+        identity: caller?.identity ?? null,
+        correlationId,
+        usage: caller ? { principal: caller.principal, userAgent: userAgentOf(request.headers) } : undefined,
+      }),
     });
     await sendGraphQLResponse(response, result);
   };

@@ -5,6 +5,8 @@ import type { Logger } from "../../../platform/logger.ts";
 import { PROBLEM_KINDS } from "../../../platform/problem.ts";
 import type { GatewayContext } from "../execution/context.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
+import { principalOf } from "../usage/principal.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
 
 /**
  * Which operations the gateway has planned already. @apollo/gateway keeps its plans in a private
@@ -45,9 +47,24 @@ export function resultOf(codes: readonly string[]): "ok" | "client_error" | "ser
   return codes.some((code) => (isErrorCode(code) ? PROBLEM_KINDS[code].status : 500) >= 500) ? "server_error" : "client_error";
 }
 
-/** Per-operation metrics and one structured log line per request (no tokens, no variables). */
-export function observabilityPlugin(options: { metrics: GatewayMetrics; logger: Logger; plans: PlanCacheTracker }): ApolloServerPlugin<GatewayContext> {
-  const { metrics, logger, plans } = options;
+/** The HTTP status the worst of the codes maps to over REST (platform/problem.ts); 200 for none, 500 for an unknown one. */
+export function statusOf(codes: readonly string[]): number {
+  let status = 200;
+  for (const code of codes) status = Math.max(status, isErrorCode(code) ? PROBLEM_KINDS[code].status : 500);
+  return status;
+}
+
+/**
+ * Per-operation metrics and one structured log line per request (no tokens, no variables); a usage
+ * record for each /graphql operation of an authenticated caller when `usage` is given.
+ */
+export function observabilityPlugin(options: {
+  metrics: GatewayMetrics;
+  logger: Logger;
+  plans: PlanCacheTracker;
+  usage?: UsageRecorder;
+}): ApolloServerPlugin<GatewayContext> {
+  const { metrics, logger, plans, usage } = options;
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -68,6 +85,21 @@ export function observabilityPlugin(options: { metrics: GatewayMetrics; logger: 
           metrics.operationDuration.observe({ type: context.operation?.operation ?? "unknown", result: resultOf(codes) }, seconds);
           for (const code of codes) metrics.errors.inc({ code });
           const { identity, correlationId } = context.contextValue;
+          const tag = context.contextValue.usage;
+          const principal = usage && tag && identity ? principalOf(tag.principal) : null;
+          if (usage && tag && identity && principal) {
+            usage.record({
+              at: Date.now(),
+              organizationId: identity.organizationId,
+              ...principal,
+              surface: "graphql",
+              operation,
+              apiVersion: "",
+              status: statusOf(codes),
+              durationMs: seconds * 1000,
+              userAgent: tag.userAgent,
+            });
+          }
           const record = {
             correlationId,
             operation: context.operationName ?? context.request.operationName ?? null,

@@ -270,6 +270,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
       { name: "Boards" },
       { name: "Items" },
       { name: "Users" },
+      { name: "Usage", description: "API usage analytics of the caller's organization (OWNER and ADMIN)." },
       { name: "Integrations" },
       { name: "Webhook events", description: "What Sunday POSTs to a registered webhook." },
     ],

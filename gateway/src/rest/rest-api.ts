@@ -14,8 +14,11 @@ import type { RedisClient } from "../../../platform/redis.ts";
 import type { Admit } from "../execution/admission.ts";
 import type { RunOperation } from "../execution/run-operation.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { Caller } from "../auth/authenticate.ts";
+import { principalOf, userAgentOf } from "../usage/principal.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
 import type { Logger } from "../../../platform/logger.ts";
-import { compileRoutes } from "./compile.ts";
+import { compileRoutes, type CompiledRoute } from "./compile.ts";
 import { createIdempotency, type IdempotencyTimings } from "./idempotency.ts";
 import { buildOpenApi, type OpenApiDocument } from "./openapi.ts";
 import { loadOperationCatalog } from "./operations.ts";
@@ -46,6 +49,15 @@ export interface RestApiOptions {
   readonly idempotency?: IdempotencyTimings;
   /** The public API schema the route table is checked against. @default gateway/schema.graphql */
   readonly schema?: GraphQLSchema;
+  /** Where each admitted request's usage record goes (route template, caller, status, duration). @default none */
+  readonly usage?: UsageRecorder;
+}
+
+/** What the stages learned that a usage record needs: filled in as they pass. */
+interface UsageFacts {
+  route?: CompiledRoute;
+  caller?: Caller;
+  version?: string;
 }
 
 export interface RestApi {
@@ -77,7 +89,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
   const responder = createResponder({ registry: options.metrics.registry, logger: options.logger });
 
   /** The stages in order; the first refusal answers the request. */
-  async function handle(exchange: Exchange): Promise<void> {
+  async function handle(exchange: Exchange, facts: UsageFacts): Promise<void> {
     const { request, response, url, correlationId } = exchange;
     const negotiated = negotiate(url.pathname, request.headers);
     if (!negotiated.ok) return responder.refuse(exchange, negotiated);
@@ -87,10 +99,13 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const matched = match(routes, request.method, negotiated.path, negotiated.version);
     if (!matched.ok) return responder.refuse(exchange, matched);
     const { route } = matched;
+    facts.route = route;
+    facts.version = negotiated.version;
 
     const admitted = await admit(options.admit, request.headers, correlationId);
     setHeaders(response, admitted.answerHeaders);
     if (!admitted.ok) return responder.refuse(exchange, admitted, route);
+    facts.caller = admitted.caller;
 
     const validated = await validate(route, matched.params, url, request, maxBodyBytes);
     if (!validated.ok) return responder.refuse(exchange, validated, route);
@@ -131,8 +146,9 @@ export function createRestApi(options: RestApiOptions): RestApi {
     handles: (_request, url) => url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`),
     async handle(request, response, url, correlationId) {
       const started = performance.now();
+      const facts: UsageFacts = {};
       try {
-        await handle({ request, response, url, correlationId });
+        await handle({ request, response, url, correlationId }, facts);
       } catch (error) {
         // Partners get a problem+json with the correlation id even for our own failures.
         options.logger.error({ err: error, correlationId, path: url.pathname }, "REST request failed");
@@ -140,7 +156,24 @@ export function createRestApi(options: RestApiOptions): RestApi {
         if (response.headersSent) return void response.destroy();
         sendProblem(response, { ...problem("INTERNAL_SERVER_ERROR", "The request could not be completed"), instance: url.pathname, correlationId });
       } finally {
-        responder.timed(response.headersSent ? response.statusCode : 500, (performance.now() - started) / 1000);
+        const status = response.headersSent ? response.statusCode : 500;
+        const durationMs = performance.now() - started;
+        responder.timed(status, durationMs / 1000);
+        const { route, caller } = facts;
+        const principal = options.usage && route && caller ? principalOf(caller.principal) : null;
+        if (options.usage && route && caller && principal) {
+          options.usage.record({
+            at: Date.now(),
+            organizationId: caller.identity.organizationId,
+            ...principal,
+            surface: "rest",
+            operation: `${route.method} ${route.definition.path}`,
+            apiVersion: facts.version ?? "",
+            status,
+            durationMs,
+            userAgent: userAgentOf(request.headers),
+          });
+        }
       }
     },
     openapi,

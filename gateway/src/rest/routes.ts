@@ -12,8 +12,10 @@ import type {
   CreateWebhookInput,
   EnableIntegrationInput,
   IntegrationType,
+  UsageGranularity,
   ItemFilter,
   RestAddCommentMutationVariables,
+  RestApiUsageQueryVariables,
   RestArchiveBoardMutationVariables,
   RestCreateBoardMutationVariables,
   RestCreateGroupMutationVariables,
@@ -65,6 +67,9 @@ const boardItems = route<RestListBoardItemsQueryVariables>({
     filter: given(input.query, ["groupId", "assigneeId", "search"]) as ItemFilter,
   }),
 });
+
+/** GET /usage without `from`: the 30 days before `to`. */
+const DEFAULT_USAGE_RANGE_MS = 30 * 86_400_000;
 
 export const ROUTES: readonly RouteDefinition[] = [
   // Boards
@@ -295,6 +300,26 @@ export const ROUTES: readonly RouteDefinition[] = [
     select: "users",
     filters: "UserFilter",
     variables: (input) => ({ ...page(input), filter: given(input.query, ["role", "search"]) as UserFilter }),
+  }),
+
+  // Usage
+  route<RestApiUsageQueryVariables>({
+    method: "GET",
+    path: "/usage",
+    operationId: "getApiUsage",
+    summary: "The organization's API usage (OWNER and ADMIN)",
+    description:
+      "Totals, error rate, p50/p95 duration, the busiest operations and routes, API keys and users, and a per-hour or per-day trend of every GraphQL operation and REST call of the caller's organization. `from` and `to` (date-times, at most 90 days apart) default to the last 30 days. Non-admins get 403.",
+    tag: "Usage",
+    kind: "read",
+    operation: "RestApiUsage",
+    select: "apiUsage",
+    filters: "ApiUsageFilter",
+    variables: ({ query }) => {
+      const to = typeof query.to === "string" ? new Date(query.to) : new Date();
+      const from = typeof query.from === "string" ? new Date(query.from) : new Date(to.getTime() - DEFAULT_USAGE_RANGE_MS);
+      return { from, to, granularity: (query.granularity as UsageGranularity | undefined) ?? null };
+    },
   }),
 
   // Webhooks and integrations

@@ -24,6 +24,7 @@ import {
 import { requireEventFilters } from "./event-filters.ts";
 import { requireConfig } from "./config.ts";
 import { requireWebhookTarget } from "./webhook-target.ts";
+import { apiUsage } from "./usage.ts";
 import { mintSecret, rotateSecret } from "../runtime/webhooks/secrets.ts";
 import { SecretBoxError } from "../runtime/webhooks/secret-box.ts";
 import type { WebhookPayload } from "../runtime/webhooks/queue.ts";
@@ -96,6 +97,7 @@ export const resolvers: Resolvers = {
   JSON: BoundedJSON,
 
   Query: {
+    apiUsage: (_parent, args, context) => apiUsage(context, args),
     async integrations(_parent, args, context) {
       const page = pageRequest(args);
       const rows = await context.prisma.integration.findMany({

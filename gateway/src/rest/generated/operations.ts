@@ -149,6 +149,14 @@ export type UpdateItemInput = {
   name: string;
 };
 
+export type UsageGranularity =
+  | 'DAY'
+  | 'HOUR';
+
+export type UsageSurface =
+  | 'GRAPHQL'
+  | 'REST';
+
 export type UserFilter = {
   role?: MembershipRole | null | undefined;
   /** Case-insensitive match on name or email. */
@@ -393,6 +401,15 @@ export type RestAddCommentMutationVariables = Exact<{
 
 
 export type RestAddCommentMutation = { addComment: { id: string, body: string, createdAt: Date | string, updatedAt: Date | string, author: { id: string } } };
+
+export type RestApiUsageQueryVariables = Exact<{
+  from: Date;
+  to: Date;
+  granularity?: UsageGranularity | null | undefined;
+}>;
+
+
+export type RestApiUsageQuery = { apiUsage: { from: Date | string, to: Date | string, granularity: UsageGranularity, errorRate: number, p50Ms: number, p95Ms: number, totals: { requests: number, errors: number, graphqlRequests: number, restRequests: number }, topOperations: Array<{ surface: UsageSurface, operation: string, apiVersion: string | null, requests: number, errors: number, p95Ms: number }>, topApiKeys: Array<{ apiKeyId: string, requests: number, errors: number, apiKey: { name: string } | null }>, topUsers: Array<{ userId: string, requests: number, errors: number, user: { name: string } | null }>, trend: Array<{ start: Date | string, requests: number, errors: number, p50Ms: number, p95Ms: number }> } };
 
 export type RestMeQueryVariables = Exact<{ [key: string]: never; }>;
 

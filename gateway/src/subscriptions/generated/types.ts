@@ -84,3 +84,11 @@ export type PresenceChange =
   | 'JOINED'
   | 'LEFT'
   | 'SNAPSHOT';
+
+export type UsageGranularity =
+  | 'DAY'
+  | 'HOUR';
+
+export type UsageSurface =
+  | 'GRAPHQL'
+  | 'REST';

@@ -19,6 +19,54 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  id: Scalars['ID']['output'];
+};
+
+export type ApiKeyUsage = {
+  __typename?: 'ApiKeyUsage';
+  /** Null once the key is deleted. */
+  apiKey?: Maybe<ApiKey>;
+  apiKeyId: Scalars['ID']['output'];
+  errors: Scalars['Int']['output'];
+  requests: Scalars['Int']['output'];
+};
+
+/** API usage of one organization over a range (Query.apiUsage). */
+export type ApiUsage = {
+  __typename?: 'ApiUsage';
+  /** errors / requests; 0 without requests. */
+  errorRate: Scalars['Float']['output'];
+  from: Scalars['DateTime']['output'];
+  granularity: UsageGranularity;
+  /** Median duration in milliseconds at the gateway (estimated). */
+  p50Ms: Scalars['Float']['output'];
+  /** 95th percentile duration in milliseconds at the gateway (estimated). */
+  p95Ms: Scalars['Float']['output'];
+  to: Scalars['DateTime']['output'];
+  /** The 10 busiest API keys, busiest first. */
+  topApiKeys: Array<ApiKeyUsage>;
+  /** The 10 busiest GraphQL operations (by name) and REST routes (by template), busiest first. */
+  topOperations: Array<OperationUsage>;
+  /** The 10 busiest users calling with their own token (API keys act for their creators but count under the key), busiest first. */
+  topUsers: Array<UserUsage>;
+  /** Requests and errors (answers of status 400 or more; for GraphQL, the status its worst error code maps to). */
+  totals: UsageTotals;
+  /** One point per hour or day of the range, oldest first, empty periods included. */
+  trend: Array<UsagePoint>;
+};
+
+/** The query parameters of `GET /api/v1/usage` (REST's range of Query.apiUsage); the last 30 days by day when absent. */
+export type ApiUsageFilter = {
+  /** Start of the range (inclusive). Default: 30 days before `to`. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** HOUR or DAY. Default: DAY. */
+  granularity?: InputMaybe<UsageGranularity>;
+  /** End of the range (exclusive). Default: now. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type Board = {
   __typename?: 'Board';
   id: Scalars['ID']['output'];
@@ -194,6 +242,18 @@ export type MutationTestWebhookArgs = {
   input: TestWebhookInput;
 };
 
+export type OperationUsage = {
+  __typename?: 'OperationUsage';
+  /** REST: `v1`; null for GraphQL. */
+  apiVersion?: Maybe<Scalars['String']['output']>;
+  errors: Scalars['Int']['output'];
+  /** A GraphQL operation name (anonymous for none) or a REST route template such as `GET /boards/{id}`. */
+  operation: Scalars['String']['output'];
+  p95Ms: Scalars['Float']['output'];
+  requests: Scalars['Int']['output'];
+  surface: UsageSurface;
+};
+
 export type Organization = {
   __typename?: 'Organization';
   id: Scalars['ID']['output'];
@@ -211,6 +271,13 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * The organization's API usage from `from` (inclusive) to `to` (exclusive), at most 90 days
+   * (BAD_USER_INPUT otherwise): every GraphQL operation and REST call of its users and API keys,
+   * summed per minute. OWNER and ADMIN only (FORBIDDEN for anyone else). The trend's periods are
+   * UTC hours or days; durations are estimated from fixed buckets (5 ms to 10 s).
+   */
+  apiUsage: ApiUsage;
   /** Null when the integration does not exist or the caller may not see it. */
   integration?: Maybe<Integration>;
   /** The integrations the caller may see (see Integration), oldest first. */
@@ -219,6 +286,13 @@ export type Query = {
   webhook?: Maybe<Webhook>;
   /** The organization's webhooks for OWNER and ADMIN; empty for everyone else. */
   webhooks: WebhookConnection;
+};
+
+
+export type QueryApiUsageArgs = {
+  from: Scalars['DateTime']['input'];
+  granularity?: InputMaybe<UsageGranularity>;
+  to: Scalars['DateTime']['input'];
 };
 
 
@@ -272,9 +346,44 @@ export type TestWebhookInput = {
   id: Scalars['ID']['input'];
 };
 
+export type UsageGranularity =
+  | 'DAY'
+  | 'HOUR';
+
+export type UsagePoint = {
+  __typename?: 'UsagePoint';
+  errors: Scalars['Int']['output'];
+  p50Ms: Scalars['Float']['output'];
+  p95Ms: Scalars['Float']['output'];
+  requests: Scalars['Int']['output'];
+  /** The period's start (UTC). */
+  start: Scalars['DateTime']['output'];
+};
+
+export type UsageSurface =
+  | 'GRAPHQL'
+  | 'REST';
+
+export type UsageTotals = {
+  __typename?: 'UsageTotals';
+  errors: Scalars['Int']['output'];
+  graphqlRequests: Scalars['Int']['output'];
+  requests: Scalars['Int']['output'];
+  restRequests: Scalars['Int']['output'];
+};
+
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
+};
+
+export type UserUsage = {
+  __typename?: 'UserUsage';
+  errors: Scalars['Int']['output'];
+  requests: Scalars['Int']['output'];
+  /** Null once the user is gone. */
+  user?: Maybe<User>;
+  userId: Scalars['ID']['output'];
 };
 
 export type VersionedIntegrationInput = {
@@ -494,14 +603,19 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  Board: ResolverTypeWrapper<EntityRef>;
+  ApiKey: ResolverTypeWrapper<ApiKey>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ApiKeyUsage: ResolverTypeWrapper<ApiKeyUsage>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ApiUsage: ResolverTypeWrapper<Omit<ApiUsage, 'topUsers'> & { topUsers: Array<ResolversTypes['UserUsage']> }>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ApiUsageFilter: ApiUsageFilter;
+  Board: ResolverTypeWrapper<EntityRef>;
   CreateWebhookInput: CreateWebhookInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   CreatedWebhook: ResolverTypeWrapper<Omit<CreatedWebhook, 'webhook'> & { webhook: ResolversTypes['Webhook'] }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteWebhookInput: DeleteWebhookInput;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   DeliveryStatus: DeliveryStatus;
   EnableIntegrationInput: EnableIntegrationInput;
   Integration: ResolverTypeWrapper<IntegrationModel>;
@@ -511,6 +625,7 @@ export type ResolversTypes = ResolversObject<{
   IntegrationType: IntegrationType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  OperationUsage: ResolverTypeWrapper<OperationUsage>;
   Organization: ResolverTypeWrapper<EntityRef>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -519,7 +634,12 @@ export type ResolversTypes = ResolversObject<{
   RotatedWebhookSecret: ResolverTypeWrapper<Omit<RotatedWebhookSecret, 'webhook'> & { webhook: ResolversTypes['Webhook'] }>;
   SetWebhookEnabledInput: SetWebhookEnabledInput;
   TestWebhookInput: TestWebhookInput;
+  UsageGranularity: UsageGranularity;
+  UsagePoint: ResolverTypeWrapper<UsagePoint>;
+  UsageSurface: UsageSurface;
+  UsageTotals: ResolverTypeWrapper<UsageTotals>;
   User: ResolverTypeWrapper<EntityRef>;
+  UserUsage: ResolverTypeWrapper<Omit<UserUsage, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   VersionedIntegrationInput: VersionedIntegrationInput;
   Webhook: ResolverTypeWrapper<WebhookModel>;
   WebhookAttempt: ResolverTypeWrapper<WebhookAttempt>;
@@ -532,14 +652,19 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  Board: EntityRef;
+  ApiKey: ApiKey;
   ID: Scalars['ID']['output'];
+  ApiKeyUsage: ApiKeyUsage;
+  Int: Scalars['Int']['output'];
+  ApiUsage: Omit<ApiUsage, 'topUsers'> & { topUsers: Array<ResolversParentTypes['UserUsage']> };
+  Float: Scalars['Float']['output'];
+  ApiUsageFilter: ApiUsageFilter;
+  Board: EntityRef;
   CreateWebhookInput: CreateWebhookInput;
   String: Scalars['String']['output'];
   CreatedWebhook: Omit<CreatedWebhook, 'webhook'> & { webhook: ResolversParentTypes['Webhook'] };
   DateTime: Scalars['DateTime']['output'];
   DeleteWebhookInput: DeleteWebhookInput;
-  Int: Scalars['Int']['output'];
   EnableIntegrationInput: EnableIntegrationInput;
   Integration: IntegrationModel;
   Boolean: Scalars['Boolean']['output'];
@@ -547,6 +672,7 @@ export type ResolversParentTypes = ResolversObject<{
   IntegrationEdge: Omit<IntegrationEdge, 'node'> & { node: ResolversParentTypes['Integration'] };
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
+  OperationUsage: OperationUsage;
   Organization: EntityRef;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
@@ -555,7 +681,10 @@ export type ResolversParentTypes = ResolversObject<{
   RotatedWebhookSecret: Omit<RotatedWebhookSecret, 'webhook'> & { webhook: ResolversParentTypes['Webhook'] };
   SetWebhookEnabledInput: SetWebhookEnabledInput;
   TestWebhookInput: TestWebhookInput;
+  UsagePoint: UsagePoint;
+  UsageTotals: UsageTotals;
   User: EntityRef;
+  UserUsage: Omit<UserUsage, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   VersionedIntegrationInput: VersionedIntegrationInput;
   Webhook: WebhookModel;
   WebhookAttempt: WebhookAttempt;
@@ -564,6 +693,31 @@ export type ResolversParentTypes = ResolversObject<{
   WebhookDeliveryConnection: Omit<WebhookDeliveryConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['WebhookDeliveryEdge']>, nodes: Array<ResolversParentTypes['WebhookDelivery']> };
   WebhookDeliveryEdge: Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversParentTypes['WebhookDelivery'] };
   WebhookEdge: Omit<WebhookEdge, 'node'> & { node: ResolversParentTypes['Webhook'] };
+}>;
+
+export type ApiKeyResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type ApiKeyUsageResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['ApiKeyUsage'] = ResolversParentTypes['ApiKeyUsage']> = ResolversObject<{
+  apiKey?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  apiKeyId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type ApiUsageResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['ApiUsage'] = ResolversParentTypes['ApiUsage']> = ResolversObject<{
+  errorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  granularity?: Resolver<ResolversTypes['UsageGranularity'], ParentType, ContextType>;
+  p50Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  p95Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  topApiKeys?: Resolver<Array<ResolversTypes['ApiKeyUsage']>, ParentType, ContextType>;
+  topOperations?: Resolver<Array<ResolversTypes['OperationUsage']>, ParentType, ContextType>;
+  topUsers?: Resolver<Array<ResolversTypes['UserUsage']>, ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+  trend?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType>;
 }>;
 
 export type BoardResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Board'] = ResolversParentTypes['Board'], FederationReferenceType extends FederationReferenceTypes['Board'] = FederationReferenceTypes['Board']> = ResolversObject<{
@@ -620,6 +774,15 @@ export type MutationResolvers<ContextType = IntegrationsContext, ParentType exte
   testWebhook?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType, RequireFields<MutationTestWebhookArgs, 'input'>>;
 }>;
 
+export type OperationUsageResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['OperationUsage'] = ResolversParentTypes['OperationUsage']> = ResolversObject<{
+  apiVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  p95Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  surface?: Resolver<ResolversTypes['UsageSurface'], ParentType, ContextType>;
+}>;
+
 export type OrganizationResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Organization']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -634,6 +797,7 @@ export type PageInfoResolvers<ContextType = IntegrationsContext, ParentType exte
 }>;
 
 export type QueryResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  apiUsage?: Resolver<ResolversTypes['ApiUsage'], ParentType, ContextType, RequireFields<QueryApiUsageArgs, 'from' | 'granularity' | 'to'>>;
   integration?: Resolver<Maybe<ResolversTypes['Integration']>, ParentType, ContextType, RequireFields<QueryIntegrationArgs, 'id'>>;
   integrations?: Resolver<ResolversTypes['IntegrationConnection'], ParentType, ContextType, Partial<QueryIntegrationsArgs>>;
   webhook?: Resolver<Maybe<ResolversTypes['Webhook']>, ParentType, ContextType, RequireFields<QueryWebhookArgs, 'id'>>;
@@ -646,8 +810,30 @@ export type RotatedWebhookSecretResolvers<ContextType = IntegrationsContext, Par
   webhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType>;
 }>;
 
+export type UsagePointResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['UsagePoint'] = ResolversParentTypes['UsagePoint']> = ResolversObject<{
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  p50Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  p95Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type UsageTotalsResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['UsageTotals'] = ResolversParentTypes['UsageTotals']> = ResolversObject<{
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  graphqlRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  restRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type UserUsageResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['UserUsage'] = ResolversParentTypes['UserUsage']> = ResolversObject<{
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type WebhookResolvers<ContextType = IntegrationsContext, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook'], FederationReferenceType extends FederationReferenceTypes['Webhook'] = FederationReferenceTypes['Webhook']> = ResolversObject<{
@@ -713,6 +899,9 @@ export type WebhookEdgeResolvers<ContextType = IntegrationsContext, ParentType e
 }>;
 
 export type Resolvers<ContextType = IntegrationsContext> = ResolversObject<{
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ApiKeyUsage?: ApiKeyUsageResolvers<ContextType>;
+  ApiUsage?: ApiUsageResolvers<ContextType>;
   Board?: BoardResolvers<ContextType>;
   CreatedWebhook?: CreatedWebhookResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -721,11 +910,15 @@ export type Resolvers<ContextType = IntegrationsContext> = ResolversObject<{
   IntegrationEdge?: IntegrationEdgeResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  OperationUsage?: OperationUsageResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RotatedWebhookSecret?: RotatedWebhookSecretResolvers<ContextType>;
+  UsagePoint?: UsagePointResolvers<ContextType>;
+  UsageTotals?: UsageTotalsResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  UserUsage?: UserUsageResolvers<ContextType>;
   Webhook?: WebhookResolvers<ContextType>;
   WebhookAttempt?: WebhookAttemptResolvers<ContextType>;
   WebhookConnection?: WebhookConnectionResolvers<ContextType>;
