@@ -53,9 +53,9 @@ describe("Kafka cluster of three (own nodes): the node that is the active contro
     const hot = await itemLedBy(victim);
     const hotPartition = await rig.partitionOf(hot);
     const cold = rig.boardItemIds.filter((id) => id !== hot).slice(0, 2);
-    const ws = [...rig.writers("hot", [hot], 10), ...rig.writers("cold", cold, 150)];
+    const ws = [...rig.writers("hot", [hot], 30), ...rig.writers("cold", cold, 150)];
     for (const w of ws) await w.sends(5);
-    // The hot item's partition becomes the busiest (it is renamed about ten times as often).
+    // The hot item's partition becomes the busiest (it is renamed about five times as often).
     let busiest = await rig.busiestPartition();
     await waitFor(
       "the hot item's partition to be the busiest",
