@@ -6,6 +6,11 @@ import { TOPICS } from "./contracts/envelope.ts";
 /** Every topic domain events travel on (the contracts' list), and the one refused events go to. */
 export const DOMAIN_TOPICS = TOPICS;
 export const DEAD_LETTER_TOPIC = "dead-letter-events";
+/**
+ * The gateways' API usage batches (events/usage.ts): not domain events (no envelope, contract or
+ * dead letters), so not in DOMAIN_TOPICS; the gateway's sink and the usage consumer create it.
+ */
+export const API_USAGE_TOPIC = "api-usage";
 
 /**
  * Topic names under a namespace: `prefix` keeps pipelines that share a broker apart (test files

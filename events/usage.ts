@@ -9,7 +9,7 @@ import addFormatsModule from "ajv-formats";
 import { enumOf, object, uuid, type Schema } from "./contracts/schema-kit.ts";
 
 /** The topic usage batches go to (topicsOf(prefix).of(API_USAGE_TOPIC) on a namespaced broker). */
-export const API_USAGE_TOPIC = "api-usage";
+export { API_USAGE_TOPIC } from "./kafka.ts";
 
 /**
  * Upper bounds (ms) of the duration buckets every rollup keeps; a last bucket holds the rest. Fixed

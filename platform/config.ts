@@ -188,6 +188,7 @@ export const VARIABLES = {
   PUBLIC_URL: httpUrl,
   GATEWAY_URL: httpUrl,
   INTEGRATIONS_RUNTIME_URL: httpUrl,
+  USAGE_RETENTION: duration,
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -525,6 +526,8 @@ export interface ServeGatewayConfig extends ServeCommon {
   readonly development: boolean;
   /** Where Slack's and Teams' inbound requests are handed (the integrations runtime); absent: they 404. */
   readonly integrationsRuntimeUrl: string | undefined;
+  /** Where API usage batches go (the `api-usage` topic); absent: no usage is recorded. */
+  readonly usageBrokers: string[] | undefined;
 }
 export interface ServeSubgraphConfig extends ServeCommon {
   readonly part: SubgraphName;
@@ -565,6 +568,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
         SUPERGRAPH_PATH: VARIABLES.SUPERGRAPH_PATH({ default: fileURLToPath(new URL("../supergraph.graphql", import.meta.url)) }),
         JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional),
         INTEGRATIONS_RUNTIME_URL: VARIABLES.INTEGRATIONS_RUNTIME_URL(optional),
+        KAFKA_BROKERS: VARIABLES.KAFKA_BROKERS(optional),
         // JWT_SECRET is required in production only when no JWKS URL is set.
         ...LOCAL_JWT,
         JWT_SECRET: VARIABLES.JWT_SECRET({
@@ -584,10 +588,16 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
       jwt,
       development: env.NODE_ENV !== "production",
       integrationsRuntimeUrl: env.INTEGRATIONS_RUNTIME_URL,
+      usageBrokers: env.KAFKA_BROKERS,
     };
   }
   const env = read(
-    { ...SERVE, ...REDIS, REDIS_URL: VARIABLES.REDIS_URL(optional), DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")) },
+    {
+      ...SERVE,
+      ...REDIS,
+      REDIS_URL: VARIABLES.REDIS_URL(optional),
+      DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")),
+    },
     options,
   );
   return { ...serveCommonOf(env), part, databaseUrl: env.DATABASE_URL, redis: redisOf(env.REDIS_URL, env) };
@@ -623,6 +633,12 @@ export interface WebhookConfig {
   readonly disableAfterFailures: number;
   /** …once it has been failing for at least this long (ms). */
   readonly disableAfterMs: number;
+}
+
+/** API usage analytics: how long the per-minute rollups are kept (the integrations runtime and `npm start` delete older ones). */
+export function usageConfig(options?: ReadOptions): { readonly retentionMs: number } {
+  const env = read({ USAGE_RETENTION: VARIABLES.USAGE_RETENTION({ default: 90 * 86_400_000 }) }, options);
+  return { retentionMs: env.USAGE_RETENTION };
 }
 
 /**

@@ -4,12 +4,13 @@
 // DATABASE_URL, KAFKA_BROKERS and WEBHOOK_SECRET_KEYS). Configured by environment
 // (platform/config.ts serveConfig): DATABASE_URL, INTERNAL_SIGNING_SECRET, PORT, HOST,
 // {USERS,PROJECTS,ITEMS,INTEGRATIONS}_URL, and for the gateway JWT_SECRET / JWT_ISSUER /
-// JWT_AUDIENCE / JWT_JWKS_URL, SUPERGRAPH_PATH and REDIS_URL (rate limits, APQ and live
-// subscriptions; without it the gateway serves no subscriptions). SIGTERM/SIGINT drain the part
+// JWT_AUDIENCE / JWT_JWKS_URL, SUPERGRAPH_PATH, REDIS_URL (rate limits, APQ and live
+// subscriptions; without it the gateway serves no subscriptions) and KAFKA_BROKERS (API usage
+// batches to the api-usage topic, summed by the integrations runtime; none recorded without it). SIGTERM/SIGINT drain the part
 // and exit 0 (platform/lifecycle.ts).
 import { createRedisClient } from "../platform/redis.ts";
 import { Registry } from "prom-client";
-import { chatConfig, integrationsRuntimeConfig, serveConfig, webhookConfig, type ServePart } from "../platform/config.ts";
+import { chatConfig, integrationsRuntimeConfig, serveConfig, usageConfig, webhookConfig, type ServePart } from "../platform/config.ts";
 import { createPrisma } from "../platform/db.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { createLogger } from "../platform/logger.ts";
@@ -23,6 +24,10 @@ import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/inde
 import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
 import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
 import { startPipeline } from "../events/pipeline.ts";
+import { createKafka } from "../events/kafka.ts";
+import { kafkaUsageSink } from "../gateway/src/usage/kafka-sink.ts";
+import { startUsageConsumer } from "../subgraphs/integrations/runtime/usage/consumer.ts";
+import { createUsageRollupWriter, startUsageRetention } from "../subgraphs/integrations/runtime/usage/rollups.ts";
 import { serveHealth } from "../events/health.ts";
 import { redisNonceStore } from "../platform/redis-nonces.ts";
 import { tracingFromEnvironment } from "../platform/tracing.ts";
@@ -102,6 +107,14 @@ if (part === "integrations-runtime") {
   });
   const consumer = pipeline;
   lifecycle.add("consumer", () => consumer.close());
+  // API usage: the gateways' batches summed into the rollups this process's database owns, in a group of its own.
+  const usageWriter = createUsageRollupWriter({ prisma, retentionMs: usageConfig().retentionMs });
+  const stopRetention = startUsageRetention(usageWriter, logger);
+  const usage = await startUsageConsumer({ kafka: pipeline.kafka ?? createKafka("sunday-integrations", config.kafkaBrokers), writer: usageWriter, logger });
+  lifecycle.add("usage consumer", async () => {
+    stopRetention();
+    await usage.dispose();
+  });
   void consumer.failed.then((error) => lifecycle.fail(error, "the integrations consumer gave up; exiting for the supervisor to restart it"));
   lifecycle.add("probes", () => {
     probes.close();
@@ -114,6 +127,9 @@ if (part === "integrations-runtime") {
   if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const redis = config.redis ? createRedisClient(config.redis) : undefined;
   if (redis) lifecycle.add("redis", () => redis.disconnect());
+  // API usage batches go to the api-usage topic when KAFKA_BROKERS is set (closed after the gateway's last flush).
+  const usage = config.usageBrokers ? kafkaUsageSink({ kafka: createKafka("sunday-gateway", config.usageBrokers), logger: createLogger("usage") }) : undefined;
+  if (usage) lifecycle.add("usage producer", () => usage.dispose());
   const gateway = await startGateway({
     supergraph: { path: config.supergraphPath },
     redis,
@@ -126,6 +142,7 @@ if (part === "integrations-runtime") {
     host: config.host,
     development: config.development,
     integrationsRuntimeUrl: config.integrationsRuntimeUrl,
+    usage: usage ? { sink: usage.sink } : undefined,
   });
   lifecycle.add("gateway", () => gateway.dispose());
 } else {

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRedisClient } from "../platform/redis.ts";
 import { Registry } from "prom-client";
-import { chatConfig, startConfig, webhookConfig } from "../platform/config.ts";
+import { chatConfig, startConfig, usageConfig, webhookConfig } from "../platform/config.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { migrate } from "../prisma/tools/migrate.ts";
 import { hasDemoSeed, seedDemo } from "../prisma/seed.ts";
@@ -24,6 +24,7 @@ import { serveInbound } from "../subgraphs/integrations/runtime/chat/inbound.ts"
 import { generateKey } from "../subgraphs/integrations/runtime/webhooks/secret-box.ts";
 import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
 import { tracingFromEnvironment } from "../platform/tracing.ts";
+import { createUsageRollupWriter, startUsageRetention } from "../subgraphs/integrations/runtime/usage/rollups.ts";
 
 /** The development key ring of `npm start` when WEBHOOK_SECRET_KEYS is unset: made once, kept with the embedded data. */
 function developmentKeyRing(): string {
@@ -113,6 +114,9 @@ const live = await startLiveEvents({
   logger: createLogger("events"),
 });
 lifecycle.add("event pipeline", () => live.dispose());
+// API usage: in one process the gateway's flushes go straight to the rollup writer (no topic), Kafka or not.
+const usageWriter = createUsageRollupWriter({ prisma: runtimePrisma, retentionMs: usageConfig().retentionMs });
+lifecycle.add("usage retention", startUsageRetention(usageWriter, createLogger("usage")));
 const stack = await startStack({
   databaseUrl,
   signingSecret,
@@ -129,6 +133,7 @@ const stack = await startStack({
   integrationsRuntimeUrl: inbound.url,
   ports: config.ports,
   onMutation: () => live.wake(),
+  usage: { sink: async (batch) => void (await usageWriter.write(batch)) },
 });
 gatewayUrl = stack.gateway.url;
 // Closed first: the gateway drains its requests in flight before the pipeline and database go.
