@@ -14,6 +14,7 @@
 //        BENCH_OURS_EXEC_ARGV (none: Node flags for our gateways only, as our production start paths set them)
 //        BENCH_JSON=<file> BENCH_ADMIN_DATABASE_URL (TEST_DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres)
 //        BENCH_COMPRESSION (none: br or gzip adds `ours-compressed`, ours asked with that Accept-Encoding)
+//        BENCH_USAGE (none: 1 adds `ours-usage`, ours recording API usage)
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
@@ -77,7 +78,7 @@ const GATEWAY_EXEC_ARGV = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? "").split(/\s+
  * (`npm start`, docker-compose), to measure ours as deployed next to the others' defaults.
  */
 const OURS_EXEC_ARGV = (process.env.BENCH_OURS_EXEC_ARGV ?? "").split(/\s+/).filter(Boolean);
-const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base" || key === "ours-compressed" || key.startsWith("ours-traced");
+const isOurs = (key: string) => key === "ours" || key === "ours-dedup" || key === "base" || key === "ours-compressed" || key.startsWith("ours-traced") || key === "ours-usage";
 const ROUNDS = Math.max(1, Math.floor(numberEnv("BENCH_ROUNDS", 1)));
 /**
  * BENCH_COMPRESSION=br|gzip (1 = br): adds a gateway `ours-compressed`, our gateway as is, loaded
@@ -157,6 +158,18 @@ function baseGateway(config: Record<string, unknown>): GatewaySpec[] {
   if (!ref) return [];
   const { sha, dir } = extractRef(ref);
   return [{ key: "base", label: `(a₀) ours at ${ref} (${sha})`, script: "ours.ts", config, env: { BENCH_SOURCE_ROOT: dir } }];
+}
+
+/**
+ * BENCH_USAGE=1: adds `ours-usage`, our gateway recording API usage (a record per operation into its
+ * buffer, flushed each second or 500 records to a sink that JSON-encodes and gzips each batch, the
+ * work the Kafka sink's producer does, and drops it): next to `ours` (no usage recorded) it measures
+ * what usage analytics costs per request.
+ */
+const USAGE = process.env.BENCH_USAGE === "1";
+function usageGateway(config: Record<string, unknown>): GatewaySpec[] {
+  if (!USAGE) return [];
+  return [{ key: "ours-usage", label: "(a⁗′) ours, API usage recorded (batches JSON + gzip, dropped)", script: "ours.ts", config: { ...config, usage: true } }];
 }
 
 /** `ours-compressed` (with BENCH_COMPRESSION): the same gateway as `ours`, asked for compressed answers. */
@@ -597,6 +610,7 @@ async function inMemorySetup(): Promise<Setup> {
       { key: "ours", label: "(a) ours: startGateway", script: "ours.ts", config: { supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT } },
       ...compressedGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       ...(await tracedGateways({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT })),
+      ...usageGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       ...baseGateway({ supergraphPath, subgraphUrls, signingSecret: SIGNING_SECRET, jwt: JWT }),
       {
         key: "ours-dedup",

@@ -9,6 +9,7 @@
 // over the product's 50,000, since unsized lists count as full pages) is raised; depth, alias and
 // token limits stay at their defaults.
 import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import type { JwtSettings } from "../../../gateway/src/auth/jwt.ts";
 import { sourceImport } from "../root.ts";
 import { childConfig, reportFailure, reportReady, serveControl } from "./ipc.ts";
@@ -22,6 +23,8 @@ export interface OursConfig {
   deduplicateQueries?: boolean;
   /** OpenTelemetry on (the `ours-traced*` gateways): OTLP/HTTP to `endpoint`, `ratio` of traces sampled. */
   tracing?: { endpoint: string; ratio: number };
+  /** API usage recorded (the `ours-usage` gateway): each batch JSON-encoded and gzipped as the Kafka sink's producer would, then dropped. */
+  usage?: boolean;
 }
 
 interface RunningGateway {
@@ -52,6 +55,7 @@ try {
     jwt: config.jwt,
     ...(config.deduplicateQueries ? { federation: { deduplicateQueries: true } } : {}),
     ...(operationLimits ? { operationLimits } : {}),
+    ...(config.usage ? { usage: { sink: async (batch: unknown) => void gzipSync(JSON.stringify(batch)) } } : {}),
     port: 0,
     host: "127.0.0.1",
   };
