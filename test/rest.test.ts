@@ -121,6 +121,12 @@ describe("REST v1", () => {
       assert.ok((admins.body as Page).data.some((user) => user.id === acme().userIdsByRole.ADMIN));
     });
 
+    it("reads the organization's API usage (this harness records none: an empty report)", async () => {
+      const usage = await rest.call("GET", "/api/v1/usage?granularity=DAY", { token: owner });
+      assert.equal(usage.status, 200);
+      assert.equal((usage.body as { totals: { requests: number } }).totals.requests, 0);
+    });
+
     it("registers, lists, reads and deletes webhooks", async () => {
       const created = await rest.call("POST", "/api/v1/webhooks", { token: owner, json: { url: "https://partner.example/hooks", events: ["project.item.created"], boardId: board().id } });
       assert.equal(created.status, 201);
