@@ -288,6 +288,13 @@ describe("API usage analytics", () => {
 });
 
 describe("the gateway's usage recorder", () => {
+  it("does not hold shutdown on a sink that never answers", async () => {
+    const recorder = createUsageRecorder({ registry: new Registry(), logger: silent, disposeTimeoutMs: 50, sink: () => new Promise<void>(() => undefined) });
+    recorder.record(recordOf(randomUUID(), Date.now()));
+    // Resolves (after disposeTimeoutMs) although the sink's promise never settles.
+    await recorder.dispose();
+  });
+
   it("drops and counts records when its buffer is full instead of waiting for a stalled sink", async () => {
     const registry = new Registry();
     let release: () => void = () => undefined;

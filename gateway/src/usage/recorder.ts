@@ -21,6 +21,8 @@ export interface UsageRecorderOptions {
   readonly batchSize?: number;
   /** The longest a record waits for a flush. @default 1_000 */
   readonly flushIntervalMs?: number;
+  /** How long dispose() waits for the last flush: a sink that hangs (Kafka away) must not hold shutdown past its grace. @default 2_000 */
+  readonly disposeTimeoutMs?: number;
 }
 
 export interface UsageRecorder {
@@ -28,7 +30,7 @@ export interface UsageRecorder {
   record(record: UsageRecord): void;
   /** Hands everything buffered to the sink and resolves once the sink has taken it (tests, shutdown). */
   flush(): Promise<void>;
-  /** Stops the timer and flushes what is left. */
+  /** Stops the timer and flushes what is left, waiting at most `disposeTimeoutMs` for it. */
   dispose(): Promise<void>;
 }
 
@@ -88,7 +90,13 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     flush,
     async dispose() {
       clearInterval(timer);
-      await flush();
+      let timeout: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<"timeout">((resolve) => {
+        timeout = setTimeout(() => resolve("timeout"), options.disposeTimeoutMs ?? 2_000);
+      });
+      const outcome = await Promise.race([flush(), gaveUp]);
+      clearTimeout(timeout);
+      if (outcome === "timeout") options.logger.warn({ records: buffer.length + sending }, "usage sink did not take the last records before shutdown; dropped");
     },
   };
 }
