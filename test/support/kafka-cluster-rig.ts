@@ -29,8 +29,12 @@ const silent = pino({ level: "silent" });
 export const TOPICS: readonly string[] = [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC];
 /** The design's topics on a cluster of three. */
 const CLUSTER_TOPICS = { partitions: 12, replicationFactor: 3, minInsyncReplicas: 2, retentionMs: 7 * 86_400_000 };
-/** A failover step is awaited this long at most (a broker is fenced after 4 s here, see infra/kafka/cluster.sh). */
-const FAILOVER_TIMEOUT_MS = 45_000;
+/**
+ * A failover step is awaited this long at most. A broker is fenced after 4 s here (infra/kafka/cluster.sh),
+ * but kafkajs consumers then crash and restart with backoff (their own 5 retries, up to 30 s apart):
+ * 15-30 s until the first event on an idle machine, past 45 s on two cores shared with other suites.
+ */
+const FAILOVER_TIMEOUT_MS = 120_000;
 
 export interface PartitionState {
   readonly topic: string;
@@ -95,7 +99,13 @@ export interface ClusterRig {
   stopWriters(): Promise<void>;
   liveAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T>;
   /** The partition with the most messages so far, across the pipeline's topics, and its leader. */
-  busiestPartition(): Promise<PartitionState & { readonly high: number }>;
+  /** Every partition's end offset now (`<topic>/<partition>`), a baseline for busiestPartition. */
+  partitionEnds(): Promise<ReadonlyMap<string, number>>;
+  /**
+   * The partition with the most messages (since `baseline` when given: the busiest right now, not
+   * over the topics' whole history, which the warm-up and the seed's events weigh on).
+   */
+  busiestPartition(baseline?: ReadonlyMap<string, number>): Promise<PartitionState & { readonly high: number }>;
   /** The item-events partition `itemId`'s events go to (kafkajs' default partitioner, as the relay's producer). */
   partitionOf(itemId: string): Promise<PartitionState>;
   /** Waits until no partition is led by `killed` and events written after the kill reach subscribers and receiver. */
@@ -350,9 +360,9 @@ export async function startClusterRig(name: string, options: { readonly itemsPer
     for (const w of running.splice(0)) await w.stop();
   };
 
-  async function busiestPartition(): Promise<PartitionState & { readonly high: number }> {
+  async function partitionEnds(): Promise<Map<string, number>> {
     const client = need(admin, "admin");
-    const offsets: { topic: string; partition: number; high: number }[] = [];
+    const found = new Map<string, number>();
     for (const topic of TOPICS) {
       // kafkajs' fetchTopicOffsets fails now and then on a cluster (a TypeError inside it while its
       // metadata is incomplete): asked again until it answers.
@@ -361,8 +371,17 @@ export async function startClusterRig(name: string, options: { readonly itemsPer
         ends = await client.fetchTopicOffsets(topic).catch(() => []);
         return ends.length > 0;
       });
-      offsets.push(...ends.map((p) => ({ topic, partition: p.partition, high: Number(p.high) })));
+      for (const p of ends) found.set(`${topic}/${p.partition}`, Number(p.high));
     }
+    return found;
+  }
+
+  async function busiestPartition(baseline?: ReadonlyMap<string, number>): Promise<PartitionState & { readonly high: number }> {
+    const client = need(admin, "admin");
+    const offsets = [...(await partitionEnds())].map(([key, high]) => {
+      const [topic = "", partition = "0"] = key.split("/");
+      return { topic, partition: Number(partition), high: high - (baseline?.get(key) ?? 0) };
+    });
     const busiest = offsets.sort((a, b) => b.high - a.high)[0];
     assert.ok(busiest && busiest.high > 0, "messages on the topics");
     const state = (await partitions(client, [busiest.topic])).find((p) => p.partition === busiest.partition);
@@ -480,6 +499,7 @@ export async function startClusterRig(name: string, options: { readonly itemsPer
     stopWriters,
     liveAdmin,
     busiestPartition,
+    partitionEnds,
     partitionOf,
     failover,
     inSync,
