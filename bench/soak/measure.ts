@@ -67,7 +67,8 @@ export class RssSampler {
 export interface CpuSnapshot {
   readonly at: number;
   readonly byName: Record<string, number>;
-  readonly postgres: number;
+  /** CPU ms by backend pid: a backend's share counts from its own start (a pool opens and closes them). */
+  readonly postgres: Record<number, number>;
   readonly machine: number;
 }
 
@@ -78,7 +79,9 @@ export function cpuSnapshot(watched: readonly Watched[], database: string): CpuS
     if (pid !== null) byName[part.name] = cpuOf([pid]);
   }
   byName.soak = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
-  return { at: performance.now(), byName, postgres: cpuOf(databaseBackends(database)), machine: machineBusyMs() };
+  const postgres: Record<number, number> = {};
+  for (const pid of databaseBackends(database)) postgres[pid] = cpuOf([pid]);
+  return { at: performance.now(), byName, postgres, machine: machineBusyMs() };
 }
 
 /** Cores used between two snapshots, by process name, plus "postgres", "machine" and "other" (the machine minus all of ours). */
@@ -91,8 +94,11 @@ export function coresBetween(before: CpuSnapshot, after: CpuSnapshot): Record<st
     cores[name] = used / ms;
     ours += used;
   }
-  cores.postgres = Math.max(0, after.postgres - before.postgres) / ms;
-  ours += Math.max(0, after.postgres - before.postgres);
+  // Backends that ended within the window take their share with them (into "other").
+  let postgres = 0;
+  for (const [pid, value] of Object.entries(after.postgres)) postgres += value - (before.postgres[Number(pid)] ?? 0);
+  cores.postgres = postgres / ms;
+  ours += postgres;
   cores.machine = (after.machine - before.machine) / ms;
   cores.other = Math.max(0, after.machine - before.machine - ours) / ms;
   return cores;
