@@ -37,7 +37,7 @@ import {
   type Environment,
   type ReadOptions,
 } from "../platform/config.ts";
-import { DEAD_LETTER_TOPIC, DOMAIN_TOPICS } from "../events/kafka.ts";
+import { API_USAGE_TOPIC, DEAD_LETTER_TOPIC, DOMAIN_TOPICS } from "../events/kafka.ts";
 import { serveHealth } from "../events/health.ts";
 import { buildKustomization, K8S_DIR, type Manifest } from "./support/kustomize.ts";
 import { allowed, egressAllows, ingressAllows, outsidePorts, resolvePort, selects, workloadsOf, type Container, type NetworkPolicySpec, type Workload } from "./support/k8s.ts";
@@ -60,7 +60,13 @@ interface Process {
   /** The probe paths it serves. */
   readonly probes?: readonly string[];
   /** Kafka consumer group and topic access (its KafkaUser must allow exactly this much at least). */
-  readonly kafka?: { readonly read: boolean; readonly write: readonly string[]; readonly group?: string };
+  readonly kafka?: {
+    readonly read: boolean;
+    readonly write: readonly string[];
+    readonly group?: string;
+    /** The topics it asks the cluster about. @default every domain topic and the dead letters (events/kafka.ts ensureTopics) */
+    readonly describes?: readonly string[];
+  };
 }
 
 const portOf = (config: unknown) => (config as { port: number }).port;
@@ -73,9 +79,11 @@ const subgraph = (part: "users" | "projects" | "items" | "integrations"): Proces
 const PROCESSES: Readonly<Record<string, Process>> = {
   "scripts/serve.ts gateway": {
     name: "gateway",
-    reads: [(o) => serveConfig("gateway", o), corsConfig, loggingConfig],
+    reads: [(o) => serveConfig("gateway", o), corsConfig, loggingConfig, kafkaConfig],
     port: portOf,
     probes: ["/healthz", "/readyz"],
+    // gateway/src/usage/kafka-sink.ts: API usage batches only; it asks for that one topic.
+    kafka: { read: false, write: [API_USAGE_TOPIC], describes: [API_USAGE_TOPIC] },
   },
   "scripts/serve.ts users": subgraph("users"),
   "scripts/serve.ts projects": subgraph("projects"),
@@ -554,7 +562,7 @@ for (const overlay of OVERLAYS) {
 
       const topics = ofKind<{ topicName?: string; partitions: number; replicas: number; config: Record<string, unknown> }>(env, "KafkaTopic");
       const topicNames = topics.map((topic) => topic.spec.topicName ?? topic.metadata.name).sort();
-      assert.deepEqual(topicNames, [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC].sort(), "a KafkaTopic for each topic of events/contracts and the dead letters");
+      assert.deepEqual(topicNames, [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC, API_USAGE_TOPIC].sort(), "a KafkaTopic for each topic of events/contracts, the dead letters and API usage");
       for (const topic of topics) {
         assert.equal(topic.spec.partitions, 12, `${named(topic)}: partitions`);
         assert.equal(topic.spec.replicas, replication.replicas, `${named(topic)}: replicas`);
@@ -598,8 +606,8 @@ for (const overlay of OVERLAYS) {
             { name: user.metadata.name, key: "password" },
             `${where}: KAFKA_SASL_PASSWORD must come from the Secret the User Operator writes`,
           );
-          // Every part lists every topic at start (events/kafka.ts ensureTopics).
-          for (const topic of [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC]) assert.ok(allows(user, "topic", topic, "Describe"), `${named(user)}: Describe on ${topic}`);
+          // Every pipeline part lists every topic at start (events/kafka.ts ensureTopics).
+          for (const topic of part.kafka.describes ?? [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC]) assert.ok(allows(user, "topic", topic, "Describe"), `${named(user)}: Describe on ${topic}`);
           if (part.kafka.read) for (const topic of DOMAIN_TOPICS) assert.ok(allows(user, "topic", topic, "Read"), `${named(user)}: Read on ${topic}`);
           for (const topic of part.kafka.write) assert.ok(allows(user, "topic", topic, "Write"), `${named(user)}: Write on ${topic}`);
           if (part.kafka.group) assert.ok(allows(user, "group", part.kafka.group, "Read"), `${named(user)}: Read on group ${part.kafka.group}`);
@@ -663,8 +671,11 @@ describe("the probe paths in the manifests are served by the processes", () => {
     const container = workload.spec.containers[0] as Container;
     const port = await freePort();
     const services = testConfig();
+    // The machine's services in place of the cluster's: PostgreSQL, Redis, and the plaintext test broker.
+    const manifest = Object.fromEntries(Object.entries(environmentOf(container)).filter(([name]) => !/^KAFKA_(SSL|SASL)/.test(name)));
     const environment: Record<string, string> = {
-      ...environmentOf(container),
+      ...manifest,
+      ...(manifest.KAFKA_BROKERS ? { KAFKA_BROKERS: services.kafkaBrokers.join(",") } : {}),
       DATABASE_URL: services.adminDatabaseUrl,
       REDIS_URL: services.redisUrl,
       PORT: String(port),
