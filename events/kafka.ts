@@ -106,6 +106,17 @@ export function topicSettings(): KafkaTopicSettings {
  * Creates the topics that are missing with `settings` (partitions: order is per key = aggregate
  * id, so more partitions spread aggregates, never split one). Topics that exist are left as they are.
  */
+/** ensureTopics over a short-lived admin client of `kafka` (start-up of a producer or consumer). */
+export async function ensureTopicsOf(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function ensureTopics(
   admin: Admin,
   topics: readonly string[] = [...DOMAIN_TOPICS, DEAD_LETTER_TOPIC],

@@ -11,7 +11,7 @@ import { createStreamAppender, type StreamAppender } from "./bridge/redis-append
 import { parseEventMessage, validateEvent } from "./contracts/registry.ts";
 import type { Health } from "./health.ts";
 import { type InProcessPublisher, inProcessPublisher } from "./in-process.ts";
-import { createIdempotentProducer, createKafka, ensureTopics, kafkaBrokers, topicsOf } from "./kafka.ts";
+import { createIdempotentProducer, createKafka, ensureTopicsOf, kafkaBrokers, topicsOf } from "./kafka.ts";
 import { createPipelineMetrics } from "./metrics.ts";
 import { kafkaPublisher, type EventPublisher } from "./publisher.ts";
 import { startOutboxRelay, type EnvelopeCheck, type OutboxRelay, type OutboxRelayOptions } from "./relay/outbox-relay.ts";
@@ -124,13 +124,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     transport === "kafka" ? (options.kafka ?? createKafka(options.clientId ?? "sunday-events", options.brokers ? [...options.brokers] : kafkaBrokers())) : null;
   if (kafka && (options.ensureTopics ?? true)) {
     const topics = topicsOf(topicPrefix);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, [...topics.domain, topics.deadLetter]);
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopicsOf(kafka, [...topics.domain, topics.deadLetter]);
   }
 
   const metrics = options.metrics ? createPipelineMetrics(options.metrics, { relay: parts.has("relay") }) : null;

@@ -4,7 +4,7 @@
  * starts and serves while Kafka is away, its usage buffer filling and then dropping (counted).
  */
 import type { Kafka } from "kafkajs";
-import { createIdempotentProducer, ensureTopics, topicsOf } from "../../../events/kafka.ts";
+import { createIdempotentProducer, ensureTopicsOf, topicsOf } from "../../../events/kafka.ts";
 import { API_USAGE_TOPIC, type UsageSink } from "../../../events/usage.ts";
 import type { Logger } from "../../../platform/logger.ts";
 
@@ -17,13 +17,7 @@ export function kafkaUsageSink(options: { kafka: Kafka; logger: Logger; topicPre
   const topic = topicsOf(options.topicPrefix).of(API_USAGE_TOPIC);
   const producer = createIdempotentProducer(options.kafka);
   const connected = (async () => {
-    const admin = options.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, [topic]);
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopicsOf(options.kafka, [topic]);
     await producer.connect();
   })();
   connected.catch((error: unknown) => options.logger.error({ err: error, topic }, "usage producer could not start; usage records are dropped"));

@@ -7,7 +7,7 @@
  * and skipped: usage is statistics, not a contract worth a dead-letter topic.
  */
 import type { Consumer, Kafka } from "kafkajs";
-import { ensureTopics, topicsOf } from "../../../../events/kafka.ts";
+import { ensureTopicsOf, topicsOf } from "../../../../events/kafka.ts";
 import { API_USAGE_TOPIC, parseUsageBatch } from "../../../../events/usage.ts";
 import type { Logger } from "../../../../platform/logger.ts";
 import type { UsageRollupWriter } from "./rollups.ts";
@@ -32,13 +32,7 @@ export interface UsageConsumer {
 
 export async function startUsageConsumer(options: UsageConsumerOptions): Promise<UsageConsumer> {
   const topic = topicsOf(options.topicPrefix).of(API_USAGE_TOPIC);
-  const admin = options.kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, [topic]);
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopicsOf(options.kafka, [topic]);
   const consumer: Consumer = options.kafka.consumer({ groupId: options.groupId ?? "sunday-api-usage" });
   const ready = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.connect();
