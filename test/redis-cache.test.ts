@@ -42,7 +42,7 @@ describe("the APQ cache in Redis", () => {
   it("expires entries after ttl seconds and keeps entries without ttl", async () => {
     const cache = createRedisKeyValueCache(redis, prefix);
     const setAt = performance.now();
-    await cache.set("short", "q", { ttl: 0.1 });
+    await cache.set("short", "q", { ttl: 0.5 });
     await cache.set("day", "q", { ttl: 86_400 });
     await cache.set("forever", "q");
     await cache.set("forever-null", "q", { ttl: null });
@@ -50,12 +50,14 @@ describe("the APQ cache in Redis", () => {
     assert.ok(dayTtl > 86_390_000 && dayTtl <= 86_400_000, String(dayTtl));
     assert.equal(await redis.pttl(`${prefix}forever`), -1);
     assert.equal(await redis.pttl(`${prefix}forever-null`), -1);
-    assert.equal(await cache.get("short"), "q");
+    // Still there while its ttl runs (asked only while well inside it: a busy machine may be slower).
+    const early = await cache.get("short");
+    if (performance.now() - setAt < 400) assert.equal(early, "q");
     // Expiry is Redis's own clock: ask again until the entry is gone, within a deadline.
     let short: string | undefined = "q";
-    while (short !== undefined && performance.now() - setAt < 2_000) short = await cache.get("short");
+    while (short !== undefined && performance.now() - setAt < 5_000) short = await cache.get("short");
     assert.equal(short, undefined);
-    assert.ok(performance.now() - setAt >= 95, "not before its ttl (100 ms)");
+    assert.ok(performance.now() - setAt >= 495, "not before its ttl (500 ms)");
   });
 
   it("deletes, answering whether there was an entry", async () => {
