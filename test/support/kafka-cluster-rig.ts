@@ -98,7 +98,6 @@ export interface ClusterRig {
   /** Stops every writer started (a failed scenario's would go on). */
   stopWriters(): Promise<void>;
   liveAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T>;
-  /** The partition with the most messages so far, across the pipeline's topics, and its leader. */
   /** Every partition's end offset now (`<topic>/<partition>`), a baseline for busiestPartition. */
   partitionEnds(): Promise<ReadonlyMap<string, number>>;
   /**
@@ -288,7 +287,9 @@ export async function startClusterRig(name: string, options: { readonly itemsPer
           const entries = await redis.xrange(key, "-", "+");
           if (entries.some(([, fields]) => fields.some((field) => field.includes(row.id)))) holders.push(key.slice(prefix.length));
         }
-        return `${name} (event ${row.id}): published ${row.publishedAt?.toISOString() ?? "no"}, in streams [${holders.join(", ")}]`;
+        // The receiver is fed by another consumer group: an event it got is in Kafka, whatever the bridge did.
+        const webhooks = receiver.requests.filter((request) => request.body.includes(row.id)).length;
+        return `${name} (event ${row.id}): published ${row.publishedAt?.toISOString() ?? "no"}, in streams [${holders.join(", ")}], webhooks received ${webhooks}`;
       }),
     );
     return `${who.label} is missing ${found.join("; ")}; endings ${JSON.stringify(who.endings)}`;
