@@ -4,7 +4,7 @@
 // exporter. No token or secret may appear in any span attribute; log lines carry the trace.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
@@ -16,6 +16,8 @@ import { waitFor } from "./support/wait.ts";
 import { Receiver, status } from "./support/webhook-receiver.ts";
 import { mintSecret } from "../subgraphs/integrations/runtime/webhooks/secrets.ts";
 import { startIntegrationsRuntime, type IntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
+import { enqueue } from "../subgraphs/integrations/runtime/chat/notifications/queue.ts";
+import { createChatDispatcher } from "../subgraphs/integrations/runtime/chat/notifications/dispatcher.ts";
 
 const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
 const start = operations.indexOf("subscription BoardActivity");
@@ -130,6 +132,42 @@ describe("tracing: one trace from a mutation to the subscriber's event", () => {
     // Nothing secret in any attribute of any span recorded so far.
     const attributes = JSON.stringify(exporter.getFinishedSpans().map((span) => span.attributes));
     for (const secret of [token, TEST_SIGNING_SECRET, TEST_JWT.secret, "Bearer"]) assert.ok(!attributes.includes(secret), `an attribute holds "${secret.slice(0, 12)}…"`);
+  });
+
+  it("a chat message (Slack, Teams) continues the trace of the event its notices were queued from", async () => {
+    const acme = harness.seed.organizations[0];
+    const eventId = randomUUID();
+    let queuedIn: { traceId: string; spanId: string } | undefined;
+    // Queued as the integrations runtime's sink does it, inside the event's consumption.
+    await inSpan("test", "consume", {}, async (span) => {
+      queuedIn = span?.spanContext();
+      const notice = { eventId, kind: "item.created" as const, title: "Traced", boardName: "B", actor: null, summary: "", url: null, itemId: null, occurredAt: new Date().toISOString() };
+      await enqueue(harness.prisma, { organizationId: acme.id, boardId: acme.boards[0].id, boardKind: "PUBLIC", notice }, [
+        { integrationId: randomUUID(), channelKey: `SLACK:traced-install:${eventId}` },
+      ]);
+    });
+    const sent: string[] = [];
+    const dispatcher = createChatDispatcher({
+      prisma: harness.prisma,
+      senders: { SLACK: async (_channel, notices) => void sent.push(...notices.map((notice) => notice.eventId)) },
+      logger: pino({ level: "silent" }),
+      pollIntervalMs: 20,
+    });
+    try {
+      dispatcher.wake();
+      await waitFor(
+        "the chat message sent",
+        () => sent.includes(eventId),
+        () => sent.join(", "),
+        10_000,
+      );
+    } finally {
+      await dispatcher.close();
+    }
+    const message = exporter.getFinishedSpans().find((span) => span.name === "chat deliver" && span.spanContext().traceId === queuedIn?.traceId);
+    assert.ok(message, "a chat deliver span in the event's trace");
+    assert.equal(message.parentSpanContext?.spanId, queuedIn?.spanId);
+    assert.equal(message.attributes["sunday.chat.provider"], "SLACK");
   });
 
   it("puts trace_id and span_id on log lines written inside a span", async () => {

@@ -14,6 +14,7 @@ import type { PrismaClient } from "../../../../../platform/db.ts";
 import type { ChatNotice, ChatProvider } from "../model.ts";
 import { ChatCallError } from "../connector.ts";
 import { claimChannel, dueChannels, hurryChannel, markFailed, markSent, retryLater, type ClaimedNotification } from "./queue.ts";
+import { SpanKind, startChildSpan } from "../../../../../platform/tracing.ts";
 
 /** Posts notices to one channel; a refusal throws a ChatCallError (connector.ts) saying what to do. */
 export type ChannelSender = (channel: { provider: ChatProvider; installationId: string; channelId: string }, notices: readonly ChatNotice[]) => Promise<void>;
@@ -82,8 +83,13 @@ export function createChatDispatcher(options: ChatDispatcherOptions): ChatDispat
     const sender = channel ? options.senders[channel.provider] : undefined;
     if (!channel || !sender) return markFailed(prisma, ids, `no sender for ${channelKey.split(":")[0]}`);
     const notices = batch.map((row) => row.notice);
+    // One message carries the batch: its span continues the first traced notice's event.
+    const span = startChildSpan("chat", "chat deliver", SpanKind.CLIENT, batch.find((row) => row.traceparent)?.traceparent, {
+      "sunday.chat.provider": channel.provider,
+      "sunday.notices": notices.length,
+    });
     try {
-      await sender(channel, notices);
+      await sender(channel, notices).finally(() => span?.end());
       nextSendAt.set(channelKey, Date.now() + channelIntervalMs);
       await markSent(prisma, ids);
       options.onSent?.(channelKey, notices);

@@ -9,6 +9,7 @@ import type { PrismaClient } from "../../../../../platform/db.ts";
 import type { Prisma } from "../../../../../generated/prisma/client.ts";
 import type { ChatNotice } from "../model.ts";
 import type { BoardNotice } from "./notices.ts";
+import { currentTraceparent } from "../../../../../platform/tracing.ts";
 
 export interface ChannelTarget {
   readonly integrationId: string;
@@ -22,6 +23,8 @@ export interface ClaimedNotification {
   readonly attempt: number;
   readonly createdAt: Date;
   readonly notice: ChatNotice;
+  /** The trace its message continues (OpenTelemetry on). */
+  readonly traceparent: string | null;
 }
 
 /** Which of the organisation's chat integrations hear about this board's events, and in which channels. */
@@ -65,6 +68,7 @@ export async function targetsOf(prisma: PrismaClient, notice: BoardNotice): Prom
 
 export async function enqueue(prisma: PrismaClient, notice: BoardNotice, targets: readonly ChannelTarget[]): Promise<number> {
   if (targets.length === 0) return 0;
+  const traceparent = currentTraceparent();
   const { count } = await prisma.chatNotification.createMany({
     data: targets.map((target) => ({
       organizationId: notice.organizationId,
@@ -72,6 +76,7 @@ export async function enqueue(prisma: PrismaClient, notice: BoardNotice, targets
       eventId: notice.notice.eventId,
       channelKey: target.channelKey,
       notice: notice.notice as unknown as Prisma.InputJsonObject,
+      traceparent,
     })),
     skipDuplicates: true,
   });
@@ -91,7 +96,7 @@ export async function dueChannels(prisma: PrismaClient, limit: number): Promise<
 
 /** Claims up to `max` due notifications of one channel, oldest first, for `leaseMs`. */
 export async function claimChannel(prisma: PrismaClient, channelKey: string, max: number, leaseMs: number): Promise<ClaimedNotification[]> {
-  const rows = await prisma.$queryRaw<{ id: string; channelKey: string; attempt: number; createdAt: Date; notice: ChatNotice }[]>`
+  const rows = await prisma.$queryRaw<{ id: string; channelKey: string; attempt: number; createdAt: Date; notice: ChatNotice; traceparent: string | null }[]>`
     UPDATE "integrations"."ChatNotification" AS n
     SET "lockedUntil" = now() + make_interval(secs => ${leaseMs / 1000}), "attempt" = n."attempt" + 1
     WHERE n."id" IN (
@@ -101,7 +106,7 @@ export async function claimChannel(prisma: PrismaClient, channelKey: string, max
       ORDER BY "createdAt", "id"
       LIMIT ${max}
       FOR UPDATE SKIP LOCKED)
-    RETURNING n."id", n."channelKey", n."attempt", n."createdAt", n."notice"`;
+    RETURNING n."id", n."channelKey", n."attempt", n."createdAt", n."notice", n."traceparent"`;
   return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "integrations"."ChatNotification" ADD COLUMN     "traceparent" VARCHAR(55);
