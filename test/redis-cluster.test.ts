@@ -7,7 +7,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { createRateLimiter } from "../gateway/src/limits/rate-limit.ts";
 import { createRedisIdempotencyStore } from "../gateway/src/rest/idempotency.ts";
 import { redisPresenceStore, type PresenceChange } from "../gateway/src/subscriptions/presence-store.ts";
@@ -15,12 +14,11 @@ import { streamsOf } from "../events/streams/names.ts";
 import { createRedisClient, type RedisClient } from "../platform/redis.ts";
 import { redisNonceStore } from "../platform/redis-nonces.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
-import { pipelineSettled, startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline, type Subscription } from "./support/live.ts";
+import { pipelineSettled, startLivePipeline, streamHead, subscribe, subscriptionOperation, wsClient, type LivePipeline, type Subscription } from "./support/live.ts";
 import { startRedisCluster, type OwnRedisCluster } from "./support/redis-cluster.ts";
 import { waitFor } from "./support/wait.ts";
 
-const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
-const boardActivity = operations.slice(operations.indexOf("subscription BoardActivity"), operations.indexOf("\nsubscription ", operations.indexOf("subscription BoardActivity") + 1));
+const boardActivity = subscriptionOperation("BoardActivity");
 
 /** The name a rename event (its envelope as JSON) set. */
 const renamedTo = (envelope: string): string | undefined => (JSON.parse(envelope) as { data?: { changes?: { name?: { to?: string } } } }).data?.changes?.name?.to;

@@ -26,8 +26,9 @@ import { startRoundRobin, type RoundRobin } from "./support/round-robin.ts";
 import { startServedPart, type ServedPart, type ServedPartName } from "./support/served-part.ts";
 import { ResumingSubscriber } from "./support/faults/resuming-subscriber.ts";
 import { assertExact, count } from "./support/faults/counting.ts";
-import { bounded, sleep, waitFor } from "./support/wait.ts";
+import { bounded, sleep, waitFor, within } from "./support/wait.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET } from "./support/harness.ts";
+import { streamsOf } from "../events/streams/names.ts";
 
 const SUBGRAPHS = ["users", "projects", "items", "integrations"] as const;
 const SUBGRAPH_REPLICAS = 2;
@@ -58,16 +59,6 @@ const BOARD = "query RollBoard($id: ID!) { board(id: $id) { id name items(first:
 const ITEM = "query RollItem($id: ID!) { item(id: $id) { id name version } }";
 /** The users and integrations subgraphs' share of the load. */
 const ME = "query RollMe { me { id name } integrations(first: 5) { nodes { id type enabled } } }";
-
-/** `promise`, or a failure naming `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -266,10 +257,8 @@ describe("stateless replicas: a rolling restart of every part under load", () =>
     await waitFor(
       "the warm-up rename in the board stream",
       async () => {
-        // The board's stream, whatever its key's layout (events/streams/names.ts): this Redis is the test's own.
-        const [boardStream] = await redis.keys(`*board:${board.id}:events`);
-        if (!boardStream) return false;
-        const entries = await redis.xrange(boardStream, "-", "+");
+        // The served parts use no key prefix: this Redis is the test's own.
+        const entries = await redis.xrange(streamsOf().board(seed.organizations[0].id, board.id).key, "-", "+");
         head = entries.find(([, fields]) => fields.some((field) => field.includes('"warm-up"')))?.[0] ?? "";
         return head !== "";
       },

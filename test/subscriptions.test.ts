@@ -7,15 +7,7 @@ import { startGateway, type RunningGateway } from "../gateway/src/server.ts";
 import { SUPERGRAPH_PATH } from "../scripts/stack.ts";
 import type { BoardActivitySubscription, ItemChangesSubscription, NotificationsSubscription, PresenceSubscription } from "./generated/operations.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
-import { pipelineSettled, startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
-
-const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
-/** One named operation of the file (graphql-ws sends no operationName here, so the document holds one). */
-function operation(name: string): string {
-  const start = operations.indexOf(`subscription ${name}`);
-  const next = operations.indexOf("\nsubscription ", start + 1);
-  return operations.slice(start, next < 0 ? undefined : next);
-}
+import { pipelineSettled, startLivePipeline, streamHead, subscribe, subscriptionOperation, wsClient, type LivePipeline } from "./support/live.ts";
 
 describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql-ws)", () => {
   let harness: Harness;
@@ -55,7 +47,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("delivers a mutation on the items subgraph with the cross-subgraph selection", async () => {
     const { client } = connect(await harness.token(0, "MEMBER"));
-    const live = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const live = subscribe(client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     const itemId = board().itemIds[0] ?? "";
     await rename(itemId, "Live rename");
     const [first] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
@@ -75,11 +67,11 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("refuses another organisation's guessed board id with FORBIDDEN and sends no event", async () => {
     const globex = connect(await harness.token(1, "OWNER"));
-    const live = subscribe(globex.client, operation("BoardActivity"), { boardId: board().id });
+    const live = subscribe(globex.client, subscriptionOperation("BoardActivity"), { boardId: board().id });
     await live.completed;
     const errors = live.error() as { extensions?: { code?: string } }[];
     assert.equal(errors[0]?.extensions?.code, "FORBIDDEN");
-    const witness = subscribe(connect(await harness.token(0, "MEMBER")).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const witness = subscribe(connect(await harness.token(0, "MEMBER")).client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[1] ?? "", "Not for Globex");
     // The sentinel: the same item's next change, after it in the stream. Once the witness has it,
     // the gateway has handled the rename for every socket; the flush brings in what it sent Globex.
@@ -92,7 +84,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("refuses a board the caller cannot read within the organisation (GUEST, private board)", async () => {
     const { client } = connect(await harness.token(0, "GUEST"));
-    const live = subscribe(client, operation("BoardActivity"), { boardId: acme().boards[1].id });
+    const live = subscribe(client, subscriptionOperation("BoardActivity"), { boardId: acme().boards[1].id });
     await live.completed;
     assert.equal((live.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "FORBIDDEN");
   });
@@ -100,7 +92,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   it("stops delivery when access is revoked: one FORBIDDEN, then nothing", async () => {
     const guestId = acme().userIdsByRole.GUEST;
     const guest = connect(await harness.token(0, "GUEST"));
-    const live = subscribe(guest.client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const live = subscribe(guest.client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[2] ?? "", "Seen by the guest");
     await live.until(1);
     const owner = await harness.token(0, "OWNER");
@@ -112,7 +104,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     await live.completed;
     const last = live.results.at(-1) as { errors?: { extensions?: { code?: string } }[] };
     assert.equal(last.errors?.[0]?.extensions?.code, "FORBIDDEN");
-    const witness = subscribe(connect(owner).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const witness = subscribe(connect(owner).client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(board().itemIds[2] ?? "", "Not seen by the guest");
     // The sentinel (the same item's next change): once the owner has it, the gateway has handled
     // the rename before it; the flush brings in whatever it sent the guest. The client itself drops
@@ -147,7 +139,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const token = await harness.token(0, "MEMBER");
     const itemId = board().itemIds[3] ?? "";
     const first = connect(token);
-    const live = subscribe(first.client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const live = subscribe(first.client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     await rename(itemId, "before-disconnect");
     const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
     const cursor = seen?.data?.boardActivity.cursor;
@@ -158,7 +150,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     // The resume must find all three in the stream.
     await pipelineSettled(harness);
     const second = connect(token);
-    const resumed = subscribe(second.client, operation("BoardActivity"), { boardId: board().id, after: cursor });
+    const resumed = subscribe(second.client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: cursor });
     const missed = (await resumed.until(3)) as { data?: BoardActivitySubscription }[];
     assert.deepEqual(
       missed.map((result) => result.data?.boardActivity.data && (result.data.boardActivity.data as { changes: { name: { to: string } } }).changes.name.to),
@@ -179,10 +171,10 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("answers a cursor older than the retention with CURSOR_EXPIRED and a malformed one with CURSOR_INVALID", async () => {
     const { client } = connect(await harness.token(0, "MEMBER"));
-    const expired = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: "1-0" });
+    const expired = subscribe(client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: "1-0" });
     await expired.completed;
     assert.equal((expired.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "CURSOR_EXPIRED");
-    const invalid = subscribe(client, operation("BoardActivity"), { boardId: board().id, after: "yesterday" });
+    const invalid = subscribe(client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: "yesterday" });
     await invalid.completed;
     assert.equal((invalid.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "CURSOR_INVALID");
   });
@@ -190,8 +182,8 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   it("itemChanged sends only that item's events; myNotifications tells a user they were assigned", async () => {
     const { client } = connect(await harness.token(0, "VIEWER"));
     const [watched, other] = [board().itemIds[0] ?? "", board().itemIds[1] ?? ""];
-    const item = subscribe(client, operation("ItemChanges"), { itemId: watched, after: await boardHead() });
-    const notifications = subscribe(client, operation("Notifications"), { after: await orgHead() });
+    const item = subscribe(client, subscriptionOperation("ItemChanges"), { itemId: watched, after: await boardHead() });
+    const notifications = subscribe(client, subscriptionOperation("Notifications"), { after: await orgHead() });
     await rename(other, "someone else's item");
     await rename(watched, "the watched item");
     const owner = await harness.token(0, "OWNER");
@@ -236,7 +228,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("refuses itemChanged on another organisation's item", async () => {
     const { client } = connect(await harness.token(1, "OWNER"));
-    const live = subscribe(client, operation("ItemChanges"), { itemId: board().itemIds[0] });
+    const live = subscribe(client, subscriptionOperation("ItemChanges"), { itemId: board().itemIds[0] });
     await live.completed;
     assert.equal((live.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code, "FORBIDDEN");
   });
@@ -244,7 +236,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
   it("resolves an event once per distinct selection, not once per socket", async () => {
     const token = await harness.token(0, "MEMBER");
     const after = await boardHead();
-    const subscriptions = Array.from({ length: 5 }, () => subscribe(connect(token).client, operation("BoardActivity"), { boardId: board().id, after }));
+    const subscriptions = Array.from({ length: 5 }, () => subscribe(connect(token).client, subscriptionOperation("BoardActivity"), { boardId: board().id, after }));
     // Each subscription that has this event is live (a late one caught up on its own), so the next
     // event reaches all five through the stream's one reader at once.
     await rename(board().itemIds[4] ?? "", "fan-out warm-up");
@@ -267,7 +259,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     assert.ok(member);
     const memberToken = await harness.token(0, "MEMBER");
     const owner = await harness.token(0, "OWNER");
-    const live = subscribe(connect(memberToken).client, operation("BoardActivity"), { boardId: board().id, after: await boardHead() });
+    const live = subscribe(connect(memberToken).client, subscriptionOperation("BoardActivity"), { boardId: board().id, after: await boardHead() });
     const itemId = board().itemIds[3] ?? "";
     const mutate = async (token: string, query: string, input: Record<string, unknown>) => {
       const result = await harness.gql(token, query, { input });
@@ -342,7 +334,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
 
   it("shows presence: a snapshot, JOINED when another viewer arrives, LEFT when they go or their socket dies", async () => {
     const first = connect(await harness.token(0, "OWNER"));
-    const watching = subscribe(first.client, operation("Presence"), { boardId: board().id });
+    const watching = subscribe(first.client, subscriptionOperation("Presence"), { boardId: board().id });
     const [snapshot] = (await watching.until(1)) as { data?: PresenceSubscription }[];
     assert.equal(snapshot?.data?.boardPresence.change, "SNAPSHOT");
     assert.deepEqual(
@@ -351,7 +343,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     );
 
     const second = connect(await harness.token(0, "MEMBER"));
-    const joining = subscribe(second.client, operation("Presence"), { boardId: board().id });
+    const joining = subscribe(second.client, subscriptionOperation("Presence"), { boardId: board().id });
     await joining.until(1);
     const [, joined] = (await watching.until(2)) as { data?: PresenceSubscription }[];
     assert.equal(joined?.data?.boardPresence.change, "JOINED");
@@ -381,7 +373,7 @@ describe("live board subscriptions (Postgres outbox -> Kafka -> Redis -> graphql
     const userId = (invited.body.data!.inviteMember as { user: { id: string } }).user.id;
     const token = await mintToken({ userId, organizationId: acme().id, role: "MEMBER" }, TEST_JWT);
     const { client, closed, connected } = connect(token);
-    subscribe(client, operation("BoardActivity"), { boardId: board().id });
+    subscribe(client, subscriptionOperation("BoardActivity"), { boardId: board().id });
     // Acknowledged: the socket is registered and its organisation's stream followed.
     await connected;
     const removed = await harness.gql(owner, `mutation($input: RemoveMemberInput!) { removeMember(input: $input) { id } }`, { input: { userId } });
@@ -430,7 +422,7 @@ describe("live subscriptions across gateway instances", () => {
     await rename("warm-up");
     const onB = wsClient(second.url, token);
     clients.push(onB.client);
-    const live = subscribe(onB.client, operation("BoardActivity"), { boardId: board.id, after: await streamHead(harness, "board", board.id) });
+    const live = subscribe(onB.client, subscriptionOperation("BoardActivity"), { boardId: board.id, after: await streamHead(harness, "board", board.id) });
     await rename("via A, seen on B");
     const [seen] = (await live.until(1)) as { data?: BoardActivitySubscription }[];
     assert.equal(seen?.data?.boardActivity.item?.name, "via A, seen on B");
@@ -441,7 +433,7 @@ describe("live subscriptions across gateway instances", () => {
     await rename("while reconnecting");
     const onA = wsClient(harness.stack.gateway.url, token);
     clients.push(onA.client);
-    const resumed = subscribe(onA.client, operation("BoardActivity"), { boardId: board.id, after: seen?.data?.boardActivity.cursor });
+    const resumed = subscribe(onA.client, subscriptionOperation("BoardActivity"), { boardId: board.id, after: seen?.data?.boardActivity.cursor });
     await rename("after reconnecting");
     // The sentinel: a duplicate of either would arrive before it.
     await rename("sentinel");

@@ -6,12 +6,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
-import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { inSpan, logTraceFields, startTracing, type Tracing } from "../platform/tracing.ts";
 import { TEST_JWT, TEST_SIGNING_SECRET, startHarness, type Harness } from "./support/harness.ts";
-import { startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
+import { startLivePipeline, streamHead, subscribe, subscriptionOperation, wsClient, type LivePipeline } from "./support/live.ts";
 import { waitFor } from "./support/wait.ts";
 import { Receiver, status } from "./support/webhook-receiver.ts";
 import { mintSecret } from "../subgraphs/integrations/runtime/webhooks/secrets.ts";
@@ -19,9 +18,7 @@ import { startIntegrationsRuntime, type IntegrationsRuntime } from "../subgraphs
 import { enqueue } from "../subgraphs/integrations/runtime/chat/notifications/queue.ts";
 import { createChatDispatcher } from "../subgraphs/integrations/runtime/chat/notifications/dispatcher.ts";
 
-const operations = await readFile(new URL("./operations/subscriptions.graphql", import.meta.url), "utf8");
-const start = operations.indexOf("subscription BoardActivity");
-const boardActivity = operations.slice(start, operations.indexOf("\nsubscription ", start + 1));
+const boardActivity = subscriptionOperation("BoardActivity");
 
 describe("tracing: one trace from a mutation to the subscriber's event", () => {
   const exporter = new InMemorySpanExporter();

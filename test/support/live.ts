@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Kafka } from "kafkajs";
 import { pino } from "pino";
 import type { FormattedExecutionResult } from "graphql";
@@ -281,4 +282,17 @@ export async function streamHead(harness: Harness, kind: "org" | "board", id: st
   const cursor = await latestCursor(harness.redis, key);
   if (cursor === "0-0") throw new Error(`the ${kind} stream of ${id} is empty: write an event to it before subscribing after its head`);
   return cursor;
+}
+
+let operations: string | undefined;
+/**
+ * One named subscription of test/operations/subscriptions.graphql, alone (graphql-ws sends no
+ * operationName here, so the document must hold one operation).
+ */
+export function subscriptionOperation(name: string): string {
+  operations ??= readFileSync(new URL("../operations/subscriptions.graphql", import.meta.url), "utf8");
+  const start = operations.indexOf(`subscription ${name}`);
+  if (start < 0) throw new Error(`no subscription ${name} in test/operations/subscriptions.graphql`);
+  const next = operations.indexOf("\nsubscription ", start + 1);
+  return operations.slice(start, next < 0 ? undefined : next);
 }

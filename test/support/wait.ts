@@ -21,14 +21,21 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
   }
 }
 
-/** Bounds a cleanup step (default 20 s) so a broken scenario cannot hang the file; a failure is logged, not thrown. */
-export async function bounded(what: string, step: () => Promise<unknown>, ms = 20_000): Promise<void> {
+/** `promise`, or a failure naming `what` once `ms` have passed. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([step(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
-  } catch (error) {
-    console.error(`[cleanup] ${what}:`, error instanceof Error ? error.message : error);
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Bounds a cleanup step (default 20 s) so a broken scenario cannot hang the file; a failure is logged, not thrown. */
+export async function bounded(what: string, step: () => Promise<unknown>, ms = 20_000): Promise<void> {
+  try {
+    await within(step(), ms, what);
+  } catch (error) {
+    console.error(`[cleanup] ${what}:`, error instanceof Error ? error.message : error);
   }
 }
