@@ -326,6 +326,8 @@ const REDIS = {
   REDIS_TLS_CA_FILE: VARIABLES.REDIS_TLS_CA_FILE(optional),
   REDIS_WAIT_REPLICAS: VARIABLES.REDIS_WAIT_REPLICAS(optional),
 };
+/** A part that uses Redis when REDIS_URL is set. */
+const OPTIONAL_REDIS = { ...REDIS, REDIS_URL: VARIABLES.REDIS_URL(optional) };
 function redisOf(url: string, env: Read<typeof REDIS>): RedisConfig;
 function redisOf(url: string | undefined, env: Read<typeof REDIS>): RedisConfig | undefined;
 function redisOf(url: string | undefined, env: Read<typeof REDIS>): RedisConfig | undefined {
@@ -484,9 +486,8 @@ export function startConfig(options?: ReadOptions): StartConfig {
       ...LOCAL_JWT,
       ...PGLITE,
       ...KAFKA,
-      ...REDIS,
+      ...OPTIONAL_REDIS,
       DATABASE_URL: VARIABLES.DATABASE_URL(optional),
-      REDIS_URL: VARIABLES.REDIS_URL(optional),
       INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),
       PORT: VARIABLES.PORT({ default: 4000 }),
       USERS_PORT: VARIABLES.USERS_PORT({ default: 4001 }),
@@ -563,8 +564,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
     const env = read(
       {
         ...SERVE,
-        ...REDIS,
-        REDIS_URL: VARIABLES.REDIS_URL(optional),
+        ...OPTIONAL_REDIS,
         SUPERGRAPH_PATH: VARIABLES.SUPERGRAPH_PATH({ default: fileURLToPath(new URL("../supergraph.graphql", import.meta.url)) }),
         JWT_JWKS_URL: VARIABLES.JWT_JWKS_URL(optional),
         INTEGRATIONS_RUNTIME_URL: VARIABLES.INTEGRATIONS_RUNTIME_URL(optional),
@@ -594,8 +594,7 @@ export function serveConfig(part: ServePart, options?: ReadOptions): ServeGatewa
   const env = read(
     {
       ...SERVE,
-      ...REDIS,
-      REDIS_URL: VARIABLES.REDIS_URL(optional),
+      ...OPTIONAL_REDIS,
       DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL the subgraph owns a schema in")),
     },
     options,
@@ -738,8 +737,7 @@ export function integrationsRuntimeConfig(options?: ReadOptions): EventsPartConf
     {
       ...PROBES,
       ...KAFKA,
-      ...REDIS,
-      REDIS_URL: VARIABLES.REDIS_URL(optional),
+      ...OPTIONAL_REDIS,
       DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL of the webhook delivery queue")),
       GATEWAY_URL: VARIABLES.GATEWAY_URL(optional),
       INTERNAL_SIGNING_SECRET: VARIABLES.INTERNAL_SIGNING_SECRET(optional),

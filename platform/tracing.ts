@@ -92,13 +92,15 @@ export function tracer(part: string): Tracer {
  */
 export async function inSpan<T>(
   part: string,
-  name: string,
-  options: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
+  /** The span's name; a function when building it costs something (asked only with tracing on). */
+  name: string | (() => string),
+  options: { kind?: SpanKind; attributes?: Attributes | (() => Attributes); parent?: Context },
   work: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!on) return work(undefined);
   const parent = options.parent ?? context.active();
-  return tracer(part).startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent, async (span) => {
+  const start = { kind: options.kind ?? SpanKind.INTERNAL, attributes: typeof options.attributes === "function" ? options.attributes() : options.attributes };
+  return tracer(part).startActiveSpan(typeof name === "function" ? name() : name, start, parent, async (span) => {
     try {
       return await work(span);
     } catch (error) {

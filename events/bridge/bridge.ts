@@ -200,7 +200,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     appending.add(started);
     // The append continues the relay's publish span (its context is in the record's headers).
     const traceparent = message.headers?.traceparent?.toString();
-    const attributes = { "messaging.destination.name": topic, "sunday.event_id": event.eventId, "sunday.sink": sink.name };
+    const attributes = () => ({ "messaging.destination.name": topic, "sunday.event_id": event.eventId, "sunday.sink": sink.name });
     const consumed = <T>(work: () => Promise<T>) =>
       traceparent
         ? inSpan("bridge", `${sink.name} deliver`, { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(traceparent), attributes }, work)

@@ -291,8 +291,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }
       // One server span per API request, a child of the caller's `traceparent` when it sent one.
       const parent = contextFromHeaders((name) => request.headers[name]?.toString());
-      const attributes = { "http.request.method": request.method ?? "GET", "url.path": url.pathname, "sunday.correlation_id": correlationId };
-      return inSpan("gateway", `${request.method ?? "GET"} ${routeOf(url.pathname)}`, { kind: SpanKind.SERVER, parent, attributes }, async (span) => {
+      const attributes = () => ({ "http.request.method": request.method ?? "GET", "url.path": url.pathname, "sunday.correlation_id": correlationId });
+      const name = () => `${request.method ?? "GET"} ${routeOf(url.pathname)}`;
+      return inSpan("gateway", name, { kind: SpanKind.SERVER, parent, attributes }, async (span) => {
         if (rest.handles(request, url)) await rest.handle(request, response, url, correlationId);
         else if (integrations.handles(url)) await integrations.handle(request, response, url, correlationId);
         else if (url.pathname === "/graphql") await handleGraphQL(request, response, url, correlationId);
