@@ -1,0 +1,99 @@
+// Reading the event store (eventstore."Event", written by the outbox trigger of the migration
+// 20261206060000_event_store): one aggregate's events, and the whole log in a commit-safe order for
+// projections.
+import type pg from "pg";
+import { Prisma } from "../../generated/prisma/client.ts";
+import { queryRaw, type PrismaClient } from "../../platform/db.ts";
+import type { DomainEvent } from "../contracts/envelope.ts";
+
+/** How a change reached us, as the envelope's metadata records it (absent on events from before it did). */
+export const SURFACES = ["graphql", "rest", "slack", "teams", "system"] as const;
+export type Surface = (typeof SURFACES)[number];
+
+/** One event of the log. */
+export interface LoggedEvent {
+  /** The outbox sequence: the order of events within one transaction. */
+  readonly sequence: bigint;
+  /** The writing transaction's id (xid8, as text); with `sequence` the log position. */
+  readonly transactionId: string;
+  readonly eventId: string;
+  readonly organizationId: string;
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** The aggregate's version after the change. */
+  readonly version: number;
+  readonly eventType: string;
+  readonly schemaVersion: number;
+  /** `data.boardId`, for the events that have one. */
+  readonly boardId: string | null;
+  readonly userId: string | null;
+  readonly surface: Surface | null;
+  readonly apiKeyId: string | null;
+  readonly envelope: DomainEvent;
+  readonly occurredAt: Date;
+}
+
+/** A position in the log: after the event (transactionId, sequence). */
+export interface LogPosition {
+  readonly transactionId: string;
+  readonly sequence: bigint;
+}
+
+export const LOG_START: LogPosition = { transactionId: "0", sequence: 0n };
+
+/** Columns of `LoggedEvent`, for `SELECT ${EVENT_COLUMNS} FROM eventstore."Event" e`. */
+export const EVENT_COLUMNS = `e."sequence", e."transactionId"::text AS "transactionId", e."eventId"::text AS "eventId", e."organizationId"::text AS "organizationId",
+   e."aggregateType", e."aggregateId"::text AS "aggregateId", e."version", e."eventType", e."schemaVersion", e."boardId"::text AS "boardId",
+   e."userId"::text AS "userId", e."surface", e."apiKeyId"::text AS "apiKeyId", e."envelope", e."occurredAt"`;
+
+/**
+ * Up to `limit` events after `after`, in log order, never skipping one: only events of transactions
+ * below the oldest one still running (`pg_snapshot_xmin`) are read, so a transaction that commits
+ * later can never land behind a position already passed (a sequence alone would allow that: it is
+ * taken at insert, not at commit). The price is that one long transaction holds every reader back
+ * until it ends. Projections read through `pg` (worker code, like the relay), not Prisma.
+ */
+export async function readLog(db: pg.ClientBase, after: LogPosition, limit: number): Promise<LoggedEvent[]> {
+  const { rows } = await db.query<Omit<LoggedEvent, "sequence"> & { sequence: string }>(
+    `SELECT ${EVENT_COLUMNS} FROM eventstore."Event" e
+      WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint)
+        AND e."transactionId" < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY e."transactionId", e."sequence"
+      LIMIT $3`,
+    [after.transactionId, after.sequence.toString(), limit],
+  );
+  return rows.map((row) => ({ ...row, sequence: BigInt(row.sequence) }));
+}
+
+/** The position after `events` (the last one's), or `after` when there are none. */
+export function positionAfter(after: LogPosition, events: readonly LoggedEvent[]): LogPosition {
+  const last = events.at(-1);
+  return last ? { transactionId: last.transactionId, sequence: last.sequence } : after;
+}
+
+/** How many events lie after `after` (for progress and lag; counted up to the same horizon as `readLog`). */
+export async function countAfter(db: pg.ClientBase, after: LogPosition): Promise<number> {
+  const { rows } = await db.query<{ count: string }>(
+    `SELECT count(*) AS count FROM eventstore."Event" e
+      WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint)
+        AND e."transactionId" < pg_snapshot_xmin(pg_current_snapshot())`,
+    [after.transactionId, after.sequence.toString()],
+  );
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** One aggregate's events with a version in (`afterVersion`, `throughVersion`], oldest first. */
+export async function readAggregate(
+  db: Pick<PrismaClient, "$queryRaw">,
+  aggregateId: string,
+  range: { afterVersion?: number; throughVersion?: number; limit?: number } = {},
+): Promise<LoggedEvent[]> {
+  return queryRaw<LoggedEvent>(
+    db,
+    Prisma.sql`SELECT ${Prisma.raw(EVENT_COLUMNS)} FROM eventstore."Event" e
+      WHERE e."aggregateId" = CAST(${aggregateId} AS uuid) AND e."version" > ${range.afterVersion ?? 0}
+        AND e."version" <= ${range.throughVersion ?? 2_147_483_647}
+      ORDER BY e."version"
+      LIMIT ${range.limit ?? 10_000}`,
+  );
+}

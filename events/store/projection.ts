@@ -1,0 +1,22 @@
+// A read model built from the event store: a named consumer of the log with its own tables per
+// generation. The live generation serves readers and follows the log; a rebuild fills a new
+// generation from the start beside it and is swapped in once caught up (events/store/runner.ts).
+import type pg from "pg";
+import type { LoggedEvent } from "./log.ts";
+
+export interface Projection {
+  /** Unique; the name given to `npm run projections:rebuild -- <name>`. */
+  readonly name: string;
+  /** Creates the empty tables of `generation`. Runs once per generation, before any `apply`. */
+  create(db: pg.ClientBase, generation: number): Promise<void>;
+  /**
+   * Applies `events` (log order) to `generation`'s tables, inside the transaction that also moves
+   * the generation's position past them. Must be idempotent per event (an event already reflected
+   * changes nothing), so that replaying a stretch of the log is always safe.
+   */
+  apply(db: pg.ClientBase, generation: number, events: readonly LoggedEvent[]): Promise<void>;
+  /** Points readers at `generation` (inside the swap transaction; e.g. a view over its tables). */
+  activate(db: pg.ClientBase, generation: number): Promise<void>;
+  /** Drops a retired generation's tables. */
+  drop(db: pg.ClientBase, generation: number): Promise<void>;
+}
