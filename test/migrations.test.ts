@@ -16,6 +16,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 
@@ -174,7 +175,7 @@ describe("migrations on PostgreSQL", () => {
 
 describe("migrations on PGlite (pglite-socket)", () => {
   test("migrate() works against an in-memory PGlite served over the wire", async () => {
-    const db = new PGlite();
+    const db = new PGlite({ extensions: { pg_trgm } });
     const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0 });
     await server.start();
     try {

@@ -21,6 +21,8 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+// Loaded into every instance: the search migration creates the extension (trigram typo matching).
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 /** Data dir value that keeps the database in memory only (nothing is written for it). */
@@ -81,7 +83,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     // A dir without PG_VERSION is a failed first start: start it over.
     if (isNew && !inMemory) rmSync(dataDir, { recursive: true, force: true });
     const loadDataDir = template ? new Blob([new Uint8Array(template)]) : undefined;
-    db = await PGlite.create(inMemory ? undefined : dataDir, loadDataDir ? { loadDataDir } : {});
+    db = await PGlite.create(inMemory ? undefined : dataDir, { extensions: { pg_trgm }, ...(loadDataDir ? { loadDataDir } : {}) });
     if (isNew && templatePath !== undefined && !template) await saveTemplate(db, templatePath);
 
     const server = new PGLiteSocketServer({ db: exclusiveUntilReady(db), host, port: options.port ?? 0, maxConnections });
