@@ -765,6 +765,12 @@ export function devTokenConfig(options?: ReadOptions): {
   return { databaseUrl: env.DATABASE_URL, pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR), jwt: localJwtOf(env) };
 }
 
+/** `npm run projections:rebuild`: DATABASE_URL, else the embedded database (a running `npm start`'s, or opened there). */
+export function databaseToolConfig(options?: ReadOptions): { readonly databaseUrl: string | undefined; readonly pgliteDataDir: string } {
+  const env = read({ ...PGLITE, DATABASE_URL: VARIABLES.DATABASE_URL(optional) }, options);
+  return { databaseUrl: env.DATABASE_URL, pgliteDataDir: fromRoot(env.PGLITE_DATA_DIR) };
+}
+
 export interface TestConfig {
   /** Test files run at once: each starts a whole stack, and the machine may have two cores. */
   readonly concurrency: number;

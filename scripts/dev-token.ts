@@ -34,21 +34,27 @@ function runningEmbedded(dataDir: string): string | undefined {
   }
 }
 
+/**
+ * The database tools work on: `databaseUrl` when given, else the embedded one (through a running
+ * `npm start`, or opened here for the tool's lifetime: `dispose` closes it).
+ */
+export async function openToolDatabase(databaseUrl: string | undefined, dataDir: string): Promise<{ url: string; dispose(): Promise<void> }> {
+  const url = databaseUrl ?? runningEmbedded(dataDir);
+  if (url) return { url, dispose: async () => {} };
+  if (!existsSync(join(dataDir, "PG_VERSION")))
+    throw new Error(`no database yet at ${dataDir}: run \`npm start\` once (it creates and seeds it), or set DATABASE_URL`);
+  const { startEmbeddedPostgres } = await import("../infra/embedded/pglite.ts");
+  const embedded = await startEmbeddedPostgres({ dataDir, maxConnections: 4 });
+  return { url: embedded.url, dispose: () => embedded.dispose() };
+}
+
 async function main(email: string) {
   const { createPrisma } = await import("../platform/db.ts");
   const { mintToken } = await import("../gateway/src/auth/jwt.ts");
   const config = devTokenConfig();
-  const dataDir = config.pgliteDataDir;
-  let url = config.databaseUrl ?? runningEmbedded(dataDir);
-  let stopEmbedded = async () => {};
-  if (!url) {
-    if (!existsSync(join(dataDir, "PG_VERSION")))
-      throw new Error(`no database yet at ${dataDir}: run \`npm start\` once (it creates and seeds it), or set DATABASE_URL`);
-    const { startEmbeddedPostgres } = await import("../infra/embedded/pglite.ts");
-    const embedded = await startEmbeddedPostgres({ dataDir, maxConnections: 2 });
-    url = embedded.url;
-    stopEmbedded = () => embedded.dispose();
-  }
+  const database = await openToolDatabase(config.databaseUrl, config.pgliteDataDir);
+  const url = database.url;
+  const stopEmbedded = () => database.dispose();
   const prisma = createPrisma({ url, poolMax: 1 });
   try {
     const user = await prisma.user.findFirst({ where: { email }, include: { memberships: { where: { removedAt: null } } } });

@@ -18,6 +18,7 @@ import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
 import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
 import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
+import { startItemsProjections } from "../subgraphs/items/src/projections.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { startGateway } from "../gateway/src/server.ts";
 import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
@@ -165,4 +166,9 @@ if (part === "integrations-runtime") {
   };
   const running = await starters[part](runtime);
   lifecycle.add(part, () => running.dispose());
+  if (part === "items") {
+    // The items subgraph owns the read models built from the event log (search, snapshots).
+    const projections = await startItemsProjections({ databaseUrl: config.databaseUrl, logger });
+    lifecycle.add("projections", () => projections.dispose());
+  }
 }

@@ -7,7 +7,9 @@ import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
 import { ephemeralWebhookSettings, type WebhookSettings } from "../subgraphs/integrations/src/webhook-settings.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../gateway/src/server.ts";
-import type { Logger } from "../platform/logger.ts";
+import { createLogger, type Logger } from "../platform/logger.ts";
+import { startItemsProjections } from "../subgraphs/items/src/projections.ts";
+import type { ProjectionRunner } from "../events/store/runner.ts";
 import { redisNonceStore } from "../platform/redis-nonces.ts";
 import type { JwtSettings } from "../gateway/src/auth/jwt.ts";
 
@@ -44,6 +46,8 @@ export interface StackOptions {
   readonly onMutation?: () => void;
   /** API usage records of the gateway and where they go. @default none recorded */
   readonly usage?: GatewayOptions["usage"];
+  /** Run the items subgraph's projections (search, snapshots) in this process. @default true */
+  readonly projections?: boolean;
 }
 
 export interface RunningStack {
@@ -53,6 +57,8 @@ export interface RunningStack {
   readonly subgraphUrls: Readonly<Record<string, string>>;
   /** What the integrations subgraph seals webhook secrets with: a delivery runtime needs the same. */
   readonly webhooks: WebhookSettings;
+  /** The items subgraph's projections; null when `projections: false`. */
+  readonly projections: ProjectionRunner | null;
   dispose(): Promise<void>;
 }
 
@@ -64,13 +70,19 @@ export const SUPERGRAPH_PATH = new URL("../supergraph.graphql", import.meta.url)
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const clients: PrismaClient[] = [];
+  // Woken after each mutation too: NOTIFY does not reach other connections on PGlite.
+  let projections: ProjectionRunner | null = null;
   const running: { dispose(): Promise<void> }[] = [];
   const runtime = (port: number | undefined, peers: SubgraphRuntime["peers"] = {}): SubgraphRuntime => {
     const prisma = createPrisma({ url: options.databaseUrl, poolMax: options.poolMax, onQuery: options.onQuery });
     clients.push(prisma);
     // With Redis, replay protection holds across every process serving a subgraph.
     const nonces = options.redis ? redisNonceStore(options.redis, { keyPrefix: options.redisPrefix, logger: options.logger }) : undefined;
-    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation: options.onMutation, nonces };
+    const onMutation = () => {
+      options.onMutation?.();
+      projections?.wake();
+    };
+    return { prisma, signingSecret: options.signingSecret, port, peers, logger: options.logger, onMutation, nonces };
   };
   const track = <T extends { dispose(): Promise<void> }>(started: T): T => {
     running.push(started);
@@ -90,6 +102,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       startIntegrationsSubgraph(runtime(ports.integrations, { projects: projects.url }), webhooks).then(track),
     ]);
     const subgraphs = { users, projects, items, integrations };
+    if (options.projections !== false) {
+      projections = track(await startItemsProjections({ databaseUrl: options.databaseUrl, logger: options.logger ?? createLogger("projections") }));
+    }
     const subgraphUrls = Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
     const gateway = track(
       await startGateway({
@@ -112,7 +127,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         graphiqlHeaders: options.graphiqlHeaders,
       }),
     );
-    return { gateway, subgraphs, subgraphUrls, webhooks, dispose };
+    return { gateway, subgraphs, subgraphUrls, webhooks, projections, dispose };
   } catch (error) {
     await dispose();
     throw error;
