@@ -44,7 +44,7 @@ let database: FreshDatabase;
 let db: pg.Pool;
 
 /** Writes an outbox row, as a subgraph's change does: the store appends it to the log in the same transaction. */
-async function change(client: pg.ClientBase, aggregateId: string, version: number): Promise<void> {
+async function change(client: pg.Pool | pg.PoolClient, aggregateId: string, version: number): Promise<void> {
   const envelope = {
     eventId: randomUUID(),
     eventType: "project.item.updated",
