@@ -333,6 +333,14 @@ export const resolvers: Resolvers = {
       const name = requireText(input.name, "name", { max: 500 });
       const parent = await writableItem(context, parentItemId);
       return context.prisma.$transaction(async (tx) => {
+        // A subitem is a change of its parent's aggregate: the event needs a version of its own (the
+        // event store refuses a second event at a version). Unconditional: adding a subitem does not
+        // depend on the item's other fields, and the row lock orders concurrent additions.
+        const [bumped] = await tx.item.updateManyAndReturn({
+          where: { id: parentItemId, organizationId: caller.organizationId, deletedAt: null },
+          data: { version: { increment: 1 } },
+        });
+        if (!bumped) throw notFound("Item", parentItemId);
         const { _max } = await tx.subitem.aggregate({ where: { parentItemId, deletedAt: null }, _max: { position: true } });
         const subitem = await tx.subitem.create({
           data: { organizationId: caller.organizationId, parentItemId, name, position: (_max.position ?? 0) + 1 },
@@ -342,7 +350,7 @@ export const resolvers: Resolvers = {
           eventType: "project.item.subitem.created",
           aggregateType: "Item",
           aggregateId: parentItemId,
-          version: parent.version,
+          version: bumped.version,
           data: { boardId: parent.boardId, itemId: parentItemId, subitemId: subitem.id, name },
         });
         return subitem;
