@@ -1,0 +1,84 @@
+// The search read model: items, boards and comments as full-text documents, plus the board facts
+// the reading rules need, folded from the event log (a CDC read model owned by the items subgraph:
+// no trigger reads another subgraph's tables). Runs in the items subgraph's process
+// (subgraphs/items/src/projections.ts); `npm run projections:rebuild -- search` rebuilds it.
+import type pg from "pg";
+import type { LoggedEvent } from "../../../../events/store/log.ts";
+import type { Projection } from "../../../../events/store/projection.ts";
+import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
+import { activateStatements, createStatements, dropStatements, generationTable } from "./tables.ts";
+
+const DOCUMENT_COLUMNS = `"id", "type", "organizationId", "boardId", "itemId", "title", "body", "status", "assigneeIds", "columns", "version", "updatedAt"`;
+/** The record type of `jsonb_to_recordset` for DOCUMENT_COLUMNS. */
+const DOCUMENT_RECORD = `"id" uuid, "type" text, "organizationId" uuid, "boardId" uuid, "itemId" uuid, "title" text, "body" text, "status" text[],
+  "assigneeIds" uuid[], "columns" jsonb, "version" integer, "updatedAt" timestamptz`;
+
+async function run(db: pg.ClientBase, statements: readonly string[]): Promise<void> {
+  for (const statement of statements) await db.query(statement);
+}
+
+/** The stored rows a batch touches. */
+async function load(db: pg.ClientBase, generation: number, events: readonly LoggedEvent[]) {
+  const touched = touchedBy(events);
+  // One after the other: a pg client runs one query at a time anyway.
+  const documents = await db.query<SearchDocument>(`SELECT ${DOCUMENT_COLUMNS} FROM ${generationTable("Document", generation)} WHERE "id" = ANY($1::uuid[])`, [
+    touched.documents,
+  ]);
+  const boards = await db.query<SearchBoard>(
+    `SELECT "id", "organizationId", "kind", "ownerId", "archived", "sharedWith", "version" FROM ${generationTable("Board", generation)} WHERE "id" = ANY($1::uuid[])`,
+    [touched.boards],
+  );
+  const deleted = await db.query<{ id: string }>(`SELECT "id" FROM ${generationTable("Deleted", generation)} WHERE "id" = ANY($1::uuid[])`, [touched.items]);
+  return {
+    documents: new Map(documents.rows.map((row) => [row.id, row])),
+    boards: new Map(boards.rows.map((row) => [row.id, row])),
+    deletedItems: new Set(deleted.rows.map((row) => row.id)),
+  };
+}
+
+/** Writes a fold's changes: one statement per table, however many events it folded. */
+async function write(db: pg.ClientBase, generation: number, result: FoldResult): Promise<void> {
+  const documents = generationTable("Document", generation);
+  if (result.documents.length > 0) {
+    // The version guard holds on the stored row too, whoever wrote it.
+    await db.query(
+      `INSERT INTO ${documents} AS d (${DOCUMENT_COLUMNS})
+       SELECT ${DOCUMENT_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS r(${DOCUMENT_RECORD})
+       ON CONFLICT ("id") DO UPDATE SET "boardId" = EXCLUDED."boardId", "title" = EXCLUDED."title", "body" = EXCLUDED."body", "status" = EXCLUDED."status",
+         "assigneeIds" = EXCLUDED."assigneeIds", "columns" = EXCLUDED."columns", "version" = EXCLUDED."version", "updatedAt" = EXCLUDED."updatedAt"
+       WHERE d."version" < EXCLUDED."version"`,
+      [JSON.stringify(result.documents)],
+    );
+  }
+  if (result.deletedItems.length > 0) {
+    const ids = result.deletedItems.map((entry) => entry.id);
+    await db.query(`DELETE FROM ${documents} WHERE "id" = ANY($1::uuid[]) OR ("type" = 'COMMENT' AND "itemId" = ANY($1::uuid[]))`, [ids]);
+    await db.query(
+      `INSERT INTO ${generationTable("Deleted", generation)} ("id", "version") SELECT * FROM unnest($1::uuid[], $2::integer[]) ON CONFLICT ("id") DO NOTHING`,
+      [ids, result.deletedItems.map((entry) => entry.version)],
+    );
+  }
+  if (result.boards.length > 0) {
+    await db.query(
+      `INSERT INTO ${generationTable("Board", generation)} AS b ("id", "organizationId", "kind", "ownerId", "archived", "sharedWith", "version")
+       SELECT "id", "organizationId", "kind", "ownerId", "archived", "sharedWith", "version"
+         FROM jsonb_to_recordset($1::jsonb) AS r("id" uuid, "organizationId" uuid, "kind" text, "ownerId" uuid, "archived" boolean, "sharedWith" uuid[], "version" integer)
+       ON CONFLICT ("id") DO UPDATE SET "kind" = EXCLUDED."kind", "ownerId" = EXCLUDED."ownerId", "archived" = EXCLUDED."archived",
+         "sharedWith" = EXCLUDED."sharedWith", "version" = EXCLUDED."version"
+       WHERE b."version" < EXCLUDED."version"`,
+      [JSON.stringify(result.boards)],
+    );
+  }
+}
+
+export const searchProjection: Projection = {
+  name: "search",
+  create: (db, generation) => run(db, createStatements(generation)),
+  async apply(db, generation, events) {
+    if (events.length === 0) return;
+    const start = await load(db, generation, events);
+    await write(db, generation, foldSearchEvents(start, events));
+  },
+  activate: (db, generation) => run(db, activateStatements(generation)),
+  drop: (db, generation) => run(db, dropStatements(generation)),
+};
