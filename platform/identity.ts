@@ -17,6 +17,20 @@ export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
+/** Through which surface a change reached us; recorded with its event (history shows it). */
+export const SURFACES = ["graphql", "rest", "slack", "teams", "system"] as const;
+export type Surface = (typeof SURFACES)[number];
+
+function isSurface(value: string): value is Surface {
+  return (SURFACES as readonly string[]).includes(value);
+}
+
+/** The surface of a request and, when the caller used one, its API key (never the key itself). */
+export interface Channel {
+  readonly surface: Surface;
+  readonly apiKeyId?: string;
+}
+
 export const INTERNAL_HEADERS = {
   userId: "x-sunday-user-id",
   organizationId: "x-sunday-org-id",
@@ -25,6 +39,8 @@ export const INTERNAL_HEADERS = {
   timestamp: "x-sunday-timestamp",
   nonce: "x-sunday-nonce",
   signature: "x-sunday-signature",
+  surface: "x-sunday-surface",
+  apiKeyId: "x-sunday-api-key-id",
 } as const;
 
 /** Requests older (or further in the future) than this are refused as replays. */
@@ -37,6 +53,8 @@ export interface InternalRequest {
   readonly body: string | Uint8Array;
   readonly identity: Identity | null;
   readonly correlationId: string;
+  /** Signed with the rest, so a subgraph can trust what it records as the change's surface. */
+  readonly channel?: Channel | null;
 }
 
 function canonical(request: InternalRequest, timestamp: string, nonce: string): string {
@@ -53,6 +71,8 @@ function canonical(request: InternalRequest, timestamp: string, nonce: string): 
     identity?.organizationId ?? "",
     identity?.role ?? "",
     request.correlationId,
+    request.channel?.surface ?? "",
+    request.channel?.apiKeyId ?? "",
   ].join("\n");
 }
 
@@ -69,6 +89,10 @@ export function signInternalRequest(request: InternalRequest, secret: string, no
     [INTERNAL_HEADERS.signature]: signature,
     [INTERNAL_HEADERS.correlationId]: request.correlationId,
   };
+  if (request.channel) {
+    headers[INTERNAL_HEADERS.surface] = request.channel.surface;
+    if (request.channel.apiKeyId) headers[INTERNAL_HEADERS.apiKeyId] = request.channel.apiKeyId;
+  }
   if (request.identity) {
     headers[INTERNAL_HEADERS.userId] = request.identity.userId;
     headers[INTERNAL_HEADERS.organizationId] = request.identity.organizationId;
@@ -79,7 +103,7 @@ export function signInternalRequest(request: InternalRequest, secret: string, no
 
 export type HeaderLookup = (name: string) => string | undefined;
 
-export type VerifyResult = { ok: true; identity: Identity | null; correlationId: string } | { ok: false; reason: string };
+export type VerifyResult = { ok: true; identity: Identity | null; correlationId: string; channel: Channel | null } | { ok: false; reason: string };
 
 /** Where the nonces of accepted signed requests are remembered (this process, or Redis for every replica). */
 export interface NonceStore {
@@ -153,14 +177,18 @@ export function verifyInternalRequest(
     identity = { userId, organizationId, role };
   }
   const correlationId = header(INTERNAL_HEADERS.correlationId) ?? "";
+  const surface = header(INTERNAL_HEADERS.surface);
+  if (surface !== undefined && !isSurface(surface)) return { ok: false, reason: "unknown surface" };
+  const apiKeyId = header(INTERNAL_HEADERS.apiKeyId);
+  const channel: Channel | null = surface ? { surface, ...(apiKeyId ? { apiKeyId } : {}) } : null;
   const expected = createHmac("sha256", secret)
-    .update(canonical({ ...request, identity, correlationId }, timestamp, nonce))
+    .update(canonical({ ...request, identity, correlationId, channel }, timestamp, nonce))
     .digest();
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "bad signature" };
   }
-  const accepted: VerifyResult = { ok: true, identity, correlationId };
+  const accepted: VerifyResult = { ok: true, identity, correlationId, channel };
   if (!nonces) return accepted;
   const claimed = nonces.claim(nonce, now);
   const judge = (first: boolean): VerifyResult => (first ? accepted : { ok: false, reason: "replayed request" });

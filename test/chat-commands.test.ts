@@ -75,6 +75,7 @@ describe("chat commands", () => {
   const identity = (org: DemoSeedOrganization, role: Role, userId = org.userIdsByRole[role]): Identity => ({ userId, organizationId: org.id, role });
   const actor = (who: Identity, mentions: Record<string, string> = {}): ChatActor => ({
     identity: who,
+    surface: "slack",
     async resolveMention(raw) {
       return mentions[raw] ?? null;
     },

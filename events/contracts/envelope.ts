@@ -5,6 +5,7 @@
  * checked against the schema of its (eventType, schemaVersion). Nothing here loads Prisma: the
  * relay and the bridge name topics without the generated client.
  */
+import { SURFACES, type Surface } from "../../platform/identity.ts";
 import type { Schema } from "./schema-kit.ts";
 
 /** The domain event envelope, as written to the outbox and published. */
@@ -23,6 +24,10 @@ export interface DomainEvent<TData extends object = Readonly<Record<string, unkn
     organizationId: string;
     timestamp: string;
     source: string;
+    /** How the change reached us (absent on events from before it was recorded). */
+    surface?: Surface;
+    /** The API key the caller used, when one was. */
+    apiKeyId?: string;
   };
 }
 
@@ -77,6 +82,8 @@ export const envelopeSchema: Schema = {
         timestamp: { type: "string", format: "date-time" },
         /** The process that made the change: `users`, `projects`, `items`, `integrations`, `gateway`, … */
         source: { type: "string", minLength: 1, maxLength: 100, pattern: "^[a-z][a-z0-9-]*$" },
+        surface: { enum: [...SURFACES] },
+        apiKeyId: { type: "string", format: "uuid" },
       },
     },
   },

@@ -5,10 +5,9 @@ import type pg from "pg";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { queryRaw, type PrismaClient } from "../../platform/db.ts";
 import type { DomainEvent } from "../contracts/envelope.ts";
+import type { Surface } from "../../platform/identity.ts";
 
-/** How a change reached us, as the envelope's metadata records it (absent on events from before it did). */
-export const SURFACES = ["graphql", "rest", "slack", "teams", "system"] as const;
-export type Surface = (typeof SURFACES)[number];
+export type { Surface };
 
 /** One event of the log. */
 export interface LoggedEvent {
@@ -27,6 +26,7 @@ export interface LoggedEvent {
   /** `data.boardId`, for the events that have one. */
   readonly boardId: string | null;
   readonly userId: string | null;
+  /** How the change reached us, as the envelope's metadata records it (null on events from before it did). */
   readonly surface: Surface | null;
   readonly apiKeyId: string | null;
   readonly envelope: DomainEvent;

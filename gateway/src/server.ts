@@ -6,7 +6,7 @@ import { InMemoryLRUCache, type KeyValueCache } from "@apollo/utils.keyvaluecach
 import type { RedisClient } from "../../platform/redis.ts";
 import type { JwtSettings } from "./auth/jwt.ts";
 import { createApiKeyResolver } from "./auth/api-keys.ts";
-import { createAuthenticator } from "./auth/authenticate.ts";
+import { channelOf, createAuthenticator } from "./auth/authenticate.ts";
 import { createAdmission } from "./execution/admission.ts";
 import { createGraphQLHandler } from "./execution/graphql-http.ts";
 import type { RunOperation } from "./execution/run-operation.ts";
@@ -210,10 +210,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           onError: throttled(10_000, (error) => logger.error({ err: error }, "rate limiter unavailable; letting requests through")),
         });
   const admit = createAdmission({ authenticate, rateLimiter, metrics, logger });
-  const runOperation: RunOperation = async (operation, { caller, correlationId }) => {
+  const runOperation: RunOperation = async (operation, { caller, correlationId, surface }) => {
     const result = await apollo.executeOperation(
       { query: operation.query, operationName: operation.operationName, variables: { ...operation.variables } },
-      { contextValue: { identity: caller.identity, correlationId } },
+      { contextValue: { identity: caller.identity, correlationId, channel: channelOf(caller, surface ?? "graphql") } },
     );
     if (result.body.kind !== "single") throw new Error("incremental delivery is not supported here");
     return result.body.singleResult;

@@ -1,11 +1,13 @@
 import type { PrismaClient } from "../../platform/db.ts";
-import type { Identity } from "../../platform/identity.ts";
+import type { Channel, Identity } from "../../platform/identity.ts";
 import { requireIdentity } from "./authorization.ts";
 
 /** What every subgraph's resolvers receive; each subgraph adds its own request-scoped loaders. */
 export interface BaseContext {
   readonly identity: Identity | null;
   readonly correlationId: string;
+  /** The surface the gateway says (signed) the request came through; null when it said none. */
+  readonly channel?: Channel | null;
   readonly prisma: PrismaClient;
 }
 

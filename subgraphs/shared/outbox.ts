@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../../platform/db.ts";
-import type { Identity } from "../../platform/identity.ts";
+import type { Channel, Identity } from "../../platform/identity.ts";
+import { requireIdentity } from "./authorization.ts";
+import type { BaseContext } from "./context.ts";
+import type { SubgraphName } from "./server.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { topicFor, type DomainEvent } from "../../events/contracts/envelope.ts";
 import { currentTraceparent } from "../../platform/tracing.ts";
@@ -25,6 +28,13 @@ export interface EventSource {
   readonly correlationId: string;
   /** The subgraph that made the change. */
   readonly source: string;
+  /** Through which surface (and API key) the change came; recorded in the envelope's metadata. */
+  readonly channel?: Channel | null;
+}
+
+/** The origin of the changes a subgraph request makes: its caller, correlation id and surface. */
+export function requestOrigin(context: BaseContext, source: SubgraphName): EventSource {
+  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source, channel: context.channel };
 }
 
 /** The envelope of one event, as the outbox stores it and the relay publishes it. */
@@ -44,6 +54,8 @@ export function envelopeOf<TData extends Prisma.InputJsonObject>(origin: EventSo
       organizationId: origin.identity.organizationId,
       timestamp: new Date().toISOString(),
       source: origin.source,
+      ...(origin.channel ? { surface: origin.channel.surface } : {}),
+      ...(origin.channel?.apiKeyId ? { apiKeyId: origin.channel.apiKeyId } : {}),
     },
   };
 }

@@ -148,6 +148,7 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
       const base: BaseContext = {
         identity: verified.identity,
         correlationId: verified.correlationId,
+        channel: verified.channel,
         prisma: options.prisma,
       };
       // The server span continues the gateway's fetch span (`traceparent`, sent beside the signature).

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { API_KEY_PATTERN } from "../../../platform/api-keys.ts";
-import type { Identity } from "../../../platform/identity.ts";
+import type { Channel, Identity, Surface } from "../../../platform/identity.ts";
 import { AuthenticationError, createJwtVerifier, type JwtSettings } from "./jwt.ts";
 import type { ApiKeyPrincipal } from "./api-keys.ts";
 
@@ -10,6 +10,8 @@ export interface Caller {
   /** `user:<id>` or `apikey:<id>`. */
   readonly principal: string;
   readonly via: "jwt" | "api_key";
+  /** The API key's id when `via` is "api_key". */
+  readonly apiKeyId?: string;
   /** When the credential stops being valid, in ms since the epoch: a token's `exp`; none for API keys. */
   readonly expiresAt?: number;
 }
@@ -35,9 +37,14 @@ export function createAuthenticator(options: { jwt: JwtSettings; apiKeys?: (secr
       const principal = await options.apiKeys(credential);
       if (!principal) throw new AuthenticationError("invalid or revoked API key");
       const { apiKeyId, ...identity } = principal;
-      return { identity, principal: `apikey:${apiKeyId}`, via: "api_key" };
+      return { identity, principal: `apikey:${apiKeyId}`, via: "api_key", apiKeyId };
     }
     const { identity, expiresAt } = await verifyJwt(credential);
     return { identity, principal: `user:${identity.userId}`, via: "jwt", expiresAt };
   };
+}
+
+/** What the subgraphs record with the changes a caller makes through `surface`. */
+export function channelOf(caller: Caller, surface: Surface): Channel {
+  return caller.apiKeyId ? { surface, apiKeyId: caller.apiKeyId } : { surface };
 }

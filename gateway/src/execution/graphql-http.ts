@@ -6,6 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
 import { TokenGate } from "../plugins/limits.ts";
 import type { Admit } from "./admission.ts";
 import { userAgentOf } from "../usage/principal.ts";
+import { channelOf } from "../auth/authenticate.ts";
 import { MalformedBodyError, PayloadTooLargeError, readBody, sendGraphQLError, sendGraphQLResponse, toHeaderMap } from "../../../platform/http.ts";
 
 export type GraphQLHandler = (request: IncomingMessage, response: ServerResponse, url: URL, correlationId: string) => Promise<void>;
@@ -134,6 +135,7 @@ export function createGraphQLHandler(options: {
       context: async () => ({
         identity: caller?.identity ?? null,
         correlationId,
+        channel: caller ? channelOf(caller, "graphql") : undefined,
         usage: caller ? { principal: caller.principal, userAgent: userAgentOf(request.headers) } : undefined,
       }),
     });

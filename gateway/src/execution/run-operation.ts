@@ -1,5 +1,6 @@
 import type { FormattedExecutionResult } from "graphql";
 import type { Caller } from "../auth/authenticate.ts";
+import type { Surface } from "../../../platform/identity.ts";
 
 /** A GraphQL operation the gateway runs on a caller's behalf without an HTTP round trip to itself. */
 export interface OperationRequest {
@@ -12,6 +13,8 @@ export interface OperationRequest {
 export interface OperationCaller {
   readonly caller: Caller;
   readonly correlationId: string;
+  /** Where the operation comes from, recorded with the changes it makes. @default "graphql" */
+  readonly surface?: Surface;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type GraphQLFormattedError, type SelectionSetNode } from "graphql";
 import { isBrokenCircuitError } from "cockatiel";
-import { signInternalRequest, type Identity } from "../../../platform/identity.ts";
+import { signInternalRequest, type Channel, type Identity } from "../../../platform/identity.ts";
 import type { ErrorCode } from "../../../platform/error-codes.ts";
 import type { GatewayContext } from "../execution/context.ts";
 import type { QueryDeduplicator } from "./deduplication.ts";
@@ -99,6 +99,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       const context = operationOptions?.context;
       const identity = context && "identity" in context ? context.identity : null;
       const correlationId = context && "identity" in context ? context.correlationId : "";
+      const channel = context && "identity" in context ? (context.channel ?? null) : null;
       const body = JSON.stringify({
         query: request.query,
         variables: request.variables,
@@ -109,7 +110,8 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       // Encoded once: the signature hashes these bytes and undici sends them (a string body would be
       // encoded twice per attempt); `body` stays the merging key.
       const bytes = Buffer.from(body);
-      const send = (share: boolean) => this.subgraph.execute(isQuery(options), () => this.attempt(bytes, identity, correlationId, extraHeaders, share));
+      const send = (share: boolean) =>
+        this.subgraph.execute(isQuery(options), () => this.attempt(bytes, identity, correlationId, channel, extraHeaders, share));
 
       const operation = operationOptions?.incomingRequestContext.operation?.operation;
       let received: Received;
@@ -136,10 +138,11 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     body: Buffer,
     identity: Identity | null,
     correlationId: string,
+    channel: Channel | null,
     extraHeaders: Iterable<[string, string]> | undefined,
     keepText: boolean,
   ): Promise<Received> {
-    const headers = signInternalRequest({ method: "POST", path: this.subgraph.path, body, identity, correlationId }, this.signingSecret);
+    const headers = signInternalRequest({ method: "POST", path: this.subgraph.path, body, identity, correlationId, channel }, this.signingSecret);
     headers["content-type"] = "application/json";
     if (extraHeaders) for (const [name, value] of extraHeaders) headers[name.toLowerCase()] ??= value;
     const answer = await inSpan(

@@ -142,7 +142,12 @@ export function createIntegrationsRelay(options: IntegrationsRelayOptions): Inte
         operationName: typeof operation.operationName === "string" ? operation.operationName : undefined,
         variables: typeof operation.variables === "object" && operation.variables !== null ? (operation.variables as Record<string, unknown>) : undefined,
       },
-      { caller: { identity, principal, via: "jwt" }, correlationId: verified.correlationId || correlationId },
+      {
+        caller: { identity, principal, via: "jwt" },
+        correlationId: verified.correlationId || correlationId,
+        // The runtime says (signed) which chat app the user acted through.
+        surface: verified.channel?.surface === "slack" || verified.channel?.surface === "teams" ? verified.channel.surface : "system",
+      },
     );
     const text = JSON.stringify(result);
     response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });

@@ -8,7 +8,7 @@ import type { Prisma } from "../../../generated/prisma/client.ts";
 import type { WebhookDeliveryModel, WebhookModel } from "../../../generated/prisma/models.ts";
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { badInput, notFound } from "../../shared/errors.ts";
-import { recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
 import { versionedWrite } from "../../shared/versioned-write.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
@@ -30,7 +30,7 @@ import { SecretBoxError } from "../runtime/webhooks/secret-box.ts";
 import type { WebhookPayload } from "../runtime/webhooks/queue.ts";
 
 function origin(context: IntegrationsContext): EventSource {
-  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "integrations" };
+  return requestOrigin(context, "integrations");
 }
 
 async function requireBoard(context: IntegrationsContext, boardId: string | null | undefined): Promise<string | null> {

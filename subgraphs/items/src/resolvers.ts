@@ -6,15 +6,15 @@ import type { Tx } from "../../../platform/db.ts";
 import type { Identity } from "../../../platform/identity.ts";
 import type { ItemModel } from "../../../generated/prisma/models.ts";
 import { Prisma } from "../../../generated/prisma/client.ts";
-import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
+import { requireWriter } from "../../shared/authorization.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
-import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { change, compact, recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
 import { versionedStatement, versionedUpdate, type VersionedEvent } from "../../shared/versioned-write.ts";
 import { BoundedJSON, requireId, requireIds, requireText, requireVersion } from "../../shared/validation.ts";
 import { parseColumnValue, personIds } from "./column-values.ts";
 
 function origin(context: ItemsContext): EventSource {
-  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "items" };
+  return requestOrigin(context, "items");
 }
 
 /** The board must be one the caller may write to; the projects subgraph is the judge. */

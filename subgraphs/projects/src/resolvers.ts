@@ -7,7 +7,7 @@ import type { BoardModel } from "../../../generated/prisma/models.ts";
 import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
-import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { change, compact, recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
 import {
   BoundedJSON,
@@ -31,7 +31,7 @@ const COLOR = /^#[0-9a-f]{6}$/i;
 const MAX_SETTINGS_BYTES = 16_000;
 
 function origin(context: ProjectsContext): EventSource {
-  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "projects" };
+  return requestOrigin(context, "projects");
 }
 
 function settingsOf(value: unknown): Prisma.InputJsonObject {

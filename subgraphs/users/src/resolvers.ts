@@ -6,7 +6,7 @@ import type { MembershipModel } from "../../../generated/prisma/models.ts";
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { orgOf } from "../../shared/context.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
-import { change, compact, recordEvent, type EventSource } from "../../shared/outbox.ts";
+import { change, compact, recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
 import { versionedUpdate, versionedWrite } from "../../shared/versioned-write.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, likeEscaped, optionalSearch, optionalText, requireId, requireText, requireVersion } from "../../shared/validation.ts";
@@ -16,7 +16,7 @@ import type { Prisma } from "../../../generated/prisma/client.ts";
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function origin(context: UsersContext): EventSource {
-  return { identity: requireIdentity(context.identity), correlationId: context.correlationId, source: "users" };
+  return requestOrigin(context, "users");
 }
 
 async function activeMembership(tx: Tx, organizationId: string, userId: string): Promise<MembershipModel> {

@@ -46,7 +46,8 @@ export interface Reply {
 export type RunCatalogOperation = (operation: CatalogOperation, variables: Readonly<Record<string, unknown>>) => Promise<FormattedExecutionResult>;
 
 export function operationRunner(runOperation: RunOperation, caller: Caller, correlationId: string): RunCatalogOperation {
-  return (operation, variables) => runOperation({ query: operation.query, operationName: operation.name, variables }, { caller, correlationId });
+  return (operation, variables) =>
+    runOperation({ query: operation.query, operationName: operation.name, variables }, { caller, correlationId, surface: "rest" });
 }
 
 /** The value at a dotted path, or null when something on the way is missing. */

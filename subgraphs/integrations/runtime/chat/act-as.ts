@@ -12,11 +12,14 @@ export const INTERNAL_GRAPHQL_PATH = "/internal/graphql";
 
 export function createActAs(options: { gatewayUrl: string | (() => string); signingSecret: string; timeoutMs?: number }): ActAs {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  return async (identity, operation) => {
+  return async (identity, operation, surface) => {
     const body = JSON.stringify(operation);
     const correlationId = `chat-${randomUUID()}`;
     const base = typeof options.gatewayUrl === "function" ? options.gatewayUrl() : options.gatewayUrl;
-    const headers = signInternalRequest({ method: "POST", path: INTERNAL_GRAPHQL_PATH, body, identity, correlationId }, options.signingSecret);
+    const headers = signInternalRequest(
+      { method: "POST", path: INTERNAL_GRAPHQL_PATH, body, identity, correlationId, channel: { surface: surface ?? "system" } },
+      options.signingSecret,
+    );
     const response = await fetch(new URL(INTERNAL_GRAPHQL_PATH, base), {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },

@@ -20,7 +20,10 @@ export interface ChatOperation {
  * authorization as the user's own requests). Resolves with the result, GraphQL errors included;
  * rejects only when the gateway cannot be reached.
  */
-export type ActAs = (identity: Identity, operation: ChatOperation) => Promise<FormattedExecutionResult>;
+export type ChatSurface = "slack" | "teams";
+
+/** Runs `operation` as `identity`; `surface` is the chat app it came through (none: the runtime's own work). */
+export type ActAs = (identity: Identity, operation: ChatOperation, surface?: ChatSurface) => Promise<FormattedExecutionResult>;
 
 /** A button on a reply: pressing it runs `command` as the user who pressed it. */
 export interface ChatChoice {

@@ -12,13 +12,15 @@
  */
 import type { GraphQLFormattedError } from "graphql";
 import type { Identity } from "../../../../../platform/identity.ts";
-import type { ActAs, ChatChoice, ChatReply } from "../model.ts";
+import type { ActAs, ChatChoice, ChatReply, ChatSurface } from "../model.ts";
 import { OPERATIONS, type OperationKey } from "./operations.ts";
 import { parseCommand, quoteName, type AssigneeRef, type ChatCommand, type CommandName, type Ref, type StatusTarget } from "./parse.ts";
 import { clip } from "../text.ts";
 
 export interface ChatActor {
   readonly identity: Identity;
+  /** The chat app the user acts through: recorded with the changes the command makes. */
+  readonly surface: ChatSurface;
   /** The Sunday user a chat mention (Slack `<@U…>`, a Teams mention's id, or an email) stands for, in the actor's organisation; null when unknown. */
   resolveMention(raw: string): Promise<string | null>;
 }
@@ -200,7 +202,7 @@ export function createCommandCore(options: CommandCoreOptions): CommandCore {
 
   async function call<T>(actor: ChatActor, key: OperationKey, variables: Record<string, unknown>, subject: Subject = {}): Promise<T> {
     const operation = OPERATIONS[key];
-    const result = await actAs(actor.identity, { query: operation.query, operationName: operation.operationName, variables });
+    const result = await actAs(actor.identity, { query: operation.query, operationName: operation.operationName, variables }, actor.surface);
     const error: GraphQLFormattedError | undefined = result.errors?.[0];
     if (error) {
       const code = typeof error.extensions?.code === "string" ? error.extensions.code : "INTERNAL_SERVER_ERROR";

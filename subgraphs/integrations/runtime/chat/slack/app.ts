@@ -80,6 +80,7 @@ export function slackRoutes(options: SlackAppOptions): Readonly<Record<string, I
     if (!identity) return null;
     return {
       identity,
+      surface: "slack" as const,
       async resolveMention(raw: string): Promise<string | null> {
         const mentioned = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(raw.trim())?.[1];
         if (!mentioned) return null;

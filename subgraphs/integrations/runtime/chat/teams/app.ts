@@ -86,6 +86,7 @@ export function teamsRoutes(options: TeamsAppOptions): Readonly<Record<string, I
     const mentions = activity.type === "message" ? activity.mentions : [];
     return {
       identity,
+      surface: "teams" as const,
       async resolveMention(raw: string): Promise<string | null> {
         const name = raw
           .replace(/^<at>|<\/at>$/g, "")
