@@ -49,7 +49,12 @@ export async function disableChatIntegrations(prisma: PrismaClient, installation
       const integration = await tx.integration.update({ where: { id }, data: { enabled: false, version: { increment: 1 } } });
       await recordEvent(
         tx,
-        { identity: { organizationId: installation.organizationId }, correlationId: `chat-${reason}-${randomUUID()}`, source: "integrations" },
+        {
+          identity: { organizationId: installation.organizationId },
+          correlationId: `chat-${reason}-${randomUUID()}`,
+          source: "integrations",
+          channel: { surface: "system" },
+        },
         {
           eventType: "integration.disabled",
           aggregateType: "Integration",

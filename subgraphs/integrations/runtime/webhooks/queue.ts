@@ -336,6 +336,7 @@ function runtimeOrigin(organizationId: string, correlationId: string | null, del
     identity: { organizationId },
     correlationId: correlationId !== null && CORRELATION_ID.test(correlationId) ? correlationId : `webhook-delivery:${deliveryId}`,
     source: EVENT_SOURCE,
+    channel: { surface: "system" },
   };
 }
 
