@@ -27,6 +27,11 @@ const portNumber = makeValidator<number>((input) => {
   return value;
 });
 
+const wholeNumber = makeValidator<number>((input) => {
+  if (!/^\d+$/.test(input)) throw new EnvError(`expected a whole number of 0 or more, got "${input}"`);
+  return Number(input);
+});
+
 const positiveInteger = makeValidator<number>((input) => {
   if (!/^[1-9]\d*$/.test(input)) throw new EnvError(`expected a whole number of 1 or more, got "${input}"`);
   return Number(input);
@@ -189,6 +194,8 @@ export const VARIABLES = {
   GATEWAY_URL: httpUrl,
   INTEGRATIONS_RUNTIME_URL: httpUrl,
   USAGE_RETENTION: duration,
+  SNAPSHOT_EVERY: positiveInteger,
+  EVENT_RETENTION_MONTHS: wholeNumber,
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -638,6 +645,22 @@ export interface WebhookConfig {
 export function usageConfig(options?: ReadOptions): { readonly retentionMs: number } {
   const env = read({ USAGE_RETENTION: VARIABLES.USAGE_RETENTION({ default: 90 * 86_400_000 }) }, options);
   return { retentionMs: env.USAGE_RETENTION };
+}
+
+export interface EventStoreConfig {
+  /** An aggregate snapshot every this many versions (the "snapshots" projection). */
+  readonly snapshotEvery: number;
+  /** Months of the event log kept; 0 keeps it all (events/store/retention.ts). */
+  readonly retentionMonths: number;
+}
+
+/** The event store's snapshots and retention, for the items subgraph (as-of reads, its projections and maintenance). */
+export function eventStoreConfig(options?: ReadOptions): EventStoreConfig {
+  const env = read(
+    { SNAPSHOT_EVERY: VARIABLES.SNAPSHOT_EVERY({ default: 10 }), EVENT_RETENTION_MONTHS: VARIABLES.EVENT_RETENTION_MONTHS({ default: 0 }) },
+    options,
+  );
+  return { snapshotEvery: env.SNAPSHOT_EVERY, retentionMonths: env.EVENT_RETENTION_MONTHS };
 }
 
 /**

@@ -5,6 +5,8 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 export type BoardActivityType =
   | 'BOARD_ARCHIVED'
+  /** Only in history: subscriptions start on existing boards. */
+  | 'BOARD_CREATED'
   | 'BOARD_SHARED'
   | 'BOARD_UNSHARED'
   | 'BOARD_UPDATED'

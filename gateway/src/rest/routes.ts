@@ -17,6 +17,7 @@ import type {
   RestAddCommentMutationVariables,
   RestApiUsageQueryVariables,
   RestArchiveBoardMutationVariables,
+  RestBoardHistoryQueryVariables,
   RestCreateBoardMutationVariables,
   RestCreateGroupMutationVariables,
   RestCreateItemMutationVariables,
@@ -27,6 +28,7 @@ import type {
   RestGetBoardQueryVariables,
   RestGetItemQueryVariables,
   RestGetWebhookQueryVariables,
+  RestItemHistoryQueryVariables,
   RestListBoardItemsQueryVariables,
   RestListBoardsQueryVariables,
   RestListCommentsQueryVariables,
@@ -274,6 +276,35 @@ export const ROUTES: readonly RouteDefinition[] = [
     notFound: { type: "Item", param: "itemId" },
     body: { input: "AddCommentInput", omit: ["itemId"] },
     variables: (input) => ({ input: { ...(input.body as Omit<AddCommentInput, "itemId">), itemId: input.params.itemId as string } }),
+  }),
+
+  // History
+  route<RestItemHistoryQueryVariables>({
+    method: "GET",
+    path: "/items/{itemId}/history",
+    operationId: "listItemHistory",
+    summary: "List an item's changes",
+    description:
+      "Newest first, from the event log: who changed what (from → to), when, and through which surface (`GRAPHQL`, `REST`, `SLACK`, `TEAMS`, `SYSTEM`; null for changes older than the field) and API key.",
+    tag: "Items",
+    kind: "page",
+    operation: "RestItemHistory",
+    select: "item.history",
+    notFound: { type: "Item", param: "itemId" },
+    variables: (input) => ({ itemId: input.params.itemId as string, ...page(input) }),
+  }),
+  route<RestBoardHistoryQueryVariables>({
+    method: "GET",
+    path: "/boards/{boardId}/history",
+    operationId: "listBoardHistory",
+    summary: "List a board's changes",
+    description: "Newest first, from the event log: the board's own changes and those of its groups, columns, items and comments.",
+    tag: "Boards",
+    kind: "page",
+    operation: "RestBoardHistory",
+    select: "board.history",
+    notFound: { type: "Board", param: "boardId" },
+    variables: (input) => ({ boardId: input.params.boardId as string, ...page(input) }),
   }),
 
   // Users

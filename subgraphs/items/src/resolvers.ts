@@ -12,6 +12,8 @@ import { change, compact, recordEvent, requestOrigin, type EventSource } from ".
 import { versionedStatement, versionedUpdate, type VersionedEvent } from "../../shared/versioned-write.ts";
 import { BoundedJSON, requireId, requireIds, requireText, requireVersion } from "../../shared/validation.ts";
 import { parseColumnValue, personIds } from "./column-values.ts";
+import { foldedParts, itemAsOf } from "./history/as-of.ts";
+import { historyResolvers } from "./history/resolvers.ts";
 
 function origin(context: ItemsContext): EventSource {
   return requestOrigin(context, "items");
@@ -118,7 +120,8 @@ export const resolvers: Resolvers = {
   JSON: BoundedJSON,
 
   Query: {
-    async item(_parent, { id }, context) {
+    async item(_parent, { id, asOf }, context) {
+      if (asOf != null) return itemAsOf(context, requireId(id, "id"), new Date(asOf));
       const item = await context.loaders.item.load(requireId(id, "id"));
       // Readable only on a board the caller may read (private boards, guests).
       if (!item || !(await context.loaders.board.load(item.boardId))) return null;
@@ -362,6 +365,7 @@ export const resolvers: Resolvers = {
     __resolveReference: (reference) => ({ id: reference.id }),
     items: (board, args, context) => context.lists.itemsOfBoard.load({ parentId: board.id, args }),
     activity: (board, args, context) => context.lists.activityOfBoard.load({ parentId: board.id, args }),
+    ...historyResolvers.Board,
   },
 
   Item: {
@@ -375,11 +379,17 @@ export const resolvers: Resolvers = {
     board: (item) => ({ id: item.boardId }),
     group: (item) => ({ id: item.groupId }),
     creator: (item) => ({ id: item.creatorId }),
-    assignees: async (item, _args, context) => (await context.loaders.assigneesOfItem.load(item.id)).map((assignee) => ({ id: assignee.userId })),
-    columnValues: (item, _args, context) => context.loaders.columnValuesOfItem.load(item.id),
-    subitems: (item, _args, context) => context.loaders.subitemsOfItem.load(item.id),
+    // An item read with `asOf` carries its lists as they were (history/as-of.ts).
+    assignees: async (item, _args, context) =>
+      foldedParts(item)?.assignees ?? (await context.loaders.assigneesOfItem.load(item.id)).map((assignee) => ({ id: assignee.userId })),
+    columnValues: (item, _args, context) => foldedParts(item)?.columnValues ?? context.loaders.columnValuesOfItem.load(item.id),
+    subitems: (item, _args, context) => foldedParts(item)?.subitems ?? context.loaders.subitemsOfItem.load(item.id),
     comments: (item, args, context) => context.lists.commentsOfItem.load({ parentId: item.id, args }),
+    ...historyResolvers.Item,
   },
+
+  HistoryEntry: historyResolvers.HistoryEntry,
+  HistoryChange: historyResolvers.HistoryChange,
 
   ColumnValue: {
     column: (value) => ({ id: value.columnId }),

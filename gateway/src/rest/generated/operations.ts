@@ -8,6 +8,27 @@ export type AddCommentInput = {
   itemId: string | number;
 };
 
+export type BoardActivityType =
+  | 'BOARD_ARCHIVED'
+  /** Only in history: subscriptions start on existing boards. */
+  | 'BOARD_CREATED'
+  | 'BOARD_SHARED'
+  | 'BOARD_UNSHARED'
+  | 'BOARD_UPDATED'
+  | 'COLUMN_ARCHIVED'
+  | 'COLUMN_CREATED'
+  | 'COLUMN_UPDATED'
+  | 'COLUMN_VALUE_SET'
+  | 'COMMENT_ADDED'
+  | 'GROUP_ARCHIVED'
+  | 'GROUP_CREATED'
+  | 'GROUP_UPDATED'
+  | 'ITEM_CREATED'
+  | 'ITEM_DELETED'
+  | 'ITEM_MOVED'
+  | 'ITEM_UPDATED'
+  | 'SUBITEM_CREATED';
+
 export type BoardFilter = {
   /** Case-insensitive match on the board name. */
   search?: string | null | undefined;
@@ -23,6 +44,15 @@ export type BoardKind =
 export type BoardState =
   | 'ACTIVE'
   | 'ARCHIVED';
+
+/** Through which way in a change was made. */
+export type ChangeSurface =
+  | 'GRAPHQL'
+  | 'REST'
+  | 'SLACK'
+  /** Made by the platform itself (the webhook runtime), not a request. */
+  | 'SYSTEM'
+  | 'TEAMS';
 
 export type ColumnValueInput = {
   columnId: string | number;
@@ -245,6 +275,26 @@ export type WebhookAttemptFragment = { attempt: number, responseStatus: number |
 export type IntegrationFragment = { id: string, type: IntegrationType, name: string | null, enabled: boolean, version: number | null, createdAt: Date | string | null, updatedAt: Date | string | null, board: { id: string } | null, createdBy: { id: string } | null };
 
 export type PageFragment = { hasNextPage: boolean, endCursor: string | null };
+
+export type HistoryEntryFragment = { id: string, eventType: string, type: BoardActivityType, version: number, itemId: string | null, surface: ChangeSurface | null, apiKeyId: string | null, occurredAt: Date | string, actor: { id: string } | null, changes: Array<{ field: string, from: unknown, to: unknown, column: { id: string } | null }> };
+
+export type RestItemHistoryQueryVariables = Exact<{
+  itemId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type RestItemHistoryQuery = { item: { history: { nodes: Array<{ id: string, eventType: string, type: BoardActivityType, version: number, itemId: string | null, surface: ChangeSurface | null, apiKeyId: string | null, occurredAt: Date | string, actor: { id: string } | null, changes: Array<{ field: string, from: unknown, to: unknown, column: { id: string } | null }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type RestBoardHistoryQueryVariables = Exact<{
+  boardId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type RestBoardHistoryQuery = { board: { history: { nodes: Array<{ id: string, eventType: string, type: BoardActivityType, version: number, itemId: string | null, surface: ChangeSurface | null, apiKeyId: string | null, occurredAt: Date | string, actor: { id: string } | null, changes: Array<{ field: string, from: unknown, to: unknown, column: { id: string } | null }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null } | null };
 
 export type RestListWebhooksQueryVariables = Exact<{
   first?: number | null | undefined;
