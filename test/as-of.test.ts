@@ -264,7 +264,7 @@ describe("item(id, asOf) against a recorded edit history", () => {
     itemId = created.createItem.id;
     let state = await record();
     const day = () => `2027-0${1 + Math.floor(random() * 9)}-1${Math.floor(random() * 9)}`;
-    const valueOf: Record<string, () => unknown> = {
+    const randomValue: Record<string, () => unknown> = {
       TEXT: () => `note ${Math.floor(random() * 1000)}`,
       STATUS: () => ({ label: pick(["Not started", "Working on it", "Stuck", "Done"]) }),
       PERSON: () => ({ userIds: people.filter(() => random() < 0.3) }),
@@ -284,8 +284,8 @@ describe("item(id, asOf) against a recorded edit history", () => {
           input: { id: itemId, expectedVersion: state.version, name: `As-of subject ${change}` },
         });
       } else if (kind === "status" || kind === "value" || kind === "clear") {
-        const type = kind === "status" ? "STATUS" : pick(Object.keys(valueOf));
-        const value = kind === "clear" ? null : valueOf[type]?.();
+        const type = kind === "status" ? "STATUS" : pick(Object.keys(randomValue));
+        const value = kind === "clear" ? null : randomValue[type]?.();
         await ok(`mutation($input: SetColumnValueInput!) { setColumnValue(input: $input) { id } }`, {
           input: { itemId, columnId: columns[type as keyof typeof columns], value, expectedVersion: state.version },
         });
