@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { createLogger } from "../platform/logger.ts";
 import { rebuildProjection, type RebuildProgress } from "../events/store/runner.ts";
-import { PROJECTIONS } from "../subgraphs/items/src/projections.ts";
+import { itemsProjections } from "../subgraphs/items/src/projections.ts";
 import { databaseToolConfig } from "../platform/config.ts";
 import { openToolDatabase } from "./dev-token.ts";
 
@@ -41,8 +41,9 @@ function bar(): { update(progress: RebuildProgress): void; stop(): void } {
 
 async function main(args: readonly string[]): Promise<number> {
   const [command, name] = args;
-  const known = PROJECTIONS.map((projection) => projection.name);
-  const projection = PROJECTIONS.find((candidate) => candidate.name === name);
+  const projections = itemsProjections();
+  const known = projections.map((projection) => projection.name);
+  const projection = projections.find((candidate) => candidate.name === name);
   if (command !== "rebuild" || !projection) {
     console.error(`usage: npm run projections:rebuild -- <${known.join("|")}>`);
     return 2;

@@ -69,8 +69,8 @@ async function counts(): Promise<Map<string, number>> {
 
 /**
  * Waits until the read model counts every event written. Not exact after `settled()`: the log is read
- * below the server's oldest running write transaction, which may be another database's (other test
- * files run at once), so an event can be readable a moment after it committed.
+ * below the oldest write transaction still running, so an event can become readable a moment after
+ * it committed.
  */
 async function caughtUp(runner: ProjectionRunner, expected: ReadonlyMap<string, number>): Promise<void> {
   let seen = new Map<string, number>();

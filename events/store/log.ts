@@ -47,17 +47,32 @@ export const EVENT_COLUMNS = `e."sequence", e."transactionId"::text AS "transact
    e."userId"::text AS "userId", e."surface", e."apiKeyId"::text AS "apiKeyId", e."envelope", e."occurredAt"`;
 
 /**
- * Up to `limit` events after `after`, in log order, never skipping one: only events of transactions
- * below the oldest one still running (`pg_snapshot_xmin`) are read, so a transaction that commits
- * later can never land behind a position already passed (a sequence alone would allow that: it is
- * taken at insert, not at commit). The price is that one long transaction holds every reader back
- * until it ends. Projections read through `pg` (worker code, like the relay), not Prisma.
+ * The log position readers may go up to: the oldest transaction of this database still running at
+ * the statement's snapshot (or the snapshot's xmax when none is). Events of transactions below it
+ * are all committed or gone, so a transaction that commits later can never land behind a position
+ * already passed (a sequence alone would allow that: it is taken at insert, not at commit).
+ * `pg_snapshot_xmin` would do, but it is the whole server's: a long write transaction in another
+ * database (a batch job, a test) would hold every projection back. So the snapshot's running
+ * transactions are taken one by one, leaving out those pg_stat_activity shows in another database
+ * (an xid belongs to one database for good; one that is not shown counts as ours, which only
+ * waits longer). Same statement, same snapshot as the rows read.
+ */
+const HORIZON = `(SELECT coalesce(
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE (x::text::bigint % 4294967296) NOT IN (
+        SELECT a.backend_xid::text::bigint FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database())),
+    pg_snapshot_xmax(pg_current_snapshot())))`;
+
+/**
+ * Up to `limit` events after `after`, in log order, never skipping one (see HORIZON). The price is
+ * that one long write transaction in this database holds every reader back until it ends.
+ * Projections read through `pg` (worker code, like the relay), not Prisma.
  */
 export async function readLog(db: pg.ClientBase, after: LogPosition, limit: number): Promise<LoggedEvent[]> {
   const { rows } = await db.query<Omit<LoggedEvent, "sequence"> & { sequence: string }>(
     `SELECT ${EVENT_COLUMNS} FROM eventstore."Event" e
       WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint)
-        AND e."transactionId" < pg_snapshot_xmin(pg_current_snapshot())
+        AND e."transactionId" < ${HORIZON}
       ORDER BY e."transactionId", e."sequence"
       LIMIT $3`,
     [after.transactionId, after.sequence.toString(), limit],
@@ -76,7 +91,7 @@ export async function countAfter(db: pg.ClientBase, after: LogPosition): Promise
   const { rows } = await db.query<{ count: string }>(
     `SELECT count(*) AS count FROM eventstore."Event" e
       WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint)
-        AND e."transactionId" < pg_snapshot_xmin(pg_current_snapshot())`,
+        AND e."transactionId" < ${HORIZON}`,
     [after.transactionId, after.sequence.toString()],
   );
   return Number(rows[0]?.count ?? 0);
