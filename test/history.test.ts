@@ -139,7 +139,8 @@ describe("item and board history", () => {
     const number = { id: board.columnIds.NUMBER };
     assert.deepEqual(cleared?.changes, [{ field: "columnValue", column: number, from: 7, to: null }]);
     assert.equal(subitem?.changes[0]?.field, "subitem");
-    assert.deepEqual(subitem?.changes[0]?.to, { id: (subitem?.changes[0]?.to as { id: string }).id, name: "Check" });
+    const stored = await harness.prisma.subitem.findFirstOrThrow({ where: { parentItemId: itemId } });
+    assert.deepEqual(subitem?.changes[0]?.to, { id: stored.id, name: "Check" });
     assert.deepEqual(
       moved?.changes.find((change) => change.field === "groupId"),
       { field: "groupId", column: null, from: board.groupIds[0], to: board.groupIds[1] },
