@@ -12,7 +12,7 @@
 //
 // Options: --items N, --boards N, --comments-per-item X, --database NAME (bench_search),
 // --fresh (drop and recreate the database first). Resumable: each phase (people, boards, then items
-// in chunks of 25,000 with their comments and events) commits with its progress row, so a stopped
+// in chunks of 5,000 with their comments and events) commits with its progress row, so a stopped
 // seed goes on where it was; a finished one is left alone. The same options always give the same
 // rows and ids; other options on an existing database are refused (use --fresh or --database).
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
@@ -24,8 +24,12 @@ import { migrate } from "../../prisma/tools/migrate.ts";
 import { ADMIN_DATABASE_URL, fmt, loadAverage, now } from "../subscriptions/lib.ts";
 import { DEFAULT_DATASET, FOREIGN_MARKER, ROLES, STATUS_LABELS, VOCABULARY_SIZE, ZIPF_OFFSET, benchUuid, organizationsOf, personName, vocabulary, type DatasetOptions } from "./dataset.ts";
 
-/** Items per committed chunk: a resumed seed loses at most this much work. */
-const CHUNK = 25_000;
+/**
+ * Items per transaction. Small, because a running transaction holds back every projection on the
+ * server (the log is read only below the oldest transaction still running, any database's): a
+ * chunk takes a few seconds, not a minute. A resumed seed also loses at most one chunk.
+ */
+const CHUNK = 5_000;
 /** Days over which items are created; their renames, status changes and comments follow within 5 days. */
 const ITEM_DAYS = 100;
 const DAY_MS = 86_400_000;
@@ -131,13 +135,18 @@ CREATE TABLE IF NOT EXISTS bench.share (b integer NOT NULL, person_id uuid NOT N
  * Events staged per phase, then appended to the log in occurrence order (per aggregate that is
  * version order), each with the next outbox sequence number, so later live events follow them.
  */
-const STAGE_EVENTS_SQL = `
+export const STAGE_EVENTS_SQL = `
 CREATE TEMP TABLE ev (
   event_id uuid NOT NULL, org_id uuid NOT NULL, aggregate_type text NOT NULL, aggregate_id uuid NOT NULL, version integer NOT NULL,
   event_type text NOT NULL, board_id uuid, user_id uuid, source text NOT NULL, data jsonb NOT NULL, at timestamptz NOT NULL
 ) ON COMMIT DROP`;
 
-function appendEventsSql(surface: boolean): string {
+/** Whether envelopes carry `metadata.surface` (the seed writes "graphql" there when they do). */
+export function surfaceRecorded(): boolean {
+  return Boolean((envelopeSchema.properties as { metadata?: { properties?: Record<string, unknown> } }).metadata?.properties?.surface);
+}
+
+export function appendEventsSql(surface: boolean): string {
   const surfaceJson = surface ? `|| jsonb_build_object('surface', 'graphql')` : "";
   return `
 INSERT INTO eventstore."Event" ("sequence", "eventId", "organizationId", "aggregateType", "aggregateId", "version", "eventType", "schemaVersion",
@@ -473,8 +482,7 @@ export async function seedSearch(options: SeedOptions, log: (line: string) => vo
     // The store's monthly partitions for every month the seeded history spans, and the next one.
     const firstDay = new Date(anchor.getTime() - (ITEM_DAYS + 20) * DAY_MS).toISOString().slice(0, 10);
     await client.query(`SELECT eventstore.ensure_partitions($1::date, 6)`, [firstDay]);
-    const surface = Boolean((envelopeSchema.properties as { metadata?: { properties?: Record<string, unknown> } }).metadata?.properties?.surface);
-    const context: Context = { client: VERBOSE ? timedClient(client, log) : client, options, anchor, appendEvents: appendEventsSql(surface) };
+    const context: Context = { client: VERBOSE ? timedClient(client, log) : client, options, anchor, appendEvents: appendEventsSql(surfaceRecorded()) };
     log(
       `${options.database}: seeding ${options.items.toLocaleString("en")} items on ${options.boards} boards (+ the second organisation), ` +
         `~${options.commentsPerItem} comment(s) per item; history ends ${anchor.toISOString()}; load average ${loadAverage()}`,
@@ -484,11 +492,16 @@ export async function seedSearch(options: SeedOptions, log: (line: string) => vo
     const [first, second] = organizationsOf(options);
     const total = first.items + second.items;
     const itemsStarted = now();
+    // Chunks are named by their range: a seed resumes after the last item done, whatever the chunk size was.
+    const done = await client.query<{ through: number | null }>(`SELECT max(split_part(phase, '-', 2)::integer) AS through FROM bench.progress WHERE phase LIKE 'items:%-%'`);
     let doneHere = 0;
-    for (let lo = 1; lo <= total; lo += CHUNK) {
+    let printed = 0;
+    for (let lo = (done.rows[0]?.through ?? 0) + 1; lo <= total; lo += CHUNK) {
       const hi = Math.min(total, lo + CHUNK - 1);
-      if (!(await phase(context, `items:${lo}`, () => seedItems(context, lo, hi)))) continue;
+      if (!(await phase(context, `items:${lo}-${hi}`, () => seedItems(context, lo, hi)))) continue;
       doneHere += hi - lo + 1;
+      if (now() - printed < 15_000 && hi < total) continue;
+      printed = now();
       const rate = doneHere / ((now() - itemsStarted) / 1000);
       log(`  items ${hi.toLocaleString("en")}/${total.toLocaleString("en")} (${fmt(rate, 0)} items/s, ETA ${fmt((total - hi) / rate, 0)} s)`);
     }
