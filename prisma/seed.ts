@@ -3,7 +3,8 @@
 // column values, subitems, comments and activity. Deterministic: ids are name-based UUIDs (v5
 // layout, derived from the prefix and the row's place in the seed), timestamps count from a fixed
 // date, and the "random" choices come from a seeded PRNG, so two runs produce the same rows.
-// No outbox rows: seeding is not a domain change to publish.
+// No outbox rows: seeding is not a domain change to publish. The event store gets the rows as
+// events all the same (seed-events.ts), so history and search know the demo data.
 //
 //   node prisma/seed.ts     seeds DATABASE_URL unless the org `acme` exists already
 
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { toolsConfig } from "../platform/config.ts";
 import { BoardKind, BoardPermission, ColumnType, IntegrationType, MembershipRole, type Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import { seedEventStatements } from "./seed-events.ts";
 
 export interface DemoSeedOptions {
   /** Items on each board (4 boards in all). @default 60 */
@@ -137,6 +139,7 @@ export async function seedDemo(prisma: PrismaClient, options: DemoSeedOptions = 
       await tx.activityLog.createMany({ data: rows.activityLogs });
       await tx.integration.createMany({ data: rows.integrations });
       await tx.webhook.createMany({ data: rows.webhooks });
+      for (const statement of seedEventStatements(organizations.map((organization) => organization.id))) await tx.$executeRaw(statement);
     },
     { maxWait: 30_000, timeout: 120_000 },
   );

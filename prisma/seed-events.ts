@@ -1,0 +1,76 @@
+// The demo seed's rows as the events that would have made them, appended to the event store (not
+// the outbox: nothing is published), so the demo's boards, items and comments have a history and
+// are found by search like data made through the API. Each event takes the row's own version, so
+// the next real change claims the next one. Not expressed: board shares and subitems (no event
+// creates them without moving the aggregate's version past the row's), so search's reading facts
+// of a seeded board know only its owner until the board changes.
+import { Prisma } from "../generated/prisma/client.ts";
+
+/** `jsonb` of a domain event envelope made in SQL from a row (`occurred`: its creation time). */
+function envelope(
+  eventType: string,
+  aggregateType: string,
+  id: Prisma.Sql,
+  version: Prisma.Sql,
+  organization: Prisma.Sql,
+  occurred: Prisma.Sql,
+  data: Prisma.Sql,
+): Prisma.Sql {
+  return Prisma.sql`jsonb_build_object(
+    'eventId', gen_random_uuid(), 'eventType', CAST(${eventType} AS text), 'schemaVersion', 1, 'aggregateId', ${id}, 'aggregateType', CAST(${aggregateType} AS text),
+    'version', ${version}, 'data', ${data},
+    'metadata', jsonb_build_object('correlationId', 'seed', 'organizationId', ${organization}, 'timestamp', to_char(${occurred} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'source', 'seed', 'surface', 'system'))`;
+}
+
+/** Appends the events of one envelope expression per row of `from` (`e` is the envelope, joined in as a lateral). */
+function append(select: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`INSERT INTO eventstore."Event" ("sequence", "eventId", "organizationId", "aggregateType", "aggregateId", "version", "eventType",
+      "schemaVersion", "boardId", "userId", "surface", "apiKeyId", "envelope", "occurredAt")
+    SELECT nextval(pg_get_serial_sequence('events."OutboxEvent"', 'sequence')), CAST(e.v->>'eventId' AS uuid), CAST(e.v->'metadata'->>'organizationId' AS uuid),
+      e.v->>'aggregateType', CAST(e.v->>'aggregateId' AS uuid), CAST(e.v->>'version' AS int), e.v->>'eventType', 1, CAST(e.v->'data'->>'boardId' AS uuid),
+      NULL, 'system', NULL, e.v, CAST(e.v->'metadata'->>'timestamp' AS timestamptz)
+    FROM (${select}) AS e(v)`;
+}
+
+/** The statements that append the seeded organisations' boards, items and comments to the log. */
+export function seedEventStatements(organizationIds: readonly string[]): Prisma.Sql[] {
+  const orgs = Prisma.sql`CAST(${organizationIds} AS uuid[])`;
+  return [
+    append(
+      Prisma.sql`SELECT ${envelope(
+        "project.created",
+        "Board",
+        Prisma.sql`b."id"`,
+        Prisma.sql`b."version"`,
+        Prisma.sql`b."organizationId"`,
+        Prisma.sql`b."createdAt"`,
+        Prisma.sql`jsonb_build_object('boardId', b."id", 'workspaceId', b."workspaceId", 'name', b."name", 'kind', b."kind", 'ownerId', b."ownerId")`,
+      )} FROM projects."Board" b WHERE b."organizationId" = ANY(${orgs})`,
+    ),
+    append(
+      Prisma.sql`SELECT ${envelope(
+        "project.item.created",
+        "Item",
+        Prisma.sql`i."id"`,
+        Prisma.sql`i."version"`,
+        Prisma.sql`i."organizationId"`,
+        Prisma.sql`i."createdAt"`,
+        Prisma.sql`jsonb_build_object('boardId', i."boardId", 'groupId', i."groupId", 'itemId', i."id", 'name', i."name", 'position', i."position",
+        'assigneeIds', coalesce((SELECT jsonb_agg(a."userId" ORDER BY a."createdAt", a."userId") FROM items."ItemAssignee" a WHERE a."itemId" = i."id"), '[]'::jsonb),
+        'columnValues', coalesce((SELECT jsonb_agg(jsonb_build_object('columnId', c."columnId", 'value', c."value") ORDER BY c."columnId") FROM items."ColumnValue" c WHERE c."itemId" = i."id"), '[]'::jsonb))`,
+      )} FROM items."Item" i WHERE i."organizationId" = ANY(${orgs}) AND i."deletedAt" IS NULL`,
+    ),
+    append(
+      Prisma.sql`SELECT ${envelope(
+        "comment.added",
+        "Comment",
+        Prisma.sql`c."id"`,
+        Prisma.sql`c."version"`,
+        Prisma.sql`c."organizationId"`,
+        Prisma.sql`c."createdAt"`,
+        Prisma.sql`jsonb_build_object('boardId', i."boardId", 'itemId', c."itemId", 'commentId', c."id", 'authorId', c."authorId", 'body', c."body")`,
+      )} FROM items."Comment" c JOIN items."Item" i ON i."id" = c."itemId" WHERE c."organizationId" = ANY(${orgs}) AND c."deletedAt" IS NULL`,
+    ),
+  ];
+}
