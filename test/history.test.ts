@@ -90,15 +90,15 @@ describe("item and board history", () => {
     return data.board?.history ?? null;
   }
 
-  /** Every entry, page by page. */
-  async function all(read: (after: string | null) => Promise<Page | null>): Promise<{ entries: Entry[]; pages: number }> {
+  /** Entries page by page, until the end or `limit` entries. */
+  async function all(read: (after: string | null) => Promise<Page | null>, limit = Number.POSITIVE_INFINITY): Promise<{ entries: Entry[]; pages: number }> {
     const entries: Entry[] = [];
     let cursor: string | null = null;
     for (let pages = 1; ; pages += 1) {
       const page = await read(cursor);
       assert.ok(page, "a readable history");
       entries.push(...page.nodes);
-      if (!page.pageInfo.hasNextPage) return { entries, pages };
+      if (!page.pageInfo.hasNextPage || entries.length >= limit) return { entries, pages };
       cursor = page.pageInfo.endCursor;
     }
   }
@@ -198,14 +198,15 @@ describe("item and board history", () => {
     await ok(owner, `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`, { input: { boardId: board.id, name: "Later" } });
     await ok(owner, `mutation($input: CreateColumnInput!) { createColumn(input: $input) { id } }`, { input: { boardId: board.id, title: "Risk", type: "TEXT" } });
     await ok(owner, `mutation($input: AddCommentInput!) { addComment(input: $input) { id } }`, { input: { itemId, body: "Looks right" } });
-    const { entries, pages } = await all((after) => boardPage(owner, board.id, 4, after));
-    const whole = await boardPage(owner, board.id, 100);
+    // The seeded board has a history of its own (the seed's events) below what this file changed.
+    const { entries, pages } = await all((after) => boardPage(owner, board.id, 4, after), 40);
+    const whole = await boardPage(owner, board.id, 40);
     assert.deepEqual(
       entries.map((entry) => entry.id),
       whole?.nodes.map((entry) => entry.id),
       "pages of 4 list what one page lists",
     );
-    assert.ok(pages >= 3);
+    assert.equal(pages, Math.ceil(entries.length / 4));
     assert.equal(new Set(entries.map((entry) => entry.id)).size, entries.length);
     const instants = entries.map((entry) => Date.parse(entry.occurredAt));
     assert.deepEqual(

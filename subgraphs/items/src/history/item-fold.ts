@@ -32,7 +32,10 @@ export const ITEM_FOLD: AggregateFold<ItemState> = {
   ended: (state) => state.deletedAt !== null,
 };
 
+/** The aggregates the items subgraph keeps rebuildable: what its snapshots and retention's compaction fold. */
+export const STORE_FOLDS: readonly AggregateFold<unknown>[] = [ITEM_FOLD as AggregateFold<unknown>];
+
 /** The "snapshots" projection of the items subgraph: an Item snapshot every `every` versions (SNAPSHOT_EVERY). */
 export function itemSnapshots(every: number): Projection {
-  return snapshotsProjection({ every, folds: [ITEM_FOLD as AggregateFold<unknown>] });
+  return snapshotsProjection({ every, folds: STORE_FOLDS });
 }
