@@ -83,6 +83,7 @@ describe("authorization", () => {
       webhooks: `{ webhooks(first: 100) { nodes { id } } }`,
       webhook: `{ webhook(id: "${acme.webhookId}") { id } }`,
       apiKeys: `{ apiKeys(first: 100) { nodes { id createdBy { id } } } }`,
+      search: `{ search(query: "roadmap", first: 100) { nodes { id board { id } item { id } } } }`,
       apiUsage: `{ apiUsage(from: "${new Date(Date.now() - 86_400_000).toISOString()}", to: "${new Date().toISOString()}") { topApiKeys { apiKeyId } topUsers { userId } } }`,
     };
     assert.deepEqual(Object.keys(cases).sort(), fieldsOf("Query"), "every root field has a tenancy case");

@@ -317,17 +317,23 @@ describe("bad values through the API", () => {
   describe("paging parameters", () => {
     const paged = ROUTES.filter((route) => route.kind === "page");
     const fill = (path: string) => path.replace("{boardId}", board().id).replace("{itemId}", item()).replace("/webhooks/{id}", `/webhooks/${acme().webhookId}`);
+    // Query parameters a route requires (GET /search's `q`), ready to take more after them.
+    const required = (route: (typeof ROUTES)[number]) =>
+      Object.entries(route.query ?? {})
+        .filter(([, parameter]) => parameter.required)
+        .map(([name]) => `${name}=x&`)
+        .join("");
     for (const route of paged) {
       it(`GET ${route.path} takes only decimal limits of 1 to 100`, async () => {
         for (const limit of ["Infinity", "-Infinity", "NaN", "0x10", "%2B5", "1e1", "5.0", "%205", "0", "101", "99999999999999999999"]) {
-          const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?limit=${limit}`), 400, "INVALID_PARAMETERS");
+          const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?${required(route)}limit=${limit}`), 400, "INVALID_PARAMETERS");
           assert.ok(
             problem.errors?.some((error) => error.field === "limit"),
             `${limit}: ${JSON.stringify(problem.errors)}`,
           );
         }
-        assert.equal((await call("GET", `/api/v1${fill(route.path)}?limit=100`)).status, 200);
-        assert.equal((await call("GET", `/api/v1${fill(route.path)}?limit=007`)).status, 200);
+        assert.equal((await call("GET", `/api/v1${fill(route.path)}?${required(route)}limit=100`)).status, 200);
+        assert.equal((await call("GET", `/api/v1${fill(route.path)}?${required(route)}limit=007`)).status, 200);
       });
 
       it(`GET ${route.path} refuses forged cursors with 400, never a SQL error`, async () => {
@@ -342,7 +348,7 @@ describe("bad values through the API", () => {
           '"just a string"',
         ];
         for (const text of forged) {
-          const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?cursor=${cursorOf(text)}`), 400, "INVALID_PARAMETERS");
+          const problem = assertProblem(await call("GET", `/api/v1${fill(route.path)}?${required(route)}cursor=${cursorOf(text)}`), 400, "INVALID_PARAMETERS");
           assert.ok(
             problem.errors?.some((error) => error.field === "cursor"),
             `${text}: ${JSON.stringify(problem.errors)}`,

@@ -316,6 +316,12 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
       });
     const withBody = ROUTES.filter((route) => ["POST", "PUT", "PATCH"].includes(route.method) && route.body);
     const paged = ROUTES.filter((route) => route.kind === "page");
+    // Query parameters a route requires (GET /search's `q`), ready to take more after them.
+    const requiredQuery = (route: (typeof ROUTES)[number]) =>
+      Object.entries(route.query ?? {})
+        .filter(([, parameter]) => parameter.required)
+        .map(([name]) => `${name}=x&`)
+        .join("");
     const refusals: { label: string; raw: string; status: number; field?: string }[] = [
       { label: "malformed JSON", raw: '{"name": ', status: 400 },
       { label: "a body over 1 MB", raw: oversized, status: 413 },
@@ -344,7 +350,7 @@ describe("REST v1 refuses bad input with problem+json and changes nothing", () =
         ["a limit of zero", "limit=0", "limit"],
       ] as const) {
         it(`GET ${route.path} refuses ${label} with 400`, async () => {
-          const response = await rest.call("GET", `/api/v1${fill(harness, route.path)}?${query}`, { token: owner });
+          const response = await rest.call("GET", `/api/v1${fill(harness, route.path)}?${requiredQuery(route)}${query}`, { token: owner });
           const problem = assertProblem(response, 400, "INVALID_PARAMETERS");
           assert.ok(
             problem.errors?.some((error) => error.field === field),

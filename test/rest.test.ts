@@ -206,6 +206,12 @@ describe("REST v1", () => {
       assert.equal(current.headers.get("deprecation"), null);
     });
 
+    it("searches what the caller may read", async () => {
+      const found = await rest.call("GET", "/api/v1/search?q=roadmap&types=ITEM,BOARD&limit=5", { token: owner });
+      assert.equal(found.status, 200);
+      assert.ok(Array.isArray((found.body as Page).data));
+    });
+
     it("reached every route of the route table", () => {
       const missing = rest.operationIds.filter((operationId) => !rest.succeeded.has(operationId));
       assert.deepEqual(missing, []);

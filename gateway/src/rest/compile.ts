@@ -51,6 +51,8 @@ export interface CompiledRoute {
   match(path: string): Record<string, string> | null;
   readonly pathParameters: Readonly<Record<string, JsonSchema>>;
   readonly queryParameters: Readonly<Record<string, JsonSchema>>;
+  /** Query parameters a request must carry. */
+  readonly requiredQuery: readonly string[];
   readonly body?: JsonSchema;
   /** The success response body, or undefined for 204. */
   readonly response?: JsonSchema;
@@ -239,9 +241,17 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       }
     }
 
+    const requiredQuery: string[] = [];
+    const argumentNames: [string, string][] = [];
+    for (const [name, parameter] of Object.entries(definition.query ?? {})) {
+      queryParameters[name] = parameter.schema;
+      if (parameter.required) requiredQuery.push(name);
+      if (parameter.argument) argumentNames.push([parameter.argument, name]);
+    }
+
     const body = definition.body ? inputObjectSchema(requireInputObject(schema, definition.body.input), definition.body) : undefined;
     const validatePathFn = parameters.compile({ type: "object", properties: pathParameters, required: names, additionalProperties: false });
-    const validateQueryFn = parameters.compile({ type: "object", properties: queryParameters, additionalProperties: false });
+    const validateQueryFn = parameters.compile({ type: "object", properties: queryParameters, required: requiredQuery, additionalProperties: false });
     // Body schemas are self-contained (no $ref), so they compile without the component registry.
     const validateBodyFn = body ? bodies.compile(withJsonValueBounds(body) as JsonSchema) : undefined;
     if (body && JSON.stringify(body).includes(COMPONENT_REF)) throw new Error(`${definition.operationId}: body schemas must be inline`);
@@ -269,10 +279,16 @@ export function compileRoutes(routes: readonly RouteDefinition[], catalog: Opera
       select,
       pathParameters,
       queryParameters,
+      requiredQuery,
       body,
       response: responseSchema(definition, walked),
       enumParameters,
-      fieldNames: Object.fromEntries([["after", "cursor"], ["first", "limit"], ...Object.keys(queryParameters).map((name) => [`filter.${name}`, name])]),
+      fieldNames: Object.fromEntries([
+        ["after", "cursor"],
+        ["first", "limit"],
+        ...Object.keys(queryParameters).map((name) => [`filter.${name}`, name]),
+        ...argumentNames,
+      ]),
       match(path) {
         const found = pattern.exec(path);
         if (!found) return null;

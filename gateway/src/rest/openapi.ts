@@ -136,7 +136,12 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
     const { definition } = route;
     const parameters: unknown[] = [
       ...Object.entries(route.pathParameters).map(([name, parameterSchema]) => ({ name, in: "path", required: true, schema: parameterSchema })),
-      ...Object.entries(route.queryParameters).map(([name, parameterSchema]) => ({ name, in: "query", required: false, schema: parameterSchema })),
+      ...Object.entries(route.queryParameters).map(([name, parameterSchema]) => ({
+        name,
+        in: "query",
+        required: route.requiredQuery.includes(name),
+        schema: parameterSchema,
+      })),
     ];
     if (definition.method === "GET") parameters.push(ref("parameters", "IfNoneMatch"));
     if (definition.concurrency) parameters.push(ref("parameters", "IfMatch"));
@@ -271,6 +276,7 @@ export function buildOpenApi(routes: readonly CompiledRoute[], catalog: Operatio
       { name: "Items" },
       { name: "Users" },
       { name: "Usage", description: "API usage analytics of the caller's organization (OWNER and ADMIN)." },
+      { name: "Search", description: "Full-text search over what the caller may read." },
       { name: "Integrations" },
       { name: "Webhook events", description: "What Sunday POSTs to a registered webhook." },
     ],

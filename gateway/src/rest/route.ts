@@ -3,7 +3,7 @@
  * operation it runs, how the request maps to that operation's variables, and where in the result
  * its resource is. Everything else (validation, OpenAPI, ETags, pagination, problems) is derived.
  */
-import type { InputObjectOptions } from "./json-schema.ts";
+import type { InputObjectOptions, JsonSchema } from "./json-schema.ts";
 import type { Deprecation } from "./versioning.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -38,6 +38,15 @@ export interface PathParameter {
   readonly enum?: string;
 }
 
+/** A query parameter a route declares itself (filters come from a GraphQL input type instead). */
+export interface QueryParameter {
+  /** Its JSON Schema (a string, as parameters arrive; `pattern` for lists written `a,b`). */
+  readonly schema: JsonSchema;
+  readonly required?: boolean;
+  /** The GraphQL argument it becomes, so the argument's errors name this parameter (`query` for `q`). */
+  readonly argument?: string;
+}
+
 export interface RouteDefinition<TVariables extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>> {
   readonly method: HttpMethod;
   /** Inside the version, with `{name}` parameters: `/boards/{id}/items`. */
@@ -57,6 +66,8 @@ export interface RouteDefinition<TVariables extends Readonly<Record<string, unkn
   readonly params?: Readonly<Record<string, PathParameter>>;
   /** A GraphQL input type whose fields are this route's filter query parameters. */
   readonly filters?: string;
+  /** Query parameters besides `limit`, `cursor` and the filters. */
+  readonly query?: Readonly<Record<string, QueryParameter>>;
   /** The request body: a GraphQL input type, minus what the path and headers supply. */
   readonly body?: { readonly input: string } & InputObjectOptions;
   /**

@@ -40,6 +40,9 @@ import type {
   RestMeQueryVariables,
   RestRedeliverWebhookDeliveryMutationVariables,
   RestRotateWebhookSecretMutationVariables,
+  RestSearchQueryVariables,
+  SearchFilter,
+  SearchResultType,
   RestSetWebhookEnabledMutationVariables,
   RestTestWebhookMutationVariables,
   RestSetColumnValueMutationVariables,
@@ -69,6 +72,12 @@ const boardItems = route<RestListBoardItemsQueryVariables>({
     filter: given(input.query, ["groupId", "assigneeId", "search"]) as ItemFilter,
   }),
 });
+
+/** Ids in a query parameter, comma-separated (the subgraphs' id rule: see platform/input-rules.ts). */
+const ID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}";
+const listOf = (item: string) => `^${item}(,${item})*$`;
+/** A comma-separated query parameter as the list a GraphQL filter takes; absent stays absent. */
+const split = (value: unknown): string[] | undefined => (typeof value === "string" ? value.split(",") : undefined);
 
 /** GET /usage without `from`: the 30 days before `to`. */
 const DEFAULT_USAGE_RANGE_MS = 30 * 86_400_000;
@@ -350,6 +359,38 @@ export const ROUTES: readonly RouteDefinition[] = [
       const to = typeof query.to === "string" ? new Date(query.to) : new Date();
       const from = typeof query.from === "string" ? new Date(query.from) : new Date(to.getTime() - DEFAULT_USAGE_RANGE_MS);
       return { from, to, granularity: (query.granularity as UsageGranularity | undefined) ?? null };
+    },
+  }),
+
+  // Search
+  route<RestSearchQueryVariables>({
+    method: "GET",
+    path: "/search",
+    operationId: "search",
+    summary: "Search the items, boards and comments the caller may read",
+    description:
+      'Best match first (`score`: full-text matches from 1 up, typo matches of titles below 1). `q` takes web search syntax: words, "quoted phrases", `or`, `-word`; the last word also matches as a prefix. `snippet` is HTML-escaped with the matches inside `<mark>…</mark>`. List filters are comma-separated and match any of their values. No total count.',
+    tag: "Search",
+    kind: "page",
+    operation: "RestSearch",
+    select: "search",
+    query: {
+      q: { schema: { type: "string", minLength: 1, maxLength: 200, description: "What to search for." }, required: true, argument: "query" },
+      types: { schema: { type: "string", pattern: listOf("(ITEM|BOARD|COMMENT)"), maxLength: 100, description: "ITEM, BOARD and/or COMMENT." } },
+      boards: { schema: { type: "string", pattern: listOf(ID), maxLength: 3_800, description: "Board ids (at most 100)." } },
+      assignees: { schema: { type: "string", pattern: listOf(ID), maxLength: 1_900, description: "User ids (at most 50): items assigned to any of them." } },
+      status: { schema: { type: "string", minLength: 1, maxLength: 2_000, description: "Status labels (a label with a comma cannot be given here)." } },
+      updatedAfter: { schema: { type: "string", format: "date-time", description: "Changed after this instant." } },
+    },
+    variables: ({ query, page }) => {
+      const filter: SearchFilter = {
+        types: split(query.types) as SearchResultType[] | undefined,
+        boards: split(query.boards),
+        assignees: split(query.assignees),
+        status: split(query.status),
+        updatedAfter: typeof query.updatedAfter === "string" ? new Date(query.updatedAfter) : undefined,
+      };
+      return { query: query.q as string, first: page.limit, after: page.cursor ?? null, filter };
     },
   }),
 

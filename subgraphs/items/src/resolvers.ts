@@ -14,6 +14,7 @@ import { BoundedJSON, requireId, requireIds, requireText, requireVersion } from 
 import { parseColumnValue, personIds } from "./column-values.ts";
 import { foldedParts, itemAsOf } from "./history/as-of.ts";
 import { historyResolvers } from "./history/resolvers.ts";
+import { searchResolvers } from "./search/resolvers.ts";
 
 function origin(context: ItemsContext): EventSource {
   return requestOrigin(context, "items");
@@ -120,6 +121,7 @@ export const resolvers: Resolvers = {
   JSON: BoundedJSON,
 
   Query: {
+    ...searchResolvers.Query,
     async item(_parent, { id, asOf }, context) {
       if (asOf != null) return itemAsOf(context, requireId(id, "id"), new Date(asOf));
       const item = await context.loaders.item.load(requireId(id, "id"));

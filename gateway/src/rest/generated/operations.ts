@@ -147,6 +147,25 @@ export type RotateWebhookSecretInput = {
   id: string | number;
 };
 
+/**
+ * Narrows a search. A list filter matches any of its values; an empty list matches nothing. Only
+ * items have assignees and a status, so those filters leave items only.
+ */
+export type SearchFilter = {
+  assignees?: Array<string | number> | null | undefined;
+  boards?: Array<string | number> | null | undefined;
+  /** Status labels (of any STATUS column). */
+  status?: Array<string> | null | undefined;
+  types?: Array<SearchResultType> | null | undefined;
+  /** Changed after this instant. */
+  updatedAfter?: Date | null | undefined;
+};
+
+export type SearchResultType =
+  | 'BOARD'
+  | 'COMMENT'
+  | 'ITEM';
+
 export type SetColumnValueInput = {
   columnId: string | number;
   expectedVersion?: number | null | undefined;
@@ -451,6 +470,16 @@ export type RestAddCommentMutationVariables = Exact<{
 
 
 export type RestAddCommentMutation = { addComment: { id: string, body: string, createdAt: Date | string, updatedAt: Date | string, author: { id: string } } };
+
+export type RestSearchQueryVariables = Exact<{
+  query: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: SearchFilter | null | undefined;
+}>;
+
+
+export type RestSearchQuery = { search: { nodes: Array<{ type: SearchResultType, id: string, score: number, title: string, snippet: string, updatedAt: Date | string, board: { id: string }, item: { id: string } | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type RestApiUsageQueryVariables = Exact<{
   from: Date;

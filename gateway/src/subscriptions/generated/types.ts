@@ -96,6 +96,11 @@ export type PresenceChange =
   | 'LEFT'
   | 'SNAPSHOT';
 
+export type SearchResultType =
+  | 'BOARD'
+  | 'COMMENT'
+  | 'ITEM';
+
 export type UsageGranularity =
   | 'DAY'
   | 'HOUR';

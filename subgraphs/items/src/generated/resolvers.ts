@@ -404,6 +404,14 @@ export type Query = {
    * future or before the retention horizon. The board must be readable now.
    */
   item?: Maybe<Item>;
+  /**
+   * Items, boards and comments the caller may read now, best match first. `query` takes web search
+   * syntax: words (all must match, English stemming), "quoted phrases", `or`, `-word` to exclude; the
+   * last word also matches as a prefix (3 characters or more). When full text finds fewer than 5
+   * documents, titles close to the words are added (typos), after every full-text hit. No total
+   * count. BAD_USER_INPUT for an empty query, `first` outside 1–100, a bad cursor or bad ids.
+   */
+  search: SearchConnection;
 };
 
 
@@ -411,6 +419,69 @@ export type QueryItemArgs = {
   asOf?: InputMaybe<Scalars['DateTime']['input']>;
   id: Scalars['ID']['input'];
 };
+
+
+export type QuerySearchArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SearchFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+};
+
+export type SearchConnection = {
+  __typename?: 'SearchConnection';
+  edges: Array<SearchEdge>;
+  nodes: Array<SearchResult>;
+  pageInfo: PageInfo;
+};
+
+export type SearchEdge = {
+  __typename?: 'SearchEdge';
+  cursor: Scalars['String']['output'];
+  node: SearchResult;
+};
+
+/**
+ * Narrows a search. A list filter matches any of its values; an empty list matches nothing. Only
+ * items have assignees and a status, so those filters leave items only.
+ */
+export type SearchFilter = {
+  assignees?: InputMaybe<Array<Scalars['ID']['input']>>;
+  boards?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Status labels (of any STATUS column). */
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+  types?: InputMaybe<Array<SearchResultType>>;
+  /** Changed after this instant. */
+  updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type SearchResult = {
+  __typename?: 'SearchResult';
+  board: Board;
+  /** The item's, board's or comment's id. */
+  id: Scalars['ID']['output'];
+  /** The item, for items and comments. */
+  item?: Maybe<Item>;
+  /**
+   * Relevance, higher first: full-text matches score from 1 up (ts_rank_cd on the title and the
+   * text), typo matches of titles below 1.
+   */
+  score: Scalars['Float']['output'];
+  /**
+   * Where the text matches, HTML-escaped, with each match inside <mark>…</mark> (the only markup):
+   * from the item's column texts, the board's description or the comment, else from the title.
+   */
+  snippet: Scalars['String']['output'];
+  /** The item's or board's name; for a comment, its item's name. */
+  title: Scalars['String']['output'];
+  type: SearchResultType;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type SearchResultType =
+  | 'BOARD'
+  | 'COMMENT'
+  | 'ITEM';
 
 export type SetColumnValueInput = {
   columnId: Scalars['ID']['input'];
@@ -621,6 +692,11 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SearchConnection: ResolverTypeWrapper<Omit<SearchConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['SearchEdge']>, nodes: Array<ResolversTypes['SearchResult']> }>;
+  SearchEdge: ResolverTypeWrapper<Omit<SearchEdge, 'node'> & { node: ResolversTypes['SearchResult'] }>;
+  SearchFilter: SearchFilter;
+  SearchResult: ResolverTypeWrapper<Omit<SearchResult, 'board' | 'item'> & { board: ResolversTypes['Board'], item?: Maybe<ResolversTypes['Item']> }>;
+  SearchResultType: SearchResultType;
   SetColumnValueInput: SetColumnValueInput;
   Subitem: ResolverTypeWrapper<SubitemModel>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -668,6 +744,10 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
+  SearchConnection: Omit<SearchConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['SearchEdge']>, nodes: Array<ResolversParentTypes['SearchResult']> };
+  SearchEdge: Omit<SearchEdge, 'node'> & { node: ResolversParentTypes['SearchResult'] };
+  SearchFilter: SearchFilter;
+  SearchResult: Omit<SearchResult, 'board' | 'item'> & { board: ResolversParentTypes['Board'], item?: Maybe<ResolversParentTypes['Item']> };
   SetColumnValueInput: SetColumnValueInput;
   Subitem: SubitemModel;
   Subscription: Record<PropertyKey, never>;
@@ -845,6 +925,29 @@ export type PageInfoResolvers<ContextType = ItemsContext, ParentType extends Res
 
 export type QueryResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType, RequireFields<QueryItemArgs, 'id'>>;
+  search?: Resolver<ResolversTypes['SearchConnection'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'query'>>;
+}>;
+
+export type SearchConnectionResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['SearchConnection'] = ResolversParentTypes['SearchConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SearchEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['SearchResult']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type SearchEdgeResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['SearchEdge'] = ResolversParentTypes['SearchEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType>;
+}>;
+
+export type SearchResultResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = ResolversObject<{
+  board?: Resolver<ResolversTypes['Board'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  snippet?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['SearchResultType'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
 export type SubitemResolvers<ContextType = ItemsContext, ParentType extends ResolversParentTypes['Subitem'] = ResolversParentTypes['Subitem']> = ResolversObject<{
@@ -889,6 +992,9 @@ export type Resolvers<ContextType = ItemsContext> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SearchConnection?: SearchConnectionResolvers<ContextType>;
+  SearchEdge?: SearchEdgeResolvers<ContextType>;
+  SearchResult?: SearchResultResolvers<ContextType>;
   Subitem?: SubitemResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

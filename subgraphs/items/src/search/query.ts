@@ -1,0 +1,182 @@
+// The search statements over the live generation's views (search."Document", search."Board").
+//
+// Ranking: full-text hits score 1 + ts_rank_cd (cover density on the weighted vector: title A,
+// body B; divided by 1 + log(length) so a long comment does not win by size; scaled to [0, 1)),
+// so they always come before fuzzy title matches, which score word_similarity / 2 (< 1). Both are
+// deterministic functions of the document and the query, so keyset pages on (score, id) neither
+// repeat nor skip a document that did not change in between.
+import { Prisma } from "../../../../generated/prisma/client.ts";
+import { queryRaw, type PrismaClient } from "../../../../platform/db.ts";
+import type { Identity } from "../../../../platform/identity.ts";
+import { isAdmin } from "../../../shared/authorization.ts";
+import type { Cursor } from "../../../shared/pagination.ts";
+import type { DocumentType } from "./fold.ts";
+import type { SearchFilterInput, SearchRequest, SearchText } from "./input.ts";
+
+/** Fewer full-text hits than this (over everything the caller may read) and titles are compared for typos. */
+export const FUZZY_BELOW = 5;
+/** word_similarity of the query to a word of the title, at least (pg_trgm's default is 0.6: too strict for a swapped letter). */
+const FUZZY_THRESHOLD = 0.4;
+
+export interface Hit {
+  readonly id: string;
+  readonly type: DocumentType;
+  readonly boardId: string;
+  readonly itemId: string | null;
+  readonly title: string;
+  readonly updatedAt: Date;
+  readonly score: number;
+}
+
+/**
+ * The tsquery of the text: websearch_to_tsquery, or'ed with the last word as a prefix when it may
+ * be unfinished. Searching uses the stemmed ('english') configuration; the as-typed ('simple') one
+ * is for headlines, to mark words matched as typed that the stemmed parse does not recognise.
+ */
+function tsquery(text: SearchText, config: "english" | "simple" = "english"): Prisma.Sql {
+  const words = (value: string) => Prisma.sql`websearch_to_tsquery(${config}::regconfig, ${value})`;
+  const full = words(text.text);
+  if (!text.prefix) return full;
+  // The word is letters and digits only (input.ts), so it cannot carry tsquery operators.
+  const prefix = Prisma.sql`to_tsquery('simple'::regconfig, ${`${text.prefix.word}:*`})`;
+  return text.prefix.head === "" ? Prisma.sql`(${full} || ${prefix})` : Prisma.sql`(${full} || (${words(text.prefix.head)} && ${prefix}))`;
+}
+
+/**
+ * The boards the caller may read now, by the rules of subgraphs/shared/board-rules.ts `canReadBoard`
+ * (on the projection's facts, which may lag: the resolver checks each page's boards again), minus
+ * archived ones.
+ */
+function readableBoards(identity: Identity, boards: readonly string[] | null): Prisma.Sql {
+  const user = Prisma.sql`CAST(${identity.userId} AS uuid)`;
+  const rule = isAdmin(identity)
+    ? Prisma.sql`true`
+    : identity.role === "GUEST"
+      ? Prisma.sql`${user} = ANY(b."sharedWith")`
+      : Prisma.sql`(b."kind" <> 'PRIVATE' OR b."ownerId" = ${user} OR ${user} = ANY(b."sharedWith"))`;
+  const only = boards ? Prisma.sql`AND b."id" = ANY(CAST(${boards} AS uuid[]))` : Prisma.empty;
+  return Prisma.sql`SELECT b."id" FROM search."Board" b WHERE b."organizationId" = CAST(${identity.organizationId} AS uuid) AND NOT b."archived" AND ${rule} ${only}`;
+}
+
+function filterSql(filter: SearchFilterInput): Prisma.Sql {
+  const parts: Prisma.Sql[] = [];
+  if (filter.types) parts.push(Prisma.sql`d."type" = ANY(CAST(${filter.types} AS text[]))`);
+  if (filter.assignees) parts.push(Prisma.sql`d."assigneeIds" && CAST(${filter.assignees} AS uuid[])`);
+  if (filter.status) parts.push(Prisma.sql`d."status" && CAST(${filter.status} AS text[])`);
+  if (filter.updatedAfter) parts.push(Prisma.sql`d."updatedAt" > ${filter.updatedAfter}`);
+  return parts.length === 0 ? Prisma.empty : Prisma.sql`AND ${Prisma.join(parts, " AND ")}`;
+}
+
+/** Documents the caller may read that match the filter (`d` the document). */
+function scope(identity: Identity, filter: SearchFilterInput): Prisma.Sql {
+  return Prisma.sql`d."organizationId" = CAST(${identity.organizationId} AS uuid) AND d."boardId" IN (${readableBoards(identity, filter.boards)}) ${filterSql(filter)}`;
+}
+
+function page(scored: Prisma.Sql, after: Cursor | null, limit: number): Prisma.Sql {
+  const keyset = after
+    ? Prisma.sql`WHERE h."score" < CAST(${after.key} AS float8) OR (h."score" = CAST(${after.key} AS float8) AND h."id" > CAST(${after.id} AS uuid))`
+    : Prisma.empty;
+  return Prisma.sql`SELECT h."id"::text AS "id", h."type", h."boardId"::text AS "boardId", h."itemId"::text AS "itemId", h."title", h."updatedAt", h."score"
+    FROM (${scored}) h ${keyset} ORDER BY h."score" DESC, h."id" LIMIT ${limit}`;
+}
+
+/**
+ * Full-text hits after `after`. A query without anything an index can look up (only negated words)
+ * finds nothing rather than scanning every document (`querytree` is 'T' for it).
+ */
+export function fullTextHits(prisma: PrismaClient, identity: Identity, request: SearchRequest, after: Cursor | null, limit: number): Promise<Hit[]> {
+  const query = tsquery(request.text);
+  return queryRaw<Hit>(
+    prisma,
+    page(
+      Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", (1 + ts_rank_cd(d."vector", ${query}, 1 | 32))::float8 AS "score"
+        FROM search."Document" d
+        WHERE d."vector" @@ ${query} AND querytree(${query}) <> 'T' AND ${scope(identity, request.filter)}`,
+      after,
+      limit,
+    ),
+  );
+}
+
+/** How many full-text hits there are, counted up to `upTo`. */
+export async function fullTextCount(prisma: PrismaClient, identity: Identity, request: SearchRequest, upTo: number): Promise<number> {
+  const query = tsquery(request.text);
+  const rows = await queryRaw<{ count: number }>(
+    prisma,
+    Prisma.sql`SELECT count(*)::int AS "count" FROM (SELECT 1 FROM search."Document" d
+      WHERE d."vector" @@ ${query} AND querytree(${query}) <> 'T' AND ${scope(identity, request.filter)} LIMIT ${upTo}) c`,
+  );
+  return rows[0]?.count ?? 0;
+}
+
+/**
+ * Titles (items' and boards') close to the query's words (pg_trgm word_similarity, through the
+ * trigram index), that full text did not find. Comments have no title: typos in their text are
+ * not forgiven.
+ */
+export async function fuzzyHits(prisma: PrismaClient, identity: Identity, request: SearchRequest, after: Cursor | null, limit: number): Promise<Hit[]> {
+  const words = request.text.fuzzy;
+  if (words === "") return [];
+  const query = tsquery(request.text);
+  const [, hits] = await prisma.$transaction([
+    // The operator's threshold is a setting; local to this transaction.
+    prisma.$executeRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(FUZZY_THRESHOLD)}, true)`,
+    prisma.$queryRaw<Hit[]>(
+      page(
+        Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", (word_similarity(${words}, d."title") / 2)::float8 AS "score"
+          FROM search."Document" d
+          WHERE d."title" %> ${words} AND d."type" <> 'COMMENT' AND NOT (d."vector" @@ ${query}) AND ${scope(identity, request.filter)}`,
+        after,
+        limit,
+      ),
+    ),
+  ]);
+  return hits;
+}
+
+/** Private-use characters that mark the matches in ts_headline's output until it is escaped (snippet.ts). */
+export const MARK_START = "\uE000";
+export const MARK_STOP = "\uE001";
+
+export interface Headlines {
+  readonly id: string;
+  /** ts_headline of the HTML-escaped body and title: stemmed ('english'), and as typed ('simple': exact words and prefixes). */
+  readonly body: string;
+  readonly bodySimple: string;
+  readonly title: string;
+  readonly titleSimple: string;
+}
+
+/**
+ * The text HTML-escaped before ts_headline sees it: its parser drops what looks like a tag, so
+ * escaping after it would lose `<b>` from a comment instead of showing it. The markers are taken
+ * out of the text too, so only ts_headline's own can be in the result.
+ */
+function escaped(column: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`replace(replace(replace(replace(replace(translate(${column}, ${MARK_START + MARK_STOP}, ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')`;
+}
+
+/** Headlines of the page's documents only (ts_headline re-parses the text: it is the costly part). */
+export function headlines(prisma: PrismaClient, ids: readonly string[], text: SearchText): Promise<Headlines[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  const query = tsquery(text);
+  const typed = tsquery(text, "simple");
+  const options = `StartSel=${MARK_START}, StopSel=${MARK_STOP}, MaxWords=35, MinWords=15, ShortWord=2`;
+  const body = escaped(Prisma.sql`d."body"`);
+  const title = escaped(Prisma.sql`d."title"`);
+  return queryRaw<Headlines>(
+    prisma,
+    Prisma.sql`SELECT d."id"::text AS "id",
+        ts_headline('english'::regconfig, ${body}, ${query}, ${options}) AS "body",
+        ts_headline('simple'::regconfig, ${body}, ${typed}, ${options}) AS "bodySimple",
+        ts_headline('english'::regconfig, ${title}, ${query}, ${options}) AS "title",
+        ts_headline('simple'::regconfig, ${title}, ${typed}, ${options}) AS "titleSimple"
+      FROM search."Document" d WHERE d."id" = ANY(CAST(${ids} AS uuid[]))`,
+  );
+}
+
+/** Whether the projection has a live generation yet (its views exist). */
+export async function searchReady(prisma: PrismaClient): Promise<boolean> {
+  const rows = await queryRaw<{ ready: boolean }>(prisma, Prisma.sql`SELECT to_regclass('search."Document"') IS NOT NULL AS "ready"`);
+  return rows[0]?.ready === true;
+}
