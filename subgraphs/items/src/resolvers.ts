@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { GraphQLError } from "graphql";
 import { DateTimeResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/resolvers.ts";
 import type { ColumnFacts, ItemsContext } from "./context.ts";
@@ -15,6 +16,9 @@ import { parseColumnValue, personIds } from "./column-values.ts";
 import { foldedParts, itemAsOf } from "./history/as-of.ts";
 import { historyResolvers } from "./history/resolvers.ts";
 import { searchResolvers } from "./search/resolvers.ts";
+
+/** Tries of createSubitem against concurrent changes of its parent (it takes no expectedVersion). */
+const SUBITEM_ATTEMPTS = 5;
 
 function origin(context: ItemsContext): EventSource {
   return requestOrigin(context, "items");
@@ -337,29 +341,36 @@ export const resolvers: Resolvers = {
       const parentItemId = requireId(input.parentItemId, "parentItemId");
       const name = requireText(input.name, "name", { max: 500 });
       const parent = await writableItem(context, parentItemId);
-      return context.prisma.$transaction(async (tx) => {
-        // A subitem is a change of its parent's aggregate: the event needs a version of its own (the
-        // event store refuses a second event at a version). Unconditional: adding a subitem does not
-        // depend on the item's other fields, and the row lock orders concurrent additions.
-        const [bumped] = await tx.item.updateManyAndReturn({
-          where: { id: parentItemId, organizationId: caller.organizationId, deletedAt: null },
-          data: { version: { increment: 1 } },
-        });
-        if (!bumped) throw notFound("Item", parentItemId);
-        const { _max } = await tx.subitem.aggregate({ where: { parentItemId, deletedAt: null }, _max: { position: true } });
-        const subitem = await tx.subitem.create({
-          data: { organizationId: caller.organizationId, parentItemId, name, position: (_max.position ?? 0) + 1 },
-        });
-        await logActivity(tx, caller, parent, "subitem.created", { subitemId: subitem.id, name });
-        await recordEvent(tx, origin(context), {
-          eventType: "project.item.subitem.created",
-          aggregateType: "Item",
-          aggregateId: parentItemId,
-          version: bumped.version,
-          data: { boardId: parent.boardId, itemId: parentItemId, subitemId: subitem.id, name },
-        });
-        return subitem;
-      });
+      // A subitem is a change of its parent's aggregate: the event needs a version of its own (the
+      // event store refuses a second event at a version). Optimistic, the bump first, and a lost race
+      // retried in a new transaction: a writer that waited for the row and then wrote anyway would
+      // hold an older transaction id than the change it waited for, and the log (read in
+      // transaction order) would list the item's versions out of order.
+      let expectedVersion = parent.version;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await context.prisma.$transaction(async (tx) => {
+            const bumped = await bumpItem(tx, caller, parent, expectedVersion);
+            const { _max } = await tx.subitem.aggregate({ where: { parentItemId, deletedAt: null }, _max: { position: true } });
+            const subitem = await tx.subitem.create({
+              data: { organizationId: caller.organizationId, parentItemId, name, position: (_max.position ?? 0) + 1 },
+            });
+            await logActivity(tx, caller, parent, "subitem.created", { subitemId: subitem.id, name });
+            await recordEvent(tx, origin(context), {
+              eventType: "project.item.subitem.created",
+              aggregateType: "Item",
+              aggregateId: parentItemId,
+              version: bumped.version,
+              data: { boardId: parent.boardId, itemId: parentItemId, subitemId: subitem.id, name },
+            });
+            return subitem;
+          });
+        } catch (error) {
+          const actual = error instanceof GraphQLError && error.extensions.code === "CONFLICT" ? error.extensions.actualVersion : undefined;
+          if (typeof actual !== "number" || attempt === SUBITEM_ATTEMPTS) throw error;
+          expectedVersion = actual;
+        }
+      }
     },
   },
 
