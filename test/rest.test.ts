@@ -212,6 +212,19 @@ describe("REST v1", () => {
       assert.ok(Array.isArray((found.body as Page).data));
     });
 
+    it("lists an item's and a board's history", async () => {
+      const itemId = board().itemIds[0] ?? "";
+      const renamed = await rest.call("PATCH", `/api/v1/items/${itemId}`, { token: owner, json: { name: "Renamed for its history" } });
+      assert.equal(renamed.status, 200);
+      const items = await rest.call("GET", `/api/v1/items/${itemId}/history?limit=1`, { token: owner });
+      assert.equal(items.status, 200);
+      const [entry] = (items.body as { data: { type: string; surface: string; changes: { field: string; to: unknown }[] }[] }).data;
+      assert.deepEqual([entry?.type, entry?.surface, entry?.changes[0]?.to], ["ITEM_UPDATED", "REST", "Renamed for its history"]);
+      const boards = await rest.call("GET", `/api/v1/boards/${board().id}/history?limit=2`, { token: owner });
+      assert.equal(boards.status, 200);
+      assert.equal((boards.body as Page).data.length, 2);
+    });
+
     it("reached every route of the route table", () => {
       const missing = rest.operationIds.filter((operationId) => !rest.succeeded.has(operationId));
       assert.deepEqual(missing, []);
