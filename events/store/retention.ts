@@ -5,6 +5,9 @@
 import type pg from "pg";
 import { pgQueryable, rebuild, saveSnapshot, type AggregateFold } from "./snapshots.ts";
 
+/** How long dropping a month may wait for the log's lock (PostgreSQL interval). */
+const DROP_LOCK_TIMEOUT = "3s";
+
 /** Months made ahead: the current one and the next two. */
 const MONTHS_AHEAD = 3;
 
@@ -114,6 +117,10 @@ export async function dropExpired(db: pg.ClientBase, months: number, now: Date, 
     snapshots += await inTransaction(db, async () => {
       let written = 0;
       for (const fold of folds) written += await compact(db, fold, `eventstore.${quoteName(partition.name)}`, null);
+      // Dropping a partition locks the whole log (every write appends to it) until the commit right
+      // after: waiting longer than this for it would stall every change, so the month waits for the
+      // next round instead (this transaction's snapshots are rolled back and written again then).
+      await db.query(`SET LOCAL lock_timeout = '${DROP_LOCK_TIMEOUT}'`);
       await db.query(`DROP TABLE eventstore.${quoteName(partition.name)}`);
       return written;
     });
