@@ -139,6 +139,23 @@ describe("projection runner", () => {
     await caughtUp(runner, versions);
   });
 
+  test("per aggregate, the log's order is the version order: a write from a transaction older than the aggregate's last change is refused", async () => {
+    const older = await db.connect();
+    const [other, contended] = [randomUUID(), randomUUID()];
+    try {
+      await older.query("BEGIN");
+      await change(older, other, 1); // takes its transaction id now
+      await change(db, contended, 1); // a younger transaction writes the aggregate first
+      await assert.rejects(change(older, contended, 2), (error: { code?: string }) => error.code === "40001");
+    } finally {
+      await older.query("ROLLBACK");
+      older.release();
+    }
+    versions.set(contended, 1);
+    await change(db, contended, next(contended)); // retried in a new transaction, it is accepted
+    await caughtUp(runner, versions);
+  });
+
   test("a rebuild stopped midway resumes, is swapped in with every event (also those written meanwhile), and the live follower continues on it", async () => {
     const stopped = await rebuildProjection({ databaseUrl: database.url, projection: tally, logger, batchSize: 5, maxBatches: 2 });
     assert.equal(stopped.completed, false);
