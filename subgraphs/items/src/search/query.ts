@@ -175,8 +175,14 @@ export function headlines(prisma: PrismaClient, ids: readonly string[], text: Se
   );
 }
 
-/** Whether the projection has a live generation yet (its views exist). */
+/** Clients that have seen the views: once made they stay (a swap re-creates them in one transaction). */
+const ready = new WeakSet<PrismaClient>();
+
+/** Whether the projection has a live generation yet (its views exist); asked until it has. */
 export async function searchReady(prisma: PrismaClient): Promise<boolean> {
+  if (ready.has(prisma)) return true;
   const rows = await queryRaw<{ ready: boolean }>(prisma, Prisma.sql`SELECT to_regclass('search."Document"') IS NOT NULL AS "ready"`);
-  return rows[0]?.ready === true;
+  if (rows[0]?.ready !== true) return false;
+  ready.add(prisma);
+  return true;
 }
