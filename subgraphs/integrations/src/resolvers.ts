@@ -9,6 +9,7 @@ import type { WebhookDeliveryModel, WebhookModel } from "../../../generated/pris
 import { requireAdmin, requireIdentity } from "../../shared/authorization.ts";
 import { badInput, notFound } from "../../shared/errors.ts";
 import { recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
+import { transactionRetryingConflicts } from "../../shared/write-conflict.ts";
 import { versionedWrite } from "../../shared/versioned-write.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection } from "../../shared/pagination.ts";
 import { BoundedJSON, isId, requireId, requireText, requireVersion } from "../../shared/validation.ts";
@@ -137,7 +138,7 @@ export const resolvers: Resolvers = {
       const boardId = await requireBoard(context, input.boardId);
       const name = input.name == null ? input.type.toLowerCase() : requireText(input.name, "name", { max: 200 });
       const config = requireConfig(input.config);
-      return context.prisma.$transaction(async (tx) => {
+      return transactionRetryingConflicts(context.prisma, async (tx) => {
         const existing = await tx.integration.findFirst({
           where: { organizationId: caller.organizationId, type: input.type, boardId },
         });

@@ -8,6 +8,7 @@ import type { Prisma } from "../../../generated/prisma/client.ts";
 import { requireIdentity, requireWriter } from "../../shared/authorization.ts";
 import { badInput, forbidden, notFound } from "../../shared/errors.ts";
 import { change, compact, recordEvent, requestOrigin, type EventSource } from "../../shared/outbox.ts";
+import { transactionRetryingConflicts } from "../../shared/write-conflict.ts";
 import { dateKey, keysetAfter, pageRequest, toConnection, type PageArgs } from "../../shared/pagination.ts";
 import {
   BoundedJSON,
@@ -412,7 +413,7 @@ export const resolvers: Resolvers = {
         ? await context.users.entities<{ id: string }>({ identity: caller, correlationId: context.correlationId }, "User", [userId], "id")
         : [null];
       if (!user) throw notFound("User", userId);
-      return context.prisma.$transaction(async (tx) => {
+      return transactionRetryingConflicts(context.prisma, async (tx) => {
         const board = await boardFor(tx, caller, boardId, "administer");
         await tx.boardMember.upsert({
           where: { boardId_userId: { boardId, userId } },
@@ -435,7 +436,7 @@ export const resolvers: Resolvers = {
       const caller = requireWriter(context.identity);
       const boardId = requireId(input.boardId, "boardId");
       const userId = requireId(input.userId, "userId");
-      return context.prisma.$transaction(async (tx) => {
+      return transactionRetryingConflicts(context.prisma, async (tx) => {
         const board = await boardFor(tx, caller, boardId, "administer");
         if (board.ownerId === userId) throw badInput("The board owner cannot be removed from the board", "userId");
         const { count } = await tx.boardMember.deleteMany({ where: { boardId, userId, organizationId: caller.organizationId } });
