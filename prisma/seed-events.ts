@@ -6,20 +6,18 @@
 // of a seeded board know only its owner until the board changes.
 import { Prisma } from "../generated/prisma/client.ts";
 
-/** `jsonb` of a domain event envelope made in SQL from a row (`occurred`: its creation time). */
+/** `jsonb` of a domain event envelope made in SQL from a row (`occurred`: its creation time; `actor`: who made it). */
 function envelope(
   eventType: string,
   aggregateType: string,
-  id: Prisma.Sql,
-  version: Prisma.Sql,
-  organization: Prisma.Sql,
-  occurred: Prisma.Sql,
+  row: { id: Prisma.Sql; version: Prisma.Sql; organization: Prisma.Sql; occurred: Prisma.Sql; actor: Prisma.Sql },
   data: Prisma.Sql,
 ): Prisma.Sql {
+  const { id, version, organization, occurred, actor } = row;
   return Prisma.sql`jsonb_build_object(
     'eventId', gen_random_uuid(), 'eventType', CAST(${eventType} AS text), 'schemaVersion', 1, 'aggregateId', ${id}, 'aggregateType', CAST(${aggregateType} AS text),
     'version', ${version}, 'data', ${data},
-    'metadata', jsonb_build_object('correlationId', 'seed', 'organizationId', ${organization}, 'timestamp', to_char(${occurred} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'metadata', jsonb_build_object('correlationId', 'seed', 'userId', ${actor}, 'organizationId', ${organization}, 'timestamp', to_char(${occurred} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'source', 'seed', 'surface', 'system'))`;
 }
 
@@ -29,7 +27,7 @@ function append(select: Prisma.Sql): Prisma.Sql {
       "schemaVersion", "boardId", "userId", "surface", "apiKeyId", "envelope", "occurredAt")
     SELECT nextval(pg_get_serial_sequence('events."OutboxEvent"', 'sequence')), CAST(e.v->>'eventId' AS uuid), CAST(e.v->'metadata'->>'organizationId' AS uuid),
       e.v->>'aggregateType', CAST(e.v->>'aggregateId' AS uuid), CAST(e.v->>'version' AS int), e.v->>'eventType', 1, CAST(e.v->'data'->>'boardId' AS uuid),
-      NULL, 'system', NULL, e.v, CAST(e.v->'metadata'->>'timestamp' AS timestamptz)
+      CAST(e.v->'metadata'->>'userId' AS uuid), 'system', NULL, e.v, CAST(e.v->'metadata'->>'timestamp' AS timestamptz)
     FROM (${select}) AS e(v)`;
 }
 
@@ -41,10 +39,13 @@ export function seedEventStatements(organizationIds: readonly string[]): Prisma.
       Prisma.sql`SELECT ${envelope(
         "project.created",
         "Board",
-        Prisma.sql`b."id"`,
-        Prisma.sql`b."version"`,
-        Prisma.sql`b."organizationId"`,
-        Prisma.sql`b."createdAt"`,
+        {
+          id: Prisma.sql`b."id"`,
+          version: Prisma.sql`b."version"`,
+          organization: Prisma.sql`b."organizationId"`,
+          occurred: Prisma.sql`b."createdAt"`,
+          actor: Prisma.sql`b."ownerId"`,
+        },
         Prisma.sql`jsonb_build_object('boardId', b."id", 'workspaceId', b."workspaceId", 'name', b."name", 'kind', b."kind", 'ownerId', b."ownerId")`,
       )} FROM projects."Board" b WHERE b."organizationId" = ANY(${orgs})`,
     ),
@@ -52,10 +53,13 @@ export function seedEventStatements(organizationIds: readonly string[]): Prisma.
       Prisma.sql`SELECT ${envelope(
         "project.item.created",
         "Item",
-        Prisma.sql`i."id"`,
-        Prisma.sql`i."version"`,
-        Prisma.sql`i."organizationId"`,
-        Prisma.sql`i."createdAt"`,
+        {
+          id: Prisma.sql`i."id"`,
+          version: Prisma.sql`i."version"`,
+          organization: Prisma.sql`i."organizationId"`,
+          occurred: Prisma.sql`i."createdAt"`,
+          actor: Prisma.sql`i."creatorId"`,
+        },
         Prisma.sql`jsonb_build_object('boardId', i."boardId", 'groupId', i."groupId", 'itemId', i."id", 'name', i."name", 'position', i."position",
         'assigneeIds', coalesce((SELECT jsonb_agg(a."userId" ORDER BY a."createdAt", a."userId") FROM items."ItemAssignee" a WHERE a."itemId" = i."id"), '[]'::jsonb),
         'columnValues', coalesce((SELECT jsonb_agg(jsonb_build_object('columnId', c."columnId", 'value', c."value") ORDER BY c."columnId") FROM items."ColumnValue" c WHERE c."itemId" = i."id"), '[]'::jsonb))`,
@@ -65,10 +69,13 @@ export function seedEventStatements(organizationIds: readonly string[]): Prisma.
       Prisma.sql`SELECT ${envelope(
         "comment.added",
         "Comment",
-        Prisma.sql`c."id"`,
-        Prisma.sql`c."version"`,
-        Prisma.sql`c."organizationId"`,
-        Prisma.sql`c."createdAt"`,
+        {
+          id: Prisma.sql`c."id"`,
+          version: Prisma.sql`c."version"`,
+          organization: Prisma.sql`c."organizationId"`,
+          occurred: Prisma.sql`c."createdAt"`,
+          actor: Prisma.sql`c."authorId"`,
+        },
         Prisma.sql`jsonb_build_object('boardId', i."boardId", 'itemId', c."itemId", 'commentId', c."id", 'authorId', c."authorId", 'body', c."body")`,
       )} FROM items."Comment" c JOIN items."Item" i ON i."id" = c."itemId" WHERE c."organizationId" = ANY(${orgs}) AND c."deletedAt" IS NULL`,
     ),
