@@ -20,8 +20,8 @@ export interface SearchText {
    * `head` is the text before it.
    */
   readonly prefix: { readonly head: string; readonly word: string } | null;
-  /** The words to compare with titles when full text finds little; empty for a query with operators. */
-  readonly fuzzy: string;
+  /** The words to correct when full text finds little (lower case); none for a query with operators. */
+  readonly fuzzy: readonly string[];
 }
 
 export interface SearchFilterInput {
@@ -68,7 +68,7 @@ export function parseSearchText(raw: string): SearchText {
       : null;
   // Typos are forgiven in plain words only: a phrase, `or` or `-word` asks for exactly that.
   const operators = text.includes('"') || tokens.some((token) => token.startsWith("-") || token.toLowerCase() === "or");
-  const fuzzy = operators ? "" : text;
+  const fuzzy = operators ? [] : [...new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u))].filter((word) => word !== "");
   return { text, prefix, fuzzy };
 }
 

@@ -8,6 +8,9 @@ import type { Projection } from "../../../../events/store/projection.ts";
 import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
 import { activateStatements, createStatements, dropStatements, generationTable } from "./tables.ts";
 
+/** Shorter words have too few trigrams to be told apart from others: their typos are not corrected. */
+const MIN_WORD = 3;
+
 const DOCUMENT_COLUMNS = `"id", "type", "organizationId", "boardId", "itemId", "title", "body", "status", "assigneeIds", "columns", "version", "updatedAt"`;
 /** The record type of `jsonb_to_recordset` for DOCUMENT_COLUMNS. */
 const DOCUMENT_RECORD = `"id" uuid, "type" text, "organizationId" uuid, "boardId" uuid, "itemId" uuid, "title" text, "body" text, "status" text[],
@@ -48,6 +51,15 @@ async function write(db: pg.ClientBase, generation: number, result: FoldResult):
          "assigneeIds" = EXCLUDED."assigneeIds", "columns" = EXCLUDED."columns", "version" = EXCLUDED."version", "updatedAt" = EXCLUDED."updatedAt"
        WHERE d."version" < EXCLUDED."version"`,
       [JSON.stringify(result.documents)],
+    );
+    // The titles' words as typed, for typo lookups (kept when a title changes: a word no title has
+    // any more only makes a correction that finds nothing, and a rebuild leaves it out).
+    await db.query(
+      `INSERT INTO ${generationTable("Word", generation)} ("word")
+       SELECT DISTINCT w.word FROM unnest($1::text[]) AS t(title), unnest(tsvector_to_array(to_tsvector('simple'::regconfig, t.title))) AS w(word)
+       WHERE length(w.word) >= ${MIN_WORD} ORDER BY 1
+       ON CONFLICT ("word") DO NOTHING`,
+      [result.documents.filter((document) => document.title !== "").map((document) => document.title)],
     );
   }
   if (result.deletedItems.length > 0) {

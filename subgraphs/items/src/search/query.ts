@@ -2,9 +2,10 @@
 //
 // Ranking: full-text hits score 1 + ts_rank_cd (cover density on the weighted vector: title A,
 // body B; divided by 1 + log(length) so a long comment does not win by size; scaled to [0, 1)),
-// so they always come before fuzzy title matches, which score word_similarity / 2 (< 1). Both are
-// deterministic functions of the document and the query, so keyset pages on (score, id) neither
-// repeat nor skip a document that did not change in between.
+// so they always come before typo matches, which score the same rank / 2 (< 1) on the query with
+// its words corrected. Both are deterministic functions of the document and the query (and of the
+// vocabulary, for corrections), so keyset pages on (score, id) neither repeat nor skip a document
+// that did not change in between.
 import { Prisma } from "../../../../generated/prisma/client.ts";
 import { queryRaw, type PrismaClient } from "../../../../platform/db.ts";
 import type { Identity } from "../../../../platform/identity.ts";
@@ -15,8 +16,13 @@ import type { SearchFilterInput, SearchRequest, SearchText } from "./input.ts";
 
 /** Fewer full-text hits than this (over everything the caller may read) and titles are compared for typos. */
 export const FUZZY_BELOW = 5;
-/** word_similarity of the query to a word of the title, at least (pg_trgm's default is 0.6: too strict for a swapped letter). */
-const FUZZY_THRESHOLD = 0.4;
+/** Corrections looked at per typed word: the most similar words of the titles' vocabulary. */
+const CORRECTIONS = 3;
+/** How much less similar than the best a correction may be and still be used. */
+const CLOSE_TO_BEST = 0.05;
+/** Typed words shorter than this are not corrected (too few trigrams to tell them from others). */
+const MIN_CORRECTED = 4;
+const WORD = /^[\p{L}\p{N}]+$/u;
 
 export interface Hit {
   readonly id: string;
@@ -98,40 +104,76 @@ export function fullTextHits(prisma: PrismaClient, identity: Identity, request: 
   );
 }
 
-/** How many full-text hits there are, counted up to `upTo`. */
-export async function fullTextCount(prisma: PrismaClient, identity: Identity, request: SearchRequest, upTo: number): Promise<number> {
+/**
+ * How many full-text hits there are. Asked only on the last page of full-text hits after the
+ * first, so it counts what the caller has paged through already. No LIMIT: with one, the planner
+ * takes a sequential scan hoping to find a few rows early, which for a rare word reads every row.
+ */
+export async function fullTextCount(prisma: PrismaClient, identity: Identity, request: SearchRequest): Promise<number> {
   const query = tsquery(request.text);
   const rows = await queryRaw<{ count: number }>(
     prisma,
-    Prisma.sql`SELECT count(*)::int AS "count" FROM (SELECT 1 FROM search."Document" d
-      WHERE d."vector" @@ ${query} AND querytree(${query}) <> 'T' AND ${scope(identity, request.filter)} LIMIT ${upTo}) c`,
+    Prisma.sql`SELECT count(*)::int AS "count" FROM search."Document" d WHERE d."vector" @@ ${query} AND querytree(${query}) <> 'T' AND ${scope(identity, request.filter)}`,
   );
   return rows[0]?.count ?? 0;
 }
 
 /**
- * Titles (items' and boards') close to the query's words (pg_trgm word_similarity, through the
- * trigram index), that full text did not find. Comments have no title: typos in their text are
- * not forgiven.
+ * For each typed word (of 4 characters or more), the titles' words most similar to it: pg_trgm
+ * similarity at least 0.3 (`%`, its default threshold), through the vocabulary's trigram index;
+ * the best, and up to two more as close as it (within CLOSE_TO_BEST), since each adds documents
+ * to rank.
+ */
+async function corrections(prisma: PrismaClient, words: readonly string[]): Promise<Map<string, string[]>> {
+  const typed = words.filter((word) => word.length >= MIN_CORRECTED);
+  const found = new Map<string, string[]>();
+  if (typed.length === 0) return found;
+  const rows = await queryRaw<{ typed: string; word: string; similarity: number }>(
+    prisma,
+    Prisma.sql`SELECT t."typed", c."word", c."similarity" FROM unnest(CAST(${typed} AS text[])) AS t("typed")
+      CROSS JOIN LATERAL (SELECT w."word", similarity(w."word", t."typed")::float8 AS "similarity" FROM search."Word" w
+                          WHERE w."word" % t."typed" AND w."word" <> t."typed" ORDER BY 2 DESC, 1 LIMIT ${CORRECTIONS}) c
+      -- A word some title has is spelled right.
+      WHERE NOT EXISTS (SELECT 1 FROM search."Word" known WHERE known."word" = t."typed")
+      ORDER BY 1, 3 DESC, 2`,
+  );
+  const best = new Map<string, number>();
+  for (const row of rows) {
+    const top = best.get(row.typed) ?? row.similarity;
+    best.set(row.typed, top);
+    if (WORD.test(row.word) && row.similarity >= top - CLOSE_TO_BEST) found.set(row.typed, [...(found.get(row.typed) ?? []), row.word]);
+  }
+  return found;
+}
+
+/**
+ * Documents whose titles match the query once its words are corrected (each word: itself, stemmed,
+ * anywhere; or one of its corrections in a title, weight A), that full text did not find. Comments
+ * have no title: typos in their text are not forgiven.
  */
 export async function fuzzyHits(prisma: PrismaClient, identity: Identity, request: SearchRequest, after: Cursor | null, limit: number): Promise<Hit[]> {
   const words = request.text.fuzzy;
-  if (words === "") return [];
-  const query = tsquery(request.text);
-  const [, hits] = await prisma.$transaction([
-    // The operator's threshold is a setting; local to this transaction.
-    prisma.$executeRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(FUZZY_THRESHOLD)}, true)`,
-    prisma.$queryRaw<Hit[]>(
-      page(
-        Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", (word_similarity(${words}, d."title") / 2)::float8 AS "score"
-          FROM search."Document" d
-          WHERE d."title" %> ${words} AND d."type" <> 'COMMENT' AND NOT (d."vector" @@ ${query}) AND ${scope(identity, request.filter)}`,
-        after,
-        limit,
-      ),
+  const found = await corrections(prisma, words);
+  if (found.size === 0) return [];
+  const corrected = Prisma.join(
+    words.map((typed) => {
+      const itself = Prisma.sql`plainto_tsquery('english'::regconfig, ${typed})`;
+      const alternatives = found.get(typed);
+      // Letters and digits only (WORD), so the text carries no tsquery operators but ours.
+      return alternatives ? Prisma.sql`(${itself} || to_tsquery('simple'::regconfig, ${alternatives.map((word) => `${word}:A`).join(" | ")}))` : itself;
+    }),
+    " && ",
+  );
+  return queryRaw<Hit>(
+    prisma,
+    page(
+      Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", (ts_rank_cd(d."vector", ${corrected}, 1 | 32) / 2)::float8 AS "score"
+        FROM search."Document" d
+        WHERE d."vector" @@ (${corrected}) AND querytree(${corrected}) <> 'T' AND NOT (d."vector" @@ ${tsquery(request.text)}) AND ${scope(identity, request.filter)}`,
+      after,
+      limit,
     ),
-  ]);
-  return hits;
+  );
 }
 
 /** Private-use characters that mark the matches in ts_headline's output until it is escaped (snippet.ts). */

@@ -38,7 +38,7 @@ async function candidates(context: ItemsContext, request: SearchRequest): Promis
   if (fullText.length >= wanted) return fullText;
   if (inFullText(after)) {
     // Everything full text finds is on this page or was on the ones before it.
-    const found = after === null ? fullText.length : await fullTextCount(context.prisma, identity, request, FUZZY_BELOW);
+    const found = after === null ? fullText.length : await fullTextCount(context.prisma, identity, request);
     if (found >= FUZZY_BELOW) return fullText;
   }
   const fuzzy = await fuzzyHits(context.prisma, identity, request, inFullText(after) ? null : after, wanted - fullText.length);
