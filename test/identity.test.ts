@@ -49,9 +49,10 @@ const refused = (result: VerifyResult): string => {
 };
 
 describe("signInternalRequest", () => {
-  it("adds the timestamp, a fresh nonce, a base64url HMAC-SHA256, the correlation id and the identity", () => {
-    const headers = signInternalRequest(REQUEST, SECRET, NOW);
+  it("adds the timestamp, a fresh nonce, a base64url HMAC-SHA256, the correlation id, the identity and the surface", () => {
+    const headers = signInternalRequest({ ...REQUEST, channel: { surface: "graphql", apiKeyId: "8f6d4c1e-2b3a-4c5d-9e8f-0a1b2c3d4e5f" } }, SECRET, NOW);
     assert.deepEqual(Object.keys(headers).sort(), Object.values(INTERNAL_HEADERS).sort());
+    assert.equal(headers[INTERNAL_HEADERS.surface], "graphql");
     assert.equal(headers[INTERNAL_HEADERS.timestamp], String(NOW));
     assert.match(headers[INTERNAL_HEADERS.nonce] ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     // 32 bytes of HMAC-SHA256 are 43 base64url characters, unpadded.
@@ -67,7 +68,7 @@ describe("signInternalRequest", () => {
     assert.equal(headers[INTERNAL_HEADERS.userId], undefined);
     assert.equal(headers[INTERNAL_HEADERS.organizationId], undefined);
     assert.equal(headers[INTERNAL_HEADERS.role], undefined);
-    assert.deepEqual(verify(headers), { ok: true, identity: null, correlationId: "corr-123" });
+    assert.deepEqual(verify(headers), { ok: true, identity: null, correlationId: "corr-123", channel: null });
   });
 
   it("uses a new nonce (and so a new signature) for every request", () => {
@@ -80,7 +81,18 @@ describe("signInternalRequest", () => {
 
 describe("verifyInternalRequest", () => {
   it("accepts a signed request and returns the identity and correlation id it was signed with", () => {
-    assert.deepEqual(verify(signInternalRequest(REQUEST, SECRET, NOW)), { ok: true, identity: IDENTITY, correlationId: "corr-123" });
+    assert.deepEqual(verify(signInternalRequest(REQUEST, SECRET, NOW)), { ok: true, identity: IDENTITY, correlationId: "corr-123", channel: null });
+  });
+
+  it("returns the surface and API key it was signed with, and refuses them changed, stripped or unknown", () => {
+    const channel = { surface: "rest", apiKeyId: "8f6d4c1e-2b3a-4c5d-9e8f-0a1b2c3d4e5f" } as const;
+    const headers = signInternalRequest({ ...REQUEST, channel }, SECRET, NOW);
+    assert.deepEqual(verify(headers), { ok: true, identity: IDENTITY, correlationId: "corr-123", channel });
+    assert.equal(refused(verify({ ...headers, [INTERNAL_HEADERS.surface]: "graphql" })), "bad signature");
+    assert.equal(refused(verify({ ...headers, [INTERNAL_HEADERS.apiKeyId]: "0a1b2c3d-2b3a-4c5d-9e8f-8f6d4c1e4e5f" })), "bad signature");
+    const { [INTERNAL_HEADERS.surface]: _surface, ...stripped } = headers;
+    assert.equal(refused(verify(stripped)), "bad signature");
+    assert.equal(refused(verify({ ...headers, [INTERNAL_HEADERS.surface]: "fax" })), "unknown surface");
   });
 
   it("signs a string body and its UTF-8 bytes alike", () => {
@@ -97,7 +109,7 @@ describe("verifyInternalRequest", () => {
   it("accepts a request signed without a correlation id as the empty one", () => {
     const headers = signInternalRequest({ ...REQUEST, correlationId: "" }, SECRET, NOW);
     delete headers[INTERNAL_HEADERS.correlationId];
-    assert.deepEqual(verify(headers), { ok: true, identity: IDENTITY, correlationId: "" });
+    assert.deepEqual(verify(headers), { ok: true, identity: IDENTITY, correlationId: "", channel: null });
   });
 
   it("refuses a request missing the timestamp, the nonce or the signature as unsigned", () => {
