@@ -8,28 +8,15 @@
 // subscriptions; without it the gateway serves no subscriptions) and KAFKA_BROKERS (API usage
 // batches to the api-usage topic, summed by the integrations runtime; none recorded without it). SIGTERM/SIGINT drain the part
 // and exit 0 (platform/lifecycle.ts).
+//
+// Each part loads only its own code (dynamic imports below): the gateway compiles no subgraph and no
+// Prisma client at start, a subgraph no other one, which matters to startup probes on a busy node.
 import { createRedisClient } from "../platform/redis.ts";
 import { Registry } from "prom-client";
 import { chatConfig, integrationsRuntimeConfig, serveConfig, usageConfig, webhookConfig, type ServePart } from "../platform/config.ts";
-import { createPrisma } from "../platform/db.ts";
 import { startLifecycle } from "../platform/lifecycle.ts";
 import { createLogger } from "../platform/logger.ts";
-import type { SubgraphRuntime } from "../subgraphs/shared/server.ts";
-import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
-import { startProjectsSubgraph } from "../subgraphs/projects/src/index.ts";
-import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
-import { startItemsProjections } from "../subgraphs/items/src/projections.ts";
-import { startIntegrationsSubgraph } from "../subgraphs/integrations/src/index.ts";
-import { startGateway } from "../gateway/src/server.ts";
-import { redisFeed, redisPresenceStore } from "../gateway/src/subscriptions/index.ts";
-import { webhookSettingsOf } from "../subgraphs/integrations/src/webhook-settings.ts";
-import { startIntegrationsRuntime } from "../subgraphs/integrations/runtime/index.ts";
-import { startPipeline } from "../events/pipeline.ts";
-import { createKafka } from "../events/kafka.ts";
-import { kafkaUsageSink } from "../gateway/src/usage/kafka-sink.ts";
-import { startUsageConsumer } from "../subgraphs/integrations/runtime/usage/consumer.ts";
-import { createUsageRollupWriter, startUsageRetention } from "../subgraphs/integrations/runtime/usage/rollups.ts";
-import { serveHealth } from "../events/health.ts";
+import type { RunningSubgraph, SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { redisNonceStore } from "../platform/redis-nonces.ts";
 import { tracingFromEnvironment } from "../platform/tracing.ts";
 
@@ -43,21 +30,30 @@ if (!part) {
 }
 
 /** The webhook settings of a served part: WEBHOOK_SECRET_KEYS is required. */
-function servedWebhookSettings() {
+async function servedWebhookSettings() {
   const config = webhookConfig({ requireKeys: true });
+  const { webhookSettingsOf } = await import("../subgraphs/integrations/src/webhook-settings.ts");
   return { config, settings: webhookSettingsOf({ ...config, secretKeys: config.secretKeys ?? "", production: process.env.NODE_ENV === "production" }) };
 }
 
-const starters = {
-  users: startUsersSubgraph,
-  projects: startProjectsSubgraph,
-  items: startItemsSubgraph,
-  integrations: (runtime: SubgraphRuntime) => startIntegrationsSubgraph(runtime, servedWebhookSettings().settings),
-} as const;
+const starters: Record<"users" | "projects" | "items" | "integrations", (runtime: SubgraphRuntime) => Promise<RunningSubgraph>> = {
+  users: async (runtime) => (await import("../subgraphs/users/src/index.ts")).startUsersSubgraph(runtime),
+  projects: async (runtime) => (await import("../subgraphs/projects/src/index.ts")).startProjectsSubgraph(runtime),
+  items: async (runtime) => (await import("../subgraphs/items/src/index.ts")).startItemsSubgraph(runtime),
+  integrations: async (runtime) =>
+    (await import("../subgraphs/integrations/src/index.ts")).startIntegrationsSubgraph(runtime, (await servedWebhookSettings()).settings),
+};
 
 if (part === "integrations-runtime") {
   const config = integrationsRuntimeConfig();
-  const { config: webhooks, settings } = servedWebhookSettings();
+  const { config: webhooks, settings } = await servedWebhookSettings();
+  const { createPrisma } = await import("../platform/db.ts");
+  const { startIntegrationsRuntime } = await import("../subgraphs/integrations/runtime/index.ts");
+  const { startPipeline } = await import("../events/pipeline.ts");
+  const { createKafka } = await import("../events/kafka.ts");
+  const { serveHealth } = await import("../events/health.ts");
+  const { startUsageConsumer } = await import("../subgraphs/integrations/runtime/usage/consumer.ts");
+  const { createUsageRollupWriter, startUsageRetention } = await import("../subgraphs/integrations/runtime/usage/rollups.ts");
   const logger = createLogger("integrations-runtime");
   const lifecycle = startLifecycle({ logger });
   if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
@@ -124,6 +120,10 @@ if (part === "integrations-runtime") {
   logger.info({ probes: probes.address() }, "started");
 } else if (part === "gateway") {
   const config = serveConfig(part);
+  const { startGateway } = await import("../gateway/src/server.ts");
+  const { redisFeed, redisPresenceStore } = await import("../gateway/src/subscriptions/index.ts");
+  const { kafkaUsageSink } = await import("../gateway/src/usage/kafka-sink.ts");
+  const { createKafka } = await import("../events/kafka.ts");
   const lifecycle = startLifecycle({ logger: createLogger("serve-gateway") });
   if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
   const redis = config.redis ? createRedisClient(config.redis) : undefined;
@@ -151,6 +151,7 @@ if (part === "integrations-runtime") {
   const logger = createLogger(`serve-${part}`);
   const lifecycle = startLifecycle({ logger });
   if (tracing) lifecycle.add("tracing", () => tracing.shutdown());
+  const { createPrisma } = await import("../platform/db.ts");
   const prisma = createPrisma({ url: config.databaseUrl });
   lifecycle.add("prisma", () => prisma.$disconnect());
   // With REDIS_URL, replicas share the nonces of signed requests: a request one served is refused by all.
@@ -168,6 +169,7 @@ if (part === "integrations-runtime") {
   lifecycle.add(part, () => running.dispose());
   if (part === "items") {
     // The items subgraph owns the read models built from the event log (search, snapshots).
+    const { startItemsProjections } = await import("../subgraphs/items/src/projections.ts");
     const projections = await startItemsProjections({ databaseUrl: config.databaseUrl, logger });
     lifecycle.add("projections", () => projections.dispose());
   }

@@ -698,7 +698,8 @@ describe("the probe paths in the manifests are served by the processes", () => {
         return answer !== null;
       },
       () => output,
-      30_000,
+      // A cold start compiles the part's code: 15-20 s on this machine when the suite keeps it busy.
+      90_000,
     );
     return { url, output: () => output };
   }
