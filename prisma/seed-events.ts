@@ -46,7 +46,7 @@ export function seedEventStatements(organizationIds: readonly string[]): Prisma.
           occurred: Prisma.sql`b."createdAt"`,
           actor: Prisma.sql`b."ownerId"`,
         },
-        Prisma.sql`jsonb_build_object('boardId', b."id", 'workspaceId', b."workspaceId", 'name', b."name", 'kind', b."kind", 'ownerId', b."ownerId")`,
+        Prisma.sql`jsonb_strip_nulls(jsonb_build_object('boardId', b."id", 'workspaceId', b."workspaceId", 'name', b."name", 'kind', b."kind", 'ownerId', b."ownerId", 'description', b."description"))`,
       )} FROM projects."Board" b WHERE b."organizationId" = ANY(${orgs})`,
     ),
     append(

@@ -121,8 +121,8 @@ export const CONTRACTS: readonly EventContract[] = [
     1,
     "Board",
     "projects",
-    "A board was created.",
-    object({ boardId: uuid, workspaceId: uuid, name: text(200), kind: enumOf(...BOARD_KINDS), ownerId: uuid }),
+    "A board was created (with its description, when it was given one).",
+    object({ boardId: uuid, workspaceId: uuid, name: text(200), kind: enumOf(...BOARD_KINDS), ownerId: uuid }, { description: optionalText(2000) }),
   ),
   contract(
     "project.updated",

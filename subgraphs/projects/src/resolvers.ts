@@ -203,7 +203,7 @@ export const resolvers: Resolvers = {
           aggregateType: "Board",
           aggregateId: board.id,
           version: board.version,
-          data: { boardId: board.id, workspaceId, name, kind: board.kind, ownerId: caller.userId },
+          data: { boardId: board.id, workspaceId, name, kind: board.kind, ownerId: caller.userId, ...(description === null ? {} : { description }) },
         });
         return board;
       });

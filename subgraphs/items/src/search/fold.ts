@@ -157,7 +157,7 @@ export function foldSearchEvents(start: FoldStart, events: readonly LoggedEvent[
         boardId: event.aggregateId,
         itemId: null,
         title: str(data.name) ?? "",
-        body: "",
+        body: str(data.description) ?? "",
         status: [],
         assigneeIds: [],
         columns: {},
