@@ -153,7 +153,7 @@ describe("migrations on PostgreSQL", () => {
   });
 
   test("the migrations directory matches schema.prisma (migrate:diff --check)", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["prisma/tools/diff.ts", "--check", "--server", SERVER_URL], { cwd: ROOT_DIR, timeout: 15_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["prisma/tools/diff.ts", "--check", "--server", SERVER_URL], { cwd: ROOT_DIR, timeout: 90_000 });
     assert.match(stdout, /no changes/);
   });
 
