@@ -498,11 +498,12 @@ async function analyzeSearch(client: pg.Client): Promise<void> {
   const { rows } = await client.query<{ generation: number }>(`SELECT "generation" FROM eventstore."Projection" WHERE "name" = 'search' AND "status" = 'live'`);
   const generation = rows[0]?.generation;
   if (generation === undefined) return;
-  const tables = [generationTable("Document", generation), generationTable("Board", generation)];
+  const names = ["Document", "Board", "Word"] as const;
   const { rows: never } = await client.query<{ relname: string }>(
     `SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'search' AND relname = ANY($1) AND last_analyze IS NULL AND last_autoanalyze IS NULL`,
-    [[`Document_g${generation}`, `Board_g${generation}`]],
+    [names.map((name) => `${name}_g${generation}`)],
   );
+  const tables = names.filter((name) => never.some((row) => row.relname === `${name}_g${generation}`)).map((name) => generationTable(name, generation));
   if (never.length === 0) return;
   const started = now();
   await client.query(`ANALYZE ${tables.join(", ")}`);

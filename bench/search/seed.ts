@@ -10,7 +10,8 @@
 //   npx node bench/search/seed.ts                      # 1,000,000 items (~15-25 min on 2 shared cores)
 //   npx node bench/search/seed.ts --items 100000       # a quick one
 //
-// Options: --items N, --boards N, --comments-per-item X, --database NAME (bench_search),
+// Options: --items N, --boards N, --comments-per-item X, --database NAME (bench_search, or
+// bench_search_<items> for another --items),
 // --fresh (drop and recreate the database first). Resumable: each phase (people, boards, then items
 // in chunks of 5,000 with their comments and events) commits with its progress row, so a stopped
 // seed goes on where it was; a finished one is left alone. The same options always give the same
@@ -576,11 +577,13 @@ export function seedOptionsFromArgs(
     if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${String(raw)}`);
     return value;
   };
+  const items = Math.round(number("items", DEFAULT_DATASET.items, 1_000));
   const seed: SeedOptions = {
-    items: Math.round(number("items", DEFAULT_DATASET.items, 1_000)),
+    items,
     boards: Math.round(number("boards", DEFAULT_DATASET.boards, 1)),
     commentsPerItem: number("comments-per-item", DEFAULT_DATASET.commentsPerItem, 0.01),
-    database: typeof values.database === "string" ? values.database : "bench_search",
+    // Each size its own database by default, so a quick run leaves the full data set alone.
+    database: typeof values.database === "string" ? values.database : items === DEFAULT_DATASET.items ? "bench_search" : `bench_search_${items}`,
     fresh: values.fresh === true,
   };
   return { seed, values };
