@@ -642,8 +642,8 @@ function hash32(text: string): number {
   return createHash("sha256").update(text).digest().readUInt32LE(0);
 }
 
-/** Small seeded PRNG (mulberry32): numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG (mulberry32): numbers in [0, 1). Tests and benchmarks use it for replayable data. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

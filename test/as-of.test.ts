@@ -8,6 +8,7 @@
 //
 // Reproduce a run with AS_OF_SEED=<seed printed at the start>.
 import { after, before, describe, it } from "node:test";
+import { mulberry32 } from "../prisma/seed.ts";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { EVENT_COLUMNS, type LoggedEvent } from "../events/store/log.ts";
@@ -161,18 +162,6 @@ describe("the item fold", () => {
 
 // ───────────────────────────── against the real write path ─────────────────────────────
 
-/** mulberry32: a small seeded PRNG, so a failing history can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const ITEM_FIELDS = `name position version updatedAt board { id } group { id } creator { id } assignees { id }
   columnValues { column { id } value version } subitems { id name done position version }`;
 
@@ -240,7 +229,7 @@ describe("item(id, asOf) against a recorded edit history", () => {
 
   it("records a random edit history of one item through the API", async () => {
     console.log(`as-of: seed ${SEED} (AS_OF_SEED to change)`);
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
     const acme = harness.seed.organizations[0];
     const board = acme.boards[0];
@@ -321,7 +310,7 @@ describe("item(id, asOf) against a recorded edit history", () => {
   }
 
   function choosePoints(): Date[] {
-    const random = prng(SEED + 1);
+    const random = mulberry32(SEED + 1);
     const chosen: Date[] = [];
     const first = recorded[0]?.at ?? new Date();
     chosen.push(new Date(first.getTime() - 1), new Date(first.getTime() - 60_000));

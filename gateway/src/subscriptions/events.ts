@@ -1,3 +1,4 @@
+import { BOARD_ACTIVITY_TYPES } from "../../../events/contracts/activity.ts";
 import type { DomainEvent } from "../../../events/contracts/envelope.ts";
 import type { StreamEntry } from "../../../events/streams/feed.ts";
 import type { Identity } from "../../../platform/identity.ts";
@@ -5,25 +6,7 @@ import type { BoardActivityType, NotificationType } from "./generated/types.ts";
 import type { EventSource } from "./payload.ts";
 
 /** Domain event types a board's subscribers see, and what boardActivity calls them. */
-const BOARD_ACTIVITY: Readonly<Record<string, BoardActivityType>> = {
-  "project.item.created": "ITEM_CREATED",
-  "project.item.updated": "ITEM_UPDATED",
-  "project.item.moved": "ITEM_MOVED",
-  "project.item.deleted": "ITEM_DELETED",
-  "project.item.column_value.set": "COLUMN_VALUE_SET",
-  "project.item.subitem.created": "SUBITEM_CREATED",
-  "comment.added": "COMMENT_ADDED",
-  "project.group.created": "GROUP_CREATED",
-  "project.group.updated": "GROUP_UPDATED",
-  "project.group.archived": "GROUP_ARCHIVED",
-  "project.column.created": "COLUMN_CREATED",
-  "project.column.updated": "COLUMN_UPDATED",
-  "project.column.archived": "COLUMN_ARCHIVED",
-  "project.updated": "BOARD_UPDATED",
-  "project.archived": "BOARD_ARCHIVED",
-  "project.member.added": "BOARD_SHARED",
-  "project.member.removed": "BOARD_UNSHARED",
-};
+const BOARD_ACTIVITY: Readonly<Record<string, BoardActivityType>> = BOARD_ACTIVITY_TYPES;
 
 /** An event read from a stream: its cursor and envelope. */
 export interface StreamEvent {

@@ -2,6 +2,7 @@
 // event carrying its boardId, of the kinds board readers may see), newest first, one page per
 // parent in one statement (a LATERAL join per parent, each an index scan that stops at the page).
 import type DataLoader from "dataloader";
+import { BOARD_ACTIVITY_TYPES } from "../../../../events/contracts/activity.ts";
 import { Prisma } from "../../../../generated/prisma/client.ts";
 import type { BoardActivityType } from "../generated/resolvers.ts";
 import { queryRaw, type PrismaClient } from "../../../../platform/db.ts";
@@ -34,26 +35,7 @@ export interface HistoryEntryModel {
  * comments' (integrations' and webhooks' events carry a boardId too, but their settings are for
  * OWNER/ADMIN only and never shown here).
  */
-export const BOARD_HISTORY_TYPES: Readonly<Record<string, BoardActivityType>> = {
-  "project.created": "BOARD_CREATED",
-  "project.updated": "BOARD_UPDATED",
-  "project.archived": "BOARD_ARCHIVED",
-  "project.member.added": "BOARD_SHARED",
-  "project.member.removed": "BOARD_UNSHARED",
-  "project.group.created": "GROUP_CREATED",
-  "project.group.updated": "GROUP_UPDATED",
-  "project.group.archived": "GROUP_ARCHIVED",
-  "project.column.created": "COLUMN_CREATED",
-  "project.column.updated": "COLUMN_UPDATED",
-  "project.column.archived": "COLUMN_ARCHIVED",
-  "project.item.created": "ITEM_CREATED",
-  "project.item.updated": "ITEM_UPDATED",
-  "project.item.moved": "ITEM_MOVED",
-  "project.item.deleted": "ITEM_DELETED",
-  "project.item.column_value.set": "COLUMN_VALUE_SET",
-  "project.item.subitem.created": "SUBITEM_CREATED",
-  "comment.added": "COMMENT_ADDED",
-};
+export const BOARD_HISTORY_TYPES: Readonly<Record<string, BoardActivityType>> = { "project.created": "BOARD_CREATED", ...BOARD_ACTIVITY_TYPES };
 
 const ENTRY_COLUMNS = Prisma.raw(`e."eventId"::text AS "eventId", e."eventType", e."schemaVersion", e."aggregateType", e."aggregateId"::text AS "aggregateId",
   e."version", e."boardId"::text AS "boardId", e."userId"::text AS "userId", e."surface", e."apiKeyId"::text AS "apiKeyId", e."occurredAt",
