@@ -127,6 +127,8 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
   let again = false;
   let retry: NodeJS.Timeout | null = null;
   let failures = 0;
+  /** Looks in a row that found events held back behind a running transaction (the next look waits longer). */
+  let heldLooks = 0;
 
   async function follow(projection: Projection): Promise<void> {
     for (;;) {
@@ -138,10 +140,13 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
       const newest = step.events.at(-1);
       if (newest) options.onApplied?.(projection.name, step.events.length, Date.now() - newest.occurredAt.getTime());
       if (step.held) {
-        // Committed events wait behind an older transaction: look again shortly, not at the next poll.
-        schedule(10);
+        // Committed events wait behind an older transaction: look again shortly, not at the next
+        // poll, and less often while it lasts (a long transaction would otherwise cost 100 looks/s).
+        schedule(Math.min(10 * 2 ** heldLooks, 1_000));
+        heldLooks += 1;
         return;
       }
+      heldLooks = 0;
       if (step.events.length < batchSize || stopped) return;
     }
   }
