@@ -16,7 +16,8 @@
 //
 // Options: the seed's (--items, --boards, --comments-per-item, --database, --fresh); --only a,b,c;
 // --skip-rebuild (keep the live generation when there is one); --queries N per kind (40);
-// --rate N changes/s (100); --lag-seconds N (30); --budget-seconds N per kind of query (240: a
+// --rate N[,N…] changes/s, one run each (100,50); --find-every N (5: every Nth change is looked for
+// with `search` once applied; all of them load the stack too much at 100/s); --lag-seconds N (30); --budget-seconds N per kind of query (240: a
 // slow kind stops after that many seconds of measuring); --quiet-seconds N (60: before (b) and (c),
 // wait up to that long until other processes use less than half a core).
 import { randomBytes } from "node:crypto";
@@ -36,14 +37,19 @@ const { seed: seedOptions, values } = seedOptionsFromArgs(process.argv.slice(2),
   only: { type: "string", default: "a,b,c" },
   "skip-rebuild": { type: "boolean", default: false },
   queries: { type: "string", default: "40" },
-  rate: { type: "string", default: "100" },
+  rate: { type: "string", default: "100,50" },
+  "find-every": { type: "string", default: "5" },
   "lag-seconds": { type: "string", default: "30" },
   "budget-seconds": { type: "string", default: "240" },
   "quiet-seconds": { type: "string", default: "60" },
 });
 const ONLY = new Set(String(values.only).split(","));
 const QUERIES = Number(values.queries);
-const RATE = Number(values.rate);
+const RATES = String(values.rate)
+  .split(",")
+  .map((rate) => Number(rate));
+if (RATES.some((rate) => !(rate > 0))) throw new Error(`--rate must be changes/s (a list: 100,50), got ${values.rate}`);
+const FIND_EVERY = Number(values["find-every"]);
 const LAG_SECONDS = Number(values["lag-seconds"]);
 /** Measuring time per kind of query: slow kinds stop early (the table's n says how many ran). */
 const BUDGET_MS = Number(values["budget-seconds"]) * 1000;
@@ -319,6 +325,8 @@ const FIND = `query BenchFind($q: String!) { search(query: $q, first: 5) { nodes
 interface Change {
   readonly word: string;
   readonly kind: "rename" | "comment";
+  /** Looked for with `search` once applied (every --find-every'th change). */
+  readonly sampled: boolean;
   sentAt: number;
   answeredAt?: number;
   /** The changed aggregate (item or new comment) and its version, from the answer. */
@@ -340,12 +348,13 @@ function letters(n: number): string {
   return out;
 }
 
-async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, people: Person[], items: number): Promise<void> {
-  const writers = people.filter((person) => ["OWNER", "ADMIN", "MEMBER"].includes(person.identity.role));
+async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, people: Person[], items: number, rate: number): Promise<void> {
+  // Admins may change any board's items (a member not where shared as VIEWER): the changes never fail on access.
+  const writers = people.filter((person) => ["OWNER", "ADMIN"].includes(person.identity.role));
   const tokens = await Promise.all(writers.map((person) => bench.token(person.identity)));
-  const total = Math.round(RATE * LAG_SECONDS);
-  // Items on PUBLIC boards of the measured organisation (every writer may change them), each renamed once.
-  const random = prng(2323);
+  const total = Math.round(rate * LAG_SECONDS);
+  // Items on PUBLIC boards of the measured organisation, each changed once per run, at their current version.
+  const random = prng(2323 + rate);
   const keys = Array.from({ length: total * 3 }, () => `item:${1 + Math.floor(random() * items)}`);
   const { rows: pool } = await client.query<{ id: string; version: number }>(
     `SELECT i.id::text, i.version FROM items."Item" i JOIN projects."Board" b ON b.id = i."boardId" JOIN bench.org o ON o.id = i."organizationId"
@@ -378,7 +387,7 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
           if (checkpoint.transactionId > position.transactionId || (checkpoint.transactionId === position.transactionId && checkpoint.sequence >= position.sequence)) {
             change.appliedAt = at;
             pending.delete(change);
-            void find(change);
+            if (change.sampled) void find(change);
           }
         }
       }
@@ -403,7 +412,7 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
   async function send(index: number): Promise<void> {
     const word = `lag${letters(run * 7919 + index)}`;
     const kind = index % 2 === 0 ? "rename" : "comment";
-    const change: Change = { word, kind, sentAt: now() };
+    const change: Change = { word, kind, sampled: index % FIND_EVERY === 0, sentAt: now() };
     changes.push(change);
     const token = tokens[index % tokens.length] ?? owner;
     const item = pool[index]!;
@@ -430,12 +439,14 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
     }
   }
 
-  console.log(`\n(c) ${total} changes at ${RATE}/s (open loop: sent on schedule whatever is in flight), half renames, half comments (load average ${loadAverage()})`);
+  console.log(
+    `\n(c) ${total} changes at ${rate}/s (open loop: sent on schedule whatever is in flight), half renames, half comments, by OWNER and ADMIN; every ${FIND_EVERY}th looked for with search (load average ${loadAverage()})`,
+  );
   const started = now();
   const inFlight: Promise<void>[] = [];
   let late = 0;
   for (let index = 0; index < total; index++) {
-    const due = started + (index * 1000) / RATE;
+    const due = started + (index * 1000) / rate;
     const wait = due - now();
     if (wait > 0) await sleep(wait);
     else if (wait < -10) late += 1;
@@ -444,7 +455,7 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
   await Promise.all(inFlight);
   const sentSeconds = (now() - started) / 1000;
   const deadline = now() + 20_000;
-  while (changes.some((change) => !change.error && change.foundAt === undefined) && now() < deadline) await sleep(50);
+  while (changes.some((change) => change.sampled && !change.error && change.foundAt === undefined) && now() < deadline) await sleep(50);
   polling = false;
   await poller;
   await checkpoints.end();
@@ -460,7 +471,7 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
   const searchable = found.map((change) => (change.foundAt ?? 0) - (change.answeredAt ?? 0));
   const searchableSummary = summary(searchable);
   console.log(
-    `\n## (c) Projection lag: ${total} changes in ${fmt(sentSeconds, 1)} s (${fmt(total / sentSeconds, 0)}/s; ${late} sent > 10 ms late), ${found.length} found by search, ${errors.length} errors (load average ${loadAverage()})\n`,
+    `\n## (c) Projection lag at ${rate} changes/s offered: ${total} changes sent in ${fmt(sentSeconds, 1)} s (${fmt(total / sentSeconds, 0)}/s; ${late} sent > 10 ms late), ${found.length}/${changes.filter((change) => change.sampled).length} looked for found by search, ${errors.length} errors (load average ${loadAverage()})\n`,
   );
   console.log(
     table(
@@ -558,8 +569,10 @@ async function main(): Promise<void> {
       await countHits(client, measured[0]!.identity.organizationId, queries);
       await latency(bench, prisma, measured, foreign, queries);
     }
-    if (ONLY.has("c")) await quiet(seedOptions.database);
-    if (ONLY.has("c")) await lag(bench, client, seeded.url, measured, items);
+    for (const rate of ONLY.has("c") ? RATES : []) {
+      await quiet(seedOptions.database);
+      await lag(bench, client, seeded.url, measured, items, rate);
+    }
   } finally {
     await bench?.dispose();
     await prisma?.$disconnect();
