@@ -11,14 +11,23 @@ import { itemsProjections } from "../subgraphs/items/src/projections.ts";
 import { databaseToolConfig } from "../platform/config.ts";
 import { openToolDatabase } from "./dev-token.ts";
 
+/** The time left at the current rate, as `1h02m`, `3m07s` or `12s`; `?` before there is a rate. */
+function etaOf(state: RebuildProgress): string {
+  if (state.remaining === 0) return "0s";
+  if (state.eventsPerSecond <= 0) return "?";
+  const seconds = Math.ceil(state.remaining / state.eventsPerSecond);
+  const [h, m, sec] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+  const two = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}h${two(m)}m` : m > 0 ? `${m}m${two(sec)}s` : `${sec}s`;
+}
+
 function bar(): { update(progress: RebuildProgress): void; stop(): void } {
   const progress = new cliProgress.SingleBar(
     {
-      format: "{projection} g{generation} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted} | {phase}",
+      format: "{projection} g{generation} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {left} | {phase}",
       // In CI and other pipes: a line every 5 s instead of redrawing.
       noTTYOutput: true,
       notTTYSchedule: 5_000,
-      etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -26,7 +35,13 @@ function bar(): { update(progress: RebuildProgress): void; stop(): void } {
   return {
     update(state) {
       const total = state.applied + state.remaining;
-      const payload = { projection: state.projection, generation: state.generation, rate: Math.round(state.eventsPerSecond), phase: state.phase };
+      const payload = {
+        projection: state.projection,
+        generation: state.generation,
+        rate: Math.round(state.eventsPerSecond),
+        left: etaOf(state),
+        phase: state.phase,
+      };
       if (!started) {
         progress.start(total, state.applied, payload);
         started = true;
