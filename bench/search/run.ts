@@ -23,6 +23,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { createPrisma, type PrismaClient } from "../../platform/db.ts";
+import { mulberry32 } from "../../prisma/seed.ts";
 import type { Identity, Role } from "../../platform/identity.ts";
 import { parseSearchArgs } from "../../subgraphs/items/src/search/input.ts";
 import { FUZZY_BELOW, fullTextHits, fuzzyHits, headlines } from "../../subgraphs/items/src/search/query.ts";
@@ -57,18 +58,6 @@ const QUIET_SECONDS = Number(values["quiet-seconds"]);
 const PAGE = 20;
 const TARGET = { p50: 20, p99: 100, lagP99: 1_000 };
 const log = (line: string) => console.log(line);
-
-/** mulberry32: the same query set on every run of a data set. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ───────────────────────────── people and what they may read ─────────────────────────────
 
@@ -122,7 +111,7 @@ function typo(word: string, random: () => number): string {
 }
 
 async function querySet(client: pg.Client, items: number): Promise<Query[]> {
-  const random = prng(1616);
+  const random = mulberry32(1616);
   const vocabulary = (await client.query<{ word: string }>("SELECT word FROM bench.vocab ORDER BY rank")).rows.map((row) => row.word);
   const known = new Set(vocabulary);
   const wordAt = (rank: number) => vocabulary[Math.min(VOCABULARY_SIZE, Math.max(1, rank)) - 1] ?? "update";
@@ -354,7 +343,7 @@ async function lag(bench: BenchStack, client: pg.Client, databaseUrl: string, pe
   const tokens = await Promise.all(writers.map((person) => bench.token(person.identity)));
   const total = Math.round(rate * LAG_SECONDS);
   // Items on PUBLIC boards of the measured organisation, each changed once per run, at their current version.
-  const random = prng(2323 + rate);
+  const random = mulberry32(2323 + rate);
   const keys = Array.from({ length: total * 3 }, () => `item:${1 + Math.floor(random() * items)}`);
   const { rows: pool } = await client.query<{ id: string; version: number }>(
     `SELECT i.id::text, i.version FROM items."Item" i JOIN projects."Board" b ON b.id = i."boardId" JOIN bench.org o ON o.id = i."organizationId"

@@ -15,6 +15,12 @@ export interface Projection {
    * changes nothing), so that replaying a stretch of the log is always safe.
    */
   apply(db: pg.ClientBase, generation: number, events: readonly LoggedEvent[]): Promise<void>;
+  /**
+   * Readies a rebuilt generation for readers before it is swapped in, outside any transaction:
+   * e.g. ANALYZE its tables (a fresh table has no statistics until autovacuum comes by, and a plan
+   * made without them can be thousands of times slower).
+   */
+  settle?(db: pg.ClientBase, generation: number): Promise<void>;
   /** Points readers at `generation` (inside the swap transaction; e.g. a view over its tables). */
   activate(db: pg.ClientBase, generation: number): Promise<void>;
   /** Drops a retired generation's tables. */

@@ -307,6 +307,14 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       }
     }
     report("swapping");
+    if (projection.settle) {
+      const client = await pool.connect();
+      try {
+        await projection.settle(client, checkpoint.generation);
+      } finally {
+        client.release();
+      }
+    }
     const replaced = await inTransaction(pool, async (db) => {
       // Holding the live row makes the live follower wait: nothing is applied to it after this.
       const live = await lockGeneration(db, projection.name, "live");
