@@ -11,8 +11,7 @@ import { dropExpired, maintainPartitions, retentionHorizon } from "../events/sto
 import { pgQueryable, rebuild } from "../events/store/snapshots.ts";
 import { ITEM_FOLD, STORE_FOLDS } from "../subgraphs/items/src/history/item-fold.ts";
 import { foldItem } from "../subgraphs/items/src/history/item-state.ts";
-import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
-import { preflight } from "./support/preflight.ts";
+import { migratedPgClient } from "./support/migrated-database.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 
 const ORG = "00000000-0000-4000-8000-0000000000aa";
@@ -80,18 +79,7 @@ async function partitions(db: pg.ClientBase): Promise<string[]> {
 const day = (text: string) => new Date(`${text}T12:00:00.000Z`);
 
 describe("the event store", () => {
-  let database: FreshDatabase;
-  let db: pg.Client;
-  before(async () => {
-    await preflight("postgres");
-    database = await freshDatabase("event_store");
-    db = new pg.Client({ connectionString: database.url });
-    await db.connect();
-  });
-  after(async () => {
-    await db?.end();
-    await database?.drop();
-  });
+  const db = migratedPgClient("event_store");
 
   it("refuses a second writer at a version already stored, and a lower one, with a unique violation", async () => {
     const item = randomUUID();

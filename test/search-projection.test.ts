@@ -2,14 +2,13 @@
 // written to the outbox as the subgraphs write them (the event store's trigger appends them to the
 // log), then the projection is driven through its Projection interface as the runner drives it:
 // one transaction per batch read from the log.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { LOG_START, positionAfter, readLog, type LogPosition } from "../events/store/log.ts";
 import { searchProjection } from "../subgraphs/items/src/search/projection.ts";
-import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
-import { preflight } from "./support/preflight.ts";
+import { migratedPgClient } from "./support/migrated-database.ts";
 import { waitFor } from "./support/wait.ts";
 
 const ORG = "00000000-0000-4000-8000-000000000001";
@@ -99,19 +98,7 @@ function counted(client: pg.Client): { client: pg.ClientBase; statements: () => 
 }
 
 describe("search projection", () => {
-  let database: FreshDatabase;
-  let db: pg.Client;
-
-  before(async () => {
-    await preflight("postgres");
-    database = await freshDatabase("searchprojection");
-    db = new pg.Client({ connectionString: database.url });
-    await db.connect();
-  });
-  after(async () => {
-    await db?.end();
-    await database?.drop();
-  });
+  const db = migratedPgClient("searchprojection");
 
   /**
    * Applies the log after `from` to `generation`, `batchSize` events per transaction, until every

@@ -55,10 +55,38 @@ export function migratedDatabase(name: string, poolMax = 8): PrismaClient {
     if (!prisma) throw new Error(`the database of ${name} is not ready (use it inside a test)`);
     return prisma;
   };
-  return new Proxy({} as PrismaClient, {
+  return standIn(client);
+}
+
+/** A stand-in for the object `current()` returns once a hook has made it (see `migratedDatabase`). */
+function standIn<T extends object>(current: () => T): T {
+  return new Proxy({} as T, {
     get(_target, key) {
-      const value: unknown = Reflect.get(client(), key);
-      return typeof value === "function" ? value.bind(client()) : value;
+      const value: unknown = Reflect.get(current(), key);
+      return typeof value === "function" ? value.bind(current()) : value;
     },
+  });
+}
+
+/**
+ * `migratedDatabase` for suites that speak SQL through `pg`: a fresh migrated database and one
+ * connected client on it, made by a before hook and closed and dropped by an after hook.
+ */
+export function migratedPgClient(name: string): pg.Client {
+  let database: FreshDatabase | undefined;
+  let client: pg.Client | undefined;
+  before(async () => {
+    await preflight("postgres");
+    database = await freshDatabase(name);
+    client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+  });
+  after(async () => {
+    await client?.end();
+    await database?.drop();
+  });
+  return standIn(() => {
+    if (!client) throw new Error(`the database of ${name} is not ready (use it inside a test)`);
+    return client;
   });
 }
