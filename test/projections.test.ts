@@ -63,6 +63,9 @@ async function change(client: pg.Pool | pg.PoolClient, aggregateId: string, vers
 }
 
 async function counts(): Promise<Map<string, number>> {
+  // The runner makes the first generation (and the view) on its first batch, which may not have run yet.
+  const { rows: view } = await db.query<{ exists: boolean }>(`SELECT to_regclass('public."tally"') IS NOT NULL AS "exists"`);
+  if (!view[0]?.exists) return new Map();
   const { rows } = await db.query<{ aggregateId: string; events: number }>(`SELECT "aggregateId", "events" FROM public."tally"`);
   return new Map(rows.map((row) => [row.aggregateId, row.events]));
 }
