@@ -129,6 +129,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect();
+    // pg emits "error" on a checked-out client whose connection dies (the pool listens only while it
+    // is idle); unheard, that is an uncaught exception (seen once in CI as ECONNRESET). The query in
+    // flight rejects anyway, and the drain retries.
+    const heard = () => undefined;
+    client.on("error", heard);
+    let failed: Error | undefined;
     try {
       const results = (await client.query(claim)) as unknown as pg.QueryResult<OutboxRow>[];
       // UPDATE … RETURNING has no order: publication order is the sequence.
@@ -154,9 +160,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       return rows.length;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
+      failed = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      client.release();
+      client.off("error", heard);
+      // A client that failed is dropped, not handed to the next batch (its connection may be gone).
+      client.release(failed);
     }
   }
 

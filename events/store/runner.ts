@@ -65,19 +65,38 @@ async function applyBatch(
   return { events, checkpoint: next };
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+/** A pooled client for `work`; a connection lost meanwhile fails `work`'s query, not the process. */
+async function withClient<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg emits "error" on a checked-out client whose connection dies (the pool listens only while it is
+  // idle); unheard, that event would be an uncaught exception. The query in flight rejects anyway.
+  const heard = () => undefined;
+  client.on("error", heard);
+  let failed: Error | undefined;
   try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
+    return await work(client);
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
+    failed = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
-    client.release();
+    client.off("error", heard);
+    // A client that failed is dropped rather than handed to the next batch (its connection may be gone).
+    client.release(failed);
   }
+}
+
+function inTransaction<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query("BEGIN");
+    try {
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
 /** Whether the log holds events after `after` that `readLog` cannot read yet (an older transaction still runs). */
@@ -308,12 +327,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     }
     report("swapping");
     if (projection.settle) {
-      const client = await pool.connect();
-      try {
-        await projection.settle(client, checkpoint.generation);
-      } finally {
-        client.release();
-      }
+      const settle = projection.settle;
+      await withClient(pool, (client) => settle(client, checkpoint.generation));
     }
     const replaced = await inTransaction(pool, async (db) => {
       // Holding the live row makes the live follower wait: nothing is applied to it after this.
