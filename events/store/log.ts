@@ -2,8 +2,6 @@
 // 20261206060000_event_store): one aggregate's events, and the whole log in a commit-safe order for
 // projections.
 import type pg from "pg";
-import { Prisma } from "../../generated/prisma/client.ts";
-import { queryRaw, type PrismaClient } from "../../platform/db.ts";
 import type { DomainEvent } from "../contracts/envelope.ts";
 import type { Surface } from "../../platform/identity.ts";
 
@@ -95,20 +93,4 @@ export async function countAfter(db: pg.ClientBase, after: LogPosition): Promise
     [after.transactionId, after.sequence.toString()],
   );
   return Number(rows[0]?.count ?? 0);
-}
-
-/** One aggregate's events with a version in (`afterVersion`, `throughVersion`], oldest first. */
-export async function readAggregate(
-  db: Pick<PrismaClient, "$queryRaw">,
-  aggregateId: string,
-  range: { afterVersion?: number; throughVersion?: number; limit?: number } = {},
-): Promise<LoggedEvent[]> {
-  return queryRaw<LoggedEvent>(
-    db,
-    Prisma.sql`SELECT ${Prisma.raw(EVENT_COLUMNS)} FROM eventstore."Event" e
-      WHERE e."aggregateId" = CAST(${aggregateId} AS uuid) AND e."version" > ${range.afterVersion ?? 0}
-        AND e."version" <= ${range.throughVersion ?? 2_147_483_647}
-      ORDER BY e."version"
-      LIMIT ${range.limit ?? 10_000}`,
-  );
 }

@@ -4,6 +4,7 @@
 // aggregate can still be rebuilt at any instant from the horizon on.
 import type pg from "pg";
 import { pgQueryable, rebuild, saveSnapshot, type AggregateFold } from "./snapshots.ts";
+import { inTransaction } from "./transaction.ts";
 
 /** How long dropping a month may wait for the log's lock (PostgreSQL interval). */
 const DROP_LOCK_TIMEOUT = "3s";
@@ -74,18 +75,6 @@ async function compact(db: pg.ClientBase, fold: AggregateFold<unknown>, source: 
     if (await saveSnapshot(queryable, state)) written += 1;
   }
   return written;
-}
-
-async function inTransaction<T>(db: pg.ClientBase, work: () => Promise<T>): Promise<T> {
-  await db.query("BEGIN");
-  try {
-    const result = await work();
-    await db.query("COMMIT");
-    return result;
-  } catch (error) {
-    await db.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  }
 }
 
 export interface RetentionResult {

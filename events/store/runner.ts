@@ -9,6 +9,7 @@ import pg from "pg";
 import type { Logger } from "../../platform/logger.ts";
 import { LOG_START, countAfter, positionAfter, readLog, type LogPosition, type LoggedEvent } from "./log.ts";
 import type { Projection } from "./projection.ts";
+import { inTransaction as transaction } from "./transaction.ts";
 
 export type GenerationStatus = "building" | "live" | "retired";
 
@@ -86,17 +87,7 @@ async function withClient<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise
 }
 
 function inTransaction<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client) => {
-    await client.query("BEGIN");
-    try {
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    }
-  });
+  return withClient(pool, (client) => transaction(client, () => work(client)));
 }
 
 /** Whether the log holds events after `after` that `readLog` cannot read yet (an older transaction still runs). */
