@@ -26,9 +26,9 @@ import { createPrisma, type PrismaClient } from "../../platform/db.ts";
 import { mulberry32 } from "../../prisma/seed.ts";
 import type { Identity, Role } from "../../platform/identity.ts";
 import { parseSearchArgs } from "../../subgraphs/items/src/search/input.ts";
-import { FUZZY_BELOW, fullTextHits, fuzzyHits, headlines } from "../../subgraphs/items/src/search/query.ts";
+import { candidates, headlines } from "../../subgraphs/items/src/search/query.ts";
 import { searchProjection } from "../../subgraphs/items/src/search/projection.ts";
-import { generationTable } from "../../subgraphs/items/src/search/tables.ts";
+import { generationTable, SEARCH_TABLES } from "../../subgraphs/items/src/search/tables.ts";
 import { FOREIGN_MARKER, VOCABULARY_SIZE } from "./dataset.ts";
 import { describeCounts, seedOptionsFromArgs, seedSearch } from "./seed.ts";
 import { catchUpProjections, dataOf, followUntilCaughtUp, liveProjections, rebuild, startBenchStack, type BenchStack } from "./stack.ts";
@@ -183,10 +183,7 @@ interface SearchNode {
 /** The resolver's statements for a first page (query.ts), as `candidates` and the snippets run them. */
 async function searchSql(prisma: PrismaClient, identity: Identity, text: string): Promise<number> {
   const request = parseSearchArgs({ query: text, first: PAGE, filter: null });
-  const wanted = request.size + 1;
-  let hits = await fullTextHits(prisma, identity, request, null, wanted);
-  if (hits.length < FUZZY_BELOW) hits = [...hits, ...(await fuzzyHits(prisma, identity, request, null, wanted - hits.length))];
-  const page = hits.slice(0, request.size);
+  const page = (await candidates(prisma, identity, request)).slice(0, request.size);
   await headlines(
     prisma,
     page.map((hit) => hit.id),
@@ -498,7 +495,7 @@ async function analyzeSearch(client: pg.Client): Promise<void> {
   const { rows } = await client.query<{ generation: number }>(`SELECT "generation" FROM eventstore."Projection" WHERE "name" = 'search' AND "status" = 'live'`);
   const generation = rows[0]?.generation;
   if (generation === undefined) return;
-  const names = ["Document", "Board", "Word"] as const;
+  const names = SEARCH_TABLES;
   const { rows: never } = await client.query<{ relname: string }>(
     `SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'search' AND relname = ANY($1) AND last_analyze IS NULL AND last_autoanalyze IS NULL`,
     [names.map((name) => `${name}_g${generation}`)],

@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { LoggedEvent } from "../../../../events/store/log.ts";
 import type { Projection } from "../../../../events/store/projection.ts";
 import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
-import { activateStatements, createStatements, dropStatements, generationTable } from "./tables.ts";
+import { activateStatements, createStatements, dropStatements, generationTable, lexemeRank, SEARCH_TABLES } from "./tables.ts";
 
 /** Shorter words have too few trigrams to be told apart from others: their typos are not corrected. */
 const MIN_WORD = 3;
@@ -39,10 +39,22 @@ async function load(db: pg.ClientBase, generation: number, events: readonly Logg
   };
 }
 
-/** Writes a fold's changes: one statement per table, however many events it folded. */
+/**
+ * The posting rows of the documents `where` picks (`d`), each found through the index's key: the
+ * lexemes and ranks come from the document's vector, as they did when the rows were written.
+ */
+function deletePostings(generation: number, where: string): string {
+  return `DELETE FROM ${generationTable("Posting", generation)} p USING ${generationTable("Document", generation)} d CROSS JOIN LATERAL unnest(d."vector") u
+    WHERE ${where} AND p."lexeme" = (u."lexeme" COLLATE "C") AND p."rank" = ${lexemeRank('d."vector"', 'u."lexeme"')} AND p."documentId" = d."id"`;
+}
+
+/** Writes a fold's changes: a fixed number of statements per table, however many events it folded. */
 async function write(db: pg.ClientBase, generation: number, result: FoldResult): Promise<void> {
   const documents = generationTable("Document", generation);
   if (result.documents.length > 0) {
+    const ids = result.documents.map((document) => document.id);
+    // Rewritten whether or not the version guard below lets a row change: the same rows come back.
+    await db.query(deletePostings(generation, `d."id" = ANY($1::uuid[])`), [ids]);
     // The version guard holds on the stored row too, whoever wrote it.
     await db.query(
       `INSERT INTO ${documents} AS d (${DOCUMENT_COLUMNS})
@@ -51,6 +63,12 @@ async function write(db: pg.ClientBase, generation: number, result: FoldResult):
          "assigneeIds" = EXCLUDED."assigneeIds", "columns" = EXCLUDED."columns", "version" = EXCLUDED."version", "updatedAt" = EXCLUDED."updatedAt"
        WHERE d."version" < EXCLUDED."version"`,
       [JSON.stringify(result.documents)],
+    );
+    await db.query(
+      `INSERT INTO ${generationTable("Posting", generation)} ("lexeme", "rank", "documentId", "boardId")
+       SELECT u."lexeme", ${lexemeRank('d."vector"', 'u."lexeme"')}, d."id", d."boardId" FROM ${documents} d CROSS JOIN LATERAL unnest(d."vector") u
+       WHERE d."id" = ANY($1::uuid[])`,
+      [ids],
     );
     // The titles' words as typed, for typo lookups (kept when a title changes: a word no title has
     // any more only makes a correction that finds nothing, and a rebuild leaves it out).
@@ -64,6 +82,7 @@ async function write(db: pg.ClientBase, generation: number, result: FoldResult):
   }
   if (result.deletedItems.length > 0) {
     const ids = result.deletedItems.map((entry) => entry.id);
+    await db.query(deletePostings(generation, `(d."id" = ANY($1::uuid[]) OR (d."type" = 'COMMENT' AND d."itemId" = ANY($1::uuid[])))`), [ids]);
     await db.query(`DELETE FROM ${documents} WHERE "id" = ANY($1::uuid[]) OR ("type" = 'COMMENT' AND "itemId" = ANY($1::uuid[]))`, [ids]);
     await db.query(
       `INSERT INTO ${generationTable("Deleted", generation)} ("id", "version") SELECT * FROM unnest($1::uuid[], $2::integer[]) ON CONFLICT ("id") DO NOTHING`,
@@ -91,9 +110,9 @@ export const searchProjection: Projection = {
     const start = await load(db, generation, events);
     await write(db, generation, foldSearchEvents(start, events));
   },
-  // Statistics before readers come: planned without them, a common word's search took minutes (bench/search).
-  settle: (db, generation) =>
-    run(db, [`ANALYZE ${(["Document", "Board", "Word", "Deleted"] as const).map((name) => generationTable(name, generation)).join(", ")}`]),
+  // Statistics before readers come: planned without them, a common word's search took minutes
+  // (bench/search). VACUUM sets the visibility map, so the posting index is read without the table.
+  settle: (db, generation) => run(db, [`VACUUM (ANALYZE) ${SEARCH_TABLES.map((name) => generationTable(name, generation)).join(", ")}`]),
   activate: (db, generation) => run(db, activateStatements(generation)),
   drop: (db, generation) => run(db, dropStatements(generation)),
 };

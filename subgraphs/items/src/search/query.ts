@@ -104,6 +104,189 @@ export function fullTextHits(prisma: PrismaClient, identity: Identity, request: 
   );
 }
 
+/** More words than this that the typed one is a prefix of, and the GIN index answers (termHits). */
+const MAX_EXPANSIONS = 8;
+
+/** Whether the request is one plain word and a filter of boards at most: what termHits answers. */
+function oneTerm(request: SearchRequest): string | null {
+  const { filter, text } = request;
+  if (filter.types || filter.assignees || filter.status || filter.updatedAfter) return null;
+  return WORD.test(text.text) ? text.text : null;
+}
+
+/**
+ * The lexemes a one-word query matches, as its tsquery does: the word's English stem, and when
+ * the word is matched as a prefix, the indexed words it begins (a skip scan of the posting index:
+ * one probe per distinct word). Null when there are more than MAX_EXPANSIONS of those, or the word
+ * does not parse to one lexeme.
+ */
+async function termLexemes(prisma: PrismaClient, word: string, prefix: string | null): Promise<string[] | null> {
+  const stems = await queryRaw<{ lexeme: string }>(
+    prisma,
+    Prisma.sql`SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, ${word}))) AS "lexeme"`,
+  );
+  if (stems.length > 1) return null;
+  const lexemes = new Set(stems.map((row) => row.lexeme));
+  if (prefix === null) return [...lexemes];
+  const prefixed = await queryRaw<{ lexeme: string }>(
+    prisma,
+    Prisma.sql`WITH RECURSIVE e("lexeme", "n") AS (
+        (SELECT p."lexeme", 1 FROM search."Posting" p WHERE p."lexeme" >= (${prefix} COLLATE "C") ORDER BY p."lexeme" LIMIT 1)
+        UNION ALL
+        SELECT (SELECT p."lexeme" FROM search."Posting" p WHERE p."lexeme" > e."lexeme" ORDER BY p."lexeme" LIMIT 1), e."n" + 1
+          FROM e WHERE starts_with(e."lexeme", ${prefix}) AND e."n" <= ${MAX_EXPANSIONS}
+      )
+      SELECT e."lexeme" FROM e WHERE starts_with(e."lexeme", ${prefix})`,
+  );
+  if (prefixed.length > MAX_EXPANSIONS) return null;
+  for (const row of prefixed) lexemes.add(row.lexeme);
+  return [...lexemes];
+}
+
+/** Where a lexeme's posting list has been read to (rank descending, document ascending). */
+interface Frontier {
+  readonly lexeme: string;
+  rank: number;
+  documentId: string;
+  exhausted: boolean;
+}
+
+/** Rounds of the threshold algorithm before the GIN index is asked instead (postings read grow 2× a round). */
+const MAX_ROUNDS = 8;
+/** Float4 ranks come back as float8 sums: the bound is raised by this much so rounding never lowers it. */
+const BOUND_SLACK = 1e-5;
+/** A list's top, before any rank (ranks are below 1: normalisation 32). */
+const TOP = { rank: 2, documentId: "00000000-0000-0000-0000-000000000000" } as const;
+
+/** ts_rank_cd's normalisation 32 maps a sum s of an or-query's matches to s / (s + 1): this undoes it. */
+const unnormalised = (rank: number) => rank / (1 - rank);
+
+const isAfter = (hit: Hit, cursor: Cursor | null) =>
+  cursor === null || hit.score < Number(cursor.key) || (hit.score === Number(cursor.key) && hit.id > cursor.id);
+const byScore = (a: Hit, b: Hit) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** A query over lexemes' posting lists: how a document read from them is scored, and which count. */
+interface Merge {
+  readonly lexemes: readonly string[];
+  /** The document's score for the whole query, and whether it matches (`d` the document). */
+  readonly score: Prisma.Sql;
+  readonly matches: Prisma.Sql;
+  /** The rank, of ts_rank_cd on the whole query, that a score stands for. */
+  readonly rankOf: (score: number) => number;
+  /**
+   * The score is the lexeme's rank when one list is left: what it has not given yet scores no more
+   * than its frontier. And so a cursor's rank is where every list resumes.
+   */
+  readonly rankedAsListed: boolean;
+}
+
+/**
+ * Whether a document not read yet could come before `last` in the page's order. With one list left
+ * to read (and scores as listed), such a document has no other of the lexemes (it would have been
+ * read from that list), so it comes after the list's frontier. Otherwise it can rank up to the sum
+ * of the unread lists' frontiers' ranks.
+ */
+function couldComeBefore(merge: Merge, unread: readonly Frontier[], last: Hit): boolean {
+  const rank = merge.rankOf(last.score);
+  const [only] = unread;
+  if (merge.rankedAsListed && unread.length === 1 && only) {
+    // The frontier's rank came back as float4's shortest decimal: fround gives the float4 itself.
+    const frontier = Math.fround(only.rank);
+    return !(rank > frontier || (rank === frontier && last.id <= only.documentId));
+  }
+  const bound = unread.reduce((sum, frontier) => sum + unnormalised(frontier.rank), 0) * (1 + BOUND_SLACK);
+  return rank <= bound / (bound + 1);
+}
+
+/**
+ * A page of hits from the posting lists of `merge.lexemes`, the readable documents only, in the
+ * order the GIN index's statement gives them. A document's rank on an or-query is that of the sum of
+ * its lexemes' matches (ts_rank_cd, before normalisation 32), never more than the sum of its ranks
+ * in the lists, so the lists are merged by the threshold algorithm (Fagin, Lotem and Naor): read
+ * each a block further, score what was read on the whole query, and stop once nothing unread can
+ * come before the page's last. Null when the lists would have to be read too deep.
+ */
+async function mergePostings(
+  prisma: PrismaClient,
+  identity: Identity,
+  request: SearchRequest,
+  merge: Merge,
+  cursor: Cursor | null,
+  limit: number,
+): Promise<Hit[] | null> {
+  if (merge.lexemes.length === 0) return [];
+  // A cursor's score is 1 + a float4 rank, so its rank is exactly score - 1.
+  const start = cursor && merge.rankedAsListed ? { rank: merge.rankOf(Number(cursor.key)), documentId: cursor.id } : TOP;
+  const frontiers: Frontier[] = merge.lexemes.map((lexeme) => ({ lexeme, ...start, exhausted: false }));
+  const readable = readableBoards(identity, request.filter.boards);
+  /** Every document read, with its hit (null when it does not match). */
+  const scored = new Map<string, Hit | null>();
+  let block = limit;
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    // Never empty: a round that leaves every list read returns.
+    const open = frontiers.filter((frontier) => !frontier.exhausted);
+    const read = await queryRaw<{ lexeme: string; rank: number; documentId: string }>(
+      prisma,
+      Prisma.sql`SELECT l."lexeme", c."rank", c."documentId"::text AS "documentId"
+        FROM unnest(CAST(${open.map((f) => f.lexeme)} AS text[]), CAST(${open.map((f) => f.rank)} AS real[]), CAST(${open.map((f) => f.documentId)} AS uuid[])) AS l("lexeme", "rank", "documentId")
+        CROSS JOIN LATERAL (SELECT p."rank", p."documentId" FROM search."Posting" p
+                            WHERE p."lexeme" = (l."lexeme" COLLATE "C") AND p."rank" <= l."rank" AND (p."rank" < l."rank" OR p."documentId" > l."documentId")
+                              AND p."boardId" = ANY(ARRAY(${readable}))
+                            ORDER BY p."rank" DESC, p."documentId" LIMIT ${block}) c
+        ORDER BY l."lexeme", c."rank" DESC, c."documentId"`,
+    );
+    for (const frontier of open) {
+      const rows = read.filter((row) => row.lexeme === frontier.lexeme);
+      const last = rows.at(-1);
+      if (last) Object.assign(frontier, { rank: last.rank, documentId: last.documentId });
+      frontier.exhausted = rows.length < block;
+    }
+    const unscored = [...new Set(read.map((row) => row.documentId))].filter((id) => !scored.has(id));
+    if (unscored.length > 0) {
+      const hits = await queryRaw<Hit>(
+        prisma,
+        Prisma.sql`SELECT d."id"::text AS "id", d."type", d."boardId"::text AS "boardId", d."itemId"::text AS "itemId", d."title", d."updatedAt", ${merge.score} AS "score"
+          FROM search."Document" d WHERE d."id" = ANY(CAST(${unscored} AS uuid[])) AND ${merge.matches}`,
+      );
+      for (const id of unscored) scored.set(id, null);
+      for (const hit of hits) scored.set(hit.id, hit);
+    }
+    const page = [...scored.values()].filter((hit): hit is Hit => hit !== null && isAfter(hit, cursor)).sort(byScore);
+    const last = page[limit - 1];
+    const unread = frontiers.filter((frontier) => !frontier.exhausted);
+    if (unread.length === 0 || (last && !couldComeBefore(merge, unread, last))) return page.slice(0, limit);
+    block *= 2;
+  }
+  return null;
+}
+
+/**
+ * fullTextHits for a one-word query, from the posting index: the same hits in the same order (the
+ * lexemes are the word's stem and, as a prefix, the words it begins). Null when the request is not
+ * one this index answers, or the answer is too deep in the lists.
+ */
+export async function termHits(prisma: PrismaClient, identity: Identity, request: SearchRequest, cursor: Cursor | null, limit: number): Promise<Hit[] | null> {
+  const word = oneTerm(request);
+  if (word === null) return null;
+  const lexemes = await termLexemes(prisma, word, request.text.prefix?.word ?? null);
+  if (lexemes === null) return null;
+  const query = tsquery(request.text);
+  return mergePostings(
+    prisma,
+    identity,
+    request,
+    {
+      lexemes,
+      score: Prisma.sql`(1 + ts_rank_cd(d."vector", ${query}, 1 | 32))::float8`,
+      matches: Prisma.sql`true`,
+      rankOf: (score) => score - 1,
+      rankedAsListed: true,
+    },
+    cursor,
+    limit,
+  );
+}
+
 /**
  * How many full-text hits there are. Asked only on the last page of full-text hits after the
  * first, so it counts what the caller has paged through already. No LIMIT: with one, the planner
@@ -164,16 +347,49 @@ export async function fuzzyHits(prisma: PrismaClient, identity: Identity, reques
     }),
     " && ",
   );
+  const score = Prisma.sql`(ts_rank_cd(d."vector", ${corrected}, 1 | 32) / 2)::float8`;
+  const matches = Prisma.sql`d."vector" @@ (${corrected}) AND NOT (d."vector" @@ ${tsquery(request.text)})`;
+  // One word: its corrections' posting lists (a document matching the word itself is a full-text hit).
+  const [only] = words;
+  const alternatives = words.length === 1 && only !== undefined && oneTerm(request) !== null ? found.get(only) : undefined;
+  if (alternatives) {
+    const merge = { lexemes: alternatives, score, matches, rankOf: (value: number) => value * 2, rankedAsListed: false };
+    const merged = await mergePostings(prisma, identity, request, merge, after, limit);
+    if (merged) return merged;
+  }
   return queryRaw<Hit>(
     prisma,
     page(
-      Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", (ts_rank_cd(d."vector", ${corrected}, 1 | 32) / 2)::float8 AS "score"
+      Prisma.sql`SELECT d."id", d."type", d."boardId", d."itemId", d."title", d."updatedAt", ${score} AS "score"
         FROM search."Document" d
-        WHERE d."vector" @@ (${corrected}) AND querytree(${corrected}) <> 'T' AND NOT (d."vector" @@ ${tsquery(request.text)}) AND ${scope(identity, request.filter)}`,
+        WHERE ${matches} AND querytree(${corrected}) <> 'T' AND ${scope(identity, request.filter)}`,
       after,
       limit,
     ),
   );
+}
+
+/** Full-text scores are 1 + rank, fuzzy ones below 1: a cursor's score says which stage it is in. */
+const inFullText = (cursor: Cursor | null) => cursor === null || Number(cursor.key) >= 1;
+
+/**
+ * Up to `size + 1` hits after the cursor: full-text hits first (a one-word query's from the posting
+ * index); once they run out, when they are few over everything readable, fuzzy title matches.
+ */
+export async function candidates(prisma: PrismaClient, identity: Identity, request: SearchRequest): Promise<Hit[]> {
+  const { after, size } = request;
+  const wanted = size + 1;
+  const fullText = inFullText(after)
+    ? ((await termHits(prisma, identity, request, after, wanted)) ?? (await fullTextHits(prisma, identity, request, after, wanted)))
+    : [];
+  if (fullText.length >= wanted) return fullText;
+  if (inFullText(after)) {
+    // Everything full text finds is on this page or was on the ones before it.
+    const found = after === null ? fullText.length : await fullTextCount(prisma, identity, request);
+    if (found >= FUZZY_BELOW) return fullText;
+  }
+  const fuzzy = await fuzzyHits(prisma, identity, request, inFullText(after) ? null : after, wanted - fullText.length);
+  return [...fullText, ...fuzzy];
 }
 
 /** Private-use characters that mark the matches in ts_headline's output until it is escaped (snippet.ts). */

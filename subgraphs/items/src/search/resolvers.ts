@@ -8,15 +8,12 @@ import { requireIdentity } from "../../../shared/authorization.ts";
 import { encodeCursor, type Cursor } from "../../../shared/pagination.ts";
 import type { ItemsContext } from "../context.ts";
 import type { QuerySearchArgs, ResolversParentTypes, SearchResultType } from "../generated/resolvers.ts";
-import { matchesNothing, parseSearchArgs, type SearchRequest } from "./input.ts";
-import { FUZZY_BELOW, fullTextCount, fullTextHits, fuzzyHits, headlines, searchReady, type Hit } from "./query.ts";
+import { matchesNothing, parseSearchArgs } from "./input.ts";
+import { candidates, headlines, searchReady, type Hit } from "./query.ts";
 import { chooseSnippet } from "./snippet.ts";
 
 type SearchConnection = ResolversParentTypes["SearchConnection"];
 type SearchEdge = ResolversParentTypes["SearchEdge"];
-
-/** Full-text scores are 1 + rank, fuzzy ones below 1: a cursor's score says which stage it is in. */
-const inFullText = (cursor: Cursor | null) => cursor === null || Number(cursor.key) >= 1;
 
 const cursorOf = (hit: Hit): Cursor => ({ key: hit.score, id: hit.id });
 
@@ -25,25 +22,6 @@ const empty = (after: Cursor | null): SearchConnection => ({
   nodes: [],
   pageInfo: { hasNextPage: false, hasPreviousPage: after !== null, startCursor: null, endCursor: null },
 });
-
-/**
- * Up to `size + 1` hits after the cursor: full-text hits first; once they run out, when they are
- * few over everything readable, fuzzy title matches.
- */
-async function candidates(context: ItemsContext, request: SearchRequest): Promise<Hit[]> {
-  const identity = requireIdentity(context.identity);
-  const { after, size } = request;
-  const wanted = size + 1;
-  const fullText = inFullText(after) ? await fullTextHits(context.prisma, identity, request, after, wanted) : [];
-  if (fullText.length >= wanted) return fullText;
-  if (inFullText(after)) {
-    // Everything full text finds is on this page or was on the ones before it.
-    const found = after === null ? fullText.length : await fullTextCount(context.prisma, identity, request);
-    if (found >= FUZZY_BELOW) return fullText;
-  }
-  const fuzzy = await fuzzyHits(context.prisma, identity, request, inFullText(after) ? null : after, wanted - fullText.length);
-  return [...fullText, ...fuzzy];
-}
 
 /** The page's hits the caller may read now, with their items (null for boards). */
 async function readableNow(context: ItemsContext, hits: readonly Hit[]): Promise<{ hit: Hit; item: ItemModel | null }[]> {
@@ -77,7 +55,7 @@ async function readableNow(context: ItemsContext, hits: readonly Hit[]): Promise
 export async function search(context: ItemsContext, args: QuerySearchArgs): Promise<SearchConnection> {
   const request = parseSearchArgs({ ...args, filter: args.filter ?? null });
   if (matchesNothing(request.filter) || !(await searchReady(context.prisma))) return empty(request.after);
-  const hits = await candidates(context, request);
+  const hits = await candidates(context.prisma, requireIdentity(context.identity), request);
   const pageHits = hits.slice(0, request.size);
   const kept = await readableNow(context, pageHits);
   const snippets = new Map(
