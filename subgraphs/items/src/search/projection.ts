@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { LoggedEvent } from "../../../../events/store/log.ts";
 import type { Projection } from "../../../../events/store/projection.ts";
 import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
-import { activateStatements, createStatements, dropStatements, generationTable, lexemeRank, SEARCH_TABLES } from "./tables.ts";
+import { activateStatements, createStatements, dropStatements, generationTable, lexemeRank, POSTING_VIEW, postingStatements, SEARCH_TABLES } from "./tables.ts";
 
 /** Shorter words have too few trigrams to be told apart from others: their typos are not corrected. */
 const MIN_WORD = 3;
@@ -46,6 +46,27 @@ async function load(db: pg.ClientBase, generation: number, events: readonly Logg
 function deletePostings(generation: number, where: string): string {
   return `DELETE FROM ${generationTable("Posting", generation)} p USING ${generationTable("Document", generation)} d CROSS JOIN LATERAL unnest(d."vector") u
     WHERE ${where} AND p."lexeme" = (u."lexeme" COLLATE "C") AND p."rank" = ${lexemeRank('d."vector"', 'u."lexeme"')} AND p."documentId" = d."id"`;
+}
+
+/**
+ * Gives a generation made before the posting index its postings, from its documents (a live one
+ * also its view), inside the first batch's transaction after the upgrade: the batch waits for it
+ * (about two minutes for 2,000,000 documents), readers keep to the GIN index until the view is there.
+ */
+async function upgrade(db: pg.ClientBase, generation: number): Promise<void> {
+  const postings = generationTable("Posting", generation);
+  const { rows } = await db.query<{ missing: boolean }>(`SELECT to_regclass($1) IS NULL AS "missing"`, [postings]);
+  if (!rows[0]?.missing) return;
+  await run(db, postingStatements(generation));
+  await db.query(
+    `INSERT INTO ${postings} ("lexeme", "rank", "documentId", "boardId")
+     SELECT u."lexeme", ${lexemeRank('d."vector"', 'u."lexeme"')}, d."id", d."boardId" FROM ${generationTable("Document", generation)} d CROSS JOIN LATERAL unnest(d."vector") u`,
+  );
+  // Live: the readers' documents view shows this generation.
+  const live = await db.query(`SELECT 1 FROM information_schema.view_table_usage WHERE view_schema = 'search' AND view_name = 'Document' AND table_name = $1`, [
+    `Document_g${generation}`,
+  ]);
+  if (live.rowCount) await db.query(`CREATE OR REPLACE VIEW ${POSTING_VIEW} AS SELECT * FROM ${postings}`);
 }
 
 /** Writes a fold's changes: a fixed number of statements per table, however many events it folded. */
@@ -107,6 +128,7 @@ export const searchProjection: Projection = {
   create: (db, generation) => run(db, createStatements(generation)),
   async apply(db, generation, events) {
     if (events.length === 0) return;
+    await upgrade(db, generation);
     const start = await load(db, generation, events);
     await write(db, generation, foldSearchEvents(start, events));
   },

@@ -214,6 +214,7 @@ async function mergePostings(
   cursor: Cursor | null,
   limit: number,
 ): Promise<Hit[] | null> {
+  if (!(await hasPostings(prisma))) return null;
   if (merge.lexemes.length === 0) return [];
   // A cursor's score is 1 + a float4 rank, so its rank is exactly score - 1.
   const start = cursor && merge.rankedAsListed ? { rank: merge.rankOf(Number(cursor.key)), documentId: cursor.id } : TOP;
@@ -267,7 +268,7 @@ async function mergePostings(
  */
 export async function termHits(prisma: PrismaClient, identity: Identity, request: SearchRequest, cursor: Cursor | null, limit: number): Promise<Hit[] | null> {
   const word = oneTerm(request);
-  if (word === null) return null;
+  if (word === null || !(await hasPostings(prisma))) return null;
   const lexemes = await termLexemes(prisma, word, request.text.prefix?.word ?? null);
   if (lexemes === null) return null;
   const query = tsquery(request.text);
@@ -435,6 +436,16 @@ export function headlines(prisma: PrismaClient, ids: readonly string[], text: Se
 
 /** Clients that have seen the views: once made they stay (a swap re-creates them in one transaction). */
 const ready = new WeakSet<PrismaClient>();
+/** Clients that have seen the posting view (a generation made before it gets it with its next batch). */
+const postingsReady = new WeakSet<PrismaClient>();
+
+async function hasPostings(prisma: PrismaClient): Promise<boolean> {
+  if (postingsReady.has(prisma)) return true;
+  const rows = await queryRaw<{ ready: boolean }>(prisma, Prisma.sql`SELECT to_regclass('search."Posting"') IS NOT NULL AS "ready"`);
+  if (rows[0]?.ready !== true) return false;
+  postingsReady.add(prisma);
+  return true;
+}
 
 /** Whether the projection has a live generation yet (its views exist); asked until it has. */
 export async function searchReady(prisma: PrismaClient): Promise<boolean> {

@@ -88,6 +88,14 @@ export function createStatements(generation: number): string[] {
     `CREATE TABLE ${words} ("word" text PRIMARY KEY)`,
     // Typos: the words most similar to a typed one (pg_trgm `%` and similarity), from this index.
     `CREATE INDEX ${index("Word_trgm")} ON ${words} USING gin ("word" gin_trgm_ops)`,
+    ...postingStatements(generation),
+  ];
+}
+
+/** The posting table and its index (apart: a generation made before them gets them later, projection.ts). */
+export function postingStatements(generation: number): string[] {
+  const index = (name: string) => `"${name}_g${generation}"`;
+  return [
     // "C": byte order, so a prefix is a range of the index.
     `CREATE TABLE ${generationTable("Posting", generation)} (
       "lexeme" text COLLATE "C" NOT NULL,
