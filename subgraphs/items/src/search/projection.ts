@@ -6,7 +6,17 @@ import type pg from "pg";
 import type { LoggedEvent } from "../../../../events/store/log.ts";
 import type { Projection } from "../../../../events/store/projection.ts";
 import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
-import { activateStatements, createStatements, dropStatements, generationTable, lexemeRank, POSTING_VIEW, postingStatements, SEARCH_TABLES } from "./tables.ts";
+import {
+  activateStatements,
+  createStatements,
+  dropStatements,
+  generationTable,
+  lexemeRank,
+  POSTING_VIEW,
+  postingStatements,
+  SEARCH_TABLES,
+  wordStatements,
+} from "./tables.ts";
 
 /** Shorter words have too few trigrams to be told apart from others: their typos are not corrected. */
 const MIN_WORD = 3;
@@ -50,14 +60,14 @@ function deletePostings(generation: number, where: string): string {
 
 /**
  * Gives a generation made before the posting index its postings, from its documents (a live one
- * also its view), inside the first batch's transaction after the upgrade: the batch waits for it
+ * also its view), and its words' GiST index, inside the first batch's transaction after the upgrade: the batch waits for it
  * (about two minutes for 2,000,000 documents), readers keep to the GIN index until the view is there.
  */
 async function upgrade(db: pg.ClientBase, generation: number): Promise<void> {
   const postings = generationTable("Posting", generation);
   const { rows } = await db.query<{ missing: boolean }>(`SELECT to_regclass($1) IS NULL AS "missing"`, [postings]);
   if (!rows[0]?.missing) return;
-  await run(db, postingStatements(generation));
+  await run(db, [...postingStatements(generation), ...wordStatements(generation), `DROP INDEX IF EXISTS search."Word_trgm_g${generation}"`]);
   await db.query(
     `INSERT INTO ${postings} ("lexeme", "rank", "documentId", "boardId")
      SELECT u."lexeme", ${lexemeRank('d."vector"', 'u."lexeme"')}, d."id", d."boardId" FROM ${generationTable("Document", generation)} d CROSS JOIN LATERAL unnest(d."vector") u`,
