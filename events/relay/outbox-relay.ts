@@ -106,6 +106,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let drainingSince: number | null = null;
   let failingSince: number | null = null;
   let lastError = "";
+  /** The service the batch in progress is waiting on: a failure's reason names it (what to look at). */
+  let waitingOn: "Postgres" | "Kafka" = "Postgres";
   const stalledAfterMs = options.stalledAfterMs ?? 5_000;
 
   function toMessage(row: OutboxRow, span: Span | undefined): OutgoingMessage {
@@ -128,6 +130,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   async function relayBatch(): Promise<number> {
+    waitingOn = "Postgres";
     const client = await pool.connect();
     // pg emits "error" on a checked-out client whose connection dies (the pool listens only while it
     // is idle); unheard, that is an uncaught exception (seen once in CI as ECONNRESET). The query in
@@ -150,10 +153,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       );
       const messages = rows.map((row, index) => toMessage(row, spans[index]));
       try {
+        waitingOn = "Kafka";
         if (messages.length > 0) await options.publisher.publish(messages);
       } finally {
         for (const span of spans) span?.end();
       }
+      waitingOn = "Postgres";
       await client.query("COMMIT");
       const deadLettered = messages.filter((message) => message.topic === topics.deadLetter).length;
       options.metrics?.onPublished(messages.length - deadLettered, deadLettered);
@@ -198,7 +203,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         failures += 1;
         failingSince ??= Date.now();
         options.metrics?.onFailure();
-        lastError = error instanceof Error ? error.message : String(error);
+        lastError = `${waitingOn}: ${error instanceof Error ? error.message : String(error)}`;
         logger.error({ err: error, failures }, "outbox relay could not publish; will retry");
         scheduleRetry();
         return 0;
