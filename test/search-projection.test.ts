@@ -415,6 +415,18 @@ describe("search projection", () => {
     assert.ok(postings.rows[0].n > 0);
   });
 
+  it("builds a rebuilt generation's postings in one go when it is settled, not batch by batch", async () => {
+    await db.query(`INSERT INTO eventstore."Projection" ("name", "generation", "status") VALUES ('search', 4, 'building')`);
+    await searchProjection.create(db, 4);
+    await project(4, LOG_START, 2_000);
+    assert.equal((await db.query(`SELECT to_regclass('search."Posting_g4"') AS t`)).rows[0].t, null, "no postings while replaying");
+    await searchProjection.settle?.(db, 4);
+    assert.deepEqual(await strayPostings(4), []);
+    assert.ok((await db.query(`SELECT count(*)::int AS n FROM search."Posting_g4"`)).rows[0].n > 10_000);
+    await db.query(`DELETE FROM eventstore."Projection" WHERE "name" = 'search' AND "generation" = 4`);
+    await searchProjection.drop(db, 4);
+  });
+
   it("drops a retired generation's tables", async () => {
     await searchProjection.drop(db, 2);
     await searchProjection.drop(db, 3);

@@ -5,6 +5,7 @@
 import type pg from "pg";
 import type { LoggedEvent } from "../../../../events/store/log.ts";
 import type { Projection } from "../../../../events/store/projection.ts";
+import { inTransaction } from "../../../../events/store/transaction.ts";
 import { foldSearchEvents, touchedBy, type FoldResult, type SearchBoard, type SearchDocument } from "./fold.ts";
 import {
   activateStatements,
@@ -13,7 +14,7 @@ import {
   generationTable,
   lexemeRank,
   POSTING_VIEW,
-  postingStatements,
+  postingBuildStatements,
   SEARCH_TABLES,
   wordStatements,
 } from "./tables.ts";
@@ -59,33 +60,45 @@ function deletePostings(generation: number, where: string): string {
 }
 
 /**
- * Gives a generation made before the posting index its postings, from its documents (a live one
- * also its view), and its words' GiST index, inside the first batch's transaction after the upgrade: the batch waits for it
- * (about two minutes for 2,000,000 documents), readers keep to the GIN index until the view is there.
+ * Whether the generation's postings exist, to be kept with its documents. A generation being rebuilt
+ * has none until it is settled (then they are built at once); any other that has none gets them
+ * now, from its documents, inside this batch's transaction: one made live from the start (nothing
+ * to copy yet), or one made before the posting index (about two minutes for 2,000,000 documents;
+ * readers keep to the GIN index until its view is there).
  */
-async function upgrade(db: pg.ClientBase, generation: number): Promise<void> {
-  const postings = generationTable("Posting", generation);
-  const { rows } = await db.query<{ missing: boolean }>(`SELECT to_regclass($1) IS NULL AS "missing"`, [postings]);
-  if (!rows[0]?.missing) return;
-  await run(db, [...postingStatements(generation), ...wordStatements(generation), `DROP INDEX IF EXISTS search."Word_trgm_g${generation}"`]);
-  await db.query(
-    `INSERT INTO ${postings} ("lexeme", "rank", "documentId", "boardId")
-     SELECT u."lexeme", ${lexemeRank('d."vector"', 'u."lexeme"')}, d."id", d."boardId" FROM ${generationTable("Document", generation)} d CROSS JOIN LATERAL unnest(d."vector") u`,
+async function postingsKept(db: pg.ClientBase, generation: number): Promise<boolean> {
+  const { rows } = await db.query<{ kept: boolean; status: string | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS "kept", (SELECT "status" FROM eventstore."Projection" WHERE "name" = 'search' AND "generation" = $2) AS "status"`,
+    [generationTable("Posting", generation), generation],
   );
+  if (rows[0]?.kept) return true;
+  if (rows[0]?.status === "building") return false;
+  await buildPostings(db, generation);
+  return true;
+}
+
+async function hasPostings(db: pg.ClientBase, generation: number): Promise<boolean> {
+  const { rows } = await db.query<{ kept: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS "kept"`, [generationTable("Posting", generation)]);
+  return rows[0]?.kept === true;
+}
+
+/** Builds the postings (and a live generation's view), and the words' GiST index an older generation lacks. */
+async function buildPostings(db: pg.ClientBase, generation: number): Promise<void> {
+  await run(db, [...postingBuildStatements(generation), ...wordStatements(generation), `DROP INDEX IF EXISTS search."Word_trgm_g${generation}"`]);
   // Live: the readers' documents view shows this generation.
   const live = await db.query(`SELECT 1 FROM information_schema.view_table_usage WHERE view_schema = 'search' AND view_name = 'Document' AND table_name = $1`, [
     `Document_g${generation}`,
   ]);
-  if (live.rowCount) await db.query(`CREATE OR REPLACE VIEW ${POSTING_VIEW} AS SELECT * FROM ${postings}`);
+  if (live.rowCount) await db.query(`CREATE OR REPLACE VIEW ${POSTING_VIEW} AS SELECT * FROM ${generationTable("Posting", generation)}`);
 }
 
 /** Writes a fold's changes: a fixed number of statements per table, however many events it folded. */
-async function write(db: pg.ClientBase, generation: number, result: FoldResult): Promise<void> {
+async function write(db: pg.ClientBase, generation: number, result: FoldResult, postings: boolean): Promise<void> {
   const documents = generationTable("Document", generation);
   if (result.documents.length > 0) {
     const ids = result.documents.map((document) => document.id);
     // Rewritten whether or not the version guard below lets a row change: the same rows come back.
-    await db.query(deletePostings(generation, `d."id" = ANY($1::uuid[])`), [ids]);
+    if (postings) await db.query(deletePostings(generation, `d."id" = ANY($1::uuid[])`), [ids]);
     // The version guard holds on the stored row too, whoever wrote it.
     await db.query(
       `INSERT INTO ${documents} AS d (${DOCUMENT_COLUMNS})
@@ -95,12 +108,13 @@ async function write(db: pg.ClientBase, generation: number, result: FoldResult):
        WHERE d."version" < EXCLUDED."version"`,
       [JSON.stringify(result.documents)],
     );
-    await db.query(
-      `INSERT INTO ${generationTable("Posting", generation)} ("lexeme", "rank", "documentId", "boardId")
+    if (postings)
+      await db.query(
+        `INSERT INTO ${generationTable("Posting", generation)} ("lexeme", "rank", "documentId", "boardId")
        SELECT u."lexeme", ${lexemeRank('d."vector"', 'u."lexeme"')}, d."id", d."boardId" FROM ${documents} d CROSS JOIN LATERAL unnest(d."vector") u
        WHERE d."id" = ANY($1::uuid[])`,
-      [ids],
-    );
+        [ids],
+      );
     // The titles' words as typed, for typo lookups (kept when a title changes: a word no title has
     // any more only makes a correction that finds nothing, and a rebuild leaves it out).
     await db.query(
@@ -113,7 +127,7 @@ async function write(db: pg.ClientBase, generation: number, result: FoldResult):
   }
   if (result.deletedItems.length > 0) {
     const ids = result.deletedItems.map((entry) => entry.id);
-    await db.query(deletePostings(generation, `(d."id" = ANY($1::uuid[]) OR (d."type" = 'COMMENT' AND d."itemId" = ANY($1::uuid[])))`), [ids]);
+    if (postings) await db.query(deletePostings(generation, `(d."id" = ANY($1::uuid[]) OR (d."type" = 'COMMENT' AND d."itemId" = ANY($1::uuid[])))`), [ids]);
     await db.query(`DELETE FROM ${documents} WHERE "id" = ANY($1::uuid[]) OR ("type" = 'COMMENT' AND "itemId" = ANY($1::uuid[]))`, [ids]);
     await db.query(
       `INSERT INTO ${generationTable("Deleted", generation)} ("id", "version") SELECT * FROM unnest($1::uuid[], $2::integer[]) ON CONFLICT ("id") DO NOTHING`,
@@ -138,13 +152,17 @@ export const searchProjection: Projection = {
   create: (db, generation) => run(db, createStatements(generation)),
   async apply(db, generation, events) {
     if (events.length === 0) return;
-    await upgrade(db, generation);
+    const postings = await postingsKept(db, generation);
     const start = await load(db, generation, events);
-    await write(db, generation, foldSearchEvents(start, events));
+    await write(db, generation, foldSearchEvents(start, events), postings);
   },
-  // Statistics before readers come: planned without them, a common word's search took minutes
-  // (bench/search). VACUUM sets the visibility map, so the posting index is read without the table.
-  settle: (db, generation) => run(db, [`VACUUM (ANALYZE) ${SEARCH_TABLES.map((name) => generationTable(name, generation)).join(", ")}`]),
-  activate: (db, generation) => run(db, activateStatements(generation)),
+  // The postings in one go (their own transaction: all or none), then statistics before readers
+  // come: planned without them, a common word's search took minutes (bench/search). VACUUM sets the
+  // visibility map, so the posting index is read without the table.
+  async settle(db, generation) {
+    if (!(await hasPostings(db, generation))) await inTransaction(db, () => buildPostings(db, generation));
+    await run(db, [`VACUUM (ANALYZE) ${SEARCH_TABLES.map((name) => generationTable(name, generation)).join(", ")}`]);
+  },
+  activate: async (db, generation) => run(db, activateStatements(generation, await hasPostings(db, generation))),
   drop: (db, generation) => run(db, dropStatements(generation)),
 };
