@@ -121,26 +121,22 @@ function oneTerm(request: SearchRequest): string | null {
  * does not parse to one lexeme.
  */
 async function termLexemes(prisma: PrismaClient, word: string, prefix: string | null): Promise<string[] | null> {
-  const stems = await queryRaw<{ lexeme: string }>(
-    prisma,
-    Prisma.sql`SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, ${word}))) AS "lexeme"`,
-  );
-  if (stems.length > 1) return null;
-  const lexemes = new Set(stems.map((row) => row.lexeme));
-  if (prefix === null) return [...lexemes];
-  const prefixed = await queryRaw<{ lexeme: string }>(
+  const rows = await queryRaw<{ lexeme: string; stem: boolean }>(
     prisma,
     Prisma.sql`WITH RECURSIVE e("lexeme", "n") AS (
-        (SELECT p."lexeme", 1 FROM search."Posting" p WHERE p."lexeme" >= (${prefix} COLLATE "C") ORDER BY p."lexeme" LIMIT 1)
+        (SELECT p."lexeme", 1 FROM search."Posting" p WHERE ${prefix !== null} AND p."lexeme" >= (${prefix ?? ""} COLLATE "C") ORDER BY p."lexeme" LIMIT 1)
         UNION ALL
         SELECT (SELECT p."lexeme" FROM search."Posting" p WHERE p."lexeme" > e."lexeme" ORDER BY p."lexeme" LIMIT 1), e."n" + 1
-          FROM e WHERE starts_with(e."lexeme", ${prefix}) AND e."n" <= ${MAX_EXPANSIONS}
+          FROM e WHERE starts_with(e."lexeme", ${prefix ?? ""}) AND e."n" <= ${MAX_EXPANSIONS}
       )
-      SELECT e."lexeme" FROM e WHERE starts_with(e."lexeme", ${prefix})`,
+      SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, ${word}))) AS "lexeme", true AS "stem"
+      UNION ALL
+      SELECT e."lexeme", false FROM e WHERE starts_with(e."lexeme", ${prefix ?? ""})`,
   );
-  if (prefixed.length > MAX_EXPANSIONS) return null;
-  for (const row of prefixed) lexemes.add(row.lexeme);
-  return [...lexemes];
+  const stems = rows.filter((row) => row.stem);
+  const prefixed = rows.filter((row) => !row.stem);
+  if (stems.length > 1 || prefixed.length > MAX_EXPANSIONS) return null;
+  return [...new Set(rows.map((row) => row.lexeme))];
 }
 
 /** Where a lexeme's posting list has been read to (rank descending, document ascending). */
@@ -174,22 +170,22 @@ interface Merge {
   /** The rank, of ts_rank_cd on the whole query, that a score stands for. */
   readonly rankOf: (score: number) => number;
   /**
-   * The score is the lexeme's rank when one list is left: what it has not given yet scores no more
-   * than its frontier. And so a cursor's rank is where every list resumes.
+   * Whether a document scores its lexeme's rank when it has one of them (full text), so that a
+   * cursor's rank is where every list resumes; otherwise (typos: title matches only) at most that.
    */
   readonly rankedAsListed: boolean;
 }
 
 /**
  * Whether a document not read yet could come before `last` in the page's order. With one list left
- * to read (and scores as listed), such a document has no other of the lexemes (it would have been
- * read from that list), so it comes after the list's frontier. Otherwise it can rank up to the sum
- * of the unread lists' frontiers' ranks.
+ * to read, such a document has no other of the lexemes (it would have been read from that list):
+ * it ranks no higher than in that list, where it comes after the frontier. With several, it can
+ * rank up to the sum of their frontiers' ranks.
  */
 function couldComeBefore(merge: Merge, unread: readonly Frontier[], last: Hit): boolean {
   const rank = merge.rankOf(last.score);
   const [only] = unread;
-  if (merge.rankedAsListed && unread.length === 1 && only) {
+  if (unread.length === 1 && only) {
     // The frontier's rank came back as float4's shortest decimal: fround gives the float4 itself.
     const frontier = Math.fround(only.rank);
     return !(rank > frontier || (rank === frontier && last.id <= only.documentId));
