@@ -58,6 +58,17 @@ function boardAfter(request: PageRequest): { at: string; sequence: string } | nu
   return { at: match[1], sequence: match[2] };
 }
 
+/**
+ * The parents of a batch as rows `p(id)`. One parent is a constant, not an unnest: the planner
+ * then estimates its events from the column's most common values, and for an item with 10,000
+ * events merges the partitions' indexes down to the page (0.1 ms) instead of sorting all of them
+ * (5 ms; a parameter's estimate is the average aggregate's few events).
+ */
+function parentsOf(ids: readonly string[]): Prisma.Sql {
+  const [only] = ids;
+  return ids.length === 1 && only !== undefined ? Prisma.sql`(SELECT CAST(${only} AS uuid) AS id) p` : Prisma.sql`unnest(CAST(${ids} AS uuid[])) AS p(id)`;
+}
+
 export interface HistoryLists {
   readonly ofItem: DataLoader<ParentPage<PageArgs>, Connection<HistoryEntryModel>, string>;
   readonly ofBoard: DataLoader<ParentPage<PageArgs>, Connection<HistoryEntryModel>, string>;
@@ -72,7 +83,7 @@ export function createHistoryLists(prisma: PrismaClient, organizationId: () => s
         if (before !== null && !Number.isInteger(before)) throw cursorInvalid();
         const rows = await queryRaw<HistoryEntryModel>(
           prisma,
-          Prisma.sql`SELECT ${ENTRY_COLUMNS} FROM unnest(CAST(${itemIds} AS uuid[])) AS p(id)
+          Prisma.sql`SELECT ${ENTRY_COLUMNS} FROM ${parentsOf(itemIds)}
             CROSS JOIN LATERAL (
               SELECT * FROM eventstore."Event" e
                WHERE e."aggregateId" = p.id AND e."aggregateType" = 'Item' AND e."organizationId" = CAST(${organizationId()} AS uuid)
@@ -93,7 +104,7 @@ export function createHistoryLists(prisma: PrismaClient, organizationId: () => s
         const after = boardAfter(request);
         const rows = await queryRaw<HistoryEntryModel>(
           prisma,
-          Prisma.sql`SELECT ${ENTRY_COLUMNS} FROM unnest(CAST(${boardIds} AS uuid[])) AS p(id)
+          Prisma.sql`SELECT ${ENTRY_COLUMNS} FROM ${parentsOf(boardIds)}
             CROSS JOIN LATERAL (
               SELECT * FROM eventstore."Event" e
                WHERE e."boardId" = p.id AND e."organizationId" = CAST(${organizationId()} AS uuid)
