@@ -1,9 +1,10 @@
 // The demo seed's rows as the events that would have made them, appended to the event store (not
 // the outbox: nothing is published), so the demo's boards, items and comments have a history and
 // are found by search like data made through the API. Each event takes the row's own version, so
-// the next real change claims the next one. Not expressed: board shares and subitems (no event
-// creates them without moving the aggregate's version past the row's), so search's reading facts
-// of a seeded board know only its owner until the board changes.
+// the next real change claims the next one: a board is created at version 1 and shared with each
+// member besides its owner in the versions after (the seed gives the row that version), so search's
+// reading facts know its shares. Not expressed: subitems (no event creates one without moving its
+// parent item's version past the row's).
 import { Prisma } from "../generated/prisma/client.ts";
 
 /** `jsonb` of a domain event envelope made in SQL from a row (`occurred`: its creation time; `actor`: who made it). */
@@ -28,7 +29,9 @@ function append(select: Prisma.Sql): Prisma.Sql {
     SELECT nextval(pg_get_serial_sequence('events."OutboxEvent"', 'sequence')), CAST(e.v->>'eventId' AS uuid), CAST(e.v->'metadata'->>'organizationId' AS uuid),
       e.v->>'aggregateType', CAST(e.v->>'aggregateId' AS uuid), CAST(e.v->>'version' AS int), e.v->>'eventType', 1, CAST(e.v->'data'->>'boardId' AS uuid),
       CAST(e.v->'metadata'->>'userId' AS uuid), 'system', NULL, e.v, CAST(e.v->'metadata'->>'timestamp' AS timestamptz)
-    FROM (${select}) AS e(v)`;
+    FROM (${select}) AS e(v)
+    -- The store claims versions in order (nextval and its trigger run after this sort).
+    ORDER BY CAST(e.v->>'version' AS int)`;
 }
 
 /** The statements that append the seeded organisations' boards, items and comments to the log. */
@@ -41,13 +44,28 @@ export function seedEventStatements(organizationIds: readonly string[]): Prisma.
         "Board",
         {
           id: Prisma.sql`b."id"`,
-          version: Prisma.sql`b."version"`,
+          version: Prisma.sql`1`,
           organization: Prisma.sql`b."organizationId"`,
           occurred: Prisma.sql`b."createdAt"`,
           actor: Prisma.sql`b."ownerId"`,
         },
         Prisma.sql`jsonb_strip_nulls(jsonb_build_object('boardId', b."id", 'workspaceId', b."workspaceId", 'name', b."name", 'kind', b."kind", 'ownerId', b."ownerId", 'description', b."description"))`,
       )} FROM projects."Board" b WHERE b."organizationId" = ANY(${orgs})`,
+    ),
+    append(
+      Prisma.sql`SELECT ${envelope(
+        "project.member.added",
+        "Board",
+        {
+          id: Prisma.sql`m."boardId"`,
+          version: Prisma.sql`1 + row_number() OVER (PARTITION BY m."boardId" ORDER BY m."createdAt", m."userId")`,
+          organization: Prisma.sql`m."organizationId"`,
+          occurred: Prisma.sql`m."createdAt"`,
+          actor: Prisma.sql`b."ownerId"`,
+        },
+        Prisma.sql`jsonb_build_object('boardId', m."boardId", 'userId', m."userId", 'permission', m."permission")`,
+      )} FROM projects."BoardMember" m JOIN projects."Board" b ON b."id" = m."boardId"
+       WHERE m."organizationId" = ANY(${orgs}) AND m."userId" <> b."ownerId"`,
     ),
     append(
       Prisma.sql`SELECT ${envelope(

@@ -483,6 +483,8 @@ function planBoard(
     description: def.description,
     kind: def.kind,
     ownerId: owner,
+    // Its history (seed-events.ts): the creation, then one share per member besides the owner.
+    version: 1 + members.filter((member) => member.userId !== owner).length,
     createdAt: boardAt,
     updatedAt: boardAt,
   });

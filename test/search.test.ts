@@ -240,6 +240,17 @@ describe("search", () => {
       assert.deepEqual(await titles("GUEST", "kaleidoscope"), [], "a GUEST without the share of a public board");
     });
 
+    it("knows the demo seed's shares: the MEMBER shared on the seeded private board finds its items, the VIEWER and GUEST do not", async () => {
+      // Seeded, not made through the API: the seed's own events are all search knows of the shares.
+      const seeded = acme().boards[1];
+      assert.equal(seeded.kind, "PRIVATE");
+      assert.ok(seeded.members.some((member) => member.userId === userId("MEMBER")));
+      const negotiations = await titles("OWNER", "negotiate", { filter: { boards: [seeded.id], types: ["ITEM"] } });
+      assert.ok(negotiations.length > 0, "the seeded private board has items to find");
+      assert.deepEqual(await titles("MEMBER", "negotiate", { filter: { types: ["ITEM"] } }), negotiations);
+      for (const role of ["VIEWER", "GUEST"] as const) assert.deepEqual(await titles(role, "negotiate"), [], role);
+    });
+
     it("answers them exactly as if the private board did not exist: same results, scores, snippets and cursors", async () => {
       for (const role of ["MEMBER", "VIEWER"] as const) {
         // The OWNER searching only the boards this role may read is the same search on a database without the private board.
