@@ -6,7 +6,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { createLogger } from "../platform/logger.ts";
-import { rebuildProjection, type RebuildProgress } from "../events/store/runner.ts";
+import { CutLogError, rebuildProjection, type RebuildProgress } from "../events/store/runner.ts";
 import { itemsProjections } from "../subgraphs/items/src/projections.ts";
 import { databaseToolConfig } from "../platform/config.ts";
 import { openToolDatabase } from "./dev-token.ts";
@@ -79,7 +79,8 @@ async function main(args: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     progress.stop();
-    console.error(`${projection.name}: rebuild failed (run it again to resume)\n${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof CutLogError) console.error(error.message);
+    else console.error(`${projection.name}: rebuild failed (run it again to resume)\n${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     await database.dispose();

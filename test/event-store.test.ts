@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { EVENT_COLUMNS, type LoggedEvent } from "../events/store/log.ts";
+import { EVENT_COLUMNS, keptFrom, type LoggedEvent } from "../events/store/log.ts";
 import { dropExpired, maintainPartitions, retentionHorizon } from "../events/store/retention.ts";
 import { pgQueryable, rebuild } from "../events/store/snapshots.ts";
 import { ITEM_FOLD, STORE_FOLDS } from "../subgraphs/items/src/history/item-fold.ts";
@@ -138,11 +138,13 @@ describe("the event store", () => {
     const now = day("2026-07-20");
 
     assert.deepEqual(await dropExpired(db, 0, now, STORE_FOLDS), { horizon: null, dropped: [], deletedFromDefault: 0, snapshots: 0, prunedSnapshots: 0 });
+    assert.equal(await keptFrom(db), null, "the log is whole");
 
     const result = await dropExpired(db, 2, now, STORE_FOLDS);
     assert.deepEqual(result.horizon, new Date("2026-05-01T00:00:00.000Z"));
     assert.deepEqual(result.horizon, retentionHorizon(2, now));
     assert.deepEqual(result.dropped, ["Event_2026_03", "Event_2026_04"]);
+    assert.deepEqual(await keptFrom(db), new Date("2026-05-01T00:00:00.000Z"), "where the log now starts is recorded");
     assert.equal(result.deletedFromDefault, 1);
     // kept (v1, April) and ancient (v1, 2025); the deleted item needs none.
     assert.equal(result.snapshots, 2);

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import type { LoggedEvent } from "../events/store/log.ts";
 import type { Projection } from "../events/store/projection.ts";
-import { rebuildProjection, startProjections, type ProjectionRunner } from "../events/store/runner.ts";
+import { CutLogError, rebuildProjection, startProjections, type ProjectionRunner } from "../events/store/runner.ts";
 import { createLogger } from "../platform/logger.ts";
 import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
 import { preflight } from "./support/preflight.ts";
@@ -194,5 +194,26 @@ describe("projection runner", () => {
     assert.equal(done.generation, 3);
     assert.equal(done.resumed, false);
     await caughtUp(runner, versions);
+  });
+
+  test("a log that retention has cut is not rebuilt from, unless the projection says it can be", async () => {
+    // What retention records when it drops a month (test/event-store.test.ts).
+    await db.query(`INSERT INTO eventstore."LogStart" ("keptFrom") VALUES ('2026-05-01T00:00:00Z')`);
+    try {
+      await assert.rejects(
+        rebuildProjection({ databaseUrl: database.url, projection: tally, logger }),
+        (error: Error) => error instanceof CutLogError && /tally cannot be rebuilt: the event log starts at 2026-05-01T00:00:00.000Z/.test(error.message),
+      );
+      assert.deepEqual(
+        (await generations()).map(({ generation, status }) => ({ generation, status })).filter(({ status }) => status !== "retired"),
+        [{ generation: 3, status: "live" }],
+        "no generation started; the live one serves on",
+      );
+      const done = await rebuildProjection({ databaseUrl: database.url, projection: { ...tally, rebuildsFromCutLog: true }, logger });
+      assert.equal(done.generation, 4);
+      await caughtUp(runner, versions);
+    } finally {
+      await db.query(`DELETE FROM eventstore."LogStart"`);
+    }
   });
 });

@@ -94,3 +94,12 @@ export async function countAfter(db: pg.ClientBase, after: LogPosition): Promise
   );
   return Number(rows[0]?.count ?? 0);
 }
+
+/**
+ * The first instant from which the log holds every event, once retention has dropped months before
+ * it (eventstore."LogStart"); null while the log is whole.
+ */
+export async function keptFrom(db: pg.ClientBase): Promise<Date | null> {
+  const { rows } = await db.query<{ keptFrom: Date }>(`SELECT "keptFrom" FROM eventstore."LogStart"`);
+  return rows[0]?.keptFrom ?? null;
+}

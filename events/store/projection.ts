@@ -7,6 +7,12 @@ import type { LoggedEvent } from "./log.ts";
 export interface Projection {
   /** Unique; the name given to `npm run projections:rebuild -- <name>`. */
   readonly name: string;
+  /**
+   * Whether a rebuild from a log that retention has cut (EVENT_RETENTION_MONTHS) still gives the
+   * whole read model, e.g. because it keeps what it already has. Unless set, such a rebuild is
+   * refused: it would lose everything whose events were dropped (what was made before the cut).
+   */
+  readonly rebuildsFromCutLog?: boolean;
   /** Creates the empty tables of `generation`. Runs once per generation, before any `apply`. */
   create(db: pg.ClientBase, generation: number): Promise<void>;
   /**

@@ -1,7 +1,8 @@
 // Keeping the event log: monthly partitions made ahead of time, and (EVENT_RETENTION_MONTHS > 0)
 // whole months dropped once past the horizon. Before a month goes, every aggregate a fold knows
 // gets a snapshot at its last version in that month (unless one at or after it exists), so the
-// aggregate can still be rebuilt at any instant from the horizon on.
+// aggregate can still be rebuilt at any instant from the horizon on. Where the log now starts is
+// recorded (eventstore."LogStart"), so that a read model needing every event is not rebuilt from it.
 import type pg from "pg";
 import { pgQueryable, rebuild, saveSnapshot, type AggregateFold } from "./snapshots.ts";
 import { inTransaction } from "./transaction.ts";
@@ -28,6 +29,15 @@ export async function maintainPartitions(db: pg.ClientBase, now: Date): Promise<
 export function retentionHorizon(months: number, now: Date): Date | null {
   if (months <= 0) return null;
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - months, 1));
+}
+
+/** Records that the log holds no event before `instant` any more (never moving the start back). */
+async function cutLogAt(db: pg.ClientBase, instant: Date): Promise<void> {
+  await db.query(
+    `INSERT INTO eventstore."LogStart" AS s ("keptFrom") VALUES ($1::timestamptz)
+     ON CONFLICT ("id") DO UPDATE SET "keptFrom" = greatest(s."keptFrom", EXCLUDED."keptFrom"), "updatedAt" = now()`,
+    [instant.toISOString()],
+  );
 }
 
 /** A monthly partition of eventstore."Event" and the end of its range. */
@@ -111,6 +121,7 @@ export async function dropExpired(db: pg.ClientBase, months: number, now: Date, 
       // next round instead (this transaction's snapshots are rolled back and written again then).
       await db.query(`SET LOCAL lock_timeout = '${DROP_LOCK_TIMEOUT}'`);
       await db.query(`DROP TABLE eventstore.${quoteName(partition.name)}`);
+      await cutLogAt(db, partition.until);
       return written;
     });
     dropped.push(partition.name);
@@ -118,6 +129,7 @@ export async function dropExpired(db: pg.ClientBase, months: number, now: Date, 
   const deletedFromDefault = await inTransaction(db, async () => {
     for (const fold of folds) snapshots += await compact(db, fold, `eventstore."Event_default"`, horizon);
     const deleted = await db.query(`DELETE FROM eventstore."Event_default" WHERE "occurredAt" < $1::timestamptz`, [horizon.toISOString()]);
+    if ((deleted.rowCount ?? 0) > 0) await cutLogAt(db, horizon);
     return deleted.rowCount ?? 0;
   });
   const pruned = await db.query(

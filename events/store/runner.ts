@@ -7,7 +7,7 @@
 // a rebuild that stops anywhere resumes where its last batch committed.
 import pg from "pg";
 import type { Logger } from "../../platform/logger.ts";
-import { LOG_START, countAfter, positionAfter, readLog, type LogPosition, type LoggedEvent } from "./log.ts";
+import { LOG_START, countAfter, keptFrom, positionAfter, readLog, type LogPosition, type LoggedEvent } from "./log.ts";
 import type { Projection } from "./projection.ts";
 import { inTransaction as transaction } from "./transaction.ts";
 
@@ -267,6 +267,25 @@ export interface RebuildResult {
  * and it becomes live. The replaced generation is dropped. A generation left `building` by a
  * stopped rebuild is resumed from its checkpoint rather than started again.
  */
+/** A rebuild refused because the log no longer holds what it needs (running it again will not help). */
+export class CutLogError extends Error {
+  override readonly name = "CutLogError";
+}
+
+/**
+ * Refuses to rebuild `projection` from a log that retention has cut, unless it says it can: the new
+ * generation would lack everything whose events were dropped, and would then replace the live one.
+ */
+async function refuseCutLog(db: pg.ClientBase, projection: Projection): Promise<void> {
+  if (projection.rebuildsFromCutLog) return;
+  const start = await keptFrom(db);
+  if (!start) return;
+  throw new CutLogError(
+    `${projection.name} cannot be rebuilt: the event log starts at ${start.toISOString()} (EVENT_RETENTION_MONTHS dropped the months before), ` +
+      `so a rebuild would lose everything made before then; the live generation keeps serving`,
+  );
+}
+
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { projection, logger } = options;
   const batchSize = options.batchSize ?? 2_000;
@@ -274,6 +293,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   try {
     let resumed = false;
     let checkpoint = await inTransaction(pool, async (db) => {
+      await refuseCutLog(db, projection);
       await lockProjection(db, projection.name);
       const building = await lockGeneration(db, projection.name, "building");
       resumed = building !== null;
@@ -326,6 +346,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       const live = await lockGeneration(db, projection.name, "live");
       let current = await lockGeneration(db, projection.name, "building");
       if (current?.generation !== checkpoint.generation) throw new Error(`generation ${checkpoint.generation} of ${projection.name} is no longer being built`);
+      // Retention may have dropped a month while this generation was being built.
+      await refuseCutLog(db, projection);
       for (;;) {
         const step = await applyBatch(db, projection, current, batchSize);
         current = step.checkpoint;

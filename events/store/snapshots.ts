@@ -161,6 +161,8 @@ export function snapshotsProjection(options: SnapshotsOptions): Projection {
   const folds = new Map(options.folds.map((fold) => [fold.aggregateType, fold]));
   return {
     name: "snapshots",
+    // Retention's compaction snapshots are kept, and each snapshot folds from the one before it.
+    rebuildsFromCutLog: true,
     async create() {},
     async activate() {},
     async drop() {},
