@@ -166,6 +166,9 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     const live = await lockGeneration(db, projection.name, "live");
     if (live) return live;
     logger.info({ projection: projection.name }, "projection has no live generation: building one from the start of the log");
+    const start = projection.rebuildsFromCutLog ? null : await keptFrom(db);
+    // Serving a partial read model beats serving none, but an operator must know it is partial.
+    if (start) logger.warn({ projection: projection.name, keptFrom: start }, "the event log was cut by retention: the new generation lacks what was made before it");
     return newGeneration(db, projection, "live");
   }
 
