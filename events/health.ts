@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
+import { sendMetrics } from "../platform/http.ts";
 
 /** What a long-running part of the pipeline says about itself: can it do its work right now? */
 export interface Health {
@@ -24,11 +25,7 @@ export async function serveHealth(
   const server = createServer(async (request, response) => {
     if (handler && (await handler(request, response))) return;
     const path = new URL(request.url ?? "/", "http://events").pathname;
-    if (path === "/metrics" && metrics) {
-      const text = await metrics.metrics().catch(() => null);
-      response.writeHead(text === null ? 500 : 200, { "content-type": metrics.contentType });
-      return void response.end(text ?? "");
-    }
+    if (path === "/metrics" && metrics) return sendMetrics(response, [metrics]);
     const [status, body] =
       path === "/healthz"
         ? [200, { status: "ok" }]

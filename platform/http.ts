@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type HTTPGraphQLResponse } from "@apollo/server";
+import type { Registry } from "prom-client";
 
 export class PayloadTooLargeError extends Error {
   readonly limit: number;
@@ -74,6 +75,16 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   response.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   response.end(text);
+}
+
+/** Prometheus' scrape of `registries` (one exposition); 500 when a collect fails. */
+export async function sendMetrics(response: ServerResponse, registries: readonly [Registry, ...Registry[]]): Promise<void> {
+  const text = await Promise.all(registries.map((registry) => registry.metrics())).then(
+    (parts) => parts.join("\n"),
+    () => null,
+  );
+  response.writeHead(text === null ? 500 : 200, { "content-type": registries[0].contentType });
+  response.end(text ?? "");
 }
 
 /** A GraphQL-shaped error response for failures before execution (auth, size, parse). */

@@ -165,12 +165,13 @@ if (part === "integrations-runtime") {
     peers: config.peers,
     ...(redis ? { nonces: redisNonceStore(redis, { logger }) } : {}),
   };
-  const running = await starters[part](runtime);
+  // The items subgraph owns the read models built from the event log (search, snapshots): their metrics on its /metrics.
+  const metrics = part === "items" ? new Registry() : undefined;
+  const running = await starters[part]({ ...runtime, metrics });
   lifecycle.add(part, () => running.dispose());
   if (part === "items") {
-    // The items subgraph owns the read models built from the event log (search, snapshots).
     const { startItemsProjections } = await import("../subgraphs/items/src/projections.ts");
-    const projections = await startItemsProjections({ databaseUrl: config.databaseUrl, logger });
+    const projections = await startItemsProjections({ databaseUrl: config.databaseUrl, logger, metrics });
     lifecycle.add("projections", () => projections.dispose());
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { Registry } from "prom-client";
 import { createPrisma, type PrismaClient } from "../platform/db.ts";
 import type { RunningSubgraph, SubgraphRuntime } from "../subgraphs/shared/server.ts";
 import { startUsersSubgraph } from "../subgraphs/users/src/index.ts";
@@ -59,6 +60,8 @@ export interface RunningStack {
   readonly webhooks: WebhookSettings;
   /** The items subgraph's projections; null when `projections: false`. */
   readonly projections: ProjectionRunner | null;
+  /** The projections' metrics (events/store/metrics.ts), served on the gateway's /metrics after its own. */
+  readonly projectionMetrics: Registry;
   dispose(): Promise<void>;
 }
 
@@ -102,8 +105,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       startIntegrationsSubgraph(runtime(ports.integrations, { projects: projects.url }), webhooks).then(track),
     ]);
     const subgraphs = { users, projects, items, integrations };
+    // In one process the projections' metrics are served with the gateway's.
+    const projectionMetrics = new Registry();
     if (options.projections !== false) {
-      projections = track(await startItemsProjections({ databaseUrl: options.databaseUrl, logger: options.logger ?? createLogger("projections") }));
+      projections = track(
+        await startItemsProjections({ databaseUrl: options.databaseUrl, logger: options.logger ?? createLogger("projections"), metrics: projectionMetrics }),
+      );
     }
     const subgraphUrls = Object.fromEntries(Object.values(subgraphs).map((subgraph) => [subgraph.name, subgraph.url]));
     const gateway = track(
@@ -115,7 +122,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         federation: options.federation,
         apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
         subscriptions: options.subscriptions,
-        extraMetrics: options.extraMetrics,
+        extraMetrics: [projectionMetrics, ...(options.extraMetrics ?? [])],
         integrationsRuntimeUrl: options.integrationsRuntimeUrl,
         usage: options.usage,
         logger: options.logger,
@@ -127,7 +134,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         graphiqlHeaders: options.graphiqlHeaders,
       }),
     );
-    return { gateway, subgraphs, subgraphUrls, webhooks, projections, dispose };
+    return { gateway, subgraphs, subgraphUrls, webhooks, projections, projectionMetrics, dispose };
   } catch (error) {
     await dispose();
     throw error;

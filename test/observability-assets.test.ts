@@ -177,14 +177,16 @@ function labelNamesOf(metric: Metric): string[] {
   return Array.isArray(names) ? names.map(String) : [];
 }
 
-/** Scrapes `<baseUrl>/metrics` for the metric names and types served, and reads their label names from the registry behind it. */
-async function exportedBy(what: string, baseUrl: string, registry: Registry, into: Exported): Promise<number> {
+/** Scrapes `<baseUrl>/metrics` for the metric names and types served, and reads their label names from the registries behind it. */
+async function exportedBy(what: string, baseUrl: string, registries: readonly Registry[], into: Exported): Promise<number> {
   const response = await fetch(`${baseUrl}/metrics`);
   assert.equal(response.status, 200, `${what} /metrics answered ${response.status}`);
   const types = new Map([...(await response.text()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => [match[1] as string, match[2] as string]));
-  for (const metric of registry.getMetricsAsArray()) assert.ok(types.has(metric.name), `${what} registers ${metric.name} but does not serve it`);
+  for (const registry of registries) {
+    for (const metric of registry.getMetricsAsArray()) assert.ok(types.has(metric.name), `${what} registers ${metric.name} but does not serve it`);
+  }
   for (const [name, type] of types) {
-    const metric = registry.getSingleMetric(name);
+    const metric = registries.map((registry) => registry.getSingleMetric(name)).find((found) => found !== undefined);
     assert.ok(metric, `${what} serves ${name} from another registry`);
     const labels = labelNamesOf(metric);
     const add = (series: string, names: readonly string[]) => into.set(series, new Set([...(into.get(series) ?? []), ...names, ...TARGET_LABELS]));
@@ -219,14 +221,16 @@ describe("observability assets (infra/observability) against the code", () => {
       servers.push(server);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     };
-    const gateway = await exportedBy("the gateway", chat.gatewayUrl, chat.harness.stack.gateway.metrics.registry, exported);
+    // In one process the gateway serves the items projections' metrics too (scripts/serve.ts items serves them on its own port).
+    const { stack } = chat.harness;
+    const gateway = await exportedBy("the gateway and the items projections", chat.gatewayUrl, [stack.gateway.metrics.registry, stack.projectionMetrics], exported);
     // The runtime's port as scripts/serve.ts serves it (its Kafka consumer's sunday_bridge_* come from events/metrics.ts, below).
-    const runtime = await exportedBy("the integrations runtime", await serve(chat.metrics), chat.metrics, exported);
+    const runtime = await exportedBy("the integrations runtime", await serve(chat.metrics), [chat.metrics], exported);
     // The relay's and the bridge's processes (events/main.ts) register these, as test/service-metrics.test.ts shows served.
     const events = new Registry();
     registries.push(events);
     createPipelineMetrics(events);
-    const pipeline = await exportedBy("the relay and bridge", await serve(events), events, exported);
+    const pipeline = await exportedBy("the relay and bridge", await serve(events), [events], exported);
     console.log(`metrics served: gateway ${gateway}, integrations runtime ${runtime}, relay and bridge ${pipeline}; ${exported.size} series names`);
   });
 

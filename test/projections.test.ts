@@ -133,6 +133,9 @@ describe("projection runner", () => {
       await change(db, second, 1);
       await runner.settled();
       assert.equal((await counts()).get(second), undefined, "the later transaction's event is held behind the open one");
+      const [held] = await runner.lag();
+      assert.equal(held?.events, 1, "the held event counts as lag: it is committed and not applied");
+      assert.ok(held?.oldestOccurredAt, "with when it occurred");
       await early.query("COMMIT");
     } finally {
       early.release();
@@ -140,6 +143,7 @@ describe("projection runner", () => {
     versions.set(first, 1);
     versions.set(second, 1);
     await caughtUp(runner, versions);
+    assert.deepEqual(await runner.lag(), [{ projection: "tally", events: 0, oldestOccurredAt: null }]);
   });
 
   test("per aggregate, the log's order is the version order: a write from a transaction older than the aggregate's last change is refused", async () => {

@@ -22,6 +22,8 @@ import { domainEvent } from "./support/domain-event.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 import { startLivePipeline, streamHead, subscribe, wsClient, type LivePipeline } from "./support/live.ts";
 import { scrapeMetrics, type MetricsSnapshot } from "./support/metrics.ts";
+import { createProjectionMetrics } from "../events/store/metrics.ts";
+import { startItemsSubgraph } from "../subgraphs/items/src/index.ts";
 import { freshDatabase, type FreshDatabase } from "./support/migrated-database.ts";
 import { preflight, TEST_REDIS_URL } from "./support/preflight.ts";
 import { bounded, waitFor } from "./support/wait.ts";
@@ -205,6 +207,54 @@ describe("gateway SLI metrics (GraphQL, REST v1, live subscriptions) on its /met
     assert.equal(count(after, { type: "query", result: "ok" }) - count(before, { type: "query", result: "ok" }), 1);
     assert.equal(count(after, { type: "unknown", result: "client_error" }) - count(before, { type: "unknown", result: "client_error" }), 1);
     assert.equal(count(after, { type: "query", result: "server_error" }), 0);
+  });
+
+  it("counts the events each projection applied and their delay, and how far it is behind: nothing once it has caught up", async () => {
+    const before = await scrape();
+    await rename(board().itemIds[0] ?? "", "Projected");
+    const projections = harness.stack.projections;
+    assert.ok(projections, "the stack runs the items projections");
+    await projections.settled();
+    const after = await scrape();
+    for (const projection of ["search", "snapshots"]) {
+      const labels = { projection };
+      assert.ok(after.value("sunday_projection_events_total", labels) > before.value("sunday_projection_events_total", labels), projection);
+      assert.ok(after.value("sunday_projection_apply_delay_seconds_count", labels) > before.value("sunday_projection_apply_delay_seconds_count", labels), projection);
+    }
+    // Read from the log at scrape time: another suite's open transaction on the server may hold an event back a moment.
+    let seen = "";
+    await waitFor(
+      "the projections' lag to be read as none",
+      async () => {
+        const now = await scrape();
+        seen = JSON.stringify([...now.all("sunday_projection_lag_events"), ...now.all("sunday_projection_oldest_unapplied_age_seconds")]);
+        return ["search", "snapshots"].every(
+          (projection) =>
+            now.has("sunday_projection_lag_events", { projection }) &&
+            now.value("sunday_projection_lag_events", { projection }) === 0 &&
+            now.value("sunday_projection_oldest_unapplied_age_seconds", { projection }) === 0,
+        );
+      },
+      () => seen,
+      30_000,
+    );
+  });
+
+  it("a served items process answers /metrics with the projections' metrics, unsigned like its probes (scripts/serve.ts items)", async () => {
+    const registry = new Registry();
+    const metrics = createProjectionMetrics(registry, ["search", "snapshots"]);
+    const items = await startItemsSubgraph({ prisma: harness.prisma, signingSecret: "served-items-metrics", metrics: registry });
+    try {
+      const base = new URL(items.url).origin;
+      const served = await fetch(`${base}/metrics`);
+      assert.equal(served.status, 200);
+      assert.match(served.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.match(await served.text(), /^sunday_projection_events_total\{projection="search"\} 0$/m);
+      assert.equal((await fetch(`${base}/graphql`, { method: "POST", body: "{}" })).status, 401, "GraphQL stays signed-only");
+    } finally {
+      metrics.close();
+      await items.dispose();
+    }
   });
 
   it("times REST v1 requests by status class", async () => {

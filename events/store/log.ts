@@ -103,3 +103,28 @@ export async function keptFrom(db: pg.ClientBase): Promise<Date | null> {
   const { rows } = await db.query<{ keptFrom: Date }>(`SELECT "keptFrom" FROM eventstore."LogStart"`);
   return rows[0]?.keptFrom ?? null;
 }
+
+/** How far a reader at some position is behind the log's committed events. */
+export interface LogLag {
+  /** Committed events after the position, counted up to `LAG_COUNT_LIMIT`. */
+  readonly events: number;
+  /** When the first of them occurred; null when there is none. */
+  readonly oldestOccurredAt: Date | null;
+}
+
+/** Where counting the events behind stops: past it, "very far behind" is all an operator needs. */
+export const LAG_COUNT_LIMIT = 1_000_000;
+
+/**
+ * The committed events after `after`, including those a reader must still wait for behind an older
+ * transaction (not readable yet, but already not searchable for whoever made them).
+ */
+export async function lagAfter(db: pg.ClientBase, after: LogPosition): Promise<LogLag> {
+  const { rows } = await db.query<{ events: string; oldest: Date | null }>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM eventstore."Event" e WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint) LIMIT ${LAG_COUNT_LIMIT}) AS behind) AS "events",
+            (SELECT e."occurredAt" FROM eventstore."Event" e WHERE (e."transactionId", e."sequence") > ($1::xid8, $2::bigint)
+              ORDER BY e."transactionId", e."sequence" LIMIT 1) AS "oldest"`,
+    [after.transactionId, after.sequence.toString()],
+  );
+  return { events: Number(rows[0]?.events ?? 0), oldestOccurredAt: rows[0]?.oldest ?? null };
+}

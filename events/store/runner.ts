@@ -7,7 +7,7 @@
 // a rebuild that stops anywhere resumes where its last batch committed.
 import pg from "pg";
 import type { Logger } from "../../platform/logger.ts";
-import { LOG_START, countAfter, keptFrom, positionAfter, readLog, type LogPosition, type LoggedEvent } from "./log.ts";
+import { LOG_START, countAfter, keptFrom, lagAfter, positionAfter, readLog, type LogLag, type LogPosition, type LoggedEvent } from "./log.ts";
 import type { Projection } from "./projection.ts";
 import { inTransaction as transaction } from "./transaction.ts";
 
@@ -111,9 +111,16 @@ export interface ProjectionRunnerOptions {
   readonly onApplied?: (projection: string, events: number, delayMs: number) => void;
 }
 
+/** How far a projection's live generation is behind the log. */
+export interface ProjectionLag extends LogLag {
+  readonly projection: string;
+}
+
 export interface ProjectionRunner {
   /** Runs every projection until it has nothing left to read (a mutation in this process calls it). */
   wake(): void;
+  /** How far each projection's live generation is behind (one without a live generation yet: the whole log). */
+  lag(): Promise<ProjectionLag[]>;
   /**
    * Resolves once every projection has applied everything readable at the time of the call (events
    * held back behind a transaction still running are not waited for).
@@ -168,7 +175,8 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     logger.info({ projection: projection.name }, "projection has no live generation: building one from the start of the log");
     const start = projection.rebuildsFromCutLog ? null : await keptFrom(db);
     // Serving a partial read model beats serving none, but an operator must know it is partial.
-    if (start) logger.warn({ projection: projection.name, keptFrom: start }, "the event log was cut by retention: the new generation lacks what was made before it");
+    if (start)
+      logger.warn({ projection: projection.name, keptFrom: start }, "the event log was cut by retention: the new generation lacks what was made before it");
     return newGeneration(db, projection, "live");
   }
 
@@ -186,10 +194,14 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
       again = true;
       return running;
     }
+    let following: string | undefined;
     running = (async () => {
       do {
         again = false;
-        for (const projection of options.projections) await follow(projection);
+        for (const projection of options.projections) {
+          following = projection.name;
+          await follow(projection);
+        }
       } while (again && !stopped);
     })()
       .then(() => {
@@ -197,7 +209,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
       })
       .catch((error: unknown) => {
         failures += 1;
-        logger.warn({ err: error, failures }, "projection batch failed; retrying");
+        logger.warn({ err: error, failures, projection: following }, "projection batch failed; retrying");
         schedule(Math.min(100 * 2 ** Math.min(failures, 6), 5_000));
       })
       .finally(() => {
@@ -216,6 +228,18 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
 
   return {
     wake: () => void drain(),
+    async lag() {
+      return withClient(pool, async (db) => {
+        const behind: ProjectionLag[] = [];
+        for (const projection of options.projections) {
+          const { rows } = await db.query(`SELECT ${CHECKPOINT_COLUMNS} FROM eventstore."Projection" WHERE "name" = $1 AND "status" = 'live'`, [
+            projection.name,
+          ]);
+          behind.push({ projection: projection.name, ...(await lagAfter(db, rows[0] ? checkpointOf(rows[0]) : LOG_START)) });
+        }
+        return behind;
+      });
+    },
     async settled() {
       // A drain that started before the call may have read before the latest commit: run one more.
       await drain();

@@ -39,7 +39,7 @@ import { createUsageRecorder, type UsageRecorder, type UsageRecorderOptions } fr
 import { createIntegrationsRelay } from "./integrations/relay.ts";
 import { boardReadersOf } from "./subscriptions/access.ts";
 import { startSubscriptions, trackApiSchema, type LiveSubscriptions, type SubscriptionsSetup } from "./subscriptions/index.ts";
-import { sendGraphQLError, sendJson } from "../../platform/http.ts";
+import { sendGraphQLError, sendJson, sendMetrics } from "../../platform/http.ts";
 import { createLogger, type Logger } from "../../platform/logger.ts";
 import { contextFromHeaders, inSpan, SpanKind } from "../../platform/tracing.ts";
 
@@ -275,11 +275,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           });
           return sendJson(response, readiness.ready ? 200 : 503, readiness);
         }
-        case "/metrics": {
-          const text = (await Promise.all([metrics.registry, ...(options.extraMetrics ?? [])].map((registry) => registry.metrics()))).join("\n");
-          response.writeHead(200, { "content-type": metrics.registry.contentType });
-          return void response.end(text);
-        }
+        case "/metrics":
+          return sendMetrics(response, [metrics.registry, ...(options.extraMetrics ?? [])]);
       }
       if (options.development && url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
         if (await sendGraphiqlAsset(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length), response)) return;

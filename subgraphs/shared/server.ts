@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
@@ -16,6 +17,7 @@ import {
   sendGraphQLError,
   sendGraphQLResponse,
   sendJson,
+  sendMetrics,
   toHeaderMap,
 } from "../../platform/http.ts";
 import { createLogger, type Logger } from "../../platform/logger.ts";
@@ -59,6 +61,8 @@ export interface SubgraphRuntime {
    * of this subgraph run, so that none serves a request another already did. @default this process
    */
   readonly nonces?: NonceStore;
+  /** Served on /metrics, like the probes unsigned (the items process's projections, scripts/serve.ts). @default no /metrics */
+  readonly metrics?: Registry;
 }
 
 export type SubgraphName = "users" | "projects" | "items" | "integrations";
@@ -119,6 +123,7 @@ export async function startSubgraph<TContext extends BaseContext>(options: Subgr
       // Ready to take new requests: only this process's own state. The database is shared by every
       // replica; failing readiness on it would take them all out of the Service at once.
       if (url.pathname === "/readyz") return sendJson(response, draining ? 503 : 200, { ready: !draining, draining, subgraph: options.name });
+      if (url.pathname === "/metrics" && options.metrics) return sendMetrics(response, [options.metrics]);
       if (url.pathname !== "/graphql") return sendJson(response, 404, { error: "not found" });
       let body: string;
       try {

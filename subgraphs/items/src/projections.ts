@@ -2,6 +2,8 @@
 // (events/store/runner.ts), and the log's upkeep (partitions ahead, retention) done beside them;
 // `npm run projections:rebuild -- <name>` rebuilds one of them.
 import pg from "pg";
+import type { Registry } from "prom-client";
+import { createProjectionMetrics } from "../../../events/store/metrics.ts";
 import type { Projection } from "../../../events/store/projection.ts";
 import { dropExpired, maintainPartitions } from "../../../events/store/retention.ts";
 import { startProjections, type ProjectionRunner } from "../../../events/store/runner.ts";
@@ -36,20 +38,32 @@ async function upkeep(databaseUrl: string, config: EventStoreConfig, logger: Log
   }
 }
 
+export interface ItemsProjectionsOptions {
+  readonly databaseUrl: string;
+  readonly logger: Logger;
+  readonly config?: EventStoreConfig;
+  /** Where the projections' metrics go (events/store/metrics.ts). @default none kept */
+  readonly metrics?: Registry;
+}
+
 /** Runs the items subgraph's projections and the log's upkeep against `databaseUrl` (replicas take turns per batch). */
-export async function startItemsProjections(options: { databaseUrl: string; logger: Logger; config?: EventStoreConfig }): Promise<ProjectionRunner> {
+export async function startItemsProjections(options: ItemsProjectionsOptions): Promise<ProjectionRunner> {
   const config = options.config ?? eventStoreConfig();
+  const projections = itemsProjections(config);
+  const metrics = options.metrics ? createProjectionMetrics(options.metrics, projections.map((projection) => projection.name)) : undefined;
   const logger = options.logger.child({ part: "projections" });
   const runUpkeep = () =>
     upkeep(options.databaseUrl, config, logger).catch((error: unknown) => logger.warn({ err: error }, "event log upkeep failed; trying again later"));
   await runUpkeep();
   const timer = setInterval(() => void runUpkeep(), UPKEEP_INTERVAL_MS);
   timer.unref();
-  const runner = await startProjections({ databaseUrl: options.databaseUrl, projections: itemsProjections(config), logger });
+  const runner = await startProjections({ databaseUrl: options.databaseUrl, projections, logger, onApplied: metrics?.onApplied });
+  metrics?.setLagSource(() => runner.lag());
   return {
     ...runner,
     async dispose() {
       clearInterval(timer);
+      metrics?.close();
       await runner.dispose();
     },
   };
