@@ -10,6 +10,7 @@ import type { PrismaClient } from "../../../../platform/db.ts";
 import type { Identity } from "../../../../platform/identity.ts";
 import { isErrorCode, type ErrorCode } from "../../../../platform/error-codes.ts";
 import { recordEvent } from "../../../shared/outbox.ts";
+import { transactionRetryingConflicts } from "../../../shared/write-conflict.ts";
 import type { Installation } from "./directory.ts";
 import type { ActAs, ChatProvider } from "./model.ts";
 
@@ -45,7 +46,8 @@ export async function disableChatIntegrations(prisma: PrismaClient, installation
     select: { id: true },
   });
   for (const { id } of rows) {
-    await prisma.$transaction(async (tx) => {
+    // The version is bumped without an expected one: the store may refuse it behind another writer (retried).
+    await transactionRetryingConflicts(prisma, async (tx) => {
       const integration = await tx.integration.update({ where: { id }, data: { enabled: false, version: { increment: 1 } } });
       await recordEvent(
         tx,

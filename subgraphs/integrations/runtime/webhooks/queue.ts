@@ -22,6 +22,7 @@
 import { CORRELATION_ID_PATTERN, type DomainEvent } from "../../../../events/contracts/envelope.ts";
 import type { PrismaClient, Tx } from "../../../../platform/db.ts";
 import { type EventSource, recordEvent } from "../../../shared/outbox.ts";
+import { transactionRetryingConflicts } from "../../../shared/write-conflict.ts";
 import { matchesEventFilter } from "../../src/event-filters.ts";
 import type { StoredSecrets } from "./secrets.ts";
 import { classifyResponse, type DeliveryOutcome, DEFAULT_RETRY_SCHEDULE, nextAttempt, parseRetryAfter } from "./schedule.ts";
@@ -474,7 +475,8 @@ export async function recordAttempt(
     if (count !== 1) throw new Error(`delivery ${delivery.id} not found`);
     return { ...recorded, webhookDisabled: false };
   }
-  const disabledReason = await prisma.$transaction(async (tx) => {
+  // Switching the webhook off bumps its version: the store may refuse that behind an admin's change (retried).
+  const disabledReason = await transactionRetryingConflicts(prisma, async (tx) => {
     const [logged, updated] = write(tx);
     await logged;
     return countFailure(tx, await updated, outcome === "gone", now, options.health);
