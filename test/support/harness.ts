@@ -71,7 +71,11 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const database = await freshDatabase(name);
   const databaseUrl = database.url;
   const prisma = createPrisma({ url: databaseUrl, poolMax: 4 });
-  const seed = await seedDemo(prisma, { itemsPerBoard: options.itemsPerBoard ?? 60 });
+  const seed = await seedDemo(prisma, { itemsPerBoard: options.itemsPerBoard ?? 60 }).catch(async (error: unknown) => {
+    await prisma.$disconnect();
+    await database.drop();
+    throw error;
+  });
   const sql = {
     count: 0,
     reset() {
@@ -81,10 +85,12 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const ownRedis = options.redis === undefined;
   const redis = options.redis ?? new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   const redisPrefix = `test:${name}:${process.pid}:`;
-  // Whatever fails from here on, the clients opened so far must not keep the test process alive.
+  // Whatever fails from here on, the clients opened so far must not keep the test process alive,
+  // nor the database outlive the run.
   const abandon = async () => {
     if (ownRedis) redis.disconnect();
     await prisma.$disconnect();
+    await database.drop();
   };
   const stack = await startStack({
     databaseUrl,
