@@ -47,6 +47,17 @@ describe("board access facts: the fold", () => {
     assert.equal(foldBoardEvents(stored, [event("project.transferred", 2, { boardId: "b" })]), null);
     assert.equal(foldBoardEvents(stored, [event("project.member.added", 2, { boardId: "b", userId: USER })]), null);
   });
+
+  it("gives up on a missing version: the event not seen could have been an unshare", () => {
+    const stored = { organizationId: ORG, kind: "PRIVATE", ownerId: OWNER, archived: false, version: 3 };
+    assert.equal(foldBoardEvents(stored, [event("project.member.added", 5, { boardId: "b", userId: USER, permission: "EDITOR" })]), null, "after the stored version");
+    assert.equal(
+      foldBoardEvents(undefined, [created, event("project.member.added", 2, { boardId: "b", userId: USER, permission: "EDITOR" }), event("project.archived", 4, { boardId: "b" })]),
+      null,
+      "between two events",
+    );
+    assert.ok(foldBoardEvents(stored, [event("project.member.added", 4, { boardId: "b", userId: USER, permission: "EDITOR" })]), "the next version folds");
+  });
 });
 
 describe("board access facts: items' reads and writes (Postgres, the whole stack, no event pipeline)", () => {

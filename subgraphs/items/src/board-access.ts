@@ -43,7 +43,8 @@ export interface Folded {
 
 /**
  * The facts after `events` (in version order) on top of `stored` (undefined: no facts yet, so the
- * first event must be the board's creation). Null when an event cannot be folded: ask projects.
+ * first event must be the board's creation). Null when an event cannot be folded or a version is
+ * missing: ask projects.
  */
 export function foldBoardEvents(stored: FoldedBoard | undefined, events: readonly BoardEvent[]): Folded | null {
   let board = stored;
@@ -58,6 +59,9 @@ export function foldBoardEvents(stored: FoldedBoard | undefined, events: readonl
       continue;
     }
     if (!board) return null;
+    // A version missing in between (events pruned, or written elsewhere) could be an unshare: the
+    // facts cannot be told from what is here.
+    if (event.version !== board.version + 1) return null;
     if (event.eventType === "project.updated") {
       const kind = (data.changes as { kind?: { to?: unknown } } | undefined)?.kind?.to;
       board = { ...board, ...(typeof kind === "string" ? { kind } : {}), version: event.version };
