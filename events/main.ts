@@ -1,5 +1,5 @@
 // The event processes, one per part: `node events/main.ts relay|bridge`.
-// Configured by DATABASE_URL (relay), KAFKA_BROKERS, REDIS_URL (bridge), and PORT / HOST for the
+// Configured by DATABASE_URL and OUTBOX_KEEP_PUBLISHED (relay), KAFKA_BROKERS, REDIS_URL (bridge), and PORT / HOST for the
 // probes (platform/config.ts): GET /healthz (200 while the process runs) and /readyz (200, or 503
 // with the reason while the part waits for a dependency), and /metrics (events/metrics.ts). A part that gives up consuming exits
 // with status 1, for its supervisor to restart it; outages of Redis, Kafka or Postgres alone never
@@ -43,6 +43,7 @@ pipeline = await startPipeline({
   brokers: config.kafkaBrokers,
   clientId: `sunday-${part}`,
   bridge: { waitReplicas: config.redis?.waitReplicas },
+  relay: "keepPublishedMs" in config ? { keepPublishedMs: config.keepPublishedMs } : undefined,
   metrics,
   logger,
 });

@@ -59,7 +59,7 @@ export interface PipelineOptions {
   readonly ensureTopics?: boolean;
   readonly logger: Logger;
   /** Relay tuning passed through (OutboxRelayOptions' defaults). */
-  readonly relay?: Pick<OutboxRelayOptions, "pollIntervalMs" | "batchSize" | "stalledAfterMs">;
+  readonly relay?: Pick<OutboxRelayOptions, "pollIntervalMs" | "batchSize" | "stalledAfterMs" | "keepPublishedMs">;
   /**
    * Bridge tuning passed through (BridgeOptions' defaults: group "sunday-bridge", from the
    * beginning, no key prefix). In-process, `groupId`, `keyPrefix`, `retentionMs` and

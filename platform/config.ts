@@ -194,6 +194,7 @@ export const VARIABLES = {
   GATEWAY_URL: httpUrl,
   INTEGRATIONS_RUNTIME_URL: httpUrl,
   USAGE_RETENTION: duration,
+  OUTBOX_KEEP_PUBLISHED: duration,
   SNAPSHOT_EVERY: positiveInteger,
   EVENT_RETENTION_MONTHS: wholeNumber,
 } as const;
@@ -617,10 +618,21 @@ export interface EventsPartConfig {
 }
 
 /** `node events/main.ts relay`: outbox -> Kafka. */
-export function relayConfig(options?: ReadOptions): EventsPartConfig & { readonly databaseUrl: string } {
-  const env = read({ ...PROBES, ...KAFKA, DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL whose outbox the relay publishes")) }, options);
-  return { databaseUrl: env.DATABASE_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST };
+export function relayConfig(options?: ReadOptions): EventsPartConfig & { readonly databaseUrl: string; readonly keepPublishedMs: number } {
+  const env = read(
+    {
+      ...PROBES,
+      ...KAFKA,
+      DATABASE_URL: VARIABLES.DATABASE_URL(required("the PostgreSQL whose outbox the relay publishes")),
+      OUTBOX_KEEP_PUBLISHED: VARIABLES.OUTBOX_KEEP_PUBLISHED({ default: OUTBOX_KEEP_PUBLISHED_MS }),
+    },
+    options,
+  );
+  return { databaseUrl: env.DATABASE_URL, kafkaBrokers: brokersOf(env), port: env.PORT, host: env.HOST, keepPublishedMs: env.OUTBOX_KEEP_PUBLISHED };
 }
+
+/** How long a published outbox row is kept (the event store keeps the event): a day, to look into what was sent. */
+export const OUTBOX_KEEP_PUBLISHED_MS = 86_400_000;
 
 /** `node events/main.ts bridge`: Kafka -> Redis streams. */
 export function bridgeConfig(options?: ReadOptions): EventsPartConfig & { readonly redis: RedisConfig } {

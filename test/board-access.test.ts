@@ -148,6 +148,29 @@ describe("board access facts: items' reads and writes (Postgres, the whole stack
     assert.deepEqual(await peer.entities(as("OWNER"), "Item", [itemId], "id"), [{ id: itemId }]);
   });
 
+  it("asks projects when the events after its facts are gone from the log (retention, a pruned outbox): an unshare still counts", async () => {
+    const workspace = await harness.prisma.workspace.findFirstOrThrow({ where: { organizationId: acme().id } });
+    const created = await gql("OWNER", `mutation($input: CreateBoardInput!) { createBoard(input: $input) { id } }`, {
+      input: { workspaceId: workspace.id, name: "Forgotten history", kind: "PRIVATE" },
+    });
+    const boardId = (created.body.data as { createBoard: { id: string } }).createBoard.id;
+    const group = await gql("OWNER", `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`, { input: { boardId, name: "G" } });
+    const groupId = (group.body.data as { createGroup: { id: string } }).createGroup.id;
+    const item = await gql("OWNER", `mutation($input: CreateItemInput!) { createItem(input: $input) { id } }`, { input: { boardId, groupId, name: "secret" } });
+    const itemId = (item.body.data as { createItem: { id: string } }).createItem.id;
+    const member = acme().userIdsByRole.MEMBER;
+    await owner(`mutation($input: ShareBoardInput!) { shareBoard(input: $input) { id } }`, { boardId, userId: member, permission: "EDITOR" });
+    assert.equal(await canRead("MEMBER", itemId), true, "shared: the facts items stores say so");
+    const shared = (await harness.prisma.boardAccess.findUniqueOrThrow({ where: { boardId } })).version;
+
+    await owner(`mutation($input: UnshareBoardInput!) { unshareBoard(input: $input) { id } }`, { boardId, userId: member });
+    // The unshare's event is gone from everywhere items could read it; the log's head still says there was one.
+    await harness.prisma.$executeRaw`DELETE FROM eventstore."Event" WHERE "aggregateId" = ${boardId}::uuid AND "version" > ${shared}`;
+    await harness.prisma.$executeRaw`DELETE FROM events."OutboxEvent" WHERE "aggregateId" = ${boardId}::uuid AND "aggregateVersion" > ${shared}`;
+    assert.equal(await canRead("MEMBER", itemId), false, "unshared, though no event above the stored facts is left");
+    assert.equal((await harness.prisma.boardAccess.findUniqueOrThrow({ where: { boardId } })).version, await boardVersion(boardId), "projects' facts are stored");
+  });
+
   it("refuses a VIEWER and another organisation's OWNER, and writes nothing", async () => {
     const item = acme().boards[0].itemIds[0]!;
     const outbox = await harness.prisma.outboxEvent.count();

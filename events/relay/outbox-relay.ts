@@ -5,6 +5,11 @@ import { topicsOf, type DeadLetter } from "../kafka.ts";
 import type { OutboxBacklog, RelayMetrics } from "../metrics.ts";
 import type { EventPublisher, OutgoingMessage } from "../publisher.ts";
 import { contextWith, injectHeaders, type Span, SpanKind, startChildSpan } from "../../platform/tracing.ts";
+import { OUTBOX_KEEP_PUBLISHED_MS } from "../../platform/config.ts";
+import { prunePublished } from "./outbox-pruning.ts";
+
+/** How often published rows past their keeping are deleted. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** What the relay asks of the event contracts: is this envelope publishable? */
 export type EnvelopeCheck = (envelope: unknown) => { ok: true } | { ok: false; reason: string; errors: readonly string[] };
@@ -24,6 +29,8 @@ export interface OutboxRelayOptions {
   readonly stalledAfterMs?: number;
   /** Counts what is published and what fails (events/metrics.ts). @default none */
   readonly metrics?: RelayMetrics;
+  /** Published rows older than this are deleted (outbox-pruning.ts), at start and then hourly. @default OUTBOX_KEEP_PUBLISHED_MS (a day) */
+  readonly keepPublishedMs?: number;
   readonly logger: Logger;
 }
 
@@ -278,6 +285,20 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   // Postgres unreachable at start fails the start: the process exits and its supervisor retries.
   await listen();
   const poll = setInterval(() => void drain(), options.pollIntervalMs ?? 1_000);
+  let pruning: Promise<void> | null = null;
+  const prune = () => {
+    pruning ??= prunePublished(pool, options.keepPublishedMs ?? OUTBOX_KEEP_PUBLISHED_MS)
+      .then(
+        (deleted) => (deleted > 0 ? logger.info({ deleted }, "published outbox rows past their keeping deleted") : undefined),
+        (error: unknown) => logger.warn({ err: error }, "pruning the published outbox rows failed; retried at the next round"),
+      )
+      .finally(() => {
+        pruning = null;
+      });
+  };
+  prune();
+  const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
 
   return {
     drain,
@@ -307,9 +328,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     async dispose() {
       stopped = true;
       clearInterval(poll);
+      clearInterval(pruneTimer);
       if (retryTimer) clearTimeout(retryTimer);
       if (listenTimer) clearTimeout(listenTimer);
       await running;
+      await pruning;
       await listener?.end().catch(() => undefined);
       await pool.end();
     },

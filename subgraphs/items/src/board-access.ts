@@ -11,9 +11,11 @@ import { canReadBoard, canWriteBoard, type BoardRuleFacts } from "../../shared/b
  * BoardAccessShare, both folded from the boards' own events in the event log. This replaces an
  * HTTP request to the projects subgraph on every item read and write.
  *
- * Never stale: the statement that reads the facts also reads the Board events the log holds above
- * their version, and those are folded in before the rules run, so an unshare, an archive or a
- * board made private counts from the moment its transaction commits, as when projects answered.
+ * Never stale: the statement that reads the facts also reads the Board events the event store holds
+ * above their version and the board's last version there, and those are folded in before the rules
+ * run, so an unshare, an archive or a board made private counts from the moment its transaction
+ * commits, as when projects answered; events that are gone (retention) or a version missing in
+ * between send the question to projects.
  * Facts that cannot be folded (no row yet and no creation event, an event type this fold does not
  * know) are asked of projects once (`_boardAccess`, the facts at a version) and stored.
  */
@@ -96,6 +98,8 @@ export interface StoredAccess {
   accessVersion: number | null;
   accessShare: string | null;
   accessPending: BoardEvent[] | string;
+  /** The board's last version in the log (eventstore."Stream", kept whatever retention drops); null before its first event. */
+  accessHead: number | null;
 }
 
 /**
@@ -107,10 +111,11 @@ export function accessSql(boardId: Prisma.Sql, userId: string): { columns: Prism
   return {
     columns: Prisma.sql`${boardId}::text AS "accessBoardId", a."organizationId"::text AS "accessOrganizationId", a."kind" AS "accessKind",
       a."ownerId"::text AS "accessOwnerId", a."archived" AS "accessArchived", a."version" AS "accessVersion", s."permission" AS "accessShare",
-      (SELECT coalesce(json_agg(json_build_object('eventType', o."eventType", 'version', o."aggregateVersion", 'organizationId', o."organizationId", 'data', o."envelope"->'data')
-                                ORDER BY o."aggregateVersion", o."sequence"), '[]'::json)
-         FROM events."OutboxEvent" o
-        WHERE o."aggregateId" = ${boardId} AND o."aggregateType" = 'Board' AND o."aggregateVersion" > coalesce(a."version", 0)) AS "accessPending"`,
+      (SELECT coalesce(json_agg(json_build_object('eventType', e."eventType", 'version', e."version", 'organizationId', e."organizationId", 'data', e."envelope"->'data')
+                                ORDER BY e."version"), '[]'::json)
+         FROM eventstore."Event" e
+        WHERE e."aggregateId" = ${boardId} AND e."aggregateType" = 'Board' AND e."version" > coalesce(a."version", 0)) AS "accessPending",
+      (SELECT st."version" FROM eventstore."Stream" st WHERE st."aggregateId" = ${boardId}) AS "accessHead"`,
     joins: Prisma.sql`LEFT JOIN items."BoardAccess" a ON a."boardId" = ${boardId}
       LEFT JOIN items."BoardAccessShare" s ON s."boardId" = ${boardId} AND s."userId" = CAST(${userId} AS uuid)`,
   };
@@ -167,6 +172,12 @@ export async function judgeAccess(options: BoardAccessOptions, rows: readonly St
             version: row.accessVersion,
           };
     const pending = typeof row.accessPending === "string" ? (JSON.parse(row.accessPending) as BoardEvent[]) : row.accessPending;
+    // Facts short of the log's last version, with the events in between gone (retention): ask.
+    const reaches = pending.at(-1)?.version ?? stored?.version ?? 0;
+    if (row.accessHead !== null && reaches < row.accessHead) {
+      unknown.push(boardId);
+      continue;
+    }
     if (stored && pending.length === 0) {
       answers.set(boardId, judge(identity, boardId, stored, row.accessShare ?? undefined));
       continue;

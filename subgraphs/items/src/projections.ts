@@ -50,7 +50,12 @@ export interface ItemsProjectionsOptions {
 export async function startItemsProjections(options: ItemsProjectionsOptions): Promise<ProjectionRunner> {
   const config = options.config ?? eventStoreConfig();
   const projections = itemsProjections(config);
-  const metrics = options.metrics ? createProjectionMetrics(options.metrics, projections.map((projection) => projection.name)) : undefined;
+  const metrics = options.metrics
+    ? createProjectionMetrics(
+        options.metrics,
+        projections.map((projection) => projection.name),
+      )
+    : undefined;
   const logger = options.logger.child({ part: "projections" });
   const runUpkeep = () =>
     upkeep(options.databaseUrl, config, logger).catch((error: unknown) => logger.warn({ err: error }, "event log upkeep failed; trying again later"));
