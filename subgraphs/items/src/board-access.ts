@@ -11,11 +11,11 @@ import { canReadBoard, canWriteBoard, type BoardRuleFacts } from "../../shared/b
  * BoardAccessShare, both folded from the boards' own events in the event log. This replaces an
  * HTTP request to the projects subgraph on every item read and write.
  *
- * Never stale: the statement that reads the facts also reads the Board events the event store holds
- * above their version and the board's last version there, and those are folded in before the rules
- * run, so an unshare, an archive or a board made private counts from the moment its transaction
- * commits, as when projects answered; events that are gone (retention) or a version missing in
- * between send the question to projects.
+ * Never stale: the statement that reads the facts also reads the board's last version in the event
+ * store; when the facts are behind it, the Board events above them are read and folded in before the
+ * rules run, so an unshare, an archive or a board made private counts from the moment its
+ * transaction commits, as when projects answered. Events that are gone (retention) or a version
+ * missing in between send the question to projects.
  * Facts that cannot be folded (no row yet and no creation event, an event type this fold does not
  * know) are asked of projects once (`_boardAccess`, the facts at a version) and stored.
  */
@@ -97,28 +97,40 @@ export interface StoredAccess {
   accessArchived: boolean | null;
   accessVersion: number | null;
   accessShare: string | null;
-  accessPending: BoardEvent[] | string;
   /** The board's last version in the log (eventstore."Stream", kept whatever retention drops); null before its first event. */
   accessHead: number | null;
 }
 
 /**
  * The stored facts of the board `boardId` (an SQL expression of the query it is added to), the
- * caller's share and the log's Board events above the facts' version, as `StoredAccess` columns:
- * `columns` go in the SELECT list, `joins` after its FROM item.
+ * caller's share and the board's last version in the event store, as `StoredAccess` columns:
+ * `columns` go in the SELECT list, `joins` after its FROM item. Facts that are current cost one
+ * lookup of the head; the events of a board whose facts are behind are read next (`judgeAccess`).
  */
 export function accessSql(boardId: Prisma.Sql, userId: string): { columns: Prisma.Sql; joins: Prisma.Sql } {
   return {
     columns: Prisma.sql`${boardId}::text AS "accessBoardId", a."organizationId"::text AS "accessOrganizationId", a."kind" AS "accessKind",
       a."ownerId"::text AS "accessOwnerId", a."archived" AS "accessArchived", a."version" AS "accessVersion", s."permission" AS "accessShare",
-      (SELECT coalesce(json_agg(json_build_object('eventType', e."eventType", 'version', e."version", 'organizationId', e."organizationId", 'data', e."envelope"->'data')
-                                ORDER BY e."version"), '[]'::json)
-         FROM eventstore."Event" e
-        WHERE e."aggregateId" = ${boardId} AND e."aggregateType" = 'Board' AND e."version" > coalesce(a."version", 0)) AS "accessPending",
-      (SELECT st."version" FROM eventstore."Stream" st WHERE st."aggregateId" = ${boardId}) AS "accessHead"`,
+      st."version" AS "accessHead"`,
     joins: Prisma.sql`LEFT JOIN items."BoardAccess" a ON a."boardId" = ${boardId}
-      LEFT JOIN items."BoardAccessShare" s ON s."boardId" = ${boardId} AND s."userId" = CAST(${userId} AS uuid)`,
+      LEFT JOIN items."BoardAccessShare" s ON s."boardId" = ${boardId} AND s."userId" = CAST(${userId} AS uuid)
+      LEFT JOIN eventstore."Stream" st ON st."aggregateId" = ${boardId}`,
   };
+}
+
+/**
+ * The Board events of the log above each board's stored version, in version order. Read after the
+ * head, so it holds at least the events up to it (more if a change committed in between: folded too).
+ */
+async function eventsAbove(prisma: PrismaClient, behind: ReadonlyMap<string, number>): Promise<Map<string, BoardEvent[]>> {
+  const rows = await prisma.$queryRaw<(BoardEvent & { boardId: string })[]>`
+    SELECT e."aggregateId"::text AS "boardId", e."eventType", e."version", e."organizationId"::text AS "organizationId", e."envelope"->'data' AS "data"
+      FROM unnest(CAST(${[...behind.keys()]} AS uuid[]), CAST(${[...behind.values()]} AS int[])) AS b(id, version)
+      JOIN eventstore."Event" e ON e."aggregateId" = b.id AND e."aggregateType" = 'Board' AND e."version" > b.version
+     ORDER BY e."aggregateId", e."version"`;
+  const events = new Map<string, BoardEvent[]>();
+  for (const { boardId, ...event } of rows) events.set(boardId, [...(events.get(boardId) ?? []), event]);
+  return events;
 }
 
 interface BaselineFacts extends FoldedBoard {
@@ -157,10 +169,9 @@ export async function judgeAccess(options: BoardAccessOptions, rows: readonly St
   const { prisma } = options;
   const identity = options.identity();
   const answers = new Map<string, BoardFacts | null>();
-  const unknown: string[] = [];
+  const boards = new Map<string, { stored: FoldedBoard | undefined; head: number | null; share: string | null }>();
   for (const row of rows) {
-    const boardId = row.accessBoardId;
-    if (answers.has(boardId) || unknown.includes(boardId)) continue;
+    if (boards.has(row.accessBoardId)) continue;
     const stored: FoldedBoard | undefined =
       row.accessVersion === null
         ? undefined
@@ -171,15 +182,22 @@ export async function judgeAccess(options: BoardAccessOptions, rows: readonly St
             archived: row.accessArchived!,
             version: row.accessVersion,
           };
-    const pending = typeof row.accessPending === "string" ? (JSON.parse(row.accessPending) as BoardEvent[]) : row.accessPending;
+    boards.set(row.accessBoardId, { stored, head: row.accessHead, share: row.accessShare });
+  }
+  const behind = new Map<string, number>();
+  for (const [boardId, { stored, head }] of boards) if (!stored || (head !== null && head > stored.version)) behind.set(boardId, stored?.version ?? 0);
+  const pendingOf = behind.size > 0 ? await eventsAbove(prisma, behind) : new Map<string, BoardEvent[]>();
+  const unknown: string[] = [];
+  for (const [boardId, { stored, head, share: storedShare }] of boards) {
+    const pending = pendingOf.get(boardId) ?? [];
     // Facts short of the log's last version, with the events in between gone (retention): ask.
     const reaches = pending.at(-1)?.version ?? stored?.version ?? 0;
-    if (row.accessHead !== null && reaches < row.accessHead) {
+    if (head !== null && reaches < head) {
       unknown.push(boardId);
       continue;
     }
     if (stored && pending.length === 0) {
-      answers.set(boardId, judge(identity, boardId, stored, row.accessShare ?? undefined));
+      answers.set(boardId, judge(identity, boardId, stored, storedShare ?? undefined));
       continue;
     }
     const folded = foldBoardEvents(stored, pending);
@@ -187,7 +205,7 @@ export async function judgeAccess(options: BoardAccessOptions, rows: readonly St
       unknown.push(boardId);
       continue;
     }
-    const share = folded.shares.has(identity.userId) ? (folded.shares.get(identity.userId) ?? undefined) : (row.accessShare ?? undefined);
+    const share = folded.shares.has(identity.userId) ? (folded.shares.get(identity.userId) ?? undefined) : (storedShare ?? undefined);
     answers.set(boardId, judge(identity, boardId, folded.board, share));
     await storeFolded(prisma, boardId, stored?.version ?? null, folded);
   }

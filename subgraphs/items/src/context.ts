@@ -57,8 +57,7 @@ function peerLoader<T>(base: BaseContext, peer: PeerClient | null, typename: str
 
 /** An item row read with its board's access columns (`accessSql`), without them. */
 function itemOf(row: ItemModel & StoredAccess): ItemModel {
-  const { accessBoardId, accessOrganizationId, accessKind, accessOwnerId, accessArchived, accessVersion, accessShare, accessPending, accessHead, ...item } =
-    row;
+  const { accessBoardId, accessOrganizationId, accessKind, accessOwnerId, accessArchived, accessVersion, accessShare, accessHead, ...item } = row;
   return item;
 }
 
