@@ -63,23 +63,44 @@ export interface PipelineMetricsOptions {
   readonly relay?: boolean;
 }
 
+/** Seconds from an event's occurrence to its arrival somewhere (a sink, a read model): 5 ms to a minute. */
+export const EVENT_DELAY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * A value several gauges read at scrape time from one source that can be set and unset (null while
+ * the process runs nothing to read it from). The gauges of one scrape share one read; a failed read
+ * gives null, leaving them at their last values rather than failing the scrape (whatever the
+ * source reads through logs its own failures).
+ */
+export interface ScrapeSource<T> {
+  read(): Promise<T | null>;
+  set(source: (() => Promise<T>) | null): void;
+}
+
+export function scrapeSource<T>(): ScrapeSource<T> {
+  let source: (() => Promise<T>) | null = null;
+  let reading: Promise<T | null> | null = null;
+  return {
+    read() {
+      const current = source;
+      if (!current) return Promise.resolve(null);
+      reading ??= current()
+        .catch(() => null)
+        .finally(() => {
+          reading = null;
+        });
+      return reading;
+    },
+    set(next) {
+      source = next;
+    },
+  };
+}
+
 export function createPipelineMetrics(registry: Registry, options: PipelineMetricsOptions = {}): PipelineMetrics {
   const relayRegisters = (options.relay ?? true) ? [registry] : [];
-  let backlogSource: (() => Promise<OutboxBacklog>) | null = null;
-  let reading: Promise<OutboxBacklog | null> | null = null;
-
-  // Both gauges are asked at once on a scrape: they share one query. A failed query leaves them
-  // at their last values rather than failing the scrape (the relay logs its own failures).
-  function readBacklog(): Promise<OutboxBacklog | null> {
-    const source = backlogSource;
-    if (!source) return Promise.resolve(null);
-    reading ??= source()
-      .catch(() => null)
-      .finally(() => {
-        reading = null;
-      });
-    return reading;
-  }
+  const backlogSource = scrapeSource<OutboxBacklog>();
+  const readBacklog = () => backlogSource.read();
 
   const relayEvents = new Counter({
     name: RELAY_EVENTS,
@@ -126,7 +147,7 @@ export function createPipelineMetrics(registry: Registry, options: PipelineMetri
     name: EVENT_AGE,
     help: "From the domain event (metadata.timestamp) to the consumer's sink accepting it (the Redis streams, for the bridge)",
     labelNames: ["group"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: EVENT_DELAY_BUCKETS,
     registers: [registry],
   });
   for (const outcome of ["published", "dead_lettered"]) relayEvents.inc({ outcome }, 0);
@@ -165,14 +186,14 @@ export function createPipelineMetrics(registry: Registry, options: PipelineMetri
       },
     },
     setBacklogSource(source) {
-      backlogSource = source;
+      backlogSource.set(source);
       if (!source) {
         backlog.reset();
         backlogAge.reset();
       }
     },
     close() {
-      backlogSource = null;
+      backlogSource.set(null);
       // Removing a name this registry does not hold (the relay's, without a relay) does nothing.
       for (const name of PIPELINE_METRIC_NAMES) registry.removeSingleMetric(name);
     },

@@ -6,6 +6,7 @@
  * so the figure is the log's, whichever replica applied the events.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { EVENT_DELAY_BUCKETS, scrapeSource } from "../metrics.ts";
 import type { ProjectionLag } from "./runner.ts";
 
 export const PROJECTION_METRIC_NAMES = [
@@ -26,21 +27,9 @@ export interface ProjectionMetrics {
 }
 
 export function createProjectionMetrics(registry: Registry, projections: readonly string[]): ProjectionMetrics {
-  let lagSource: (() => Promise<ProjectionLag[]>) | null = null;
-  let reading: Promise<ProjectionLag[] | null> | null = null;
-
-  // Both gauges are asked at once on a scrape: they share one read. A failed read leaves them at
-  // their last values rather than failing the scrape (the runner logs its own failures).
-  function readLag(): Promise<ProjectionLag[] | null> {
-    const source = lagSource;
-    if (!source) return Promise.resolve(null);
-    reading ??= source()
-      .catch(() => null)
-      .finally(() => {
-        reading = null;
-      });
-    return reading;
-  }
+  // Both lag gauges are asked at once on a scrape: one read of the log serves them.
+  const lag = scrapeSource<ProjectionLag[]>();
+  const readLag = () => lag.read();
 
   const applied = new Counter({
     name: EVENTS,
@@ -52,7 +41,7 @@ export function createProjectionMetrics(registry: Registry, projections: readonl
     name: DELAY,
     help: "From a live batch's newest event (its occurrence) to the batch's commit: how long a change takes to reach the read model",
     labelNames: ["projection"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: EVENT_DELAY_BUCKETS,
     registers: [registry],
   });
   new Gauge({
@@ -84,10 +73,10 @@ export function createProjectionMetrics(registry: Registry, projections: readonl
       delay.observe({ projection }, Math.max(0, delayMs) / 1000);
     },
     setLagSource(source) {
-      lagSource = source;
+      lag.set(source);
     },
     close() {
-      lagSource = null;
+      lag.set(null);
       for (const name of PROJECTION_METRIC_NAMES) registry.removeSingleMetric(name);
     },
   };
