@@ -131,6 +131,46 @@ describe("tracing: one trace from a mutation to the subscriber's event", () => {
     for (const secret of [token, TEST_SIGNING_SECRET, TEST_JWT.secret, "Bearer"]) assert.ok(!attributes.includes(secret), `an attribute holds "${secret.slice(0, 12)}…"`);
   });
 
+  it("a subscriber that catches up on a change (it subscribes after it, from before it) gets its delivery in the change's trace too", async () => {
+    const board = harness.seed.organizations[0].boards[0];
+    const itemId = board.itemIds[1] ?? "";
+    const head = await streamHead(harness, "board", board.id);
+    const traceId = randomBytes(16).toString("hex");
+    const { version } = await harness.prisma.item.findUniqueOrThrow({ where: { id: itemId }, select: { version: true } });
+    const response = await fetch(`${harness.stack.gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await harness.token(0, "OWNER")}`, traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+      body: JSON.stringify({ query: `mutation($input: UpdateItemInput!) { updateItem(input: $input) { id } }`, variables: { input: { id: itemId, expectedVersion: version, name: "Caught up" } } }),
+    });
+    assert.equal(((await response.json()) as { errors?: unknown }).errors, undefined);
+    const spansOfTrace = () => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+    // In the board's stream before anyone subscribes: the subscriber below can only catch up on it.
+    await waitFor(
+      "the change appended to the board's stream",
+      () => spansOfTrace().some((span) => span.name === "Redis deliver"),
+      () =>
+        spansOfTrace()
+          .map((span) => span.name)
+          .join(", "),
+      15_000,
+    );
+    const socket = wsClient(harness.stack.gateway.url, await harness.token(0, "MEMBER"));
+    sockets.push(socket.client);
+    await subscribe(socket.client, boardActivity, { boardId: board.id, after: head }).until(1);
+    await waitFor(
+      "the caught-up delivery in the trace",
+      () => spansOfTrace().some((span) => span.name === "subscription deliver"),
+      () =>
+        spansOfTrace()
+          .map((span) => span.name)
+          .join(", "),
+      15_000,
+    );
+    const append = spansOfTrace().find((span) => span.name === "Redis deliver");
+    const deliver = spansOfTrace().find((span) => span.name === "subscription deliver");
+    assert.equal(deliver?.parentSpanContext?.spanId, append?.spanContext().spanId, "the caught-up delivery continues the append");
+  });
+
   it("a chat message (Slack, Teams) continues the trace of the event its notices were queued from", async () => {
     const acme = harness.seed.organizations[0];
     const eventId = randomUUID();

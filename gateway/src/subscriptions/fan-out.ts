@@ -49,10 +49,18 @@ export class FanOut {
   }
 
   /**
-   * @param event the stream event delivered, when a tail reads it live (not for catch-up or
-   *   presence): board-shared answers are then read from, and kept in, the entity views.
+   * @param event the stream event delivered (none for presence): each socket group's delivery is a
+   *   span of its change's trace, caught up on or not.
+   * @param live read by a tail now, not caught up on: only then are board-shared answers read from,
+   *   and kept in, the entity views, and the event-to-socket latency counted.
    */
-  async deliver(wanted: readonly { subscriber: Recipient; source: EventSource }[], boardId: string | null, event?: StreamEvent): Promise<void> {
+  async deliver(
+    wanted: readonly { subscriber: Recipient; source: EventSource }[],
+    boardId: string | null,
+    event?: StreamEvent,
+    live = event !== undefined,
+  ): Promise<void> {
+    const liveEvent = live ? event : undefined;
     // Reading rights: one (cached) answer per caller, however many sockets it has.
     const verdicts = new Map<string, Promise<boolean | "unknown">>();
     for (const { subscriber, source } of wanted) {
@@ -117,8 +125,8 @@ export class FanOut {
             const fetchKey = `${group.who}\n${fetch.key}`;
             resolved =
               fetches.get(fetchKey) ??
-              (group.perBoard && group.payload.view && event && boardId
-                ? this.viewed(fetchKey, fetch, group.payload.view, event, boardId, first.connection)
+              (group.perBoard && group.payload.view && liveEvent && boardId
+                ? this.viewed(fetchKey, fetch, group.payload.view, liveEvent, boardId, first.connection)
                 : this.run({ query: fetch.query, variables: fetch.variables }, { caller, correlationId }));
             fetches.set(fetchKey, resolved);
           }
@@ -134,7 +142,7 @@ export class FanOut {
           }
           for (const recipient of group.recipients) {
             recipient.channel.push(result);
-            if (event) this.onDelivered?.(event.event.metadata.timestamp);
+            if (liveEvent) this.onDelivered?.(liveEvent.event.metadata.timestamp);
           }
         }),
       ),

@@ -302,6 +302,6 @@ export class SubscriptionHub {
       if (source === undefined) views.set(subscriber.view, (source = subscriber.view(event)));
       if (source) wanted.push({ subscriber, source });
     }
-    if (wanted.length > 0) await this.fanOut.deliver(wanted, boardIdOf(event), live ? event : undefined);
+    if (wanted.length > 0) await this.fanOut.deliver(wanted, boardIdOf(event), event, live);
   }
 }
