@@ -117,11 +117,11 @@ function oneTerm(request: SearchRequest): string | null {
 /**
  * The lexemes a one-word query matches, as its tsquery does: the word's English stem, and when
  * the word is matched as a prefix, the indexed words it begins (a skip scan of the posting index:
- * one probe per distinct word). Null when there are more than MAX_EXPANSIONS of those, or the word
- * does not parse to one lexeme.
+ * one probe per distinct word), those the index lists. Null when there are more than
+ * MAX_EXPANSIONS of those, or the word does not parse to one lexeme.
  */
 async function termLexemes(prisma: PrismaClient, word: string, prefix: string | null): Promise<string[] | null> {
-  const rows = await queryRaw<{ lexeme: string; stem: boolean }>(
+  const rows = await queryRaw<{ lexeme: string; stem: boolean; listed: boolean }>(
     prisma,
     Prisma.sql`WITH RECURSIVE e("lexeme", "n") AS (
         (SELECT p."lexeme", 1 FROM search."Posting" p WHERE ${prefix !== null} AND p."lexeme" >= (${prefix ?? ""} COLLATE "C") ORDER BY p."lexeme" LIMIT 1)
@@ -129,14 +129,16 @@ async function termLexemes(prisma: PrismaClient, word: string, prefix: string | 
         SELECT (SELECT p."lexeme" FROM search."Posting" p WHERE p."lexeme" > e."lexeme" ORDER BY p."lexeme" LIMIT 1), e."n" + 1
           FROM e WHERE starts_with(e."lexeme", ${prefix ?? ""}) AND e."n" <= ${MAX_EXPANSIONS}
       )
-      SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, ${word}))) AS "lexeme", true AS "stem"
+      SELECT s."lexeme", true AS "stem", EXISTS (SELECT 1 FROM search."Posting" p WHERE p."lexeme" = (s."lexeme" COLLATE "C")) AS "listed"
+        FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, ${word}))) AS s("lexeme")
       UNION ALL
-      SELECT e."lexeme", false FROM e WHERE starts_with(e."lexeme", ${prefix ?? ""})`,
+      SELECT e."lexeme", false, true FROM e WHERE starts_with(e."lexeme", ${prefix ?? ""})`,
   );
   const stems = rows.filter((row) => row.stem);
   const prefixed = rows.filter((row) => !row.stem);
   if (stems.length > 1 || prefixed.length > MAX_EXPANSIONS) return null;
-  return [...new Set(rows.map((row) => row.lexeme))];
+  // A lexeme no document has has an empty list: none left means full text finds nothing (a typo).
+  return [...new Set(rows.filter((row) => row.listed).map((row) => row.lexeme))];
 }
 
 /** Where a lexeme's posting list has been read to (rank descending, document ascending). */
@@ -222,31 +224,39 @@ async function mergePostings(
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     // Never empty: a round that leaves every list read returns.
     const open = frontiers.filter((frontier) => !frontier.exhausted);
-    const read = await queryRaw<{ lexeme: string; rank: number; documentId: string }>(
+    // One statement a round: the lists read a block further, and the documents first seen in them
+    // scored on the whole query (the rows with a lexeme are postings, the others hits). Postings
+    // come ordered by uuid, as the next round reads on from each list's last (documentId >).
+    const rows = await queryRaw<{ lexeme: string | null; rank: number | null; documentId: string } & Partial<Omit<Hit, "id">>>(
       prisma,
-      Prisma.sql`SELECT l."lexeme", c."rank", c."documentId"::text AS "documentId"
-        FROM unnest(CAST(${open.map((f) => f.lexeme)} AS text[]), CAST(${open.map((f) => f.rank)} AS real[]), CAST(${open.map((f) => f.documentId)} AS uuid[])) AS l("lexeme", "rank", "documentId")
-        CROSS JOIN LATERAL (SELECT p."rank", p."documentId" FROM search."Posting" p
-                            WHERE p."lexeme" = (l."lexeme" COLLATE "C") AND p."rank" <= l."rank" AND (p."rank" < l."rank" OR p."documentId" > l."documentId")
-                              AND p."boardId" = ANY(ARRAY(${readable}))
-                            ORDER BY p."rank" DESC, p."documentId" LIMIT ${block}) c
-        ORDER BY l."lexeme", c."rank" DESC, c."documentId"`,
+      Prisma.sql`WITH r AS MATERIALIZED (
+          SELECT l."lexeme", c."rank", c."documentId"
+            FROM unnest(CAST(${open.map((f) => f.lexeme)} AS text[]), CAST(${open.map((f) => f.rank)} AS real[]), CAST(${open.map((f) => f.documentId)} AS uuid[])) AS l("lexeme", "rank", "documentId")
+            CROSS JOIN LATERAL (SELECT p."rank", p."documentId" FROM search."Posting" p
+                                WHERE p."lexeme" = (l."lexeme" COLLATE "C") AND p."rank" <= l."rank" AND (p."rank" < l."rank" OR p."documentId" > l."documentId")
+                                  AND p."boardId" = ANY(ARRAY(${readable}))
+                                ORDER BY p."rank" DESC, p."documentId" LIMIT ${block}) c)
+        SELECT r."lexeme", r."rank", r."documentId", NULL::text AS "type", NULL::text AS "boardId", NULL::text AS "itemId",
+               NULL::text AS "title", NULL::timestamptz AS "updatedAt", NULL::float8 AS "score"
+          FROM r
+        UNION ALL
+        SELECT NULL, NULL, d."id", d."type"::text, d."boardId"::text, d."itemId"::text, d."title", d."updatedAt", ${merge.score}
+          FROM search."Document" d
+         WHERE d."id" IN (SELECT r."documentId" FROM r) AND NOT (d."id" = ANY(CAST(${[...scored.keys()]} AS uuid[]))) AND ${merge.matches}
+        ORDER BY 1, 2 DESC, 3`,
     );
+    const read = rows.filter((row) => row.lexeme !== null);
     for (const frontier of open) {
-      const rows = read.filter((row) => row.lexeme === frontier.lexeme);
-      const last = rows.at(-1);
+      const listed = read.filter((row) => row.lexeme === frontier.lexeme);
+      const last = listed.at(-1);
       if (last) Object.assign(frontier, { rank: last.rank, documentId: last.documentId });
-      frontier.exhausted = rows.length < block;
+      frontier.exhausted = listed.length < block;
     }
-    const unscored = [...new Set(read.map((row) => row.documentId))].filter((id) => !scored.has(id));
-    if (unscored.length > 0) {
-      const hits = await queryRaw<Hit>(
-        prisma,
-        Prisma.sql`SELECT d."id"::text AS "id", d."type", d."boardId"::text AS "boardId", d."itemId"::text AS "itemId", d."title", d."updatedAt", ${merge.score} AS "score"
-          FROM search."Document" d WHERE d."id" = ANY(CAST(${unscored} AS uuid[])) AND ${merge.matches}`,
-      );
-      for (const id of unscored) scored.set(id, null);
-      for (const hit of hits) scored.set(hit.id, hit);
+    for (const { documentId } of read) if (!scored.has(documentId)) scored.set(documentId, null);
+    for (const row of rows) {
+      if (row.lexeme !== null) continue;
+      const { documentId: id, type, boardId, itemId, title, updatedAt, score } = row;
+      scored.set(id, { id, type, boardId, itemId, title, updatedAt, score } as Hit);
     }
     const page = [...scored.values()].filter((hit): hit is Hit => hit !== null && isAfter(hit, cursor)).sort(byScore);
     const last = page[limit - 1];
