@@ -415,6 +415,34 @@ describe("search projection", () => {
     assert.ok(postings.rows[0].n > 0);
   });
 
+  it("gives a generation made with the words' GiST index the GIN one (no pending list) with its next batch", async () => {
+    const wordIndexes = async () =>
+      (
+        await db.query<{ name: string; method: string; options: string[] | null }>(
+          `SELECT c.relname AS "name", am.amname AS "method", c.reloptions AS "options" FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+            WHERE i.indrelid = 'search."Word_g1"'::regclass AND NOT i.indisprimary ORDER BY 1`,
+        )
+      ).rows;
+    assert.deepEqual(await wordIndexes(), [{ name: "Word_typo_g1", method: "gin", options: ["fastupdate=off"] }]);
+    await db.query(`DROP INDEX search."Word_typo_g1"`);
+    await db.query(`CREATE INDEX "Word_similar_g1" ON search."Word_g1" USING gist ("word" gist_trgm_ops)`);
+    await log.item(randomUUID(), boardId, "project.item.created", { groupId: randomUUID(), name: "Quokka habitat", position: 1, assigneeIds: [], columnValues: [] }).write(db);
+    position = await project(1, position);
+    assert.deepEqual(await wordIndexes(), [{ name: "Word_typo_g1", method: "gin", options: ["fastupdate=off"] }]);
+    await db.query("SET enable_seqscan = off");
+    try {
+      const { rows } = await db.query<{ word: string }>(`SELECT "word" FROM search."Word" WHERE "word" % 'quokkka'`);
+      assert.deepEqual(
+        rows.map((row) => row.word),
+        ["quokka"],
+        "the new word is found similar to a typo, through the index",
+      );
+    } finally {
+      await db.query("RESET enable_seqscan");
+    }
+  });
+
   it("builds a rebuilt generation's postings in one go when it is settled, not batch by batch", async () => {
     await db.query(`INSERT INTO eventstore."Projection" ("name", "generation", "status") VALUES ('search', 4, 'building')`);
     await searchProjection.create(db, 4);

@@ -16,6 +16,7 @@ import {
   POSTING_VIEW,
   postingBuildStatements,
   SEARCH_TABLES,
+  wordIndex,
   wordStatements,
 } from "./tables.ts";
 
@@ -67,10 +68,13 @@ function deletePostings(generation: number, where: string): string {
  * readers keep to the GIN index until its view is there).
  */
 async function postingsKept(db: pg.ClientBase, generation: number): Promise<boolean> {
-  const { rows } = await db.query<{ kept: boolean; status: string | null }>(
-    `SELECT to_regclass($1) IS NOT NULL AS "kept", (SELECT "status" FROM eventstore."Projection" WHERE "name" = 'search' AND "generation" = $2) AS "status"`,
-    [generationTable("Posting", generation), generation],
+  const { rows } = await db.query<{ kept: boolean; words: boolean; status: string | null }>(
+    `SELECT to_regclass($1) IS NOT NULL AS "kept", to_regclass($3) IS NOT NULL AS "words",
+            (SELECT "status" FROM eventstore."Projection" WHERE "name" = 'search' AND "generation" = $2) AS "status"`,
+    [generationTable("Posting", generation), generation, wordIndex(generation)],
   );
+  // A generation made before the words' GIN index: it replaces the older one now (the words are few).
+  if (rows[0]?.kept && !rows[0].words) await run(db, wordStatements(generation));
   if (rows[0]?.kept) return true;
   if (rows[0]?.status === "building") return false;
   await buildPostings(db, generation);
@@ -82,9 +86,9 @@ async function hasPostings(db: pg.ClientBase, generation: number): Promise<boole
   return rows[0]?.kept === true;
 }
 
-/** Builds the postings (and a live generation's view), and the words' GiST index an older generation lacks. */
+/** Builds the postings (and a live generation's view), and the words' typo index an older generation lacks. */
 async function buildPostings(db: pg.ClientBase, generation: number): Promise<void> {
-  await run(db, [...postingBuildStatements(generation), ...wordStatements(generation), `DROP INDEX IF EXISTS search."Word_trgm_g${generation}"`]);
+  await run(db, [...postingBuildStatements(generation), ...wordStatements(generation)]);
   // Live: the readers' documents view shows this generation.
   const live = await db.query(`SELECT 1 FROM information_schema.view_table_usage WHERE view_schema = 'search' AND view_name = 'Document' AND table_name = $1`, [
     `Document_g${generation}`,
