@@ -144,30 +144,24 @@ describe("tracing: one trace from a mutation to the subscriber's event", () => {
     });
     assert.equal(((await response.json()) as { errors?: unknown }).errors, undefined);
     const spansOfTrace = () => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+    const traced = async (name: string, what: string) => {
+      await waitFor(
+        what,
+        () => spansOfTrace().some((span) => span.name === name),
+        () =>
+          spansOfTrace()
+            .map((span) => span.name)
+            .join(", "),
+        15_000,
+      );
+      return spansOfTrace().find((span) => span.name === name);
+    };
     // In the board's stream before anyone subscribes: the subscriber below can only catch up on it.
-    await waitFor(
-      "the change appended to the board's stream",
-      () => spansOfTrace().some((span) => span.name === "Redis deliver"),
-      () =>
-        spansOfTrace()
-          .map((span) => span.name)
-          .join(", "),
-      15_000,
-    );
+    const append = await traced("Redis deliver", "the change appended to the board's stream");
     const socket = wsClient(harness.stack.gateway.url, await harness.token(0, "MEMBER"));
     sockets.push(socket.client);
     await subscribe(socket.client, boardActivity, { boardId: board.id, after: head }).until(1);
-    await waitFor(
-      "the caught-up delivery in the trace",
-      () => spansOfTrace().some((span) => span.name === "subscription deliver"),
-      () =>
-        spansOfTrace()
-          .map((span) => span.name)
-          .join(", "),
-      15_000,
-    );
-    const append = spansOfTrace().find((span) => span.name === "Redis deliver");
-    const deliver = spansOfTrace().find((span) => span.name === "subscription deliver");
+    const deliver = await traced("subscription deliver", "the caught-up delivery in the trace");
     assert.equal(deliver?.parentSpanContext?.spanId, append?.spanContext().spanId, "the caught-up delivery continues the append");
   });
 
