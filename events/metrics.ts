@@ -100,7 +100,6 @@ export function scrapeSource<T>(): ScrapeSource<T> {
 export function createPipelineMetrics(registry: Registry, options: PipelineMetricsOptions = {}): PipelineMetrics {
   const relayRegisters = (options.relay ?? true) ? [registry] : [];
   const backlogSource = scrapeSource<OutboxBacklog>();
-  const readBacklog = () => backlogSource.read();
 
   const relayEvents = new Counter({
     name: RELAY_EVENTS,
@@ -118,7 +117,7 @@ export function createPipelineMetrics(registry: Registry, options: PipelineMetri
     help: "Outbox events not yet published (read at scrape time)",
     registers: relayRegisters,
     async collect() {
-      const read = await readBacklog();
+      const read = await backlogSource.read();
       if (read) this.set(read.rows);
     },
   });
@@ -127,7 +126,7 @@ export function createPipelineMetrics(registry: Registry, options: PipelineMetri
     help: "Seconds since the oldest unpublished outbox event was written (0 if none)",
     registers: relayRegisters,
     async collect() {
-      const read = await readBacklog();
+      const read = await backlogSource.read();
       if (read) this.set(read.oldestAgeSeconds);
     },
   });

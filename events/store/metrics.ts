@@ -28,8 +28,7 @@ export interface ProjectionMetrics {
 
 export function createProjectionMetrics(registry: Registry, projections: readonly string[]): ProjectionMetrics {
   // Both lag gauges are asked at once on a scrape: one read of the log serves them.
-  const lag = scrapeSource<ProjectionLag[]>();
-  const readLag = () => lag.read();
+  const behind = scrapeSource<ProjectionLag[]>();
 
   const applied = new Counter({
     name: EVENTS,
@@ -50,7 +49,7 @@ export function createProjectionMetrics(registry: Registry, projections: readonl
     labelNames: ["projection"] as const,
     registers: [registry],
     async collect() {
-      for (const lag of (await readLag()) ?? []) this.set({ projection: lag.projection }, lag.events);
+      for (const lag of (await behind.read()) ?? []) this.set({ projection: lag.projection }, lag.events);
     },
   });
   new Gauge({
@@ -60,7 +59,7 @@ export function createProjectionMetrics(registry: Registry, projections: readonl
     registers: [registry],
     async collect() {
       const now = Date.now();
-      for (const lag of (await readLag()) ?? []) {
+      for (const lag of (await behind.read()) ?? []) {
         this.set({ projection: lag.projection }, lag.oldestOccurredAt ? Math.max(0, now - lag.oldestOccurredAt.getTime()) / 1000 : 0);
       }
     },
@@ -73,10 +72,10 @@ export function createProjectionMetrics(registry: Registry, projections: readonl
       delay.observe({ projection }, Math.max(0, delayMs) / 1000);
     },
     setLagSource(source) {
-      lag.set(source);
+      behind.set(source);
     },
     close() {
-      lag.set(null);
+      behind.set(null);
       for (const name of PROJECTION_METRIC_NAMES) registry.removeSingleMetric(name);
     },
   };

@@ -66,6 +66,11 @@ async function applyBatch(
   return { events, checkpoint: next };
 }
 
+/** Where retention cut the log, when `projection` needs the events from before the cut; null otherwise. */
+async function cutBeforeIt(db: pg.ClientBase, projection: Projection): Promise<Date | null> {
+  return projection.rebuildsFromCutLog ? null : keptFrom(db);
+}
+
 /** A pooled client for `work`; a connection lost meanwhile fails `work`'s query, not the process. */
 async function withClient<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -173,7 +178,7 @@ export async function startProjections(options: ProjectionRunnerOptions): Promis
     const live = await lockGeneration(db, projection.name, "live");
     if (live) return live;
     logger.info({ projection: projection.name }, "projection has no live generation: building one from the start of the log");
-    const start = projection.rebuildsFromCutLog ? null : await keptFrom(db);
+    const start = await cutBeforeIt(db, projection);
     // Serving a partial read model beats serving none, but an operator must know it is partial.
     if (start)
       logger.warn({ projection: projection.name, keptFrom: start }, "the event log was cut by retention: the new generation lacks what was made before it");
@@ -287,13 +292,6 @@ export interface RebuildResult {
   readonly resumed: boolean;
 }
 
-/**
- * Rebuilds `projection` from the start of the log into a new generation while the live one keeps
- * serving and following, then swaps it in: in one transaction that holds the live checkpoint (so
- * the live follower waits), the last events are applied, readers are pointed at the new generation
- * and it becomes live. The replaced generation is dropped. A generation left `building` by a
- * stopped rebuild is resumed from its checkpoint rather than started again.
- */
 /** A rebuild refused because the log no longer holds what it needs (running it again will not help). */
 export class CutLogError extends Error {
   override readonly name = "CutLogError";
@@ -304,8 +302,7 @@ export class CutLogError extends Error {
  * generation would lack everything whose events were dropped, and would then replace the live one.
  */
 async function refuseCutLog(db: pg.ClientBase, projection: Projection): Promise<void> {
-  if (projection.rebuildsFromCutLog) return;
-  const start = await keptFrom(db);
+  const start = await cutBeforeIt(db, projection);
   if (!start) return;
   throw new CutLogError(
     `${projection.name} cannot be rebuilt: the event log starts at ${start.toISOString()} (EVENT_RETENTION_MONTHS dropped the months before), ` +
@@ -313,6 +310,13 @@ async function refuseCutLog(db: pg.ClientBase, projection: Projection): Promise<
   );
 }
 
+/**
+ * Rebuilds `projection` from the start of the log into a new generation while the live one keeps
+ * serving and following, then swaps it in: in one transaction that holds the live checkpoint (so
+ * the live follower waits), the last events are applied, readers are pointed at the new generation
+ * and it becomes live. The replaced generation is dropped. A generation left `building` by a
+ * stopped rebuild is resumed from its checkpoint rather than started again.
+ */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { projection, logger } = options;
   const batchSize = options.batchSize ?? 2_000;
