@@ -71,9 +71,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const database = await freshDatabase(name);
   const databaseUrl = database.url;
   const prisma = createPrisma({ url: databaseUrl, poolMax: 4 });
-  const seed = await seedDemo(prisma, { itemsPerBoard: options.itemsPerBoard ?? 60 }).catch(async (error: unknown) => {
+  // Whatever fails before the harness is made, the database must not outlive the run.
+  const dropDatabase = async () => {
     await prisma.$disconnect();
     await database.drop();
+  };
+  const seed = await seedDemo(prisma, { itemsPerBoard: options.itemsPerBoard ?? 60 }).catch(async (error: unknown) => {
+    await dropDatabase();
     throw error;
   });
   const sql = {
@@ -85,12 +89,10 @@ export async function startHarness(name: string, options: HarnessOptions = {}): 
   const ownRedis = options.redis === undefined;
   const redis = options.redis ?? new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   const redisPrefix = `test:${name}:${process.pid}:`;
-  // Whatever fails from here on, the clients opened so far must not keep the test process alive,
-  // nor the database outlive the run.
+  // Whatever fails from here on, the clients opened so far must not keep the test process alive.
   const abandon = async () => {
     if (ownRedis) redis.disconnect();
-    await prisma.$disconnect();
-    await database.drop();
+    await dropDatabase();
   };
   const stack = await startStack({
     databaseUrl,
